@@ -1,0 +1,204 @@
+"""The ``headwater`` command: ``serve``, ``plugins``, ``check-config``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import typer
+
+from headwater.errors import ConfigError, PluginError
+
+app = typer.Typer(
+    name="headwater",
+    help="headwater: a live-video ingest server (RTMP, RTSP, SRT, MPEG-TS over HTTP).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def parse_listen(values: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Turn ``--listen PROTO=[HOST:]PORT`` flags into listener config (``off`` disables)."""
+    listeners: dict[str, list[dict[str, Any]]] = {}
+    for value in values:
+        proto, sep, spec = value.partition("=")
+        proto = proto.strip().lower()
+        if not sep or not proto or not spec:
+            raise typer.BadParameter(
+                f"{value!r}: expected PROTO=[HOST:]PORT or PROTO=off", param_hint="--listen"
+            )
+        if spec.strip().lower() == "off":
+            listeners[proto] = []
+            continue
+        host, _, port = spec.rpartition(":")
+        host = host.strip("[]") or "0.0.0.0"
+        if not port.isdigit() or int(port) > 65535:
+            raise typer.BadParameter(
+                f"{value!r}: {port!r} is not a port number", param_hint="--listen"
+            )
+        listeners.setdefault(proto, []).append({"host": host, "port": int(port)})
+    return listeners
+
+
+def setup_logging(level: str) -> None:
+    """One line per event on stderr: time, level, logger, message."""
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+
+
+def fail(message: str) -> None:
+    """Print an error without a traceback and exit 1."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="State and recordings")
+    ] = None,
+    listen: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--listen",
+            "-l",
+            help="PROTO=[HOST:]PORT (repeatable; port 0 = any free port; PROTO=off)",
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option("--log-level", help="debug, info, warning, error")
+    ] = None,
+) -> None:
+    """Run the server (with no --config, the embedded default config)."""
+    from headwater.config.loading import load_settings
+    from headwater.plugins import describe_plugins
+    from headwater.server import Server
+
+    overrides: dict[str, Any] = {}
+    if log_level:
+        overrides["log_level"] = log_level
+    try:
+        settings = load_settings(config, overrides, data_dir=data_dir)
+        if listen:
+            settings.listeners = {**settings.listeners, **_listener_models(parse_listen(listen))}
+        setup_logging(settings.log_level)
+        server = Server(settings)
+        server.validate_plugin_sections(settings)
+    except (ConfigError, PluginError) as exc:
+        fail(str(exc))
+    for info in describe_plugins(server.pm):
+        if not info.builtin:
+            print(f"plugin {info.name} {info.version} ({', '.join(info.hooks)})", flush=True)
+    try:
+        anyio.run(_serve, server, backend="asyncio", backend_options={"use_uvloop": _has_uvloop()})
+    except (ConfigError, PluginError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(str(exc.strerror or exc))
+    except KeyboardInterrupt:
+        pass
+
+
+def _listener_models(raw: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    from headwater.config.models import ListenerSettings
+
+    return {
+        proto: [ListenerSettings.model_validate(e) for e in entries]
+        for proto, entries in raw.items()
+    }
+
+
+def _has_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+async def _serve(server: Any) -> None:
+    log = logging.getLogger("headwater")
+    async with anyio.create_task_group() as tg:
+
+        async def on_signals() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    log.info("received %s; stopping", signal.Signals(signum).name)
+                    server.stop()
+                    tg.cancel_scope.cancel()
+                    return
+
+        tg.start_soon(on_signals)
+        await tg.start(server.serve)
+        log.info("headwater is running (data in %s)", server.data_dir)
+
+
+@app.command()
+def plugins(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """List the loaded plugins, their versions and the hooks each implements."""
+    from headwater.plugins import describe_plugins, make_plugin_manager
+
+    try:
+        infos = describe_plugins(make_plugin_manager())
+    except PluginError as exc:
+        fail(str(exc))
+    if as_json:
+        print(
+            json.dumps(
+                [info.__dict__ | {"hooks": info.hooks} for info in _as_dicts(infos)], indent=2
+            )
+        )
+        return
+    for info in infos:
+        kind = "built-in" if info.builtin else info.version
+        print(f"{info.name:40} {kind:10} {', '.join(info.hooks)}")
+
+
+def _as_dicts(infos: list[Any]) -> list[Any]:
+    class _D:
+        def __init__(self, i: Any) -> None:
+            self.__dict__ = {
+                "name": i.name,
+                "version": i.version,
+                "module": i.module,
+                "builtin": i.builtin,
+            }
+            self.hooks = i.hooks
+
+    return [_D(i) for i in infos]
+
+
+@app.command("check-config")
+def check_config(
+    file: Annotated[Path, typer.Argument(help="TOML config file to validate")],
+) -> None:
+    """Validate a config file; print each error with its key path and exit 1 if any."""
+    from headwater.config.loading import load_settings
+    from headwater.server import Server
+
+    try:
+        settings = load_settings(file, use_persisted=False)
+        Server(settings).validate_plugin_sections(settings)
+    except (ConfigError, PluginError) as exc:
+        for line in str(exc).splitlines():
+            typer.secho(f"{file}: {line}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    print(f"{file}: ok")
+
+
+def main() -> None:
+    """Entry point of the ``headwater`` script."""
+    app()

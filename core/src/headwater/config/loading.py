@@ -1,0 +1,177 @@
+"""Loading settings: embedded default, TOML file, ``HEADWATER_*`` environment, CLI flags.
+
+Precedence, highest first: CLI flags, environment variables, the TOML file, the changes
+made through the API (persisted in the data directory), then the model's defaults. With no
+file, the embedded default config (``default.toml`` beside this module) is used.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from contextvars import ContextVar
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from headwater.config.models import ServerSettings
+from headwater.errors import ConfigError
+
+_document: ContextVar[dict[str, Any]] = ContextVar("headwater_document")
+
+PERSISTED_FILE = "api-config.json"
+"""File in the data directory holding the changes made through the API."""
+
+
+def default_document() -> dict[str, Any]:
+    """The embedded default configuration as a dict."""
+    text = resources.files("headwater.config").joinpath("default.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """Read a TOML (or JSON, by extension) config file; errors name the file and line."""
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        if path.suffix == ".json":
+            return json.loads(text)
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``patch`` into a copy of ``base``.
+
+    Dicts merge key by key; lists of named entries (``streams``, ``templates``) merge by
+    ``name`` (an entry with ``"remove": true`` deletes that name); anything else replaces.
+    """
+    out = dict(base)
+    for key, value in patch.items():
+        old = out.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            out[key] = deep_merge(old, value)
+        elif _named_list(value) and _named_list(old):
+            out[key] = _merge_named(old, value)
+        elif _named_list(value):
+            out[key] = [v for v in value if not v.get("remove")]
+        else:
+            out[key] = value
+    return out
+
+
+def _named_list(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, dict) and "name" in v for v in value)
+    )
+
+
+def _merge_named(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    merged = {item["name"]: item for item in old}
+    for item in new:
+        if item.get("remove"):
+            merged.pop(item["name"], None)
+        elif item["name"] in merged:
+            merged[item["name"]] = deep_merge(merged[item["name"]], item)
+        else:
+            merged[item["name"]] = item
+    return list(merged.values())
+
+
+class _DocumentSource(PydanticBaseSettingsSource):
+    """A settings source answering from the already-read config document."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        doc = _document.get({})
+        return doc.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_document.get({}))
+
+
+class Settings(ServerSettings, BaseSettings):
+    """The server settings as loaded at start (file + environment + flags)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HEADWATER_",
+        env_nested_delimiter="__",
+        extra="allow",
+        populate_by_name=True,
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """CLI flags (init), then environment, then the config document."""
+        return (init_settings, env_settings, _DocumentSource(settings_cls))
+
+
+def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
+    """One line per problem, each naming the key path (``listeners.rtmp.0.port: ...``)."""
+    lines = []
+    for err in exc.errors():
+        path = ".".join(
+            str(p) for p in err["loc"] if p not in ("function-after", "function-before")
+        )
+        path = f"{prefix}{path}" if path else prefix.rstrip(".") or "(root)"
+        lines.append(f"{path}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(
+    config_file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    data_dir: Path | None = None,
+    use_persisted: bool = True,
+) -> Settings:
+    """Build the settings; raise :class:`ConfigError` naming every bad key.
+
+    ``overrides`` are CLI flags already shaped as config keys. Changes persisted by the API
+    (``<data_dir>/api-config.json``) are applied over the file.
+    """
+    document = read_document(config_file) if config_file else default_document()
+    overrides = dict(overrides or {})
+    if data_dir is not None:
+        overrides["data_dir"] = str(data_dir)
+    dd = Path(overrides.get("data_dir") or document.get("data_dir") or "./headwater-data")
+    if use_persisted:
+        persisted = dd / PERSISTED_FILE
+        if persisted.is_file():
+            try:
+                document = deep_merge(document, json.loads(persisted.read_text("utf-8")))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise ConfigError(f"{persisted}: cannot read persisted API changes: {exc}") from exc
+    token = _document.set(document)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from exc
+    finally:
+        _document.reset(token)
+
+
+def validate_document(document: dict[str, Any]) -> ServerSettings:
+    """Validate a config document (as PUT/POST send it) without reading env or files."""
+    try:
+        return ServerSettings.model_validate(document)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from exc

@@ -1,0 +1,226 @@
+"""The configuration model, with Flussonic API v3 field names.
+
+One document works as the TOML config file, as the JSON body of
+``PUT /streamer/api/v3/config`` and as what a config backend returns. Read-only fields
+that ``GET`` returns (``stats``, ``named_by``...) are dropped on input, not refused.
+Plugins contribute their own top-level sections (validated by the models they declare in
+the ``settings_sections`` hook), so unknown top-level keys are kept for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from headwater.config.units import Duration, Size
+
+READ_ONLY_FIELDS = frozenset(
+    {"stats", "named_by", "static", "position", "config_on_disk", "runtime"}
+)
+"""Fields the API shows but never takes as input."""
+
+
+class Model(BaseModel):
+    """Base of the config models: strict about unknown keys unless a model says otherwise."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in READ_ONLY_FIELDS}
+        return data
+
+
+class PortRange(Model):
+    """An inclusive range of ports (``{first = 2345, last = 12344}``)."""
+
+    first: int = Field(ge=1, le=65535)
+    last: int = Field(ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PortRange:
+        if self.last < self.first:
+            raise ValueError(f"last ({self.last}) is below first ({self.first})")
+        return self
+
+    def __iter__(self):  # type: ignore[override]
+        """Iterate over the ports of the range."""
+        return iter(range(self.first, self.last + 1))
+
+    def __len__(self) -> int:
+        return self.last - self.first + 1
+
+
+class ListenerSettings(Model):
+    """One listener of a protocol: an address and port, or a port range (SRT)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    host: str = "0.0.0.0"
+    port: int | None = Field(default=None, ge=0, le=65535)
+    ports: PortRange | None = None
+    mode: str | None = None
+    cert: str | None = None
+    key: str | None = None
+
+    @model_validator(mode="after")
+    def _has_port(self) -> ListenerSettings:
+        if self.port is None and self.ports is None:
+            raise ValueError("a listener needs `port` or `ports`")
+        return self
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)`` for a single-port listener."""
+        return (self.host, self.port or 0)
+
+
+class InputSettings(Model):
+    """A source of a stream; ``publish://`` means publishers may push to it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    url: str
+
+
+class OnPublish(Model):
+    """An authorization handler asked before each publication.
+
+    ``url`` is an ``http(s)://`` address receiving a JSON POST, or
+    ``python:package.module:function`` for an in-process callable.
+    """
+
+    url: str
+    timeout: Duration = 3.0
+
+
+class DVRSettings(Model):
+    """Recording of what is published: where, how long, how much."""
+
+    model_config = ConfigDict(extra="allow")
+
+    root: str
+    expiration: Duration | None = None
+    storage_limit: Size | None = None
+
+
+class PushSettings(Model):
+    """A re-publication target; ``%s`` in ``url`` becomes the stream name."""
+
+    model_config = ConfigDict(extra="allow")
+
+    url: str
+    disabled: bool = False
+
+
+class SRTPublishSettings(Model):
+    """SRT publishing options of a stream (encryption passphrase, key length)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    passphrase: str | None = Field(default=None, min_length=10, max_length=79)
+    pbkeylen: int | None = None
+
+    @field_validator("pbkeylen")
+    @classmethod
+    def _keylen(cls, v: int | None) -> int | None:
+        if v not in (None, 0, 16, 24, 32):
+            raise ValueError("pbkeylen must be 16, 24 or 32")
+        return v
+
+
+class StreamSettings(Model):
+    """A static stream (``streams[]``) or a publish template (``templates[]``).
+
+    Protocol plugins may read extra keys of their own from ``model_extra``.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    prefixes: list[str] = Field(default_factory=list)
+    inputs: list[InputSettings] = Field(default_factory=list)
+    password: str | None = None
+    on_publish: OnPublish | None = None
+    dvr: DVRSettings | None = None
+    pushes: list[PushSettings] = Field(default_factory=list)
+    srt_publish: SRTPublishSettings | None = None
+    takeover: bool = False
+    """A second publisher replaces the live one instead of being refused."""
+    disabled: bool = False
+
+    @property
+    def publish_enabled(self) -> bool:
+        """True when one of the inputs is ``publish://``."""
+        return any(i.url.startswith("publish://") for i in self.inputs)
+
+
+class EditAuth(Model):
+    """Credentials that API writes (PUT/POST/DELETE) must present with Basic auth."""
+
+    login: str
+    password: str
+
+
+class Limits(Model):
+    """Explicit, configurable limits and timeouts."""
+
+    max_streams: int = 10_000
+    max_connections: int = 20_000
+    queue_frames: int = Field(default=4096, ge=16)
+    """Frames a consumer may fall behind before it drops to the next keyframe."""
+    gop_cache_bytes: Size = 16 << 20
+    dynamic_stream_ttl: Duration = 10.0
+    """How long a prefix stream stays listed after its publisher leaves."""
+    publish_idle_timeout: Duration = 20.0
+    """A publisher that sends nothing for this long is disconnected."""
+    handshake_timeout: Duration = 10.0
+    max_message_size: Size = 16 << 20
+    config_external_interval: Duration = 5.0
+    config_external_timeout: Duration = 3.0
+
+
+class PluginsSettings(Model):
+    """Which installed plugins to load."""
+
+    disabled: list[str] = Field(default_factory=list)
+
+
+class ServerSettings(Model):
+    """The whole configuration document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    config_external: str | None = None
+    edit_auth: EditAuth | None = None
+    listeners: dict[str, list[ListenerSettings]] = Field(default_factory=dict)
+    streams: list[StreamSettings] = Field(default_factory=list)
+    templates: list[StreamSettings] = Field(default_factory=list)
+    data_dir: str = "./headwater-data"
+    log_level: str = "info"
+    limits: Limits = Field(default_factory=Limits)
+    plugins: PluginsSettings = Field(default_factory=PluginsSettings)
+
+    @field_validator("listeners", mode="before")
+    @classmethod
+    def _listener_lists(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: ([v] if isinstance(v, dict) else v) for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ServerSettings:
+        for kind in ("streams", "templates"):
+            seen: set[str] = set()
+            for item in getattr(self, kind):
+                if item.name in seen:
+                    raise ValueError(f"{kind}: name {item.name!r} is used twice")
+                seen.add(item.name)
+        return self
+
+    def plugin_section(self, name: str) -> Any:
+        """A plugin's own top-level section (raw, or validated once the server started)."""
+        return (self.model_extra or {}).get(name)

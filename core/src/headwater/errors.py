@@ -1,0 +1,81 @@
+"""The exception tree of headwater.
+
+::
+
+    HeadwaterError
+    ├── PublishRejected        a publication refused (bad name, unauthorized, busy, ...)
+    ├── ConfigError            settings that do not validate (names the key path)
+    ├── PluginError            a plugin failed to load or broke a hook contract
+    └── ProtocolError          a peer sent bytes its protocol does not allow (remote error)
+
+A :class:`ProtocolError` closes that one peer; anything else escaping a connection
+handler is our own bug and is logged with a traceback.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class HeadwaterError(Exception):
+    """Base class of every error headwater raises on purpose."""
+
+
+class Refusal(StrEnum):
+    """Why a publication was refused; each protocol maps it to its own terms.
+
+    RTMP: ``BAD_NAME``/``NOT_FOUND``/``BUSY`` → ``NetStream.Publish.BadName``,
+    ``UNAUTHORIZED`` → ``NetStream.Publish.Unauthorized``. HTTP: 400/404/401/403/409/503.
+    SRT: handshake rejection (``SRT_REJX_BAD_REQUEST``, ``NOTFOUND``, ``UNAUTHORIZED``,
+    ``FORBIDDEN``, ``CONFLICT``, ``OVERLOAD``...).
+    """
+
+    BAD_NAME = "bad_name"
+    """The name breaks the naming rules (characters, segments, length)."""
+    NOT_FOUND = "not_found"
+    """No stream or template accepts publishing under this name."""
+    UNAUTHORIZED = "unauthorized"
+    """Missing or wrong password, or an on_publish handler said no."""
+    FORBIDDEN = "forbidden"
+    """Authorized callers only, and this one was explicitly denied (e.g. by IP)."""
+    BUSY = "busy"
+    """The name is live with another publisher."""
+    LIMIT = "limit"
+    """A configured limit (streams, connections) is reached."""
+
+
+HTTP_STATUS = {
+    Refusal.BAD_NAME: 400,
+    Refusal.NOT_FOUND: 404,
+    Refusal.UNAUTHORIZED: 401,
+    Refusal.FORBIDDEN: 403,
+    Refusal.BUSY: 409,
+    Refusal.LIMIT: 503,
+}
+"""How a refusal reads as an HTTP status code."""
+
+
+class PublishRejected(HeadwaterError):
+    """A publication was refused; ``reason`` is one human sentence for the client and log."""
+
+    def __init__(self, refusal: Refusal, reason: str) -> None:
+        super().__init__(reason)
+        self.refusal = refusal
+        self.reason = reason
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status code for this refusal."""
+        return HTTP_STATUS[self.refusal]
+
+
+class ConfigError(HeadwaterError):
+    """Settings do not validate; the message names each offending key path."""
+
+
+class PluginError(HeadwaterError):
+    """A plugin failed to load or broke a hook's contract; the message names the plugin."""
+
+
+class ProtocolError(HeadwaterError):
+    """A peer sent bytes its protocol does not allow; that peer is closed and logged."""

@@ -1,0 +1,1 @@
+"""The one HTTP server: API, web page and plugin routes (FastAPI/Starlette on uvicorn)."""

@@ -1,0 +1,92 @@
+"""``/streamer/api/v3/config``: read, change (persisted, applied live) and validate settings."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from headwater.config.loading import PERSISTED_FILE, deep_merge, validate_document
+from headwater.errors import ConfigError, PluginError
+from headwater.http.access import check_write_access
+
+router = APIRouter(prefix="/streamer/api/v3", tags=["config"])
+log = logging.getLogger("headwater.api")
+
+
+def current_document(server: Any) -> dict[str, Any]:
+    """The running settings as a config document (what GET returns, minus stats)."""
+    return server.settings.model_dump(mode="json", exclude_none=True)
+
+
+def persist(server: Any, patch: dict[str, Any]) -> None:
+    """Merge ``patch`` into the persisted API changes in the data directory (atomically)."""
+    directory = Path(server.settings.data_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / PERSISTED_FILE
+    previous: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            previous = json.loads(path.read_text("utf-8"))
+        except (OSError, json.JSONDecodeError):
+            log.warning("%s was unreadable; starting the persisted API changes afresh", path)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(deep_merge(previous, patch), indent=2), "utf-8")
+    os.replace(tmp, path)
+
+
+def error_list(message: str) -> list[dict[str, str]]:
+    """Turn a ConfigError message (one ``path: problem`` per line) into a list."""
+    out = []
+    for line in message.splitlines():
+        path, sep, problem = line.partition(": ")
+        out.append({"path": path, "message": problem} if sep else {"path": "", "message": line})
+    return out
+
+
+@router.get("/config")
+def get_config(request: Request) -> dict[str, Any]:
+    """The running configuration, with read-only ``stats`` (config backend state)."""
+    server = request.app.state.server
+    doc = current_document(server)
+    doc["stats"] = {
+        "config_external": dict(server.backend_status),
+        "streams": len(server.streams),
+        "live_streams": server.streams.live_count(),
+    }
+    return doc
+
+
+@router.post("/config")
+def validate_config(request: Request, body: dict[str, Any] = Body(...)) -> JSONResponse:
+    """Validate a (partial) config document merged over the running one; change nothing."""
+    server = request.app.state.server
+    try:
+        merged = validate_document(deep_merge(current_document(server), body))
+        server.validate_plugin_sections(merged)
+    except (ConfigError, PluginError) as exc:
+        return JSONResponse({"valid": False, "errors": error_list(str(exc))}, status_code=400)
+    return JSONResponse({"valid": True, "errors": []})
+
+
+@router.put("/config", dependencies=[Depends(check_write_access)])
+async def put_config(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """Merge a partial config into the running one, apply it live and persist it."""
+    server = request.app.state.server
+    try:
+        merged = validate_document(deep_merge(current_document(server), body))
+        changed = await server.apply_settings(merged)
+    except (ConfigError, PluginError) as exc:
+        raise HTTPException(400, {"errors": error_list(str(exc))}) from exc
+    except OSError as exc:
+        raise HTTPException(400, {"errors": [{"path": "listeners", "message": str(exc)}]}) from exc
+    persist(server, {k: v for k, v in body.items() if k != "stats"})
+    log.info(
+        "config changed through the API%s", f"; reopened {', '.join(changed)}" if changed else ""
+    )
+    return get_config(request)

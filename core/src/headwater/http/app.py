@@ -1,0 +1,31 @@
+"""Builds the one ASGI app: API routers, plugin routes, the web page."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from headwater.hookcall import call_sync_all
+from headwater.http import api_config, api_monitoring, api_streams, ui
+
+if TYPE_CHECKING:
+    from headwater.server import Server
+
+
+def build_app(server: Server) -> FastAPI:
+    """The FastAPI app for ``server``; OpenAPI at ``/docs`` and ``/openapi.json``."""
+    app = FastAPI(
+        title="headwater",
+        version=importlib.metadata.version("headwater"),
+        description="Live-video ingest server API (Flussonic API v3 field names).",
+    )
+    app.state.server = server
+    app.include_router(api_streams.router)
+    app.include_router(api_config.router)
+    app.include_router(api_monitoring.router)
+    app.include_router(ui.router)
+    for routes in call_sync_all(server.pm.hook.http_routes, server=server):
+        app.router.routes.extend(routes)
+    return app

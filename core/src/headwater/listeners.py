@@ -1,0 +1,91 @@
+"""Listeners: the sockets plugins open, started and restarted by the core."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+
+from headwater.hookcall import call_all
+
+if TYPE_CHECKING:
+    from headwater.server import Server
+
+log = logging.getLogger("headwater.listeners")
+
+
+@runtime_checkable
+class Listener(Protocol):
+    """A bound service of a protocol plugin.
+
+    ``serve`` binds, calls ``task_status.started(addresses)`` and serves until cancelled;
+    a port that cannot be bound raises before ``started`` so start-up fails with the reason.
+    """
+
+    name: str
+    addresses: list[tuple[str, int]]
+
+    async def serve(self, *, task_status: TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Bind and serve until cancelled."""
+        ...
+
+
+class ListenerSet:
+    """The running listeners, grouped by protocol so one protocol can be reopened alone."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.running: dict[str, list[tuple[Listener, anyio.CancelScope, anyio.Event]]] = {}
+        self.announce = True
+
+    def addresses(self, proto: str) -> list[tuple[str, int]]:
+        """Bound addresses of a protocol's listeners."""
+        return [a for lst, _s, _d in self.running.get(proto, []) for a in lst.addresses]
+
+    async def start(self, tg: TaskGroup, protos: Iterable[str] | None = None) -> None:
+        """Ask every plugin for listeners and start those of ``protos`` (all when None)."""
+        wanted = None if protos is None else set(protos)
+        listeners: list[Listener] = []
+        for result in await call_all(self.server.pm.hook.listen, server=self.server):
+            listeners.extend(result)
+        served = {lst.name for lst in listeners}
+        for proto in self.server.settings.listeners:
+            if proto not in served and (wanted is None or proto in wanted):
+                log.warning("no installed plugin listens for %r; its listeners are ignored", proto)
+        for listener in listeners:
+            if wanted is not None and listener.name not in wanted:
+                continue
+            scope = anyio.CancelScope()
+            done = anyio.Event()
+            await tg.start(self._run, listener, scope, done)
+            self.running.setdefault(listener.name, []).append((listener, scope, done))
+            if self.announce:
+                for host, port in listener.addresses:
+                    print(f"{listener.name} listening on {host}:{port}", flush=True)
+                log.info("%s listening on %s", listener.name, listener.addresses)
+
+    async def _run(
+        self,
+        listener: Listener,
+        scope: anyio.CancelScope,
+        done: anyio.Event,
+        *,
+        task_status: TaskStatus[Any] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        try:
+            with scope:
+                await listener.serve(task_status=task_status)
+        finally:
+            done.set()
+
+    async def stop(self, protos: Iterable[str]) -> None:
+        """Stop the listeners of ``protos`` and wait until they have closed."""
+        for proto in list(protos):
+            for listener, scope, done in self.running.pop(proto, []):
+                scope.cancel()
+                with anyio.move_on_after(5, shield=True):
+                    await done.wait()
+                log.info("%s listener on %s closed", proto, listener.addresses)

@@ -1,0 +1,141 @@
+"""The media model every part of headwater speaks: tracks and frames.
+
+Protocol plugins turn their container (FLV, RTP, MPEG-TS) into :class:`Frame` objects on
+the way in and back on the way out; nothing else in the server looks inside a container.
+Every timestamp is an integer on the 90 kHz clock, whatever the track.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+CLOCK_RATE = 90_000
+"""Ticks per second of every ``pts``/``dts`` in headwater."""
+
+
+class MediaKind(StrEnum):
+    """What a track carries."""
+
+    VIDEO = "video"
+    AUDIO = "audio"
+    DATA = "data"
+
+
+class Codec(StrEnum):
+    """Codec names as the API and config show them."""
+
+    H264 = "h264"
+    H265 = "h265"
+    AV1 = "av1"
+    VP9 = "vp9"
+    AAC = "aac"
+    OPUS = "opus"
+    MP3 = "mp3"
+    MP2 = "mp2"
+    AC3 = "ac3"
+    EAC3 = "eac3"
+    PCMA = "pcma"
+    PCMU = "pcmu"
+    SCTE35 = "scte35"
+    DATA = "data"
+
+
+NAL_CODECS = frozenset({Codec.H264, Codec.H265})
+"""Codecs whose frames carry ``nalus`` (an access unit) rather than ``data``."""
+
+VIDEO_CODECS = frozenset({Codec.H264, Codec.H265, Codec.AV1, Codec.VP9})
+AUDIO_CODECS = frozenset(
+    {Codec.AAC, Codec.OPUS, Codec.MP3, Codec.MP2, Codec.AC3, Codec.EAC3, Codec.PCMA, Codec.PCMU}
+)
+
+
+def kind_of(codec: Codec) -> MediaKind:
+    """Return the media kind a codec belongs to."""
+    if codec in VIDEO_CODECS:
+        return MediaKind.VIDEO
+    if codec in AUDIO_CODECS:
+        return MediaKind.AUDIO
+    return MediaKind.DATA
+
+
+@dataclass(slots=True, eq=False)
+class Track:
+    """One elementary stream of a publication.
+
+    ``id`` is unique within the publication (the protocol's own track or PID number is
+    fine). ``config`` holds the codec configuration that is a single blob
+    (AudioSpecificConfig for AAC, the AV1 configuration OBUs, an OpusHead); for H.264 and
+    H.265 the parameter sets go to ``parameter_sets`` instead, as raw NAL units in the order
+    VPS, SPS, PPS. A publisher that learns a new configuration publishes a *new* Track object
+    with the same ``id``: consumers notice ``frame.track is not last_track``.
+    """
+
+    id: int
+    codec: Codec
+    kind: MediaKind = MediaKind.DATA
+    config: bytes = b""
+    parameter_sets: tuple[bytes, ...] = ()
+    width: int = 0
+    height: int = 0
+    sample_rate: int = 0
+    channels: int = 0
+    language: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind is MediaKind.DATA and self.codec not in (Codec.DATA, Codec.SCTE35):
+            self.kind = kind_of(self.codec)
+
+    @property
+    def is_video(self) -> bool:
+        """True for a video track."""
+        return self.kind is MediaKind.VIDEO
+
+    @property
+    def is_audio(self) -> bool:
+        """True for an audio track."""
+        return self.kind is MediaKind.AUDIO
+
+    def describe(self) -> dict[str, Any]:
+        """What the API shows of this track (codec, resolution, sample rate...)."""
+        info: dict[str, Any] = {
+            "track_id": self.id,
+            "content": self.kind.value,
+            "codec": self.codec.value,
+        }
+        if self.width:
+            info["width"] = self.width
+            info["height"] = self.height
+        if self.sample_rate:
+            info["sample_rate"] = self.sample_rate
+        if self.channels:
+            info["channels"] = self.channels
+        if self.language:
+            info["language"] = self.language
+        return info
+
+
+@dataclass(slots=True, eq=False)
+class Frame:
+    """One access unit (video) or one raw frame (audio, data) of a track.
+
+    ``pts`` and ``dts`` are 90 kHz ticks on the publication's own time line. H.264/H.265
+    frames carry ``nalus``: the NAL units of one access unit without start codes or length
+    prefixes. Every other codec carries its raw frame in ``data`` (AAC without ADTS).
+    """
+
+    track: Track
+    pts: int
+    dts: int
+    keyframe: bool = False
+    data: bytes = b""
+    nalus: tuple[bytes, ...] = ()
+
+    @property
+    def size(self) -> int:
+        """Payload bytes of the frame (without any framing)."""
+        if self.nalus:
+            return sum(len(n) for n in self.nalus)
+        return len(self.data)

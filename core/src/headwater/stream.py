@@ -1,0 +1,194 @@
+"""A stream: one name, at most one publisher, any number of consumers.
+
+The publisher's frames fan out to every subscription synchronously (never waiting), and
+the stream keeps the last group of pictures so that a new consumer starts at a keyframe.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+
+from headwater.config.models import StreamSettings
+from headwater.media.frames import Frame, MediaKind, Track
+from headwater.stream_stats import StreamStats
+from headwater.subscription import Subscription
+
+
+class Stream:
+    """A named stream in the registry, live while a publisher is attached."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: StreamSettings | None = None,
+        *,
+        static: bool = False,
+        location: str = "",
+        queue_frames: int = 4096,
+        gop_cache_bytes: int = 16 << 20,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.static = static
+        self.location = location
+        self.named_by = "config" if static else "template"
+        self.queue_frames = queue_frames
+        self.gop_cache_bytes = gop_cache_bytes
+        self.live = False
+        self.tracks_by_id: dict[int, Track] = {}
+        self.metadata: dict[str, Any] = {}
+        self.publisher: dict[str, Any] = {}
+        self.stats = StreamStats()
+        self.subscriptions: list[Subscription] = []
+        self.has_video = False
+        self.ended_at: float | None = None
+        """Monotonic time the last publication ended (None while live or never published)."""
+        self.publications = 0
+        self.consumers_done: list[anyio.Event] = []
+        """One event per running consumer of the current publication, set when it ends."""
+        self.dropped_total = 0
+        self._gop: list[Frame] = []
+        self._gop_bytes = 0
+
+    # -- what the API shows ---------------------------------------------------------------
+
+    @property
+    def tracks(self) -> list[Track]:
+        """Current tracks in id order."""
+        return [self.tracks_by_id[k] for k in sorted(self.tracks_by_id)]
+
+    def describe(self) -> dict[str, Any]:
+        """The stream as ``GET /streamer/api/v3/streams`` shows it (Flussonic-style names)."""
+        now = time.monotonic()
+        stats = self.stats
+        info: dict[str, Any] = {
+            "alive": self.live,
+            "status": "running" if self.live else "idle",
+            "publish_enabled": True,
+            "bytes_in": stats.bytes_in,
+            "frames_in": stats.frames_in,
+            "input_bitrate": stats.bitrate(now) if self.live else 0,
+            "online_clients": len(self.subscriptions),
+            "drops": self.dropped_total + sum(s.dropped for s in self.subscriptions),
+            "media_info": {
+                "tracks": [t.describe() for t in self.tracks],
+                "metadata": _jsonable(self.metadata),
+            },
+        }
+        if stats.started_at:
+            info["opened_at"] = int(stats.started_at * 1000)
+            info["lifetime"] = int((time.time() - stats.started_at) * 1000) if self.live else 0
+        if self.publisher:
+            info["publisher"] = dict(self.publisher)
+        info["consumers"] = [
+            {"name": s.name, "pending": s.pending, "dropped": s.dropped} for s in self.subscriptions
+        ]
+        return {
+            "name": self.name,
+            "named_by": self.named_by,
+            "static": self.static,
+            "location": self.location,
+            "stats": info,
+        }
+
+    # -- publishing (called through Publication) ----------------------------------------
+
+    def begin(self, publisher: dict[str, Any]) -> None:
+        """Attach a publisher: reset per-publication state."""
+        self.live = True
+        self.publisher = publisher
+        self.tracks_by_id = {}
+        self.metadata = {}
+        self.stats = StreamStats(started_at=time.time())
+        self.has_video = False
+        self._gop = []
+        self._gop_bytes = 0
+        self.ended_at = None
+        self.publications += 1
+
+    def finish(self) -> None:
+        """Detach the publisher; every subscription ends once drained."""
+        self.live = False
+        self.ended_at = time.monotonic()
+        for sub in list(self.subscriptions):
+            sub.end()
+        self._gop = []
+        self._gop_bytes = 0
+
+    def put(self, frame: Frame) -> None:
+        """Take one frame from the publisher: count, cache, fan out. Never blocks."""
+        track = frame.track
+        known = self.tracks_by_id.get(track.id)
+        if known is not track:
+            self.tracks_by_id[track.id] = track
+            if track.kind is MediaKind.VIDEO:
+                self.has_video = True
+        size = frame.size
+        self.stats.add(size, frame.keyframe, time.monotonic())
+        # GOP cache: restart at each video keyframe; audio-only streams keep a short tail.
+        if frame.keyframe and track.kind is MediaKind.VIDEO:
+            self._gop = [frame]
+            self._gop_bytes = size
+        elif self._gop or not self.has_video:
+            self._gop.append(frame)
+            self._gop_bytes += size
+            if self._gop_bytes > self.gop_cache_bytes or (
+                not self.has_video and len(self._gop) > 100
+            ):
+                if self.has_video:
+                    self._gop = []
+                    self._gop_bytes = 0
+                else:
+                    dropped = self._gop[:-50]
+                    self._gop = self._gop[-50:]
+                    self._gop_bytes -= sum(f.size for f in dropped)
+        for sub in self.subscriptions:
+            sub.offer(frame)
+
+    # -- consuming -----------------------------------------------------------------------
+
+    def open_subscription(self, name: str, *, maxsize: int | None = None) -> Subscription:
+        """A subscription pre-filled from the GOP cache; close it with ``close_subscription``."""
+        sub = Subscription(self, name, maxsize or self.queue_frames)
+        if not self.live:
+            sub.end()
+            return sub
+        for frame in self._gop:
+            sub.offer(frame)
+        self.subscriptions.append(sub)
+        return sub
+
+    def close_subscription(self, sub: Subscription) -> None:
+        """Detach a subscription; its drop count is kept in the stream's total."""
+        if sub in self.subscriptions:
+            self.subscriptions.remove(sub)
+            self.dropped_total += sub.dropped
+        sub.end()
+
+    @asynccontextmanager
+    async def subscribe(
+        self, name: str, *, maxsize: int | None = None
+    ) -> AsyncIterator[Subscription]:
+        """Read the stream from its last keyframe until the publication ends."""
+        sub = self.open_subscription(name, maxsize=maxsize)
+        try:
+            yield sub
+        finally:
+            self.close_subscription(sub)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

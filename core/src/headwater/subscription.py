@@ -1,0 +1,129 @@
+"""One consumer's bounded view of a stream, with the drop-to-next-keyframe policy.
+
+The publisher hands each frame to every subscription synchronously and never waits; a
+subscription whose queue is full throws its backlog away and resumes at the next video
+keyframe (at once for audio-only streams), counting what it dropped. Frames reach the
+consumer through ``async for``; the iteration ends when the publication ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import TYPE_CHECKING
+
+import anyio
+
+from headwater.media.frames import Frame, Track
+
+if TYPE_CHECKING:
+    from headwater.stream import Stream
+
+log = logging.getLogger("headwater.stream")
+
+
+class Subscription:
+    """A bounded frame queue fed by a stream's publisher and read by one consumer."""
+
+    __slots__ = (
+        "_ended",
+        "_queue",
+        "_waiter",
+        "_waiting_key",
+        "drop_events",
+        "dropped",
+        "maxsize",
+        "name",
+        "stream",
+    )
+
+    def __init__(self, stream: Stream, name: str, maxsize: int) -> None:
+        self.stream = stream
+        self.name = name
+        self.maxsize = maxsize
+        self.dropped = 0
+        """Frames thrown away because this consumer fell behind."""
+        self.drop_events = 0
+        self._queue: deque[Frame] = deque()
+        self._waiter: anyio.Event | None = None
+        self._ended = False
+        self._waiting_key = False
+
+    @property
+    def tracks(self) -> list[Track]:
+        """The stream's tracks as known now."""
+        return self.stream.tracks
+
+    @property
+    def pending(self) -> int:
+        """Frames waiting in the queue."""
+        return len(self._queue)
+
+    def offer(self, frame: Frame) -> None:
+        """Queue a frame (called by the publisher; never blocks)."""
+        if self._ended:
+            return
+        if self._waiting_key:
+            if not (frame.keyframe and frame.track.is_video):
+                self.dropped += 1
+                return
+            self._waiting_key = False
+        queue = self._queue
+        if len(queue) >= self.maxsize:
+            lost = len(queue)
+            queue.clear()
+            self.dropped += lost
+            self.drop_events += 1
+            has_video = self.stream.has_video
+            log.warning(
+                "%s: consumer %s fell behind; dropped %d frames%s",
+                self.stream.name,
+                self.name,
+                lost,
+                " and waits for the next keyframe" if has_video else "",
+            )
+            if has_video and not (frame.keyframe and frame.track.is_video):
+                self._waiting_key = True
+                self.dropped += 1
+                return
+        queue.append(frame)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.set()
+
+    def end(self) -> None:
+        """Mark the end of the publication: iteration stops once the queue is drained."""
+        self._ended = True
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.set()
+
+    @property
+    def ended(self) -> bool:
+        """True once the publication ended (frames may still be queued)."""
+        return self._ended
+
+    def get_nowait(self) -> Frame | None:
+        """The next queued frame, or None when the queue is empty."""
+        return self._queue.popleft() if self._queue else None
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Frame:
+        queue = self._queue
+        while not queue:
+            if self._ended:
+                raise StopAsyncIteration
+            waiter = anyio.Event()
+            self._waiter = waiter
+            await waiter.wait()
+        return queue.popleft()
+
+    def drain(self) -> list[Frame]:
+        """Take every queued frame at once (for consumers that batch their writes)."""
+        frames = list(self._queue)
+        self._queue.clear()
+        return frames

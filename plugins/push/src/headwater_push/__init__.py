@@ -1,0 +1,1 @@
+"""headwater-push: Re-publishing streams with %s URL templates for headwater."""

@@ -1,0 +1,1 @@
+"""headwater-rtmp: RTMP/RTMPS publish, play and push for headwater."""

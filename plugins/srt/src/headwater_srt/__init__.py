@@ -1,0 +1,1 @@
+"""headwater-srt: SRT publishing (encrypted, port ranges, stream ids) for headwater."""

@@ -1,0 +1,201 @@
+"""One established SRT connection, receiving side (sans-I/O state machine).
+
+Bytes in (:meth:`Connection.receive`), time in (:meth:`Connection.tick`), datagrams and
+payload out (:attr:`Connection.outgoing`, :meth:`Connection.take_payload`). It decrypts,
+feeds the live receiver, answers ACKACK/KMREQ/SHUTDOWN, sends keep-alives and notices an
+idle peer (draft-sharabayko-srt §3.2 control packets, §4 data transmission, §6.1.6
+re-keying).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from headwater.errors import ProtocolError
+
+from .crypto import BadSecret, StreamDecryptor
+from .wire.control import (
+    ack_packet,
+    ackack_packet,
+    keepalive_packet,
+    nak_packet,
+    parse_dropreq,
+    shutdown_packet,
+)
+from .wire.handshake import ExtensionType
+from .wire.keymaterial import KeyMaterial, KmState
+from .wire.packet import ControlPacket, ControlType, DataPacket, parse_packet
+from .wire.receiver import LiveReceiver
+
+KEEPALIVE_INTERVAL = 1_000_000
+"""Send a keep-alive after this long without sending anything, µs."""
+IDLE_TIMEOUT = 5_000_000
+"""Close when the peer sends nothing for this long (libsrt's SRTO_PEERIDLETIMEO), µs."""
+
+
+@dataclass(slots=True, frozen=True)
+class ConnectionInfo:
+    """What the handshake settled for a connection."""
+
+    socket_id: int
+    peer_socket_id: int
+    isn: int
+    latency: int  # µs
+    time_base: int  # local µs at which the peer's timestamp was 0
+    start: int  # local µs origin of our own timestamps
+    stream_id: str | None = None
+
+
+class Connection:
+    """The receiving side of one SRT connection."""
+
+    def __init__(
+        self,
+        info: ConnectionInfo,
+        decryptor: StreamDecryptor | None,
+        now: int,
+        *,
+        idle_timeout: int = IDLE_TIMEOUT,
+    ) -> None:
+        self.info = info
+        self.decryptor = decryptor
+        self.receiver = LiveReceiver(info.isn, info.latency, info.time_base, now=now)
+        self.idle_timeout = idle_timeout
+        self.outgoing: list[bytes] = []
+        """Datagrams to send to the peer; the transport empties this list."""
+        self.closed = False
+        self.close_reason = ""
+        self.undecryptable = 0
+        self._payload: list[bytes | memoryview] = []
+        self._last_recv = now
+        self._last_send = now
+
+    # -- input ----------------------------------------------------------------------------
+
+    def receive(self, data: bytes | memoryview, now: int) -> None:
+        """Handle one datagram addressed to this connection.
+
+        :raises ProtocolError: on malformed bytes (the caller closes the connection).
+        """
+        if self.closed:
+            return
+        self._last_recv = now
+        pkt = parse_packet(data)
+        if isinstance(pkt, DataPacket):
+            self._on_data(pkt, now)
+        else:
+            self._on_control(pkt, now)
+
+    def _on_data(self, pkt: DataPacket, now: int) -> None:
+        rcv = self.receiver
+        seq = pkt.seq
+        if not rcv.wants(seq):
+            rcv.stats.duplicates += 1
+            return
+        payload: bytes | memoryview = pkt.payload
+        if pkt.key:
+            if self.decryptor is None:
+                raise ProtocolError("encrypted data on a connection without encryption")
+            plain = self.decryptor.decrypt(pkt.key, seq, payload)
+            if plain is None:
+                self.undecryptable += 1
+                return
+            payload = plain
+        lost = rcv.on_data(seq, pkt.timestamp, payload, now, rexmit=pkt.retransmitted)
+        if lost:
+            self._send(nak_packet(lost, self._ts(now), self.info.peer_socket_id), now)
+            rcv.nak_sent(now)
+
+    def _on_control(self, pkt: ControlPacket, now: int) -> None:
+        t = pkt.type
+        dest = self.info.peer_socket_id
+        if t == ControlType.ACKACK:
+            self.receiver.on_ackack(pkt.type_info, pkt.timestamp, now)
+        elif t == ControlType.KEEPALIVE:
+            pass
+        elif t == ControlType.SHUTDOWN:
+            self._close("peer shut down")
+        elif t == ControlType.ACK:
+            if pkt.type_info:
+                self._send(ackack_packet(pkt.type_info, self._ts(now), dest), now)
+        elif t == ControlType.DROPREQ:
+            first, last = parse_dropreq(pkt.cif)
+            self.receiver.on_dropreq(first, last)
+        elif t == ControlType.USER and pkt.subtype == ExtensionType.KMREQ:
+            self._on_kmreq(pkt, now)
+        # NAK, congestion warning, peer error, handshake repeats: nothing to do for a
+        # receive-only connection.
+
+    def _on_kmreq(self, pkt: ControlPacket, now: int) -> None:
+        km = KeyMaterial.parse(pkt.cif)
+        reply: bytes
+        if self.decryptor is None:
+            reply = KmState.NOSECRET.to_bytes(4, "big")
+        else:
+            try:
+                self.decryptor.update(km)
+                reply = bytes(pkt.cif)
+            except BadSecret:
+                reply = KmState.BADSECRET.to_bytes(4, "big")
+        out = ControlPacket(
+            ControlType.USER,
+            self._ts(now),
+            self.info.peer_socket_id,
+            subtype=ExtensionType.KMRSP,
+            cif=reply,
+        )
+        self._send(out.encode(), now)
+
+    # -- time -----------------------------------------------------------------------------
+
+    def tick(self, now: int) -> None:
+        """Advance timers: deliver due payload, send ACK/NAK/keep-alive, detect idleness."""
+        if self.closed:
+            return
+        rcv = self.receiver
+        delivered = rcv.deliver(now)
+        if delivered:
+            self._payload.extend(delivered)
+        fb = rcv.feedback(now)
+        dest = self.info.peer_socket_id
+        if fb.ack is not None:
+            self._send(ack_packet(fb.ack, fb.ack_number, self._ts(now), dest), now)
+        if fb.nak:
+            self._send(nak_packet(fb.nak, self._ts(now), dest), now)
+        if now - self._last_send >= KEEPALIVE_INTERVAL:
+            self._send(keepalive_packet(self._ts(now), dest), now)
+        if now - self._last_recv >= self.idle_timeout:
+            self._close("peer idle timeout")
+
+    # -- output ---------------------------------------------------------------------------
+
+    def take_payload(self) -> bytes:
+        """Return (and forget) the payload delivered so far, in order, as one buffer."""
+        if not self._payload:
+            return b""
+        data = b"".join(self._payload)
+        self._payload.clear()
+        return data
+
+    @property
+    def has_payload(self) -> bool:
+        """Whether delivered payload is waiting for :meth:`take_payload`."""
+        return bool(self._payload)
+
+    def close(self, now: int, reason: str = "closed by the server") -> None:
+        """Close from our side, telling the peer with a SHUTDOWN."""
+        if self.closed:
+            return
+        self._send(shutdown_packet(self._ts(now), self.info.peer_socket_id), now)
+        self._close(reason)
+
+    def _close(self, reason: str) -> None:
+        self.closed = True
+        self.close_reason = reason
+
+    def _send(self, datagram: bytes, now: int) -> None:
+        self.outgoing.append(datagram)
+        self._last_send = now
+
+    def _ts(self, now: int) -> int:
+        return (now - self.info.start) & 0xFFFF_FFFF

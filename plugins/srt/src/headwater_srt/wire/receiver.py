@@ -1,0 +1,300 @@
+"""The live-mode receiver (draft-sharabayko-srt §4.5 to §4.8): loss detection and reporting,
+acknowledgement, RTT estimation and timestamp-based packet delivery.
+
+Sans-I/O: every method takes the current time in microseconds and returns what to send;
+the connection turns that into packets.
+
+- Received packets wait in a buffer keyed by sequence number until their TSBPD delivery
+  time ``time_base + timestamp + latency + drift`` (§4.5.1), then leave in sequence order.
+- A gap in sequence numbers is a loss: reported at once with a NAK and again by the
+  periodic NAK every ``max(20 ms, (RTT + 4 * RTTVar) / 2)`` until it is filled (§4.8.2).
+- When the next packet to deliver is still missing and a later one is due, the missing ones
+  are dropped as too late (§4.6) and the acknowledgement moves past them.
+- A full ACK goes out every 10 ms when the acknowledged position moved, a light ACK every
+  64 packets (§4.8.1); the ACKACK that answers a full ACK gives an RTT sample (§4.10).
+- The drift tracer (§4.7) averages ``arrival - (time_base + ACKACK timestamp)`` over 1000
+  samples and moves the time base when the average exceeds 5 ms.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from .control import Ack
+from .seq import SEQ_MAX, TimestampUnwrapper, seq_add, seq_diff
+
+ACK_INTERVAL = 10_000
+"""Full ACK period (SYN interval), µs."""
+LIGHT_ACK_PACKETS = 64
+"""A light ACK every this many packets."""
+NAK_FLOOR = 20_000
+"""Shortest periodic NAK interval, µs."""
+DRIFT_SAMPLES = 1000
+"""ACKACK samples per drift estimate."""
+MAX_DRIFT = 5_000
+"""Drift beyond which the time base is moved, µs."""
+MAX_NAK_RANGES = 170
+"""At most this many ranges per NAK (fits a 1500-byte MTU)."""
+
+
+@dataclass(slots=True)
+class ReceiverStats:
+    """Counters of one receiving connection."""
+
+    packets: int = 0
+    bytes: int = 0
+    retransmitted: int = 0
+    duplicates: int = 0
+    lost: int = 0
+    recovered: int = 0
+    dropped: int = 0
+    delivered: int = 0
+    naks_sent: int = 0
+    acks_sent: int = 0
+
+
+@dataclass(slots=True)
+class Feedback:
+    """What the receiver wants sent after a ``poll``: a full or light ACK and/or a NAK."""
+
+    ack: Ack | None = None
+    ack_number: int = 0
+    nak: list[tuple[int, int]] | None = None
+
+
+class LiveReceiver:
+    """Receive buffer, loss list and ACK/NAK/TSBPD logic of one SRT connection."""
+
+    def __init__(
+        self,
+        isn: int,
+        latency: int,
+        time_base: int,
+        *,
+        buffer_limit: int = 8192,
+        now: int = 0,
+    ) -> None:
+        """:param isn: initial sequence number from the handshake.
+        :param latency: the negotiated TSBPD delay, µs.
+        :param time_base: local time (µs) at which the sender's timestamp was 0.
+        :param buffer_limit: most packets held (bounds memory; a bigger gap is skipped).
+        """
+        self.latency = latency
+        self.time_base = time_base
+        self.drift = 0
+        self.buffer_limit = buffer_limit
+        self.stats = ReceiverStats()
+        self.rtt = 100_000
+        self.rtt_var = 50_000
+        self._head = isn  # next sequence number to deliver
+        self._next = isn  # one past the highest sequence number received
+        self._buf: dict[int, tuple[int, bytes | memoryview]] = {}
+        self._loss: set[int] = set()
+        self._ts = TimestampUnwrapper()
+        self._ack_number = 0
+        self._acks_out: deque[tuple[int, int]] = deque(maxlen=64)
+        self._last_ack_seq = isn
+        self._last_ack_time = now
+        self._since_ack = 0
+        self._last_nak_time = now
+        self._drift_sum = 0
+        self._drift_count = 0
+        self._rate_packets = 0
+        self._rate_bytes = 0
+        self._rate_start = now
+        self.packet_rate = 0
+        self.byte_rate = 0
+
+    # -- incoming -------------------------------------------------------------------------
+
+    @property
+    def ack_seq(self) -> int:
+        """The first sequence number not yet received (what an ACK acknowledges)."""
+        if self._loss:
+            head = self._head
+            return min(self._loss, key=lambda s: (s - head) & SEQ_MAX)
+        return self._next
+
+    def wants(self, seq: int) -> bool:
+        """Whether a data packet with ``seq`` is new (not late, not a duplicate)."""
+        if seq_diff(seq, self._head) < 0:
+            return False
+        if seq_diff(seq, self._next) >= 0:
+            return True
+        return seq in self._loss
+
+    def on_data(
+        self, seq: int, timestamp: int, payload: bytes | memoryview, now: int, *, rexmit: bool
+    ) -> list[tuple[int, int]]:
+        """Take a data packet; returns the ranges newly found lost (to NAK at once)."""
+        st = self.stats
+        st.packets += 1
+        st.bytes += len(payload)
+        self._rate_packets += 1
+        self._rate_bytes += len(payload)
+        self._since_ack += 1
+        if rexmit:
+            st.retransmitted += 1
+        ahead = seq_diff(seq, self._next)
+        lost: list[tuple[int, int]] = []
+        if ahead >= 0:
+            if seq_diff(seq, self._head) >= self.buffer_limit:
+                self._skip_to(seq)
+            elif ahead > 0:
+                first, last = self._next, seq_add(seq, -1)
+                self._loss.update((first + i) & SEQ_MAX for i in range(ahead))
+                st.lost += ahead
+                lost.append((first, last))
+            self._next = seq_add(seq, 1)
+        elif seq_diff(seq, self._head) < 0:
+            st.duplicates += 1
+            return lost
+        elif seq in self._loss:
+            self._loss.discard(seq)
+            st.recovered += 1
+        else:
+            st.duplicates += 1
+            return lost
+        self._buf[seq] = (self._ts.extend(timestamp), payload)
+        return lost
+
+    def _skip_to(self, seq: int) -> None:
+        dropped = seq_diff(seq, self._head) - len(self._buf)
+        self.stats.dropped += max(dropped, 0)
+        self._buf.clear()
+        self._loss.clear()
+        self._head = self._next = seq
+
+    def on_dropreq(self, first: int, last: int) -> None:
+        """The sender gave up on ``first..last``: stop waiting for them."""
+        span = seq_diff(last, first)
+        if span < 0 or span > self.buffer_limit:
+            return
+        for i in range(span + 1):
+            self._loss.discard((first + i) & SEQ_MAX)
+
+    def on_ackack(self, ack_number: int, timestamp: int, now: int) -> None:
+        """An ACKACK: update RTT/RTTVar (§4.10) and the drift tracer (§4.7)."""
+        for number, sent in self._acks_out:
+            if number == ack_number:
+                rtt = now - sent
+                self.rtt_var = (3 * self.rtt_var + abs(self.rtt - rtt)) // 4
+                self.rtt = (7 * self.rtt + rtt) // 8
+                break
+        else:
+            return
+        self._drift_sum += now - (self.time_base + self._ts.extend(timestamp))
+        self._drift_count += 1
+        if self._drift_count >= DRIFT_SAMPLES:
+            drift = self._drift_sum // self._drift_count
+            self._drift_sum = self._drift_count = 0
+            if abs(drift) > MAX_DRIFT:
+                self.time_base += drift
+                self.drift = 0
+            else:
+                self.drift = drift
+
+    # -- time-driven ----------------------------------------------------------------------
+
+    def deliver(self, now: int) -> list[bytes | memoryview]:
+        """Release the payloads whose delivery time has come, in sequence order, dropping
+        missing packets that can no longer arrive in time."""
+        out: list[bytes | memoryview] = []
+        buf = self._buf
+        base = self.time_base + self.latency + self.drift
+        head = self._head
+        while True:
+            item = buf.get(head)
+            if item is not None:
+                if item[0] + base > now:
+                    break
+                del buf[head]
+                out.append(item[1])
+                head = (head + 1) & SEQ_MAX
+                continue
+            if head == self._next:
+                break
+            if head not in self._loss:  # given up by the sender (drop request)
+                self.stats.dropped += 1
+                head = (head + 1) & SEQ_MAX
+                continue
+            if not buf:
+                break
+            first = min(buf, key=lambda s: (s - head) & SEQ_MAX)
+            if buf[first][0] + base > now:
+                break
+            gap = (first - head) & SEQ_MAX
+            for i in range(gap):
+                self._loss.discard((head + i) & SEQ_MAX)
+            self.stats.dropped += gap
+            head = first
+        self._head = head
+        self.stats.delivered += len(out)
+        return out
+
+    def feedback(self, now: int) -> Feedback:
+        """Decide which ACK and NAK are due at ``now``."""
+        fb = Feedback()
+        ack_seq = self.ack_seq
+        if now - self._last_ack_time >= ACK_INTERVAL:
+            self._update_rates(now)
+            if ack_seq != self._last_ack_seq:
+                self._ack_number = (self._ack_number + 1) & 0x7FFF_FFFF or 1
+                self._acks_out.append((self._ack_number, now))
+                fb.ack = Ack(
+                    ack_seq,
+                    self.rtt,
+                    self.rtt_var,
+                    max(self.buffer_limit - len(self._buf), 2),
+                    self.packet_rate,
+                    self.packet_rate,
+                    self.byte_rate,
+                )
+                fb.ack_number = self._ack_number
+                self._last_ack_seq = ack_seq
+                self.stats.acks_sent += 1
+            self._last_ack_time = now
+            self._since_ack = 0
+        elif self._since_ack >= LIGHT_ACK_PACKETS and ack_seq != self._last_ack_seq:
+            fb.ack = Ack(ack_seq, light=True)
+            self._last_ack_seq = ack_seq
+            self._since_ack = 0
+            self.stats.acks_sent += 1
+        if self._loss and now - self._last_nak_time >= max(
+            NAK_FLOOR, (self.rtt + 4 * self.rtt_var) // 2
+        ):
+            fb.nak = self.loss_ranges()[:MAX_NAK_RANGES]
+            self._last_nak_time = now
+            self.stats.naks_sent += 1
+        return fb
+
+    def nak_sent(self, now: int) -> None:
+        """Note an immediate NAK (it restarts the periodic NAK timer)."""
+        self._last_nak_time = now
+        self.stats.naks_sent += 1
+
+    def loss_ranges(self) -> list[tuple[int, int]]:
+        """The loss list as inclusive ranges, oldest first."""
+        head = self._head
+        ordered = sorted(self._loss, key=lambda s: (s - head) & SEQ_MAX)
+        ranges: list[tuple[int, int]] = []
+        for s in ordered:
+            if ranges and ranges[-1][1] == ((s - 1) & SEQ_MAX):
+                ranges[-1] = (ranges[-1][0], s)
+            else:
+                ranges.append((s, s))
+        return ranges
+
+    def _update_rates(self, now: int) -> None:
+        elapsed = now - self._rate_start
+        if elapsed >= 1_000_000:
+            self.packet_rate = self._rate_packets * 1_000_000 // elapsed
+            self.byte_rate = self._rate_bytes * 1_000_000 // elapsed
+            self._rate_packets = self._rate_bytes = 0
+            self._rate_start = now
+
+    @property
+    def buffered(self) -> int:
+        """Packets waiting in the buffer."""
+        return len(self._buf)
