@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import signal
@@ -156,29 +157,11 @@ def plugins(
     except PluginError as exc:
         fail(str(exc))
     if as_json:
-        print(
-            json.dumps(
-                [info.__dict__ | {"hooks": info.hooks} for info in _as_dicts(infos)], indent=2
-            )
-        )
+        print(json.dumps([dataclasses.asdict(info) for info in infos], indent=2))
         return
     for info in infos:
         kind = "built-in" if info.builtin else info.version
         print(f"{info.name:40} {kind:10} {', '.join(info.hooks)}")
-
-
-def _as_dicts(infos: list[Any]) -> list[Any]:
-    class _D:
-        def __init__(self, i: Any) -> None:
-            self.__dict__ = {
-                "name": i.name,
-                "version": i.version,
-                "module": i.module,
-                "builtin": i.builtin,
-            }
-            self.hooks = i.hooks
-
-    return [_D(i) for i in infos]
 
 
 @app.command("check-config")

@@ -8,7 +8,7 @@ result, and then combines them as each docstring says (:mod:`headwater.hookcall`
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -16,11 +16,11 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
     from starlette.routing import BaseRoute
 
+    from headwater.config.models import ServerSettings, StreamSettings
     from headwater.consumers import Consumer
     from headwater.listeners import Listener
     from headwater.publish_request import PublishRequest
     from headwater.server import Server
-    from headwater.settings import StreamSettings
     from headwater.stream import Stream
     from headwater.verdict import Verdict
 
@@ -40,6 +40,19 @@ def settings_sections() -> dict[str, type[BaseModel]] | None:
     Called once while the plugin manager is built, before the config is validated, so that
     ``headwater check-config`` reports errors in plugin sections too. The dicts of all
     plugins are merged; two plugins claiming one section is a start-up error.
+    """
+
+
+@hookspec
+def check_settings(settings: ServerSettings) -> list[str] | None:
+    """Report problems in the whole configuration that no single model can see.
+
+    :param settings: the validated settings about to be used (at start, PUT, check-config).
+    :returns: error lines of the form ``key.path: problem`` (e.g.
+        ``templates.0.pushes.0.url: a UDP push on a template with prefixes ...``), or None.
+
+    Called synchronously whenever settings are validated; all results are concatenated and
+    any error refuses the settings.
     """
 
 
@@ -111,7 +124,7 @@ def authorize(
 
 @hookspec
 def record(
-    stream: Stream, settings: StreamSettings, path: str | None
+    server: Server, stream: Stream, settings: StreamSettings, path: str | None
 ) -> Consumer | Awaitable[Consumer | None] | None:
     """Attach a recorder to a stream that just started.
 
@@ -127,7 +140,7 @@ def record(
 
 @hookspec
 def stream_started(
-    stream: Stream, settings: StreamSettings
+    server: Server, stream: Stream, settings: StreamSettings
 ) -> Sequence[Consumer] | Awaitable[Sequence[Consumer] | None] | None:
     """React to a publication starting; optionally return consumers to run alongside it.
 
@@ -139,7 +152,7 @@ def stream_started(
 
 
 @hookspec
-def stream_stopped(stream: Stream) -> Awaitable[None] | None:
+def stream_stopped(server: Server, stream: Stream) -> Awaitable[None] | None:
     """React to a publication ending (the publisher left or was refused mid-way).
 
     Called once per publication after its consumers were stopped; results are ignored.
@@ -147,7 +160,7 @@ def stream_stopped(stream: Stream) -> Awaitable[None] | None:
 
 
 @hookspec
-def push(stream: Stream, url: str) -> Consumer | Awaitable[Consumer | None] | None:
+def push(server: Server, stream: Stream, url: str) -> Consumer | Awaitable[Consumer | None] | None:
     """Make an outbound publication of ``stream`` to ``url``.
 
     :param url: the destination, ``%s`` already replaced by the stream name.
@@ -158,7 +171,3 @@ def push(stream: Stream, url: str) -> Consumer | Awaitable[Consumer | None] | No
     Called by the push plugin for each push URL; the first non-None result wins, so each
     protocol plugin claims its own schemes.
     """
-
-
-__all__: list[str] = ["hookspec"]
-_ = Any

@@ -52,8 +52,8 @@ class ListenerSet:
         for result in await call_all(self.server.pm.hook.listen, server=self.server):
             listeners.extend(result)
         served = {lst.name for lst in listeners}
-        for proto in self.server.settings.listeners:
-            if proto not in served and (wanted is None or proto in wanted):
+        for proto, entries in self.server.settings.listeners.items():
+            if entries and proto not in served and (wanted is None or proto in wanted):
                 log.warning("no installed plugin listens for %r; its listeners are ignored", proto)
         for listener in listeners:
             if wanted is not None and listener.name not in wanted:

@@ -16,7 +16,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from headwater.config.models import ServerSettings, StreamSettings
 from headwater.consumers import Consumer
 from headwater.errors import ConfigError, PluginError, PublishRejected, Refusal
-from headwater.hookcall import call_all, call_first
+from headwater.hookcall import call_all, call_first, call_sync_all
 from headwater.listeners import ListenerSet
 from headwater.naming import Match, match_name, validate_name
 from headwater.plugins import make_plugin_manager
@@ -94,6 +94,13 @@ class Server:
                     sections[key] = model.model_validate(raw or {})
                 except ValidationError as exc:
                     raise ConfigError(format_validation_error(exc, prefix=f"{key}.")) from exc
+        problems = [
+            line
+            for lines in call_sync_all(self.pm.hook.check_settings, settings=settings)
+            for line in lines
+        ]
+        if problems:
+            raise ConfigError("\n".join(problems))
         return sections
 
     async def serve(self, *, task_status: TaskStatus[Server] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -223,6 +230,10 @@ class Server:
                 )
         return verdicts
 
+    async def find_pusher(self, stream: Stream, url: str) -> Consumer | None:
+        """The consumer of the first plugin whose ``push`` hook claims ``url``, or None."""
+        return await call_first(self.pm.hook.push, server=self, stream=stream, url=url)
+
     # -- the publish path --------------------------------------------------------------------
 
     @asynccontextmanager
@@ -302,9 +313,13 @@ class Server:
         paths = [v.record_path for v in verdicts if v.record_path] or [None]
         for path in paths:
             consumers.extend(
-                await call_all(self.pm.hook.record, stream=stream, settings=settings, path=path)
+                await call_all(
+                    self.pm.hook.record, server=self, stream=stream, settings=settings, path=path
+                )
             )
-        for result in await call_all(self.pm.hook.stream_started, stream=stream, settings=settings):
+        for result in await call_all(
+            self.pm.hook.stream_started, server=self, stream=stream, settings=settings
+        ):
             consumers.extend(result)
         if not consumers:
             return
@@ -347,4 +362,4 @@ class Server:
             for done in waiting:
                 await done.wait()
         stream.consumers_done = []
-        await call_all(self.pm.hook.stream_stopped, stream=stream)
+        await call_all(self.pm.hook.stream_stopped, server=self, stream=stream)

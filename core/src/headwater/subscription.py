@@ -122,6 +122,13 @@ class Subscription:
             await waiter.wait()
         return queue.popleft()
 
+    def resync(self) -> None:
+        """Throw the backlog away and resume at the next video keyframe (after a reconnect)."""
+        self.dropped += len(self._queue)
+        self._queue.clear()
+        if self.stream.has_video:
+            self._waiting_key = True
+
     def drain(self) -> list[Frame]:
         """Take every queued frame at once (for consumers that batch their writes)."""
         frames = list(self._queue)

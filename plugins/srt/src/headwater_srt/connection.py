@@ -114,6 +114,7 @@ class Connection:
         elif t == ControlType.KEEPALIVE:
             pass
         elif t == ControlType.SHUTDOWN:
+            self._payload.extend(self.receiver.drain())
             self._close("peer shut down")
         elif t == ControlType.ACK:
             if pkt.type_info:

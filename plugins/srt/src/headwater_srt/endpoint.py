@@ -124,6 +124,8 @@ class Endpoint:
                 conn.receive(data, now)
             except ProtocolError as exc:
                 conn.close(now, f"protocol error: {exc}")
+            if conn.outgoing:
+                self.flush(conn, peer)
             return conn
         try:
             pkt = parse_packet(data)

@@ -233,6 +233,21 @@ class LiveReceiver:
         self.stats.delivered += len(out)
         return out
 
+    def drain(self) -> list[bytes | memoryview]:
+        """Release everything still buffered, in order, skipping holes (the peer left and
+        will retransmit nothing more)."""
+        head = self._head
+        keys = sorted(self._buf, key=lambda s: (s - head) & SEQ_MAX)
+        out = [self._buf[k][1] for k in keys]
+        if keys:
+            span = ((keys[-1] - head) & SEQ_MAX) + 1
+            self.stats.dropped += span - len(keys)
+            self._head = self._next = (keys[-1] + 1) & SEQ_MAX
+        self._buf.clear()
+        self._loss.clear()
+        self.stats.delivered += len(out)
+        return out
+
     def feedback(self, now: int) -> Feedback:
         """Decide which ACK and NAK are due at ``now``."""
         fb = Feedback()

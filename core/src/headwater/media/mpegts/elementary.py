@@ -1,0 +1,162 @@
+"""Elementary-stream payloads ↔ headwater frames, per codec (the TS adapter layer).
+
+Reading: a PES payload becomes frames of the media model — H.264/H.265 access units as
+NAL units without start codes and without access unit delimiters (ITU-T H.264 B.1,
+H.265 B.2), AAC as raw frames without ADTS (ISO/IEC 13818-7 6.2), MPEG audio, AC-3 and
+Opus split into codec frames with per-frame timestamps. A changed codec configuration
+(new SPS/PPS, another ADTS config, MP2 found where MP3 was assumed) yields a new
+:class:`~headwater.media.frames.Track` with the same id.
+
+Writing: a frame becomes the PES payload TS players expect — AUD first and parameter sets
+before each keyframe for H.264/H.265, an ADTS header per AAC frame, an Opus control
+header per Opus packet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from headwater.media import h264, h265
+from headwater.media.aac import SAMPLES_PER_FRAME, AACError, AudioSpecificConfig, adts_header, parse_adts_header
+from headwater.media.annexb import START_CODE, split_annexb
+from headwater.media.bitreader import BitstreamError
+from headwater.media.frames import CLOCK_RATE, Codec, Frame, Track
+from headwater.media.h264_sps import parse_h264_sps
+from headwater.media.h265_sps import parse_h265_sps
+from headwater.media.mpegts.audio_frames import ac3_frame, mpa_frame, opus_control_header, opus_duration, opus_frames
+
+Decoded = tuple[list[Frame], Track | None, int | None]
+
+
+def decode(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) -> Decoded:
+    """Frames of one PES payload ``data[start:end]``; also a replacement track and next pts."""
+    codec = track.codec
+    if codec is Codec.H264 or codec is Codec.H265:
+        return _video(track, data[start:end], pts, dts)
+    if codec is Codec.AAC:
+        return _aac(track, data, start, end, pts)
+    if codec is Codec.MP3 or codec is Codec.MP2:
+        return _split(track, data, start, end, pts, mpa_frame)
+    if codec is Codec.AC3 or codec is Codec.EAC3:
+        return _split(track, data, start, end, pts, ac3_frame)
+    if codec is Codec.OPUS:
+        return _opus(track, data, start, end, pts)
+    return [Frame(track, pts, dts, True, data=data[start:end])], None, None
+
+
+def _video(track: Track, payload: bytes, pts: int, dts: int) -> Decoded:
+    hevc = track.codec is Codec.H265
+    if hevc:
+        nalus = tuple(n for n in split_annexb(payload) if (n[0] >> 1) & 0x3F != h265.NAL_AUD)
+        key = h265.is_keyframe(nalus)
+    else:
+        nalus = tuple(n for n in split_annexb(payload) if n[0] & 0x1F != h264.NAL_AUD)
+        key = h264.is_keyframe(nalus)
+    new = None
+    if key:
+        sets = h265.parameter_sets(nalus) if hevc else h264.parameter_sets(nalus)
+        flat = tuple(n for group in sets for n in group)
+        if sets[-2] and sets[-1] and flat != track.parameter_sets:
+            try:
+                info = parse_h265_sps(sets[-2][0]) if hevc else parse_h264_sps(sets[-2][0])
+                width, height = info.width, info.height
+            except BitstreamError:
+                width, height = 0, 0
+            new = track = replace(track, parameter_sets=flat, width=width, height=height, extra=dict(track.extra))
+    return [Frame(track, pts, dts, key, nalus=nalus)], new, None
+
+
+def _aac(track: Track, data: bytes, pos: int, end: int, pts: int) -> Decoded:
+    frames: list[Frame] = []
+    new = None
+    i = 0
+    rate = track.sample_rate
+    while pos + 7 <= end:
+        try:
+            h = parse_adts_header(data, pos)
+        except AACError:
+            break
+        if pos + h.frame_size > end:
+            break
+        if i == 0:
+            config = h.config().to_bytes()
+            if config != track.config:
+                new = track = replace(track, config=config, sample_rate=h.sample_rate,
+                                      channels=h.channels, extra=dict(track.extra))  # fmt: skip
+                rate = h.sample_rate
+        t = pts + i * SAMPLES_PER_FRAME * CLOCK_RATE // rate
+        frames.append(Frame(track, t, t, True, data=data[pos + h.header_size : pos + h.frame_size]))
+        pos += h.frame_size
+        i += h.frames
+    next_pts = pts + i * SAMPLES_PER_FRAME * CLOCK_RATE // rate if rate else None
+    return frames, new, next_pts
+
+
+def _split(track: Track, data: bytes, pos: int, end: int, pts: int, sizer) -> Decoded:
+    frames: list[Frame] = []
+    new = None
+    t = pts
+    while True:
+        f = sizer(data, pos)
+        if f is None or f.end > end:
+            break
+        if f.layer == 2 and track.codec is Codec.MP3:
+            new = track = replace(track, codec=Codec.MP2, extra=dict(track.extra))
+        frames.append(Frame(track, t, t, True, data=data[f.start : f.end]))
+        t += f.duration
+        pos = f.end
+    return frames, new, t
+
+
+def _opus(track: Track, data: bytes, start: int, end: int, pts: int) -> Decoded:
+    frames: list[Frame] = []
+    t = pts
+    for a, b in opus_frames(data[start:end]):
+        packet = data[start + a : start + b]
+        frames.append(Frame(track, t, t, True, data=packet))
+        t += opus_duration(packet)
+    return frames, None, t
+
+
+def encode(frame: Frame, aac_config: AudioSpecificConfig | None = None) -> bytes:
+    """The PES payload for one frame (see the module docstring for what is added)."""
+    codec = frame.track.codec
+    if codec is Codec.H264 or codec is Codec.H265:
+        return _encode_video(frame, codec is Codec.H265)
+    if codec is Codec.AAC:
+        if aac_config is None:
+            raise ValueError("an AAC frame needs an AudioSpecificConfig to get an ADTS header")
+        return adts_header(aac_config, len(frame.data)) + frame.data
+    if codec is Codec.OPUS:
+        return opus_control_header(len(frame.data)) + frame.data
+    return bytes(frame.data)
+
+
+def _encode_video(frame: Frame, hevc: bool) -> bytes:
+    nalus = frame.nalus
+    parts = [START_CODE, h265.AUD_NALU if hevc else h264.AUD_NALU]
+    if frame.keyframe and frame.track.parameter_sets:
+        if hevc:
+            has = any(n and (n[0] >> 1) & 0x3F == h265.NAL_SPS for n in nalus)
+        else:
+            has = any(n and n[0] & 0x1F == h264.NAL_SPS for n in nalus)
+        if not has:
+            for ps in frame.track.parameter_sets:
+                parts.append(START_CODE)
+                parts.append(ps)
+    for n in nalus:
+        if hevc:
+            if (n[0] >> 1) & 0x3F == h265.NAL_AUD:
+                continue
+        elif n[0] & 0x1F == h264.NAL_AUD:
+            continue
+        parts.append(START_CODE)
+        parts.append(n)
+    return b"".join(parts)
+
+
+def aac_config_of(track: Track) -> AudioSpecificConfig:
+    """The AudioSpecificConfig to write ADTS headers for ``track`` (built if it has none)."""
+    if track.config:
+        return AudioSpecificConfig.parse(track.config)
+    return AudioSpecificConfig.build(2, track.sample_rate or 48000, track.channels or 2)

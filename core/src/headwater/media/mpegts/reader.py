@@ -1,0 +1,329 @@
+"""The MPEG-TS demuxer (ISO/IEC 13818-1 2.4): bytes in any chunking → tracks and frames.
+
+Sans-I/O: :meth:`TSReader.feed` takes whatever bytes arrived and returns events in stream
+order — :class:`TracksChanged` when the program's tracks (or a track's codec
+configuration) change, then :class:`~headwater.media.frames.Frame` objects. ``flush()`` at
+the end of input delivers the last PES of each PID.
+
+Speed comes from the common case: a continuation packet of a known PID with the expected
+continuity counter, no adaptation field and no payload start. Its 32-bit header is one
+of sixteen precomputed keys per PID, so the hot loop is a ``struct`` read, one dict lookup
+and a list append of a memoryview slice; payloads are joined once per PES. Everything else
+(PSI, adaptation fields, payload starts, errors) takes the slow path, packet by packet.
+
+Damage policy: a PES that lost a packet (continuity gap, transport error, lost sync) is
+dropped whole and counted, never delivered with a hole; the next payload start begins
+clean. When sync is lost, the packet before the loss is treated as damaged too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from headwater.media.frames import Codec, Frame, Track
+from headwater.media.mpegts import elementary
+from headwater.media.mpegts.packet import AF_PCR, HEADER, NULL_PID, PACKET_SIZE, PAT_PID, SYNC_BYTE
+from headwater.media.mpegts.pes import PESError, Unwrapper, parse_pes_header
+from headwater.media.mpegts.psi import PSIError, SectionAssembler, parse_pat, parse_pmt
+from headwater.media.mpegts.stream_types import SECTION_TYPES, classify
+
+MAX_PES = 8 * 1024 * 1024
+"""Largest PES reassembled (an unbounded video PES past this is dropped as damaged)."""
+
+_SYNC = bytes((SYNC_BYTE,))
+
+
+@dataclass(frozen=True, slots=True)
+class TracksChanged:
+    """The program's tracks, sent before the first frame and after every change."""
+
+    tracks: tuple[Track, ...]
+
+
+class _Pid:
+    """Reassembly state of one PID."""
+
+    __slots__ = ("asm", "cc", "damaged", "parts", "pid", "remaining", "sized", "started",
+                 "stream_type", "track", "next_pts")  # fmt: skip
+
+    def __init__(self, pid: int, track: Track | None = None, stream_type: int = -1) -> None:
+        self.pid = pid
+        self.track = track
+        self.stream_type = stream_type
+        self.cc = -1
+        self.parts: list[memoryview] = []
+        self.remaining = 0
+        self.started = False
+        self.sized = False
+        self.damaged = False
+        self.next_pts: int | None = None
+        self.asm = SectionAssembler() if track is None or stream_type in SECTION_TYPES else None
+
+
+class TSReader:
+    """Demultiplexes one MPEG-TS program (the first in the PAT) into headwater frames.
+
+    Counters: ``packets`` read, ``resyncs`` (sync lost and found), ``cc_errors`` (per PID),
+    ``tei_errors``, ``dropped_pes`` (damaged PES not delivered), ``pes_errors`` (malformed
+    PES headers), ``psi_errors`` (bad PAT/PMT sections). ``pcr`` is the last PCR (27 MHz,
+    unwrapped) of the program's PCR PID, or None.
+    """
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self._pids: dict[int, _Pid] = {PAT_PID: _Pid(PAT_PID)}
+        self._fast: dict[int, _Pid] = {}
+        self._pmt_pid = -1
+        self._pmt_section = b""
+        self._pcr_pid = -1
+        self._tracks: dict[int, Track] = {}
+        self._unwrap = Unwrapper()
+        self._pcr_unwrap = Unwrapper()
+        self._now = 0
+        self.packets = 0
+        self.resyncs = 0
+        self.cc_errors: Counter[int] = Counter()
+        self.tei_errors = 0
+        self.dropped_pes = 0
+        self.pes_errors = 0
+        self.psi_errors = 0
+        self.pcr: int | None = None
+
+    @property
+    def tracks(self) -> tuple[Track, ...]:
+        """The current tracks, in PMT order."""
+        return tuple(self._tracks.values())
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[TracksChanged | Frame]:
+        """Consume ``data`` (any length, packets split anywhere); return the events it completes."""
+        buf = self._pending + bytes(data) if self._pending else bytes(data)
+        events: list[TracksChanged | Frame] = []
+        self._pending = buf[self._run(buf, events, final=False) :]
+        return events
+
+    def flush(self) -> list[TracksChanged | Frame]:
+        """End of input: deliver every PES still being assembled (if undamaged)."""
+        events: list[TracksChanged | Frame] = []
+        if self._pending:
+            self._run(self._pending, events, final=True)
+            self._pending = b""
+        for st in list(self._pids.values()):
+            if st.asm is None and st.started:
+                self._complete(st, events)
+        return events
+
+    def _run(self, buf: bytes, events: list, final: bool) -> int:
+        """Process whole packets of ``buf``; return the offset of the unconsumed tail."""
+        mv = memoryview(buf)
+        fast_get = self._fast.get
+        unpack = HEADER.unpack_from
+        complete = self._complete
+        n = len(buf)
+        end = n - PACKET_SIZE
+        off = 0
+        count = 0
+        last: _Pid | None = None
+        while off <= end:
+            h = unpack(buf, off)[0]
+            st = fast_get(h)
+            count += 1
+            if st is not None and st.cc == h & 15:
+                st.parts.append(mv[off + 4 : off + 188])
+                st.cc = (h + 1) & 15
+                last = st
+                off += 188
+                st.remaining -= 184
+                if st.remaining <= 0:
+                    complete(st, events)
+                continue
+            if h >> 24 != SYNC_BYTE:
+                count -= 1
+                if last is not None:
+                    last.damaged = True
+                    last = None
+                self.resyncs += 1
+                found = self._resync(buf, off + 1, final)
+                if found < 0:
+                    self.packets += count
+                    return n if -found - 1 >= n else -found - 1
+                off = found
+                continue
+            last = self._packet(buf, mv, off, h, events)
+            off += 188
+        self.packets += count
+        return off
+
+    def _resync(self, buf: bytes, start: int, final: bool) -> int:
+        """Find the next offset with a sync byte 188 and 376 bytes on where the data reaches.
+
+        Returns it, or ``-(k + 1)`` when the data ends first: keep ``buf[k:]`` for later.
+        """
+        n = len(buf)
+        pos = buf.find(_SYNC, start)
+        while pos >= 0:
+            if pos + 2 * PACKET_SIZE < n:
+                if buf[pos + PACKET_SIZE] == SYNC_BYTE and buf[pos + 2 * PACKET_SIZE] == SYNC_BYTE:
+                    return pos
+            elif pos + PACKET_SIZE < n:
+                if buf[pos + PACKET_SIZE] == SYNC_BYTE:
+                    return pos if final else -(pos + 1)
+            else:
+                return pos if final else -(pos + 1)
+            pos = buf.find(_SYNC, pos + 1)
+        return -(n + 1)
+
+    def _packet(self, buf: bytes, mv: memoryview, off: int, h: int, events: list) -> _Pid | None:
+        """The slow path: one packet with a payload start, adaptation field or anomaly."""
+        pid = (h >> 8) & 0x1FFF
+        st = self._pids.get(pid)
+        if st is None or pid == NULL_PID:
+            return None
+        if h & 0x800000:
+            self.tei_errors += 1
+            st.damaged = True
+            if st.asm is not None:
+                st.asm.reset()
+            return st
+        afc = h & 0x30
+        pos = off + 4
+        disc = False
+        if afc & 0x20:
+            aflen = buf[pos]
+            if aflen > 183 or (afc == 0x30 and aflen > 182):
+                st.damaged = True
+                return st
+            if aflen:
+                flags = buf[pos + 1]
+                disc = bool(flags & 0x80)
+                if flags & AF_PCR and aflen >= 7 and pid == self._pcr_pid:
+                    raw = int.from_bytes(buf[pos + 2 : pos + 8], "big")
+                    base = self._pcr_unwrap(raw >> 15)
+                    self.pcr = base * 300 + (raw & 0x1FF)
+            pos += 1 + aflen
+        if not afc & 0x10:
+            return st
+        cc = h & 15
+        if st.cc >= 0 and cc != st.cc and not disc:
+            if cc == (st.cc - 1) & 15:
+                return st  # a duplicate packet (2.4.3.3) carries nothing new
+            self.cc_errors[pid] += 1
+            st.damaged = True
+            if st.asm is not None:
+                st.asm.reset()
+        st.cc = (cc + 1) & 15
+        payload = mv[pos : off + 188]
+        pusi = bool(h & 0x400000)
+        if st.asm is not None:
+            for section in st.asm.push(payload, pusi):
+                self._section(st, section, events)
+            return st
+        if pusi:
+            if st.started:
+                self._complete(st, events)
+            st.parts = [payload]
+            st.started = True
+            st.damaged = False
+            size = len(payload)
+            length = (payload[4] << 8) | payload[5] if size >= 6 else 0
+            st.sized = length > 0
+            st.remaining = length + 6 - size if length else MAX_PES - size
+            if st.remaining <= 0:
+                self._complete(st, events)
+        else:
+            st.parts.append(payload)
+            st.remaining -= len(payload)
+            if st.remaining <= 0:
+                self._complete(st, events)
+        return st
+
+    def _complete(self, st: _Pid, events: list) -> None:
+        """A PES is whole (or cut short by the next start): decode it into frames."""
+        parts = st.parts
+        st.parts = []
+        if not st.started:
+            return
+        st.started = False
+        if st.damaged or (not st.sized and st.remaining <= 0):
+            self.dropped_pes += 1
+            return
+        data = b"".join(parts)
+        try:
+            pes = parse_pes_header(data)
+        except PESError:
+            self.pes_errors += 1
+            return
+        track = st.track
+        if track is None:
+            return
+        if pes.pts is None:
+            if st.next_pts is None:
+                self.dropped_pes += 1
+                return
+            pts = dts = st.next_pts
+        else:
+            pts = self._unwrap(pes.pts)
+            dts = self._unwrap(pes.dts) if pes.dts != pes.pts else pts
+        self._now = dts
+        frames, new_track, st.next_pts = elementary.decode(track, data, pes.start, pes.end, pts, dts)
+        if new_track is not None:
+            st.track = new_track
+            self._tracks[st.pid] = new_track
+            events.append(TracksChanged(self.tracks))
+        events.extend(frames)
+
+    def _section(self, st: _Pid, section: bytes, events: list) -> None:
+        """A complete PSI (or SCTE-35) section arrived on ``st``'s PID."""
+        if st.track is not None:  # SCTE-35 / private sections travel as data frames
+            events.append(Frame(st.track, self._now, self._now, True, data=section))
+            return
+        try:
+            if st.pid == PAT_PID:
+                self._on_pat(parse_pat(section))
+            elif st.pid == self._pmt_pid and section != self._pmt_section:
+                self._on_pmt(parse_pmt(section), events)
+                self._pmt_section = section
+        except PSIError:
+            self.psi_errors += 1
+
+    def _on_pat(self, pat) -> None:
+        programs = [pid for number, pid in pat.programs if number != 0]
+        if not programs or programs[0] == self._pmt_pid:
+            return
+        if self._pmt_pid >= 0:
+            self._pids.pop(self._pmt_pid, None)
+        self._pmt_pid = programs[0]
+        self._pmt_section = b""
+        self._pids[self._pmt_pid] = _Pid(self._pmt_pid)
+
+    def _on_pmt(self, pmt, events: list) -> None:
+        tracks: dict[int, Track] = {}
+        keep: dict[int, _Pid] = {}
+        for es in pmt.streams:
+            if es.pid in (PAT_PID, self._pmt_pid, NULL_PID) or es.pid in keep:
+                continue
+            old = self._pids.get(es.pid)
+            if old is not None and old.track is not None and old.stream_type == es.stream_type:
+                keep[es.pid] = old
+                tracks[es.pid] = old.track
+                continue
+            codec, language = classify(es.stream_type, es.descriptors)
+            extra = {"pid": es.pid, "stream_type": es.stream_type}
+            track = Track(es.pid, codec, language=language, extra=extra)
+            if codec is Codec.DATA:
+                track.extra["descriptors"] = es.descriptors
+            keep[es.pid] = _Pid(es.pid, track, es.stream_type)
+            tracks[es.pid] = track
+        for pid in [p for p, s in self._pids.items() if s.track is not None and p not in keep]:
+            del self._pids[pid]
+        self._pids.update(keep)
+        self._fast.clear()  # in place: a running _run holds its .get
+        self._fast.update(
+            ((SYNC_BYTE << 24) | (pid << 8) | 0x10 | cc, st)
+            for pid, st in keep.items()
+            if st.asm is None
+            for cc in range(16)
+        )
+        self._pcr_pid = pmt.pcr_pid
+        self._tracks = tracks
+        events.append(TracksChanged(self.tracks))

@@ -1,0 +1,330 @@
+"""The thin anyio transport around :class:`~headwater_srt.endpoint.Endpoint`: UDP sockets
+(one per port, any number of connections per socket), one timer task for every connection
+of the service, and one task per caller running the application's handler.
+
+The application sees a :class:`Caller` (stream id, addresses, whether it encrypts) that it
+accepts with the stream's passphrase or rejects with a reason, then iterates the
+:class:`Session` for the caller's payload (MPEG-TS bytes, in order, batched per tick).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus, UDPSocket
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .connection import Connection
+from .endpoint import Address, ConnectRequest, Endpoint
+from .wire.rejection import RejectReason
+
+log = logging.getLogger("headwater.srt")
+
+TICK = 0.010
+"""Timer period: the full-ACK interval."""
+SESSION_QUEUE = 4096
+"""Payload batches a session may hold before its handler is considered stuck."""
+
+
+def now_us() -> int:
+    """The transport's clock: monotonic microseconds."""
+    return time.monotonic_ns() // 1000
+
+
+class Refused(Exception):
+    """The caller was refused during :meth:`Caller.accept` (``reason`` says why)."""
+
+    def __init__(self, reason: RejectReason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class Session:
+    """An accepted caller's stream: iterate it for payload until the caller leaves."""
+
+    def __init__(self, connection: Connection, peer: Address, local_port: int) -> None:
+        self.connection = connection
+        self.peer = peer
+        self.local_port = local_port
+        self._send: MemoryObjectSendStream[bytes]
+        self._recv: MemoryObjectReceiveStream[bytes]
+        self._send, self._recv = anyio.create_memory_object_stream[bytes](SESSION_QUEUE)
+        self.overflowed = False
+
+    def _push(self, data: bytes) -> None:
+        try:
+            self._send.send_nowait(data)
+        except anyio.WouldBlock:
+            self.overflowed = True
+            self.connection.close(now_us(), "the stream handler fell behind")
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass
+
+    def _finish(self) -> None:
+        self._send.close()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async with self._recv:
+            async for chunk in self._recv:
+                yield chunk
+
+    @property
+    def close_reason(self) -> str:
+        """Why the connection ended (empty while it is open)."""
+        return self.connection.close_reason
+
+    def close(self, reason: str = "closed by the server") -> None:
+        """Close the connection from our side."""
+        self.connection.close(now_us(), reason)
+
+
+class Caller:
+    """A caller waiting for a decision: :meth:`accept` or :meth:`reject` it."""
+
+    def __init__(self, port: SRTPort, request: ConnectRequest) -> None:
+        self._port = port
+        self.request = request
+        self.session: Session | None = None
+        self.decided_event = anyio.Event()
+
+    @property
+    def stream_id(self) -> str | None:
+        """The stream id the caller sent, if any."""
+        return self.request.stream_id
+
+    @property
+    def peer(self) -> Address:
+        """The caller's address."""
+        return self.request.peer
+
+    @property
+    def local_port(self) -> int:
+        """The port the caller connected to."""
+        return self._port.port
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the caller encrypts (it has a passphrase)."""
+        return self.request.encrypted
+
+    @property
+    def decided(self) -> bool:
+        """Whether the caller was already accepted or rejected."""
+        return self.request.decided
+
+    def accept(self, passphrase: str | None) -> Session:
+        """Accept with the stream's passphrase (None for an unencrypted stream).
+
+        :raises Refused: with ``UNSECURE`` or ``BADSECRET`` when the caller's encryption
+            does not match; the caller has then been told.
+        """
+        return self._port.accept(self, passphrase)
+
+    def reject(self, reason: RejectReason) -> None:
+        """Refuse the caller with ``reason``."""
+        self._port.reject(self, reason)
+
+
+Handler = Callable[[Caller], Awaitable[None]]
+
+
+class SRTPort:
+    """One bound UDP socket and its sans-I/O endpoint."""
+
+    def __init__(self, service: SRTService, socket: UDPSocket, endpoint: Endpoint) -> None:
+        self.service = service
+        self.socket = socket
+        self.endpoint = endpoint
+        self.port: int = socket.extra(anyio.abc.SocketAttribute.local_port)
+        self.sessions: dict[int, Session] = {}
+
+    async def run(self, tg: TaskGroup) -> None:
+        """Receive datagrams until cancelled."""
+        ep = self.endpoint
+        async for data, peer in self.socket:
+            conn = ep.datagram_received(data, peer, now_us())
+            if ep.outgoing:
+                await self.flush()
+            if ep.requests:
+                for request in ep.requests:
+                    tg.start_soon(self.service.run_handler, Caller(self, request))
+                ep.requests.clear()
+            if conn is not None and conn.closed:
+                self.service.wake()
+
+    async def flush(self) -> None:
+        """Send the endpoint's queued datagrams."""
+        out = self.endpoint.outgoing
+        if not out:
+            return
+        batch = list(out)
+        out.clear()
+        for datagram, peer in batch:
+            try:
+                await self.socket.sendto(datagram, peer[0], peer[1])
+            except OSError as exc:
+                log.debug("srt: send to %s:%s failed: %s", peer[0], peer[1], exc)
+
+    def accept(self, caller: Caller, passphrase: str | None) -> Session:
+        request = caller.request
+        if request.decided:
+            raise Refused(RejectReason.TIMEOUT, "the caller was already answered")
+        caller.decided_event.set()
+        result = self.endpoint.accept(request, passphrase, now_us())
+        self.service.wake_flush(self)
+        if isinstance(result, RejectReason):
+            raise Refused(result, _refusal_text(result, request.encrypted))
+        session = Session(result, request.peer, self.port)
+        self.sessions[result.info.socket_id] = session
+        caller.session = session
+        self.service.active.add(self)
+        return session
+
+    def reject(self, caller: Caller, reason: RejectReason) -> None:
+        if caller.request.decided:
+            return
+        caller.decided_event.set()
+        self.endpoint.reject(caller.request, reason, now_us())
+        self.service.wake_flush(self)
+
+    async def tick(self, now: int) -> None:
+        closed = self.endpoint.tick(now)
+        for socket_id, session in list(self.sessions.items()):
+            conn = session.connection
+            if conn.has_payload:
+                session._push(conn.take_payload())
+            if conn in closed or (conn.closed and socket_id not in self.endpoint.connections):
+                session._finish()
+                del self.sessions[socket_id]
+        await self.flush()
+
+
+def _refusal_text(reason: RejectReason, encrypted: bool) -> str:
+    if reason == RejectReason.BADSECRET:
+        return "bad secret: the caller's passphrase is wrong"
+    if reason == RejectReason.UNSECURE:
+        if encrypted:
+            return "unsecure: the caller sent a passphrase to an unencrypted stream"
+        return "unsecure: the stream needs a passphrase and the caller has none"
+    return reason.name.lower()
+
+
+class SRTService:
+    """SRT listening on a set of ports of one host, sharing one timer task."""
+
+    def __init__(
+        self,
+        host: str,
+        ports: Sequence[int],
+        handler: Handler,
+        *,
+        latency_ms: int = 120,
+        idle_timeout: float = 5.0,
+        decision_timeout: float = 2.5,
+        name: str = "srt",
+    ) -> None:
+        self.name = name
+        self.host = host
+        self.requested_ports = list(ports)
+        self.handler = handler
+        self.latency_ms = latency_ms
+        self.idle_timeout = idle_timeout
+        self.decision_timeout = decision_timeout
+        self.ports: list[SRTPort] = []
+        self.active: set[SRTPort] = set()
+        self.addresses: list[tuple[str, int]] = []
+        self._wake = anyio.Event()
+        self._to_flush: set[SRTPort] = set()
+
+    def wake(self) -> None:
+        """Run the timer loop now (a decision was taken, a connection closed)."""
+        self._wake.set()
+
+    def wake_flush(self, port: SRTPort) -> None:
+        self._to_flush.add(port)
+        self._wake.set()
+
+    async def serve(
+        self, *, task_status: TaskStatus[list[tuple[str, int]]] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Bind every port, report the addresses, then serve until cancelled."""
+        start = now_us()
+        try:
+            for port in self.requested_ports:
+                sock = await anyio.create_udp_socket(local_host=self.host, local_port=port)
+                ep = Endpoint(
+                    latency_ms=self.latency_ms,
+                    clock_start=start,
+                    idle_timeout=int(self.idle_timeout * 1_000_000),
+                )
+                self.ports.append(SRTPort(self, sock, ep))
+        except BaseException:
+            for p in self.ports:
+                await p.socket.aclose()
+            raise
+        self.addresses = [(self.host, p.port) for p in self.ports]
+        try:
+            async with anyio.create_task_group() as tg:
+                for p in self.ports:
+                    tg.start_soon(p.run, tg)
+                tg.start_soon(self._timer)
+                task_status.started(self.addresses)
+        finally:
+            with anyio.move_on_after(1, shield=True):
+                now = now_us()
+                for p in self.ports:
+                    p.endpoint.close_all(now)
+                    await p.flush()
+                    for s in p.sessions.values():
+                        s._finish()
+                    await p.socket.aclose()
+
+    async def _timer(self) -> None:
+        next_at = time.monotonic()
+        while True:
+            with anyio.move_on_after(max(next_at - time.monotonic(), 0)):
+                await self._wake.wait()
+            self._wake = anyio.Event()
+            for p in list(self._to_flush):
+                await p.flush()
+            self._to_flush.clear()
+            if time.monotonic() < next_at:
+                continue
+            next_at += TICK
+            if next_at < time.monotonic():
+                next_at = time.monotonic() + TICK
+            now = now_us()
+            for p in list(self.active):
+                await p.tick(now)
+                if not p.endpoint.connections and not p.sessions:
+                    self.active.discard(p)
+
+    async def run_handler(self, caller: Caller) -> None:
+        """Run the application's handler for one caller; refuse the caller when the
+        handler does not decide in time or fails before deciding."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._deadline, caller, tg)
+            try:
+                await self.handler(caller)
+            except Refused:
+                pass
+            except Exception:
+                log.exception("srt: handler failed for %s:%s", *caller.peer)
+            finally:
+                if not caller.decided:
+                    caller.reject(RejectReason.PEER)
+                if caller.session is not None:
+                    caller.session.close("stream handler finished")
+                tg.cancel_scope.cancel()
+
+    async def _deadline(self, caller: Caller, tg: TaskGroup) -> None:
+        with anyio.move_on_after(self.decision_timeout):
+            await caller.decided_event.wait()
+            return
+        if not caller.decided:
+            log.warning("srt: %s:%s refused: no decision in time", *caller.peer)
+            caller.reject(RejectReason.TIMEOUT)
+            tg.cancel_scope.cancel()
