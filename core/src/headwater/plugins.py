@@ -27,6 +27,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "headwater.builtin.password",
     "headwater.builtin.on_publish",
     "headwater.builtin.http",
+    "headwater.builtin.x_record",
 )
 """Modules registered before any installed plugin (so they answer last)."""
 
