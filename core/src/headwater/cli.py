@@ -103,12 +103,22 @@ def serve(
             print(f"plugin {info.name} {info.version} ({', '.join(info.hooks)})", flush=True)
     try:
         anyio.run(_serve, server, backend="asyncio", backend_options={"use_uvloop": _has_uvloop()})
-    except (ConfigError, PluginError) as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(str(exc.strerror or exc))
     except KeyboardInterrupt:
         pass
+    except BaseException as exc:
+        cause = first_leaf(exc)
+        if isinstance(cause, ConfigError | PluginError):
+            fail(str(cause))
+        if isinstance(cause, OSError):
+            fail(str(cause.strerror or cause))
+        raise
+
+
+def first_leaf(exc: BaseException) -> BaseException:
+    """The first non-group exception inside (nested) exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _listener_models(raw: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
