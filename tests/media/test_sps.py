@@ -6,12 +6,13 @@ import contextlib
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from headwater.media.annexb import split_annexb
 from headwater.media.bitreader import BitReader, BitstreamError, unescape_rbsp
 from headwater.media.h264_sps import parse_h264_sps
 from headwater.media.h265_sps import parse_h265_sps
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
 

@@ -69,6 +69,8 @@ def call_sync_all(hook: pluggy.HookCaller, **kwargs: Any) -> list[Any]:
         except Exception as exc:
             raise _plugin_failure(impl.plugin_name, hook.name, exc) from exc
         if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
+                result.close()  # never awaited, on purpose
             raise PluginError(f"plugin {impl.plugin_name!r}: hook {hook.name} must not be async")
         if result is not None:
             out.append(result)

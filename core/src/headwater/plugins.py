@@ -74,21 +74,30 @@ def make_plugin_manager(
                 raise PluginError(
                     f"plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
                 ) from exc
-            pm.register(plugin, name=ep.name)
+            _register(pm, plugin, ep.name)
             dist = getattr(ep, "dist", None)
             if dist is not None:
                 pm._plugin_distinfo.append((plugin, dist))  # shown by list_plugin_distinfo()
     for index, plugin in enumerate(extra):
         name = getattr(plugin, "__name__", None) or f"extra-{index}"
-        pm.register(plugin, name=name)
+        _register(pm, plugin, name)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin!r}: {exc}") from exc
+        name = pm.get_name(exc.plugin) or repr(exc.plugin)
+        raise PluginError(f"plugin {name!r}: {exc}") from exc
     if os.environ.get("HEADWATER_TRACE_HOOKS"):
         pm.trace.root.setwriter(lambda msg: log.info("hook %s", msg.rstrip()))
         pm.enable_tracing()
     return pm
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    """Register a plugin; a hook implementation that does not fit its spec names the plugin."""
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {name!r}: {exc}") from exc
 
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:

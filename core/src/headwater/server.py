@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -83,7 +84,20 @@ class Server:
         sections: dict[str, Any] = {}
         owners: dict[str, str] = {}
         for impl in self.pm.hook.settings_sections.get_hookimpls():
-            declared = impl.function() or {}
+            try:
+                declared = impl.function() or {}
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r} failed in hook settings_sections: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            if not isinstance(declared, dict):
+                if inspect.iscoroutine(declared):
+                    declared.close()
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r}: hook settings_sections must return a dict "
+                    "(and must not be async)"
+                )
             for key, model in declared.items():
                 if key in owners:
                     claimants = f"{owners[key]!r} and {impl.plugin_name!r}"
@@ -261,26 +275,30 @@ class Server:
         publication = Publication(stream, request, scope)
         self.publications[name] = publication
         stream.begin({"proto": request.proto, "ip": request.ip, "port": request.peer[1]})
+        generation = stream.publications
+        stats = stream.stats
+        consumers_done = stream.consumers_done
         log.info("%s: publishing over %s from %s:%s", name, request.proto, *request.peer)
-        consumers_scope = anyio.CancelScope()
+        consumer_scopes: list[anyio.CancelScope] = []
         try:
-            await self._start_consumers(stream, match.settings, verdicts, consumers_scope)
+            await self._start_consumers(stream, match.settings, verdicts, consumer_scopes)
             with scope:
                 yield publication
         finally:
             if self.publications.get(name) is publication:
                 del self.publications[name]
-            stream.finish()
+            if stream.publications == generation:  # not taken over: the stream ends with us
+                stream.finish()
             log.info(
                 "%s: publisher %s left (%d frames, %d bytes%s)",
                 name,
                 request.ip,
-                stream.stats.frames_in,
-                stream.stats.bytes_in,
+                stats.frames_in,
+                stats.bytes_in,
                 f"; {publication.stop_reason}" if publication.stop_reason else "",
             )
             with anyio.CancelScope(shield=True):
-                await self._stop_consumers(stream, consumers_scope)
+                await self._stop_consumers(stream, consumer_scopes, consumers_done)
 
     def _claim(self, name: str, match: Match, request: PublishRequest) -> Stream:
         """Register the publisher under ``name`` (no await: atomic against a racing publisher)."""
@@ -307,7 +325,7 @@ class Server:
         stream: Stream,
         settings: StreamSettings,
         verdicts: list[Verdict],
-        scope: anyio.CancelScope,
+        scopes: list[anyio.CancelScope],
     ) -> None:
         consumers: list[Consumer] = []
         paths = [v.record_path for v in verdicts if v.record_path] or [None]
@@ -327,6 +345,8 @@ class Server:
             sub = stream.open_subscription(consumer.name)
             done = anyio.Event()
             stream.consumers_done.append(done)
+            scope = anyio.CancelScope()  # one each: a CancelScope guards a single `with`
+            scopes.append(scope)
             self.task_group.start_soon(self._run_consumer, consumer, stream, sub, scope, done)
 
     async def _run_consumer(
@@ -352,14 +372,16 @@ class Server:
             stream.close_subscription(sub)
             done.set()
 
-    async def _stop_consumers(self, stream: Stream, scope: anyio.CancelScope) -> None:
-        waiting = stream.consumers_done
+    async def _stop_consumers(
+        self, stream: Stream, scopes: list[anyio.CancelScope], waiting: list[anyio.Event]
+    ) -> None:
         with anyio.move_on_after(CONSUMER_GRACE):
             for done in waiting:
                 await done.wait()
-        scope.cancel()
+        for scope in scopes:
+            scope.cancel()
         with anyio.move_on_after(CONSUMER_GRACE):
             for done in waiting:
                 await done.wait()
-        stream.consumers_done = []
+        waiting.clear()
         await call_all(self.pm.hook.stream_stopped, server=self, stream=stream)

@@ -109,6 +109,7 @@ class Stream:
         self._gop = []
         self._gop_bytes = 0
         self.ended_at = None
+        self.consumers_done = []
         self.publications += 1
 
     def finish(self) -> None:

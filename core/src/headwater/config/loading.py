@@ -1,7 +1,7 @@
 """Loading settings: embedded default, TOML file, ``HEADWATER_*`` environment, CLI flags.
 
-Precedence, highest first: CLI flags, environment variables, the TOML file, the changes
-made through the API (persisted in the data directory), then the model's defaults. With no
+Precedence, highest first: CLI flags, environment variables, the changes made through the
+API (persisted in the data directory), the TOML file, then the model's defaults. With no
 file, the embedded default config (``default.toml`` beside this module) is used.
 """
 

@@ -78,4 +78,9 @@ class HTTPListener:
         try:
             await server.serve(sockets=[sock])
         finally:
+            # Cancelled, uvicorn skips its shutdown: stop its asyncio servers ourselves before
+            # closing the socket, or the event loop keeps a stale registration for the file
+            # descriptor and a listener reopened on the same fd number never accepts.
+            for asyncio_server in getattr(server, "servers", []):
+                asyncio_server.close()
             sock.close()

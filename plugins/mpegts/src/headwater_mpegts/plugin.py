@@ -1,1 +1,40 @@
-"""Hook implementations of headwater-mpegts."""
+"""Hook implementations of headwater-mpegts: HTTP routes and the UDP/HTTP push claims."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from headwater import hookimpl
+from headwater_mpegts.http_play import play_endpoint
+from headwater_mpegts.http_publish import publish_endpoint
+from headwater_mpegts.http_push import HTTPPush
+from headwater_mpegts.udp_push import UDPPush
+
+if TYPE_CHECKING:
+    from headwater import Server, Stream
+
+
+@hookimpl
+def http_routes(server: Server) -> list[Route]:
+    """``/{name}/mpegts``: POST/PUT publish, GET play."""
+
+    async def endpoint(request: Request) -> Response:
+        if request.method == "GET":
+            return await play_endpoint(server, request)
+        return await publish_endpoint(server, request)
+
+    return [Route("/{name:path}/mpegts", endpoint, methods=["GET", "POST", "PUT"])]
+
+
+@hookimpl
+def push(server: Server, stream: Stream, url: str) -> UDPPush | HTTPPush | None:
+    """Claim ``udp://`` and ``http(s)://`` push URLs; leave every other scheme alone."""
+    if url.startswith("udp://"):
+        return UDPPush(url)
+    if url.startswith(("http://", "https://")):
+        return HTTPPush(url)
+    return None

@@ -35,16 +35,16 @@ class BadSecret(Exception):
     """The key material cannot be unwrapped with this passphrase."""
 
 
+def pbkdf2_sha1(secret: bytes, salt: bytes, iterations: int, length: int) -> bytes:
+    """PBKDF2 with HMAC-SHA1 (RFC 8018 §5.2)."""
+    kdf = PBKDF2HMAC(algorithm=hashes.SHA1(), length=length, salt=salt, iterations=iterations)
+    return kdf.derive(secret)
+
+
 def derive_kek(passphrase: str | bytes, salt: bytes, key_length: int) -> bytes:
     """Derive the key encrypting key from the passphrase and the KM salt (§6.1.4)."""
     secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
-    kdf = PBKDF2HMAC(
-        algorithm=hashes.SHA1(),
-        length=key_length,
-        salt=salt[-8:],
-        iterations=PBKDF2_ITERATIONS,
-    )
-    return kdf.derive(secret)
+    return pbkdf2_sha1(secret, salt[-8:], PBKDF2_ITERATIONS, key_length)
 
 
 def unwrap_keys(km: KeyMaterial, passphrase: str | bytes) -> dict[int, bytes]:

@@ -199,6 +199,18 @@ class Endpoint:
 
     # -- decisions ------------------------------------------------------------------------
 
+    def check_secret(self, request: ConnectRequest, passphrase: str | None) -> RejectReason | None:
+        """What :meth:`accept` would refuse the caller with for ``passphrase``, or None."""
+        km = request.key_material
+        if bool(passphrase) != (km is not None):
+            return RejectReason.UNSECURE
+        if km is not None and passphrase:
+            try:
+                StreamDecryptor(passphrase, km)
+            except BadSecret:
+                return RejectReason.BADSECRET
+        return None
+
     def accept(
         self, request: ConnectRequest, passphrase: str | None, now: int
     ) -> Connection | RejectReason:

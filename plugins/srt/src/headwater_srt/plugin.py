@@ -1,1 +1,46 @@
-"""Hook implementations of headwater-srt."""
+"""Hook implementations of headwater-srt (thin: each delegates)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from headwater import PublishRequest, hookimpl
+
+from .listener import SRTListener
+from .port_resolver import PORT_RESOLVERS
+from .settings import SRTSettings
+
+if TYPE_CHECKING:
+    from headwater import Server
+
+
+@hookimpl
+def settings_sections() -> dict[str, type[BaseModel]]:
+    """The ``[srt]`` section (latency, idle timeout, backend timeout)."""
+    return {"srt": SRTSettings}
+
+
+@hookimpl
+def listen(server: Server) -> list[SRTListener]:
+    """One listener per ``listeners.srt`` entry."""
+    settings = server.plugin_settings.get("srt") or SRTSettings()
+    entries = server.settings.listeners.get("srt", [])
+    return [SRTListener(server, entry, settings) for entry in entries]
+
+
+@hookimpl
+async def resolve_name(request: PublishRequest) -> str | None:
+    """Name an SRT publication on a port-range port from the config backend
+    (``srt_port_resolve``), unless its stream id already named it."""
+    if request.proto != "srt":
+        return None
+    if request.name:
+        return request.name
+    if request.path:
+        return None
+    resolver = PORT_RESOLVERS.get(request.local_port)
+    if resolver is None:
+        return None
+    return await resolver.resolve(request)

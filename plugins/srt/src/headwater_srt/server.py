@@ -1,6 +1,11 @@
-"""The thin anyio transport around :class:`~headwater_srt.endpoint.Endpoint`: UDP sockets
-(one per port, any number of connections per socket), one timer task for every connection
-of the service, and one task per caller running the application's handler.
+"""The thin transport around :class:`~headwater_srt.endpoint.Endpoint`: UDP sockets (one
+per port, any number of connections per socket), one timer task for every connection of
+the service, and one task per caller running the application's handler.
+
+Datagrams are handled synchronously as they arrive (an asyncio ``DatagramProtocol`` when
+running on asyncio, an anyio receive loop otherwise) and answers are sent at once with a
+non-blocking ``sendto``: no task and no queue per datagram, and an idle port costs one
+socket and no task, so ranges of thousands of ports stay cheap.
 
 The application sees a :class:`Caller` (stream id, addresses, whether it encrypts) that it
 accepts with the stream's passphrase or rejects with a reason, then iterates the
@@ -9,12 +14,14 @@ accepts with the stream's passphrase or rejects with a reason, then iterates the
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import anyio
-from anyio.abc import TaskGroup, TaskStatus, UDPSocket
+from anyio.abc import TaskGroup, TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .connection import Connection
@@ -27,6 +34,8 @@ TICK = 0.010
 """Timer period: the full-ACK interval."""
 SESSION_QUEUE = 4096
 """Payload batches a session may hold before its handler is considered stuck."""
+RECV_BUFFER = 4 << 20
+"""Kernel receive buffer asked for each socket (bursts of retransmissions)."""
 
 
 def now_us() -> int:
@@ -115,6 +124,10 @@ class Caller:
         """Whether the caller was already accepted or rejected."""
         return self.request.decided
 
+    def check_secret(self, passphrase: str | None) -> RejectReason | None:
+        """What :meth:`accept` would refuse with for this passphrase, or None."""
+        return self._port.endpoint.check_secret(self.request, passphrase)
+
     def accept(self, passphrase: str | None) -> Session:
         """Accept with the stream's passphrase (None for an unencrypted stream).
 
@@ -131,42 +144,53 @@ class Caller:
 Handler = Callable[[Caller], Awaitable[None]]
 
 
+def refusal_text(reason: RejectReason, encrypted: bool) -> str:
+    """One sentence for the log saying why a caller was refused."""
+    if reason == RejectReason.BADSECRET:
+        return "bad secret: the caller's passphrase is wrong"
+    if reason == RejectReason.UNSECURE:
+        if encrypted:
+            return "unsecure: the caller sent a passphrase to an unencrypted stream"
+        return "unsecure: the stream needs a passphrase and the caller has none"
+    return reason.name.lower()
+
+
 class SRTPort:
     """One bound UDP socket and its sans-I/O endpoint."""
 
-    def __init__(self, service: SRTService, socket: UDPSocket, endpoint: Endpoint) -> None:
+    def __init__(self, service: SRTService, sock: socket.socket, endpoint: Endpoint) -> None:
         self.service = service
-        self.socket = socket
+        self.sock = sock
         self.endpoint = endpoint
-        self.port: int = socket.extra(anyio.abc.SocketAttribute.local_port)
+        self.port: int = sock.getsockname()[1]
         self.sessions: dict[int, Session] = {}
+        self.transport: asyncio.DatagramTransport | None = None
 
-    async def run(self, tg: TaskGroup) -> None:
-        """Receive datagrams until cancelled."""
+    def on_datagram(self, data: bytes, peer: Address) -> None:
+        """Handle one datagram (called synchronously by the receive path)."""
         ep = self.endpoint
-        async for data, peer in self.socket:
-            conn = ep.datagram_received(data, peer, now_us())
-            if ep.outgoing:
-                await self.flush()
-            if ep.requests:
-                for request in ep.requests:
-                    tg.start_soon(self.service.run_handler, Caller(self, request))
-                ep.requests.clear()
-            if conn is not None and conn.closed:
-                self.service.wake()
+        conn = ep.datagram_received(data, peer, now_us())
+        if ep.outgoing:
+            self.flush()
+        if ep.requests:
+            for request in ep.requests:
+                self.service.spawn(Caller(self, request))
+            ep.requests.clear()
+        if conn is not None and conn.closed:
+            self.service.wake()
 
-    async def flush(self) -> None:
-        """Send the endpoint's queued datagrams."""
+    def flush(self) -> None:
+        """Send the endpoint's queued datagrams (non-blocking; UDP may drop)."""
         out = self.endpoint.outgoing
         if not out:
             return
-        batch = list(out)
-        out.clear()
-        for datagram, peer in batch:
+        send = self.transport.sendto if self.transport is not None else self.sock.sendto
+        for datagram, peer in out:
             try:
-                await self.socket.sendto(datagram, peer[0], peer[1])
-            except OSError as exc:
+                send(datagram, peer)
+            except OSError as exc:  # a full socket buffer loses a datagram, like the network
                 log.debug("srt: send to %s:%s failed: %s", peer[0], peer[1], exc)
+        out.clear()
 
     def accept(self, caller: Caller, passphrase: str | None) -> Session:
         request = caller.request
@@ -174,9 +198,9 @@ class SRTPort:
             raise Refused(RejectReason.TIMEOUT, "the caller was already answered")
         caller.decided_event.set()
         result = self.endpoint.accept(request, passphrase, now_us())
-        self.service.wake_flush(self)
+        self.flush()
         if isinstance(result, RejectReason):
-            raise Refused(result, _refusal_text(result, request.encrypted))
+            raise Refused(result, refusal_text(result, request.encrypted))
         session = Session(result, request.peer, self.port)
         self.sessions[result.info.socket_id] = session
         caller.session = session
@@ -188,9 +212,9 @@ class SRTPort:
             return
         caller.decided_event.set()
         self.endpoint.reject(caller.request, reason, now_us())
-        self.service.wake_flush(self)
+        self.flush()
 
-    async def tick(self, now: int) -> None:
+    def tick(self, now: int) -> None:
         closed = self.endpoint.tick(now)
         for socket_id, session in list(self.sessions.items()):
             conn = session.connection
@@ -199,17 +223,50 @@ class SRTPort:
             if conn in closed or (conn.closed and socket_id not in self.endpoint.connections):
                 session._finish()
                 del self.sessions[socket_id]
-        await self.flush()
+        self.flush()
+
+    def close(self) -> None:
+        """Shut every connection down and close the socket."""
+        self.endpoint.close_all(now_us())
+        self.flush()
+        for s in self.sessions.values():
+            s._finish()
+        if self.transport is not None:
+            self.transport.close()
+        else:
+            self.sock.close()
 
 
-def _refusal_text(reason: RejectReason, encrypted: bool) -> str:
-    if reason == RejectReason.BADSECRET:
-        return "bad secret: the caller's passphrase is wrong"
-    if reason == RejectReason.UNSECURE:
-        if encrypted:
-            return "unsecure: the caller sent a passphrase to an unencrypted stream"
-        return "unsecure: the stream needs a passphrase and the caller has none"
-    return reason.name.lower()
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, port: SRTPort) -> None:
+        self.port = port
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:  # type: ignore[override]
+        self.port.on_datagram(data, (addr[0], addr[1]))
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("srt: port %s: %s", self.port.port, exc)
+
+
+def bind_udp(host: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket bound to ``host:port`` with a large receive buffer."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
+        sock.setblocking(False)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _asyncio_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # another anyio backend
+        return None
 
 
 class SRTService:
@@ -237,15 +294,16 @@ class SRTService:
         self.active: set[SRTPort] = set()
         self.addresses: list[tuple[str, int]] = []
         self._wake = anyio.Event()
-        self._to_flush: set[SRTPort] = set()
+        self._tg: TaskGroup | None = None
 
     def wake(self) -> None:
-        """Run the timer loop now (a decision was taken, a connection closed)."""
+        """Run the timer loop now (a connection closed)."""
         self._wake.set()
 
-    def wake_flush(self, port: SRTPort) -> None:
-        self._to_flush.add(port)
-        self._wake.set()
+    def spawn(self, caller: Caller) -> None:
+        """Start the handler task of a new caller."""
+        assert self._tg is not None
+        self._tg.start_soon(self.run_handler, caller)
 
     async def serve(
         self, *, task_status: TaskStatus[list[tuple[str, int]]] = anyio.TASK_STATUS_IGNORED
@@ -254,33 +312,49 @@ class SRTService:
         start = now_us()
         try:
             for port in self.requested_ports:
-                sock = await anyio.create_udp_socket(local_host=self.host, local_port=port)
                 ep = Endpoint(
                     latency_ms=self.latency_ms,
                     clock_start=start,
                     idle_timeout=int(self.idle_timeout * 1_000_000),
                 )
-                self.ports.append(SRTPort(self, sock, ep))
+                self.ports.append(SRTPort(self, bind_udp(self.host, port), ep))
         except BaseException:
             for p in self.ports:
-                await p.socket.aclose()
+                p.sock.close()
             raise
         self.addresses = [(self.host, p.port) for p in self.ports]
         try:
             async with anyio.create_task_group() as tg:
-                for p in self.ports:
-                    tg.start_soon(p.run, tg)
+                self._tg = tg
+                loop = _asyncio_loop()
+                if loop is not None:
+                    for p in self.ports:
+                        transport, _ = await loop.create_datagram_endpoint(
+                            lambda p=p: _Protocol(p), sock=p.sock
+                        )
+                        p.transport = transport  # type: ignore[assignment]
+                else:
+                    for p in self.ports:
+                        tg.start_soon(self._receive_loop, p)
                 tg.start_soon(self._timer)
                 task_status.started(self.addresses)
         finally:
-            with anyio.move_on_after(1, shield=True):
-                now = now_us()
-                for p in self.ports:
-                    p.endpoint.close_all(now)
-                    await p.flush()
-                    for s in p.sessions.values():
-                        s._finish()
-                    await p.socket.aclose()
+            for p in self.ports:
+                p.close()
+
+    async def _receive_loop(self, port: SRTPort) -> None:
+        sock = port.sock
+        while True:
+            await anyio.wait_readable(sock)
+            while True:
+                try:
+                    data, addr = sock.recvfrom(65536)
+                except BlockingIOError:
+                    break
+                except OSError as exc:
+                    log.debug("srt: port %s: %s", port.port, exc)
+                    break
+                port.on_datagram(data, (addr[0], addr[1]))
 
     async def _timer(self) -> None:
         next_at = time.monotonic()
@@ -288,17 +362,14 @@ class SRTService:
             with anyio.move_on_after(max(next_at - time.monotonic(), 0)):
                 await self._wake.wait()
             self._wake = anyio.Event()
-            for p in list(self._to_flush):
-                await p.flush()
-            self._to_flush.clear()
-            if time.monotonic() < next_at:
-                continue
-            next_at += TICK
-            if next_at < time.monotonic():
-                next_at = time.monotonic() + TICK
-            now = now_us()
+            now = time.monotonic()
+            if now >= next_at:
+                next_at += TICK
+                if next_at < now:
+                    next_at = now + TICK
+            clock = now_us()
             for p in list(self.active):
-                await p.tick(now)
+                p.tick(clock)
                 if not p.endpoint.connections and not p.sessions:
                     self.active.discard(p)
 
@@ -318,6 +389,7 @@ class SRTService:
                     caller.reject(RejectReason.PEER)
                 if caller.session is not None:
                     caller.session.close("stream handler finished")
+                    self.wake()
                 tg.cancel_scope.cancel()
 
     async def _deadline(self, caller: Caller, tg: TaskGroup) -> None:

@@ -17,13 +17,25 @@ from __future__ import annotations
 from dataclasses import replace
 
 from headwater.media import h264, h265
-from headwater.media.aac import SAMPLES_PER_FRAME, AACError, AudioSpecificConfig, adts_header, parse_adts_header
+from headwater.media.aac import (
+    SAMPLES_PER_FRAME,
+    AACError,
+    AudioSpecificConfig,
+    adts_header,
+    parse_adts_header,
+)
 from headwater.media.annexb import START_CODE, split_annexb
 from headwater.media.bitreader import BitstreamError
 from headwater.media.frames import CLOCK_RATE, Codec, Frame, Track
 from headwater.media.h264_sps import parse_h264_sps
 from headwater.media.h265_sps import parse_h265_sps
-from headwater.media.mpegts.audio_frames import ac3_frame, mpa_frame, opus_control_header, opus_duration, opus_frames
+from headwater.media.mpegts.audio_frames import (
+    ac3_frame,
+    mpa_frame,
+    opus_control_header,
+    opus_duration,
+    opus_frames,
+)
 
 Decoded = tuple[list[Frame], Track | None, int | None]
 
@@ -62,7 +74,9 @@ def _video(track: Track, payload: bytes, pts: int, dts: int) -> Decoded:
                 width, height = info.width, info.height
             except BitstreamError:
                 width, height = 0, 0
-            new = track = replace(track, parameter_sets=flat, width=width, height=height, extra=dict(track.extra))
+            new = track = replace(
+                track, parameter_sets=flat, width=width, height=height, extra=dict(track.extra)
+            )
     return [Frame(track, pts, dts, key, nalus=nalus)], new, None
 
 
@@ -81,8 +95,13 @@ def _aac(track: Track, data: bytes, pos: int, end: int, pts: int) -> Decoded:
         if i == 0:
             config = h.config().to_bytes()
             if config != track.config:
-                new = track = replace(track, config=config, sample_rate=h.sample_rate,
-                                      channels=h.channels, extra=dict(track.extra))  # fmt: skip
+                new = track = replace(
+                    track,
+                    config=config,
+                    sample_rate=h.sample_rate,
+                    channels=h.channels,
+                    extra=dict(track.extra),
+                )
                 rate = h.sample_rate
         t = pts + i * SAMPLES_PER_FRAME * CLOCK_RATE // rate
         frames.append(Frame(track, t, t, True, data=data[pos + h.header_size : pos + h.frame_size]))

@@ -68,8 +68,9 @@ def encode_pcr(pcr: int) -> bytes:
     return ((base << 15) | 0x7E00 | ext).to_bytes(6, "big")
 
 
-def header(pid: int, cc: int, *, pusi: bool = False, adaptation: bool = False,
-           payload: bool = True) -> bytes:  # fmt: skip
+def header(
+    pid: int, cc: int, *, pusi: bool = False, adaptation: bool = False, payload: bool = True
+) -> bytes:
     """Build a 4-byte packet header."""
     afc = (AF_PRESENT if adaptation else 0) | (PAYLOAD_PRESENT if payload else 0)
     value = (SYNC_BYTE << 24) | (PUSI if pusi else 0) | (pid << 8) | afc | (cc & 0xF)

@@ -78,7 +78,9 @@ def _encode_timestamp(marker: int, ts: int) -> bytes:
     return (v | 0x100010001).to_bytes(5, "big")
 
 
-def build_pes_header(stream_id: int, pts: int, dts: int | None, payload_size: int, *, sized: bool) -> bytes:
+def build_pes_header(
+    stream_id: int, pts: int, dts: int | None, payload_size: int, *, sized: bool
+) -> bytes:
     """Build a PES header with PTS (and DTS when it differs) for ``payload_size`` ES bytes.
 
     ``sized`` False writes PES_packet_length 0 (allowed for video, 2.4.3.7); a payload too

@@ -75,7 +75,10 @@ def parse_pat(section: bytes) -> PAT:
     if len(body) % 4:
         raise PSIError("PAT program loop is not a multiple of 4 bytes")
     programs = tuple(
-        (int.from_bytes(body[i : i + 2], "big"), int.from_bytes(body[i + 2 : i + 4], "big") & 0x1FFF)
+        (
+            int.from_bytes(body[i : i + 2], "big"),
+            int.from_bytes(body[i + 2 : i + 4], "big") & 0x1FFF,
+        )
         for i in range(0, len(body), 4)
     )
     return PAT(tsid, version, programs)
@@ -137,7 +140,9 @@ def _section(table_id: int, extension: int, version: int, body: bytes) -> bytes:
     return section + crc32_mpeg2(section).to_bytes(4, "big")
 
 
-def build_pat(programs: Iterable[tuple[int, int]], transport_stream_id: int = 1, version: int = 0) -> bytes:
+def build_pat(
+    programs: Iterable[tuple[int, int]], transport_stream_id: int = 1, version: int = 0
+) -> bytes:
     """Build a PAT section from (program_number, PMT PID) pairs."""
     body = b"".join(p.to_bytes(2, "big") + (0xE000 | pid).to_bytes(2, "big") for p, pid in programs)
     return _section(TABLE_PAT, transport_stream_id, version, body)
@@ -145,7 +150,11 @@ def build_pat(programs: Iterable[tuple[int, int]], transport_stream_id: int = 1,
 
 def build_pmt(pmt: PMT) -> bytes:
     """Build a PMT section."""
-    parts = [(0xE000 | pmt.pcr_pid).to_bytes(2, "big"), (0xF000 | len(pmt.descriptors)).to_bytes(2, "big"), pmt.descriptors]
+    parts = [
+        (0xE000 | pmt.pcr_pid).to_bytes(2, "big"),
+        (0xF000 | len(pmt.descriptors)).to_bytes(2, "big"),
+        pmt.descriptors,
+    ]
     for es in pmt.streams:
         parts.append(bytes((es.stream_type,)))
         parts.append((0xE000 | es.pid).to_bytes(2, "big"))

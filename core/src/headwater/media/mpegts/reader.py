@@ -44,8 +44,19 @@ class TracksChanged:
 class _Pid:
     """Reassembly state of one PID."""
 
-    __slots__ = ("asm", "cc", "damaged", "parts", "pid", "remaining", "sized", "started",
-                 "stream_type", "track", "next_pts")  # fmt: skip
+    __slots__ = (
+        "asm",
+        "cc",
+        "damaged",
+        "next_pts",
+        "parts",
+        "pid",
+        "remaining",
+        "sized",
+        "started",
+        "stream_type",
+        "track",
+    )
 
     def __init__(self, pid: int, track: Track | None = None, stream_type: int = -1) -> None:
         self.pid = pid
@@ -74,6 +85,7 @@ class TSReader:
         self._pending = b""
         self._pids: dict[int, _Pid] = {PAT_PID: _Pid(PAT_PID)}
         self._fast: dict[int, _Pid] = {}
+        self._deferred: list[_Pid] = []
         self._pmt_pid = -1
         self._pmt_section = b""
         self._pcr_pid = -1
@@ -108,6 +120,9 @@ class TSReader:
         if self._pending:
             self._run(self._pending, events, final=True)
             self._pending = b""
+        for st in self._deferred:
+            self._complete(st, events)
+        self._deferred.clear()
         for st in list(self._pids.values()):
             if st.asm is None and st.started:
                 self._complete(st, events)
@@ -118,8 +133,13 @@ class TSReader:
         mv = memoryview(buf)
         fast_get = self._fast.get
         unpack = HEADER.unpack_from
-        complete = self._complete
+        finish = self._finish
         n = len(buf)
+        if self._deferred and n:
+            for st in self._deferred:
+                st.damaged |= buf[0] != SYNC_BYTE
+                self._complete(st, events)
+            self._deferred.clear()
         end = n - PACKET_SIZE
         off = 0
         count = 0
@@ -135,7 +155,7 @@ class TSReader:
                 off += 188
                 st.remaining -= 184
                 if st.remaining <= 0:
-                    complete(st, events)
+                    finish(st, events, buf, off)
                 continue
             if h >> 24 != SYNC_BYTE:
                 count -= 1
@@ -228,14 +248,24 @@ class TSReader:
             length = (payload[4] << 8) | payload[5] if size >= 6 else 0
             st.sized = length > 0
             st.remaining = length + 6 - size if length else MAX_PES - size
-            if st.remaining <= 0:
-                self._complete(st, events)
         else:
             st.parts.append(payload)
             st.remaining -= len(payload)
-            if st.remaining <= 0:
-                self._complete(st, events)
+        if st.remaining <= 0:
+            self._finish(st, events, buf, off + PACKET_SIZE)
         return st
+
+    def _finish(self, st: _Pid, events: list, buf: bytes, nxt: int) -> None:
+        """A sized PES is complete: deliver it once the next packet proves this one whole.
+
+        A packet cut short swallows the start of the next one, whose sync byte then is not
+        where it should be; so completion waits for the byte at ``nxt`` (maybe next feed).
+        """
+        if nxt < len(buf):
+            st.damaged |= buf[nxt] != SYNC_BYTE
+            self._complete(st, events)
+        else:
+            self._deferred.append(st)
 
     def _complete(self, st: _Pid, events: list) -> None:
         """A PES is whole (or cut short by the next start): decode it into frames."""
@@ -265,7 +295,9 @@ class TSReader:
             pts = self._unwrap(pes.pts)
             dts = self._unwrap(pes.dts) if pes.dts != pes.pts else pts
         self._now = dts
-        frames, new_track, st.next_pts = elementary.decode(track, data, pes.start, pes.end, pts, dts)
+        frames, new_track, st.next_pts = elementary.decode(
+            track, data, pes.start, pes.end, pts, dts
+        )
         if new_track is not None:
             st.track = new_track
             self._tracks[st.pid] = new_track

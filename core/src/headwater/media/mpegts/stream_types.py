@@ -42,7 +42,12 @@ _BY_TYPE = {
     ST_SCTE35: Codec.SCTE35,
 }
 
-_BY_REGISTRATION = {b"Opus": Codec.OPUS, b"AC-3": Codec.AC3, b"EAC3": Codec.EAC3, b"HEVC": Codec.H265}
+_BY_REGISTRATION = {
+    b"Opus": Codec.OPUS,
+    b"AC-3": Codec.AC3,
+    b"EAC3": Codec.EAC3,
+    b"HEVC": Codec.H265,
+}
 
 SECTION_TYPES = frozenset({ST_SCTE35, ST_PRIVATE_SECTIONS})
 """stream_types whose PID carries sections rather than PES packets."""
@@ -85,7 +90,9 @@ _WRITE = {
 }
 
 
-def stream_type_for(codec: Codec, channels: int = 2, stream_type: int | None = None) -> tuple[int, bytes, int]:
+def stream_type_for(
+    codec: Codec, channels: int = 2, stream_type: int | None = None
+) -> tuple[int, bytes, int]:
     """(stream_type, ES descriptors, PES stream_id) to write a track of ``codec``.
 
     ``stream_type`` overrides the default for data tracks read from another TS (their

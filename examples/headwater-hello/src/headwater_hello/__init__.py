@@ -1,0 +1,1 @@
+"""headwater-hello: an example third-party plugin for headwater (see docs/plugins.md)."""

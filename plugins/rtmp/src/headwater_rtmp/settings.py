@@ -1,0 +1,28 @@
+"""The ``rtmp`` settings section of headwater-rtmp (timeouts and limits come from ``limits``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RTMPSettings(BaseModel):
+    """Tuning of RTMP connections; every field has a safe default.
+
+    ``handshake_timeout``, ``publish_idle_timeout``, ``max_message_size`` and
+    ``max_connections`` are the server-wide ``limits``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    chunk_size: int = Field(default=4096, ge=128, le=65536)
+    """Outgoing chunk size announced with Set Chunk Size."""
+    window_ack_size: int = Field(default=2_500_000, ge=4096)
+    """Window Acknowledgement Size and Set Peer Bandwidth announced to clients."""
+    max_streams_per_connection: int = Field(default=16, ge=1, le=1024)
+    """createStream calls allowed on one connection."""
+    send_timeout: float = Field(default=15.0, gt=0)
+    """Seconds a player or push destination may block our writes before it is dropped."""
+    connect_timeout: float = Field(default=10.0, gt=0)
+    """Push: seconds to connect, handshake and get ``NetStream.Publish.Start``."""
+    multitrack: bool = False
+    """Play and push: send tracks beyond the first video and audio as Enhanced RTMP multitrack."""

@@ -1,0 +1,127 @@
+"""The SRT publish path: a caller's stream id and port → a headwater publication, and its
+MPEG-TS payload → frames (the adapter layer between the SRT wire and the core).
+
+Order of decisions, so that every refusal reaches the caller as a handshake rejection
+before anything is registered: parse the stream id, resolve the name and find the
+stream's settings (``server.resolve``, which runs the ``resolve_name`` hooks such as the
+port resolver), check the caller's encryption against the stream's
+``srt_publish.passphrase``, then ``server.publish`` (authorization, registration) and only
+then accept the SRT connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from headwater import Frame, PublishRejected, PublishRequest, Refusal, StreamSettings
+from headwater.media.mpegts.reader import TSReader
+
+from .server import Caller, Refused, Session, refusal_text
+from .streamid import PUBLISH_MODES, StreamIdError, parse_stream_id
+from .wire.rejection import RejectReason
+
+if TYPE_CHECKING:
+    from headwater import Publication, Server
+
+log = logging.getLogger("headwater.srt")
+
+REJECTIONS: dict[Refusal, RejectReason] = {
+    Refusal.BAD_NAME: RejectReason.X_BAD_REQUEST,
+    Refusal.NOT_FOUND: RejectReason.X_NOTFOUND,
+    Refusal.UNAUTHORIZED: RejectReason.X_UNAUTHORIZED,
+    Refusal.FORBIDDEN: RejectReason.X_FORBIDDEN,
+    Refusal.BUSY: RejectReason.X_CONFLICT,
+    Refusal.LIMIT: RejectReason.X_OVERLOAD,
+}
+"""How a core refusal reads as an SRT rejection code (``SRT_REJX_*``)."""
+
+
+def passphrase_of(settings: StreamSettings) -> str | None:
+    """The stream's SRT passphrase (``srt_publish.passphrase``), or None."""
+    srt = settings.srt_publish
+    return srt.passphrase if srt is not None and srt.passphrase else None
+
+
+class SRTPublisher:
+    """Handles each SRT caller of a listener as a publisher on ``server``."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    async def __call__(self, caller: Caller) -> None:
+        """Decide on the caller, then publish its stream until it leaves."""
+        ip, port = caller.peer
+        try:
+            sid = parse_stream_id(caller.stream_id)
+        except StreamIdError as exc:
+            self._refuse(caller, RejectReason.X_BAD_REQUEST, str(exc))
+            return
+        if sid.mode not in PUBLISH_MODES:
+            self._refuse(caller, RejectReason.X_BAD_MODE, f"mode {sid.mode!r} is not served")
+            return
+        request = PublishRequest(
+            proto="srt",
+            path=sid.name,
+            args=sid.args,
+            peer=(ip, port),
+            local_port=caller.local_port,
+            stream_id=caller.stream_id,
+        )
+        try:
+            _name, match = await self.server.resolve(request)
+        except PublishRejected as exc:
+            self._refuse(caller, REJECTIONS[exc.refusal], exc.reason)
+            return
+        passphrase = passphrase_of(match.settings)
+        problem = caller.check_secret(passphrase)
+        if problem is not None:
+            self._refuse(caller, problem, refusal_text(problem, caller.encrypted), request)
+            return
+        try:
+            async with self.server.publish(request) as publication:
+                try:
+                    session = caller.accept(passphrase)
+                except Refused as exc:
+                    publication.stop(str(exc))
+                    return
+                await self._pump(session, publication)
+        except PublishRejected as exc:
+            caller.reject(REJECTIONS[exc.refusal])
+
+    async def _pump(self, session: Session, publication: Publication) -> None:
+        reader = TSReader()
+        send = publication.send
+        try:
+            async for chunk in session:
+                publication.add_bytes(len(chunk))
+                for event in reader.feed(chunk):
+                    if type(event) is Frame:
+                        send(event)
+            for event in reader.flush():
+                if type(event) is Frame:
+                    send(event)
+        finally:
+            st = session.connection.receiver.stats
+            log.info(
+                "%s: SRT caller %s:%s left (%s): %d packets, %d lost, %d recovered, "
+                "%d dropped too late",
+                publication.name,
+                *session.peer,
+                session.close_reason or "stopped",
+                st.packets,
+                st.lost,
+                st.recovered,
+                st.dropped,
+            )
+
+    def _refuse(
+        self,
+        caller: Caller,
+        reason: RejectReason,
+        text: str,
+        request: PublishRequest | None = None,
+    ) -> None:
+        what = (request and request.name) or caller.stream_id or f"port {caller.local_port}"
+        log.warning("refused srt publish from %s (%s): %s", caller.peer[0], what, text)
+        caller.reject(reason)

@@ -1,0 +1,62 @@
+"""The example plugin that docs/plugins.md walks through is a valid, working plugin."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import tomllib
+
+import pytest
+from docs_markdown import ROOT, read
+
+from headwater import hookspecs
+from headwater.plugins import ENTRY_POINT_GROUP, make_plugin_manager
+
+EXAMPLE = ROOT / "examples" / "headwater-hello"
+
+
+def entry_points() -> dict[str, str]:
+    project = tomllib.loads((EXAMPLE / "pyproject.toml").read_text("utf-8"))["project"]
+    return project["entry-points"][ENTRY_POINT_GROUP]
+
+
+def test_the_entry_point_is_in_the_headwater_group() -> None:
+    assert entry_points() == {"hello": "headwater_hello.plugin"}
+
+
+def test_the_plugin_module_registers_and_its_hooks_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(EXAMPLE / "src"))
+    module = importlib.import_module(entry_points()["hello"])
+    pm = make_plugin_manager(extra=[module], load_entry_points=False)
+    hooks = {caller.name for caller in pm.get_hookcallers(module) or []}
+    specs = {name for name, f in vars(hookspecs).items() if hasattr(f, "headwater_spec")}
+    assert hooks and hooks <= specs
+    for hook in hooks:  # every hook the example implements is shown in the guide
+        assert f"`{hook}`" in read("plugins.md"), f"plugins.md does not mention `{hook}`"
+
+
+def test_the_files_the_guide_shows_exist() -> None:
+    guide = read("plugins.md")
+    for path in sorted(
+        p for p in EXAMPLE.rglob("*") if p.is_file() and "__pycache__" not in str(p)
+    ):
+        rel = path.relative_to(EXAMPLE).as_posix()
+        if rel.endswith((".py", ".toml")):
+            assert rel.rsplit("/", 1)[-1] in guide, f"plugins.md does not show {rel}"
+
+
+def test_the_examples_own_tests_pass(tmp_path) -> None:
+    """Run examples/headwater-hello/tests as its author would, with the plugin on the path."""
+    env = dict(os.environ, PYTHONPATH=str(EXAMPLE / "src"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "skipped" not in done.stdout

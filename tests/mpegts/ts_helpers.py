@@ -1,0 +1,57 @@
+"""Helpers shared by the MPEG-TS tests: demux a whole file, group and compare frames."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from headwater.media.frames import Codec, Frame
+from headwater.media.mpegts import TracksChanged, TSReader
+
+# (video, audio) pairs the sans-I/O tests run against; clips are 2 s, 160x120.
+CODEC_PAIRS = [
+    ("h264", "aac"),
+    ("h265", "mp3"),
+    ("h264", "ac3"),
+    ("h264", "opus"),
+    ("h264", "mp2"),
+    (None, "aac"),
+]
+
+
+def demux(data: bytes, chunks: list[int] | None = None) -> tuple[TSReader, list]:
+    """Feed ``data`` whole or cut at ``chunks`` sizes (cycling), flush; return reader, events."""
+    reader = TSReader()
+    events: list = []
+    if chunks is None:
+        events += reader.feed(data)
+    else:
+        pos = 0
+        i = 0
+        while pos < len(data):
+            size = chunks[i % len(chunks)]
+            events += reader.feed(data[pos : pos + size])
+            pos += size
+            i += 1
+    events += reader.flush()
+    return reader, events
+
+
+def frames_by_track(events: list) -> dict[int, list[Frame]]:
+    """The frames of ``events`` grouped by track id, each list in stream order."""
+    out: dict[int, list[Frame]] = defaultdict(list)
+    for e in events:
+        if not isinstance(e, TracksChanged):
+            out[e.track.id].append(e)
+    return dict(out)
+
+
+def frame_key(f: Frame) -> tuple:
+    """Everything that identifies a frame's content and timing."""
+    return (f.track.id, f.pts, f.dts, f.keyframe, bytes(f.data), tuple(f.nalus))
+
+
+def es_size(f: Frame) -> int:
+    """The size ffmpeg's demuxer reports for the same packet (ADTS header included for AAC)."""
+    if f.nalus:
+        return f.size
+    return len(f.data) + (7 if f.track.codec is Codec.AAC else 0)

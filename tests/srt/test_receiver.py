@@ -1,0 +1,158 @@
+"""The live receiver (draft-sharabayko-srt §4.5-§4.10): TSBPD delivery, loss reports,
+too-late drop, ACK/ACKACK, wrap-around."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from headwater_srt.wire.receiver import LiveReceiver
+from headwater_srt.wire.seq import SEQ_MAX, seq_add
+
+LAT = 120_000
+MS = 1000
+
+
+def make(isn: int = 100) -> LiveReceiver:
+    # time base 0: a packet stamped t is due at t + latency
+    return LiveReceiver(isn, LAT, 0, now=0)
+
+
+def feed(r: LiveReceiver, seq: int, ts: int, now: int, rexmit: bool = False):
+    return r.on_data(seq, ts, seq.to_bytes(4, "big"), now, rexmit=rexmit)
+
+
+def seqs(out) -> list[int]:
+    return [int.from_bytes(bytes(p), "big") for p in out]
+
+
+def test_in_order_packets_wait_for_their_delivery_time() -> None:
+    r = make()
+    for i in range(5):
+        assert feed(r, 100 + i, i * MS, i * MS) == []
+    assert r.deliver(LAT - 1) == []
+    assert seqs(r.deliver(LAT + 2 * MS)) == [100, 101, 102]
+    assert seqs(r.deliver(LAT + 10 * MS)) == [103, 104]
+
+
+def test_gap_is_naked_at_once_then_filled_by_retransmission() -> None:
+    r = make()
+    feed(r, 100, 0, 0)
+    assert feed(r, 104, 4 * MS, 4 * MS) == [(101, 103)]
+    assert r.loss_ranges() == [(101, 103)]
+    assert r.ack_seq == 101
+    feed(r, 102, 2 * MS, 6 * MS, rexmit=True)
+    assert r.loss_ranges() == [(101, 101), (103, 103)]
+    feed(r, 101, 1 * MS, 7 * MS, rexmit=True)
+    feed(r, 103, 3 * MS, 7 * MS, rexmit=True)
+    assert r.ack_seq == 105
+    assert seqs(r.deliver(LAT + 10 * MS)) == [100, 101, 102, 103, 104]
+    assert (r.stats.lost, r.stats.recovered, r.stats.dropped) == (3, 3, 0)
+
+
+def test_periodic_nak_repeats_until_filled() -> None:
+    r = make()
+    feed(r, 100, 0, 0)
+    feed(r, 103, 3 * MS, 3 * MS)
+    r.nak_sent(3 * MS)
+    assert r.feedback(10 * MS).nak is None  # before the 20 ms floor... interval is RTT based
+    interval = max(20_000, (r.rtt + 4 * r.rtt_var) // 2)
+    fb = r.feedback(3 * MS + interval)
+    assert fb.nak == [(101, 102)]
+    feed(r, 101, MS, 3 * MS + interval + 1)
+    feed(r, 102, 2 * MS, 3 * MS + interval + 1)
+    assert r.feedback(3 * MS + 3 * interval).nak is None
+
+
+def test_too_late_packets_are_dropped_and_acknowledged_past() -> None:
+    r = make()
+    feed(r, 100, 0, 0)
+    feed(r, 102, 2 * MS, 2 * MS)  # 101 lost for good
+    assert seqs(r.deliver(LAT)) == [100]
+    assert r.deliver(LAT + MS) == []  # 101 still has a chance until 102 is due
+    assert seqs(r.deliver(LAT + 2 * MS)) == [102]
+    assert r.stats.dropped == 1
+    assert r.loss_ranges() == []
+    assert r.ack_seq == 103
+    # the late retransmission is now a duplicate
+    feed(r, 101, MS, LAT + 3 * MS, rexmit=True)
+    assert r.stats.duplicates == 1
+
+
+def test_full_ack_every_10ms_light_ack_every_64_and_ackack_rtt() -> None:
+    r = make()
+    for i in range(64):
+        feed(r, 100 + i, 0, 100)
+    fb = r.feedback(200)
+    assert fb.ack is not None and fb.ack.light and fb.ack.last_seq == 164
+    feed(r, 164, 0, 300)
+    fb = r.feedback(10 * MS)
+    assert fb.ack is not None and not fb.ack.light and fb.ack.last_seq == 165
+    number = fb.ack_number
+    assert r.feedback(20 * MS).ack is None  # nothing new to acknowledge
+    r.on_ackack(number, 10 * MS, 10 * MS + 40 * MS)  # 40 ms round trip
+    assert r.rtt == (7 * 100_000 + 40_000) // 8
+    assert r.rtt_var == (3 * 50_000 + abs(100_000 - 40_000)) // 4
+
+
+@pytest.mark.parametrize("isn", [SEQ_MAX - 5, SEQ_MAX, 0])
+def test_sequence_wrap_with_loss_and_reordering(isn: int) -> None:
+    r = make(isn)
+    order = [0, 1, 3, 2, 6, 4, 5, 7, 8, 9]
+    found = []
+    for k, i in enumerate(order):
+        found += feed(r, seq_add(isn, i), i * MS, k * MS)
+    assert found == [(seq_add(isn, 2), seq_add(isn, 2)), (seq_add(isn, 4), seq_add(isn, 5))]
+    assert seqs(r.deliver(LAT + 20 * MS)) == [seq_add(isn, i) for i in range(10)]
+    assert r.ack_seq == seq_add(isn, 10)
+
+
+def test_timestamp_wrap_keeps_delivery_in_time() -> None:
+    start = 0xFFFF_FFFF - 5 * MS
+    r = LiveReceiver(1, LAT, -start, now=0)  # peer clock starts near the wrap
+    for i in range(10):
+        ts = (start + i * MS) & 0xFFFF_FFFF
+        feed(r, 1 + i, ts, i * MS)
+    assert len(r.deliver(LAT + 4 * MS)) == 5
+    assert len(r.deliver(LAT + 9 * MS)) == 5
+
+
+def test_drop_request_stops_waiting() -> None:
+    r = make()
+    feed(r, 100, 0, 0)
+    feed(r, 105, 5 * MS, 0)
+    r.on_dropreq(101, 104)
+    assert r.loss_ranges() == []
+    assert seqs(r.deliver(LAT + 5 * MS)) == [100, 105]
+    assert r.stats.dropped == 4
+
+
+def test_buffer_is_bounded_by_skipping_huge_jumps() -> None:
+    r = LiveReceiver(0, LAT, 0, buffer_limit=100)
+    feed(r, 0, 0, 0)
+    feed(r, 5000, MS, MS)
+    assert r.loss_ranges() == []
+    assert seqs(r.deliver(LAT + MS)) == [5000]
+
+
+def test_random_loss_reorder_duplicates_deliver_everything_once() -> None:
+    rng = random.Random(7)
+    r = make(SEQ_MAX - 300)
+    n = 2000
+    arrivals = []
+    for i in range(n):
+        t = i * 200
+        if rng.random() > 0.05:
+            arrivals.append((t + rng.randrange(0, 3000), i))
+        if rng.random() < 0.03:
+            arrivals.append((t + rng.randrange(0, 5000), i))  # duplicate
+        arrivals.append((t + 30_000 + rng.randrange(0, 5000), i))  # "retransmission"
+    arrivals.sort()
+    out = []
+    for now, i in arrivals:
+        feed(r, seq_add(SEQ_MAX - 300, i), i * 200, now)
+        out += r.deliver(now)
+    out += r.deliver(10**9)
+    assert seqs(out) == [seq_add(SEQ_MAX - 300, i) for i in range(n)]
+    assert r.stats.dropped == 0
