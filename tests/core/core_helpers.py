@@ -24,9 +24,11 @@ from headwater.testing import RunningServer, running_server
 
 PUBLISH = [{"url": "publish://"}]
 
-H264 = Track(
-    1, Codec.H264, MediaKind.VIDEO, parameter_sets=(b"\x67sps", b"\x68pps"), width=320, height=240
-)
+SPS = bytes.fromhex("6742c00bda0507ec044000000300400000030083c50aa8")
+"""A real H.264 SPS (baseline, 320x240) made by the bundled x264."""
+PPS = bytes.fromhex("68ce0fc8")
+
+H264 = Track(1, Codec.H264, MediaKind.VIDEO, parameter_sets=(SPS, PPS), width=320, height=240)
 AAC = Track(2, Codec.AAC, MediaKind.AUDIO, config=b"\x11\x90", sample_rate=48000, channels=2)
 
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import publish_handlers
 import pytest
-from core_helpers import PUBLISH, Reply, core_server, http_peer, request
+from core_helpers import H264, PUBLISH, Reply, audio, core_server, http_peer, request, video
 
-from headwater import PublishRejected, Refusal, hookimpl
+from headwater import Frame, PublishRejected, Refusal, hookimpl
+from headwater.media.flv.demuxer import FlvDemuxer
+from headwater.media.flv.tags import FlvReader, FlvTag
 
 
 class RecordSpy:
@@ -174,3 +179,36 @@ async def test_without_a_recording_path_record_gets_none() -> None:
     async with core_server(extra_plugins=[spy]) as hw, hw.server.publish(request("live/a")):
         pass
     assert spy.paths == [("live/a", None)]
+
+
+def read_flv(path: Path) -> list[Frame]:
+    """The frames of an FLV file, through the core's own FLV reader and demuxer."""
+    frames: list[Frame] = []
+    demuxer = FlvDemuxer()
+    for item in FlvReader().feed(path.read_bytes()):
+        if isinstance(item, FlvTag):
+            frames.extend(demuxer.tag(item))
+    return frames
+
+
+@pytest.mark.anyio
+async def test_x_record_writes_an_endless_flv_into_the_data_dir(tmp_path: Path) -> None:
+    config = template("python:publish_handlers:record_into")
+    sent: list[Frame] = []
+    async with core_server(config, data_dir=tmp_path) as hw:
+        for publication in range(2):  # a second publication continues the same file
+            async with hw.server.publish(request("chats/room")) as pub:
+                for i in range(50):
+                    for frame in (video(i + 50 * publication), audio(i)):
+                        pub.send(frame)
+                        sent.append(frame)
+                    if i % 10 == 0:
+                        await anyio.lowlevel.checkpoint()
+    path = tmp_path / "rec" / "chats" / "room.flv"
+    got = read_flv(path)
+    assert path.read_bytes().startswith(b"FLV\x01")
+    sent_video = [(f.dts, f.keyframe, f.nalus) for f in sent if f.track.is_video]
+    got_video = [(f.dts, f.keyframe, f.nalus) for f in got if f.track.is_video]
+    assert got_video == sent_video
+    assert [f.data for f in got if f.track.is_audio] == [f.data for f in sent if f.track.is_audio]
+    assert got[0].track.width == 320 and got[0].track.parameter_sets[-2:] == H264.parameter_sets

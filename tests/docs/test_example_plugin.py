@@ -9,10 +9,12 @@ import sys
 import tomllib
 
 import pytest
-from docs_markdown import ROOT, read
+from docs_markdown import ROOT, blocks, read
 
-from headwater import hookspecs
+from headwater import ConfigError, hookspecs
+from headwater.config import validate_document
 from headwater.plugins import ENTRY_POINT_GROUP, make_plugin_manager
+from headwater.server import Server
 
 EXAMPLE = ROOT / "examples" / "headwater-hello"
 
@@ -60,3 +62,38 @@ def test_the_examples_own_tests_pass(tmp_path) -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "skipped" not in done.stdout
+
+
+def test_code_shown_in_the_guide_is_the_examples_code() -> None:
+    """A block opening with ``# <path>`` must be a verbatim excerpt of that example file."""
+    shown = 0
+    for block in blocks(read("plugins.md")):
+        first, _, rest = block.text.partition("\n")
+        if block.lang in ("python", "toml") and first.startswith("# "):
+            path = EXAMPLE / first[2:].strip()
+            if not path.is_file():
+                continue
+            source = path.read_text("utf-8")
+            assert rest.strip("\n") in source, (
+                f"plugins.md:{block.line}: not the code of {path.name}"
+            )
+            shown += 1
+    assert shown >= 7
+
+
+def test_config_shown_in_the_guide_validates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(EXAMPLE / "src"))
+    module = importlib.import_module(entry_points()["hello"])
+    pm = make_plugin_manager(extra=[module], load_entry_points=False)
+    checked = 0
+    for block in blocks(read("plugins.md")):
+        if block.lang == "toml" and not block.text.startswith("# "):
+            settings = validate_document(tomllib.loads(block.text))
+            Server(settings, pm=pm).validate_plugin_sections(settings)
+            checked += 1
+    assert checked >= 2
+    bad = validate_document({"hello": {"max_line": 8}})
+    with pytest.raises(
+        ConfigError, match=r"hello\.max_line: Input should be greater than or equal to 16"
+    ):
+        Server(bad, pm=pm).validate_plugin_sections(bad)

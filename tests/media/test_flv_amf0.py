@@ -6,10 +6,11 @@ import contextlib
 from datetime import UTC, datetime
 
 import pytest
-from headwater.errors import ProtocolError
-from headwater.media.flv import amf0
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from headwater.errors import ProtocolError
+from headwater.media.flv import amf0
 
 CASES = [
     # value, exact bytes

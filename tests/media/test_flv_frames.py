@@ -8,6 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from headwater.media.flv import (
     FlvDemuxer,
     FlvHeader,
@@ -23,8 +26,6 @@ from headwater.media.flv import video as flv_video
 from headwater.media.flv.demuxer import TimestampUnwrapper
 from headwater.media.flv.video import PacketKind
 from headwater.media.frames import Codec, Frame, Track
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()

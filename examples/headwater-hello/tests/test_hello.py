@@ -7,6 +7,8 @@ and a free port.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
+
 import anyio
 import httpx
 import pytest
@@ -19,7 +21,7 @@ from headwater import ConfigError, ProtocolError, PublishRejected, PublishReques
 from headwater.config import validate_document
 from headwater.plugins import make_plugin_manager
 from headwater.server import Server
-from headwater.testing import running_server, wait_for_stream
+from headwater.testing import RunningServer, running_server, wait_for_stream
 
 CONFIG = {
     "listeners": {
@@ -91,6 +93,15 @@ def test_check_settings_names_the_key() -> None:
         server.validate_plugin_sections(settings)
 
 
+def hello_server() -> AbstractAsyncContextManager[RunningServer]:
+    """A real server with this plugin: the module imported here, not an installed copy.
+
+    Disabling the entry point ``hello`` keeps an installed copy (``pip install -e .``) from
+    being registered a second time.
+    """
+    return running_server(CONFIG, extra_plugins=[plugin], disabled_plugins=["hello"])
+
+
 async def send_command(port: int, line: str) -> tuple[anyio.abc.SocketStream, bytes]:
     client = await anyio.connect_tcp("127.0.0.1", port)
     await client.send(line.encode() + b"\n")
@@ -99,7 +110,7 @@ async def send_command(port: int, line: str) -> tuple[anyio.abc.SocketStream, by
 
 @pytest.mark.anyio
 async def test_publish_play_count_and_greet() -> None:
-    async with running_server(CONFIG, extra_plugins=[plugin]) as hw:
+    async with hello_server() as hw:
         port = hw.port("hello")
         publisher, answer = await send_command(port, "PUBLISH live/cam1?password=pw")
         assert answer == b"OK live/cam1\n"
@@ -126,7 +137,7 @@ async def test_publish_play_count_and_greet() -> None:
 
 @pytest.mark.anyio
 async def test_refusals_reach_the_client() -> None:
-    async with running_server(CONFIG, extra_plugins=[plugin]) as hw:
+    async with hello_server() as hw:
         port = hw.port("hello")
         for line, expected in [
             ("PUBLISH live/cam1?password=nope", b"ERROR unauthorized wrong password\n"),
@@ -141,7 +152,7 @@ async def test_refusals_reach_the_client() -> None:
 
 @pytest.mark.anyio
 async def test_authorize_lets_listed_protocols_through() -> None:
-    async with running_server(CONFIG, extra_plugins=[plugin]) as hw:
+    async with hello_server() as hw:
         request = PublishRequest(proto="rtmp", path="studio/a", peer=("127.0.0.1", 5000))
         async with hw.server.publish(request) as publication:
             assert publication.name == "studio/a"

@@ -50,21 +50,25 @@ def read_document(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
-def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(
+    base: dict[str, Any], patch: dict[str, Any], *, keep_removed: bool = False
+) -> dict[str, Any]:
     """Merge ``patch`` into a copy of ``base``.
 
     Dicts merge key by key; lists of named entries (``streams``, ``templates``) merge by
     ``name`` (an entry with ``"remove": true`` deletes that name); anything else replaces.
+    With ``keep_removed`` the removal entries are kept in the result (merging two patches,
+    as the persisted API changes do, so that a removal still applies to the file later).
     """
     out = dict(base)
     for key, value in patch.items():
         old = out.get(key)
         if isinstance(value, dict) and isinstance(old, dict):
-            out[key] = deep_merge(old, value)
+            out[key] = deep_merge(old, value, keep_removed=keep_removed)
         elif _named_list(value) and _named_list(old):
-            out[key] = _merge_named(old, value)
+            out[key] = _merge_named(old, value, keep_removed)
         elif _named_list(value):
-            out[key] = [v for v in value if not v.get("remove")]
+            out[key] = [v for v in value if keep_removed or not v.get("remove")]
         else:
             out[key] = value
     return out
@@ -78,15 +82,21 @@ def _named_list(value: Any) -> bool:
     )
 
 
-def _merge_named(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _merge_named(
+    old: list[dict[str, Any]], new: list[dict[str, Any]], keep_removed: bool = False
+) -> list[dict[str, Any]]:
     merged = {item["name"]: item for item in old}
     for item in new:
+        name = item["name"]
         if item.get("remove"):
-            merged.pop(item["name"], None)
-        elif item["name"] in merged:
-            merged[item["name"]] = deep_merge(merged[item["name"]], item)
+            if keep_removed:
+                merged[name] = item
+            else:
+                merged.pop(name, None)
+        elif name in merged and not merged[name].get("remove"):
+            merged[name] = deep_merge(merged[name], item, keep_removed=keep_removed)
         else:
-            merged[item["name"]] = item
+            merged[name] = item
     return list(merged.values())
 
 

@@ -36,7 +36,8 @@ def persist(server: Any, patch: dict[str, Any]) -> None:
         except (OSError, json.JSONDecodeError):
             log.warning("%s was unreadable; starting the persisted API changes afresh", path)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(deep_merge(previous, patch), indent=2), "utf-8")
+    merged = deep_merge(previous, patch, keep_removed=True)
+    tmp.write_text(json.dumps(merged, indent=2), "utf-8")
     os.replace(tmp, path)
 
 

@@ -76,7 +76,7 @@ class RTMPListener:
                 raise ValueError(f"listeners.{self.name} needs `cert` and `key`")
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(self.settings.cert, self.settings.key)
-            listener = TLSListener(
+            listener = _TLSListener(
                 listener,
                 context,
                 standard_compatible=False,
@@ -108,6 +108,15 @@ class RTMPListener:
         finally:
             self.connections -= 1
             await _close(stream)
+
+
+class _TLSListener(TLSListener):
+    """A TLS listener whose failed handshakes are one log line, not a traceback."""
+
+    @staticmethod
+    async def handle_handshake_error(exc: BaseException, stream: Any) -> None:
+        log.info("rtmps: TLS handshake failed: %s", exc)
+        await _close(stream)
 
 
 def _address(stream: ByteStream, attribute: Any) -> tuple[str, int]:
@@ -155,7 +164,9 @@ class Connection:
         self.publishing: dict[int, tuple[Publication, PublishAdapter]] = {}
         self.ends: dict[int, anyio.Event] = {}
         self.playing: dict[int, anyio.CancelScope] = {}
-        self.send_lock = anyio.Lock()
+        self.send_lock = anyio.Lock(fast_acquire=True)
+        self.send_started = 0.0
+        """When the write in progress began (0 when none): the watchdog's input."""
         self.tg: TaskGroup | None = None
 
     async def run(self) -> None:
@@ -173,17 +184,21 @@ class Connection:
         try:
             async with anyio.create_task_group() as tg:
                 self.tg = tg
+                tg.start_soon(self.watchdog)
                 await self.dispatch(events)
                 await self.flush()
+                receive = self.stream.receive
                 while True:
-                    idle = not self.publishing and not self.playing
-                    try:
-                        with anyio.fail_after(limits.publish_idle_timeout if idle else None):
-                            data = await self.stream.receive(READ_SIZE)
-                    except TimeoutError:
-                        raise TimeoutError(
-                            f"idle for {limits.publish_idle_timeout:g}s without publishing"
-                        ) from None
+                    if self.publishing or self.playing:
+                        data = await receive(READ_SIZE)  # the hot path: no scope per read
+                    else:
+                        try:
+                            with anyio.fail_after(limits.publish_idle_timeout):
+                                data = await receive(READ_SIZE)
+                        except TimeoutError:
+                            raise TimeoutError(
+                                f"idle for {limits.publish_idle_timeout:g}s without publishing"
+                            ) from None
                     events = session.receive_data(data)
                     if events:
                         await self.dispatch(events)
@@ -223,12 +238,28 @@ class Connection:
                     scope.cancel()
 
     async def flush(self) -> None:
-        """Send whatever the session has queued (one write, under the lock)."""
+        """Send whatever the session has queued (one write, under the lock).
+
+        No timeout scope per write (that costs more than the write): :meth:`watchdog`
+        closes the connection when one write has been blocked for ``send_timeout``.
+        """
         async with self.send_lock:
             data = self.session.data_to_send()
             if data:
-                with anyio.fail_after(self.settings.send_timeout):
-                    await self.stream.send(data)
+                self.send_started = anyio.current_time()
+                await self.stream.send(data)
+                self.send_started = 0.0
+
+    async def watchdog(self) -> None:
+        """Close the connection when the client stops reading (a write blocked too long)."""
+        timeout = self.settings.send_timeout
+        while True:
+            await anyio.sleep(min(1.0, timeout / 4))
+            started = self.send_started
+            if started and anyio.current_time() - started > timeout:
+                log.info("%s %s:%s closed: not reading for %gs", self.proto, *self.peer, timeout)
+                self.close()
+                return
 
     def close(self) -> None:
         """Close the whole connection (after a refusal, or when the core stops a publication)."""

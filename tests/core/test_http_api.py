@@ -229,8 +229,7 @@ async def test_basic_auth_guards_writes() -> None:
         assert hw.server.settings.limits.max_streams == 10_000
         reply = await http.put(url, json=body, auth=("admin", "secret"))
         assert reply.status_code == 200 and hw.server.settings.limits.max_streams == 9
-        # reads need no credentials, and never show them to anonymous callers... but do show the
-        # rest of the document
+        # reads need no credentials
         assert (await http.get(url)).status_code == 200
 
 
@@ -279,3 +278,23 @@ async def test_reopening_the_http_listener_through_the_api() -> None:
         for host, port in new:
             live = await http.get(f"http://{host}:{port}/{API}/monitoring/liveness")
             assert live.status_code == 200
+
+
+@pytest.mark.anyio
+async def test_a_removal_through_the_api_survives_a_restart(tmp_path: Path) -> None:
+    file = tmp_path / "headwater.toml"
+    file.write_text(
+        '[[streams]]\nname = "s0"\ninputs = [{ url = "publish://" }]\n'
+        '[[streams]]\nname = "s1"\ninputs = [{ url = "publish://" }]\n'
+    )
+    config = load_settings(file, data_dir=tmp_path).model_dump(mode="json", exclude={"listeners"})
+    async with core_server(config, data_dir=tmp_path) as hw, client() as http:
+        url = hw.http_url(f"{API}/config")
+        reply = await http.put(url, json={"streams": [{"name": "s0", "remove": True}]})
+        assert [s["name"] for s in reply.json()["streams"]] == ["s1"]
+        reply = await http.put(url, json={"streams": [{"name": "s2", "inputs": PUBLISH}]})
+        assert [s["name"] for s in reply.json()["streams"]] == ["s1", "s2"]
+        assert "s0" not in hw.server.streams
+    # regression: the persisted change used to be `"streams": []`, wiping s1 at the restart
+    restarted = load_settings(file, data_dir=tmp_path)
+    assert [s.name for s in restarted.streams] == ["s1", "s2"]

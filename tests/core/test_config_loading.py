@@ -275,6 +275,37 @@ def test_deep_merge(base: dict[str, Any], patch: dict[str, Any], merged: dict[st
     assert json.dumps(base) == before  # the base is not modified
 
 
+PATCH_MERGES = [
+    # merging two persisted patches keeps the removal markers for the file they apply to
+    (
+        {},
+        {"streams": [{"name": "a", "remove": True}]},
+        {"streams": [{"name": "a", "remove": True}]},
+    ),
+    (
+        {"streams": [{"name": "a", "remove": True}]},
+        {"streams": [{"name": "a", "password": "x"}]},
+        {"streams": [{"name": "a", "password": "x"}]},
+    ),
+    (
+        {"streams": [{"name": "a", "password": "x"}, {"name": "b"}]},
+        {"streams": [{"name": "a", "remove": True}]},
+        {"streams": [{"name": "a", "remove": True}, {"name": "b"}]},
+    ),
+]
+
+
+@pytest.mark.parametrize(("base", "patch", "merged"), PATCH_MERGES)
+def test_deep_merge_of_patches_keeps_removals(
+    base: dict[str, Any], patch: dict[str, Any], merged: dict[str, Any]
+) -> None:
+    assert deep_merge(base, patch, keep_removed=True) == merged
+    file = {"streams": [{"name": "a"}, {"name": "z"}]}
+    applied = deep_merge(file, deep_merge(base, patch, keep_removed=True))
+    assert all(not s.get("remove") for s in applied["streams"])
+    assert {"name": "z"} in applied["streams"]
+
+
 def _docs_default_block() -> dict[str, Any] | None:
     """The TOML block that follows the first heading mentioning the default config, if any."""
     page = DOCS / "configuration.md"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -10,7 +11,7 @@ import anyio.lowlevel
 import pytest
 from core_helpers import PUBLISH, core_server, eventually, frame_index, request, video
 
-from headwater import PublishRejected, Refusal
+from headwater import PublishRejected, Refusal, Subscription, hookimpl
 from headwater.testing import wait_for_stream
 
 CONFIG: dict[str, Any] = {
@@ -233,3 +234,95 @@ async def test_refusal_is_logged_in_one_line(caplog: pytest.LogCaptureFixture) -
                 pass
     lines = [r.getMessage() for r in caplog.records if r.name == "headwater.server"]
     assert "refused test publish from 127.0.0.1 (published): wrong password" in lines
+
+
+class Consumers:
+    """A test plugin whose recorders: one reads everything, one fails at once, one is slow."""
+
+    __name__ = "consumers-plugin"
+
+    def __init__(self) -> None:
+        self.frames: list[int] = []
+        self.slow_frames: list[int] = []
+        self.stopped: list[str] = []
+
+    @hookimpl
+    def record(self, server: Any, stream: Any, settings: Any, path: str | None) -> Any:
+        return Reader("reader", self.frames)
+
+    @hookimpl
+    def stream_started(self, server: Any, stream: Any, settings: Any) -> list[Any]:
+        return [Broken(), Reader("slow", self.slow_frames, delay=0.02)]
+
+    @hookimpl
+    async def stream_stopped(self, server: Any, stream: Any) -> None:
+        self.stopped.append(stream.name)
+
+
+class Reader:
+    def __init__(self, name: str, frames: list[int], delay: float = 0.0) -> None:
+        self.name = name
+        self.frames = frames
+        self.delay = delay
+
+    async def run(self, subscription: Subscription) -> None:
+        async for frame in subscription:
+            self.frames.append(frame_index(frame))
+            if self.delay:
+                await anyio.sleep(self.delay)
+
+
+class Broken:
+    name = "broken"
+
+    async def run(self, subscription: Subscription) -> None:
+        raise RuntimeError("recorder bug")
+
+
+@pytest.mark.anyio
+async def test_consumers_fail_or_lag_alone(caplog: pytest.LogCaptureFixture) -> None:
+    plugin = Consumers()
+    async with core_server({"limits": {"queue_frames": 16}}, extra_plugins=[plugin]) as hw:
+        async with hw.server.publish(request("live/a")) as pub:
+            for i in range(100):  # GOP 25, a frame every 2 ms: 10 times what "slow" reads
+                pub.send(video(i))
+                await anyio.sleep(0.002)
+            stream = hw.server.streams.get("live/a")
+            assert stream is not None
+        assert plugin.frames == list(range(100))  # the healthy one lost nothing
+        assert plugin.slow_frames[0] == 0 and len(plugin.slow_frames) < 100
+        slow_drops = 100 - len(plugin.slow_frames)
+        assert stream.describe()["stats"]["drops"] == slow_drops
+        # after each drop the slow one resumed at a keyframe (the synthetic GOP is 25)
+        slow = plugin.slow_frames
+        resumed = [b for a, b in itertools.pairwise(slow) if b != a + 1]
+        assert resumed and all(index % 25 == 0 for index in resumed), slow
+        assert plugin.stopped == ["live/a"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert "live/a: consumer broken failed: RuntimeError: recorder bug" in messages
+    assert any("consumer slow fell behind" in m for m in messages)
+
+
+@pytest.mark.anyio
+async def test_shutdown_stops_live_publishers_and_their_consumers() -> None:
+    plugin = Consumers()
+    ended: list[str | None] = []
+    async with core_server(extra_plugins=[plugin]) as hw:
+        published = anyio.Event()
+
+        async def publisher() -> None:
+            async with hw.server.publish(request("live/a")) as pub:
+                for i in range(10):
+                    pub.send(video(i))
+                published.set()
+                await anyio.sleep(30)
+            ended.append(pub.stop_reason)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(publisher)
+            await published.wait()
+            with anyio.fail_after(5):
+                hw.server.stop()
+                await eventually(lambda: bool(ended))
+    assert ended == ["the server is shutting down"]
+    assert plugin.frames == list(range(10)) and plugin.stopped == ["live/a"]

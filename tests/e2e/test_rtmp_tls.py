@@ -1,0 +1,46 @@
+"""End to end RTMPS: a TLS listener from ``listeners.rtmps = [{port, cert, key}]``; ffmpeg
+publishes over TLS and the packets arrive intact."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from headwater.testing import read_packets, run_ffmpeg, running_server
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+async def test_publish_over_rtmps(test_media, certificate):
+    cert, key = certificate
+    clip = test_media("h264", "aac", "flv", seconds=1)
+    listener = {"host": "127.0.0.1", "port": 0, "cert": str(cert), "key": str(key)}
+    config = {
+        "listeners": {"rtmps": [listener]},
+        "templates": [{"name": "live", "prefixes": ["live"], "inputs": [{"url": "publish://"}]}],
+    }
+    async with running_server(config) as hw:
+        url = f"rtmps://127.0.0.1:{hw.port('rtmps')}/live/secure"
+        publish = ["-i", str(clip), "-c", "copy", "-f", "flv", "-ca_file", str(cert), url]
+        done = await run_ffmpeg(publish, timeout=30, check=False)
+        assert done.returncode == 0, done.stderr.decode()[-800:]
+        stream = hw.server.streams.get("live/secure")
+        assert stream is not None
+        src, _ = read_packets(clip)
+        assert stream.stats.frames_in == len(src)
