@@ -37,9 +37,9 @@ def settings_sections() -> dict[str, type[BaseModel]] | None:
 
     :returns: a mapping of section name to a pydantic model validating it, or None.
 
-    Called once while the plugin manager is built, before the config is validated, so that
-    ``headwater check-config`` reports errors in plugin sections too. The dicts of all
-    plugins are merged; two plugins claiming one section is a start-up error.
+    Called each time settings are validated (start-up, ``PUT``/``POST`` of the config,
+    ``headwater check-config``), so errors in plugin sections are reported like any other.
+    The dicts of all plugins are merged; two plugins claiming one section is an error.
     """
 
 
@@ -77,8 +77,9 @@ def http_routes(server: Server) -> Sequence[BaseRoute] | None:
 
     :returns: routes such as ``Route("/{name:path}/mpegts", ...)``, or None.
 
-    Called once at start-up; all results are concatenated, in plugin order, after the API
-    routes and before the web page's catch-all.
+    Called each time the HTTP listener starts (start-up, and when ``listeners.http``
+    changes); all results are concatenated, in plugin order, after the API routes and the
+    web page at ``/``.
     """
 
 
@@ -88,7 +89,7 @@ def http_routes(server: Server) -> Sequence[BaseRoute] | None:
 
 
 @hookspec
-def resolve_name(request: PublishRequest) -> str | Awaitable[str | None] | None:
+def resolve_name(server: Server, request: PublishRequest) -> str | Awaitable[str | None] | None:
     """Turn an incoming publication into a stream name.
 
     :param request: protocol, local port, path, query args, peer address, SRT stream id.
@@ -103,7 +104,7 @@ def resolve_name(request: PublishRequest) -> str | Awaitable[str | None] | None:
 
 @hookspec
 def authorize(
-    request: PublishRequest, settings: StreamSettings
+    server: Server, request: PublishRequest, settings: StreamSettings
 ) -> Verdict | Awaitable[Verdict | None] | None:
     """Decide whether a publication may go ahead.
 
@@ -134,7 +135,8 @@ def record(
     :returns: a :class:`headwater.Consumer` that the core runs on its own subscription
         for as long as the publication lasts, or None.
 
-    Called once per publication; every non-None result runs.
+    Called once per publication for each recording path the verdicts named (once with
+    ``path=None`` when none did); every non-None result runs.
     """
 
 

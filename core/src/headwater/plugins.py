@@ -79,6 +79,8 @@ def make_plugin_manager(
             if dist is not None:
                 pm._plugin_distinfo.append((plugin, dist))  # shown by list_plugin_distinfo()
     for index, plugin in enumerate(extra):
+        if pm.is_registered(plugin):
+            continue
         name = getattr(plugin, "__name__", None) or f"extra-{index}"
         _register(pm, plugin, name)
     try:

@@ -108,6 +108,12 @@ class Server:
                     sections[key] = model.model_validate(raw or {})
                 except ValidationError as exc:
                     raise ConfigError(format_validation_error(exc, prefix=f"{key}.")) from exc
+        known = set(ServerSettings.model_fields) | set(owners)
+        for key in settings.model_extra or {}:
+            if key not in known:
+                log.warning(
+                    "config section %r is not known to headwater or any plugin; ignored", key
+                )
         problems = [
             line
             for lines in call_sync_all(self.pm.hook.check_settings, settings=settings)
@@ -180,23 +186,28 @@ class Server:
         """
         sections = self.validate_plugin_sections(new)
         old = self.settings
+        old_sections = self.plugin_settings
         changed = sorted(
             p
             for p in set(old.listeners) | set(new.listeners)
             if old.listeners.get(p) != new.listeners.get(p)
         )
-        self.settings = new
-        self.plugin_settings = sections
-        self.streams.limits = new.limits
-        self.streams.sync_static(new.streams)
+        tg = self.task_group
+        inline = [p for p in changed if p != "http"]
+        self._use_settings(new, sections)
+        try:
+            await self.listeners.stop(inline)
+            await self.listeners.start(tg, inline)
+        except Exception:
+            log.warning("new listeners failed to open; going back to the previous settings")
+            await self.listeners.stop(inline)
+            self._use_settings(old, old_sections)
+            await self.listeners.start(tg, inline)
+            raise
         if old.config_external != new.config_external:
             self.backend_streams = []
             self.streams.sync_static([], named_by="backend")
             self._start_backend()
-        tg = self.task_group
-        inline = [p for p in changed if p != "http"]
-        await self.listeners.stop(inline)
-        await self.listeners.start(tg, inline)
         if "http" in changed:
 
             async def reopen_http() -> None:
@@ -206,6 +217,12 @@ class Server:
 
             tg.start_soon(reopen_http)
         return changed
+
+    def _use_settings(self, settings: ServerSettings, sections: dict[str, Any]) -> None:
+        self.settings = settings
+        self.plugin_settings = sections
+        self.streams.limits = settings.limits
+        self.streams.sync_static(settings.streams)
 
     # -- naming ----------------------------------------------------------------------------
 
@@ -217,7 +234,7 @@ class Server:
 
     async def resolve(self, request: PublishRequest) -> tuple[str, Match]:
         """Resolve and validate the name and find its settings, or raise PublishRejected."""
-        name = await call_first(self.pm.hook.resolve_name, request=request)
+        name = await call_first(self.pm.hook.resolve_name, server=self, request=request)
         if not name:
             raise PublishRejected(Refusal.BAD_NAME, "no stream name was given")
         validate_name(name)
@@ -235,7 +252,7 @@ class Server:
     async def authorize(self, request: PublishRequest, settings: StreamSettings) -> list[Verdict]:
         """Ask every ``authorize`` implementation; raise PublishRejected on any denial."""
         verdicts: list[Verdict] = await call_all(
-            self.pm.hook.authorize, request=request, settings=settings
+            self.pm.hook.authorize, server=self, request=request, settings=settings
         )
         for verdict in verdicts:
             if not verdict.allowed:

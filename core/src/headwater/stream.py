@@ -69,9 +69,10 @@ class Stream:
         info: dict[str, Any] = {
             "alive": self.live,
             "status": "running" if self.live else "idle",
-            "publish_enabled": True,
+            "publish_enabled": bool(self.settings and self.settings.publish_enabled),
             "bytes_in": stats.bytes_in,
             "frames_in": stats.frames_in,
+            "wire_bytes_in": stats.wire_bytes_in,
             "input_bitrate": stats.bitrate(now) if self.live else 0,
             "online_clients": len(self.subscriptions),
             "drops": self.dropped_total + sum(s.dropped for s in self.subscriptions),

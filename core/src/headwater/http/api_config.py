@@ -50,9 +50,12 @@ def error_list(message: str) -> list[dict[str, str]]:
     return out
 
 
-@router.get("/config")
+@router.get("/config", dependencies=[Depends(check_write_access)])
 def get_config(request: Request) -> dict[str, Any]:
-    """The running configuration, with read-only ``stats`` (config backend state)."""
+    """The running configuration, with read-only ``stats`` (config backend state).
+
+    It holds passwords and passphrases, so reading it needs the same access as writing.
+    """
     server = request.app.state.server
     doc = current_document(server)
     doc["stats"] = {
