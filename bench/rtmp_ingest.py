@@ -7,7 +7,8 @@ A real ``headwater serve`` runs in a child process (RTMP and HTTP on free loopba
 default ``live`` template). Publishers and players are asyncio clients in *this* process
 (their CPU is not counted): a publisher does the real handshake/connect/publish exchange
 with headwater's own client session, then sends the chunked FLV messages of an
-ffmpeg-made 720p H.264 + AAC clip, paced by the message timestamps (like ``ffmpeg -re``).
+ffmpeg-made 720p H.264 + AAC clip, one write per message when its timestamp is due (as
+``ffmpeg -re`` does).
 A player connects, plays ``live/benchK`` and reads everything. Over the measuring window
 the server's CPU (user + system, psutil) is divided by the bytes the publishers sent; RSS
 per stream is the growth of the server's RSS over its idle size, divided by N. "connected"
@@ -39,7 +40,6 @@ from headwater_rtmp.wire.chunk_stream import ChunkWriter
 from headwater_rtmp.wire.commands import encode_command
 
 CHUNK_SIZE = 4096
-SEND_SLICE = 64 * 1024
 
 
 def make_clip(path: Path, mbps: float, seconds: float) -> list[FlvTag]:
@@ -92,22 +92,16 @@ async def publisher(
             started = started or isinstance(event, ev.PublishStarted)
     writer.write(session.data_to_send())
     t0 = time.monotonic()
-    pending: list[bytes] = []
-    size = 0
-    for ts, data in wire:
-        pending.append(data)
-        size += len(data)
-        if size < SEND_SLICE:
-            continue
+    for ts, data in wire:  # one write per message when it is due, as ffmpeg -re does
         delay = t0 + ts / 1000 - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         if time.monotonic() >= stop:
             break
-        writer.write(b"".join(pending))
-        await writer.drain()
-        sent[0] += size
-        pending, size = [], 0
+        writer.write(data)
+        if writer.transport.get_write_buffer_size() > 1 << 20:
+            await writer.drain()
+        sent[0] += len(data)
     writer.close()
 
 
@@ -166,14 +160,21 @@ def main() -> None:
     ap.add_argument("--publishers", type=int, nargs="+", default=[1, 10, 30, 60])
     ap.add_argument("--mbps", type=float, default=4.0)
     ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--read-interval", type=float, help="the server's rtmp.read_interval")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tags = make_clip(Path(tmp) / "clip.flv", args.mbps, args.seconds + 6)
         wire = chunked(tags)
         port, http = free_port(), free_port()
         exe = Path(sys.executable).parent / "headwater"
+        config = Path(tmp) / "bench.toml"
+        section = "" if args.read_interval is None else f"read_interval = {args.read_interval}\n"
+        config.write_text(
+            "[[templates]]\nname = 'live'\nprefixes = ['live']\ninputs = [{url = 'publish://'}]\n"
+            f"[rtmp]\n{section}"
+        )
         proc = subprocess.Popen(
-            [str(exe), "serve", "--data-dir", tmp, "--log-level", "warning",
+            [str(exe), "serve", "-c", str(config), "--data-dir", tmp, "--log-level", "warning",
              "-l", f"rtmp=127.0.0.1:{port}", "-l", f"http=127.0.0.1:{http}",
              "-l", "rtsp=off", "-l", "srt=off"],
         )  # fmt: skip

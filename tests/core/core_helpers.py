@@ -96,6 +96,8 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    trickle: float = 0.0
+    """Seconds between header lines: a peer that answers, but too slowly to ever finish."""
 
 
 @dataclass
@@ -128,6 +130,11 @@ def http_peer(route: Callable[[str, str, bytes], Reply]) -> Iterator[Peer]:
                 self.send_response(reply.status)
                 for k, v in reply.headers.items():
                     self.send_header(k, v)
+                for index in range(20 if reply.trickle else 0):
+                    self.flush_headers()
+                    if stop.wait(reply.trickle):
+                        return
+                    self.send_header(f"x-slow-{index}", "1")
                 self.send_header("content-length", str(len(reply.body)))
                 self.end_headers()
                 self.wfile.write(reply.body)

@@ -65,17 +65,19 @@ class Backend:
     def __init__(self) -> None:
         self.answer = ONE_STREAM
         self.status = 200
+        self.trickle = 0.0
 
     def route(self, method: str, path: str, body: bytes) -> Reply:
         if path.startswith("/config_backend/streams?"):
-            return Reply(self.status, self.answer.encode(), {"content-type": "text/plain"})
+            headers = {"content-type": "text/plain"}
+            return Reply(self.status, self.answer.encode(), headers, trickle=self.trickle)
         return Reply(404)
 
 
 def backend_config(base: str) -> dict[str, Any]:
     return {
         "config_external": base,
-        "limits": {"config_external_interval": 0.2, "config_external_timeout": 1},
+        "limits": {"config_external_interval": 0.2, "config_external_timeout": 0.5},
     }
 
 
@@ -142,6 +144,21 @@ async def test_backend_down_keeps_the_last_good_answer() -> None:
                 await eventually(
                     lambda: "neither JSON" in (server.backend_status["last_error"] or "")
                 )
+
+                # regression: an answer too deep for the JSON parser used to kill the server
+                backend.answer = "[" * 100_000
+                server.backend_status["last_error"] = None
+                await eventually(
+                    lambda: "neither JSON" in (server.backend_status["last_error"] or "")
+                )
+                assert (await http.get(url)).status_code == 200
+
+                # a backend that answers too slowly to ever finish is down too
+                backend.trickle = 0.2
+                await eventually(
+                    lambda: server.backend_status["last_error"] == "no complete answer within 0.5s"
+                )
+                backend.trickle = 0.0
 
                 # the last good answer still holds: backend1 is publishable
                 assert "backend1" in server.streams

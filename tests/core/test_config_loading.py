@@ -324,3 +324,33 @@ def test_the_embedded_default_is_what_the_docs_show() -> None:
     if shown is None:
         pytest.skip("docs/configuration.md has no default-config example yet")
     assert shown == default_document()
+
+
+def test_a_json_config_file(tmp_path: Path) -> None:
+    file = tmp_path / "headwater.json"
+    file.write_text(json.dumps({"limits": {"max_streams": 4}, "listeners": {"http": {"port": 0}}}))
+    settings = load_settings(file, data_dir=tmp_path)
+    assert settings.limits.max_streams == 4 and settings.listeners["http"][0].port == 0
+    file.write_text("{")
+    with pytest.raises(ConfigError, match=r"headwater\.json"):
+        load_settings(file, data_dir=tmp_path)
+
+
+def test_port_ranges() -> None:
+    settings = validate_document(
+        {"listeners": {"srt": [{"mode": "publish", "ports": {"first": 2345, "last": 2349}}]}}
+    )
+    entry = settings.listeners["srt"][0]
+    assert entry.ports is not None and list(entry.ports) == [2345, 2346, 2347, 2348, 2349]
+    assert len(entry.ports) == 5 and entry.port is None and entry.mode == "publish"
+    extra = validate_document({"listeners": {"rtmp": [{"port": 1, "tls_only": True}]}})
+    assert extra.listeners["rtmp"][0].model_extra == {"tls_only": True}
+    assert extra.listeners["rtmp"][0].address == ("0.0.0.0", 1)
+
+
+def test_on_publish_waits_three_seconds_by_default() -> None:
+    settings = validate_document(
+        {"templates": [{"name": "t", "prefixes": ["t"], "on_publish": {"url": "http://x/"}}]}
+    )
+    on_publish = settings.templates[0].on_publish
+    assert on_publish is not None and on_publish.timeout == 3.0

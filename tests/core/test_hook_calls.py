@@ -471,3 +471,33 @@ def test_describe_plugins_lists_builtins_and_hooks() -> None:
             "stream_stopped",
         ]
     )
+
+
+@pytest.mark.anyio
+async def test_hook_calls_can_be_traced(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("HEADWATER_TRACE_HOOKS", "1")
+    pm = manager(Answer("a", "one", is_async=False), Answer("b", None, is_async=True))
+    caplog.set_level("INFO", logger="headwater")
+    assert await call_first(pm.hook.resolve_name, request=request("x")) == "one"
+    lines = [r.getMessage() for r in caplog.records]
+    assert "hook resolve_name: b -> None" in lines
+    assert "hook resolve_name: a -> 'one'" in lines
+
+
+@pytest.mark.anyio
+async def test_listeners_for_a_protocol_nobody_serves_are_skipped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = {
+        "listeners": {
+            "http": [{"host": "127.0.0.1", "port": 0}],
+            "rtsp": [{"host": "127.0.0.1", "port": 0}],
+        }
+    }
+    async with core_server(config) as hw:
+        assert hw.server.listeners.addresses("rtsp") == []
+    assert "no installed plugin listens for 'rtsp'; its listeners are ignored" in [
+        r.getMessage() for r in caplog.records
+    ]

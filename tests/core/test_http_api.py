@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -229,8 +230,12 @@ async def test_basic_auth_guards_writes() -> None:
         assert hw.server.settings.limits.max_streams == 10_000
         reply = await http.put(url, json=body, auth=("admin", "secret"))
         assert reply.status_code == 200 and hw.server.settings.limits.max_streams == 9
-        # reads need no credentials
-        assert (await http.get(url)).status_code == 200
+        # reading the config (it holds passwords) needs the credentials too; streams do not
+        assert (await http.get(url)).status_code == 401
+        assert (await http.get(url, auth=("admin", "wrong"))).status_code == 401
+        document = (await http.get(url, auth=("admin", "secret"))).json()
+        assert document["edit_auth"] == {"login": "admin", "password": "secret"}
+        assert (await http.get(hw.http_url(f"{API}/streams"))).status_code == 200
 
 
 @pytest.mark.anyio
@@ -242,7 +247,10 @@ async def test_without_edit_auth_only_loopback_may_write() -> None:
         async with httpx.AsyncClient(transport=outside, base_url="http://hw") as http:
             reply = await http.put(f"/{API}/config", json=body)
             assert reply.status_code == 403 and "loopback" in reply.json()["detail"]
-            assert (await http.get(f"/{API}/config")).status_code == 200
+            assert (await http.get(f"/{API}/config")).status_code == 403
+            assert (await http.get(f"/{API}/streams")).status_code == 200
+            # validate-only POST is open to all
+            assert (await http.post(f"/{API}/config", json=body)).status_code == 200
         assert hw.server.settings.limits.max_streams == 10_000
         for host in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
             inside = httpx.ASGITransport(app=app, client=(host, 1234))
@@ -298,3 +306,35 @@ async def test_a_removal_through_the_api_survives_a_restart(tmp_path: Path) -> N
     # regression: the persisted change used to be `"streams": []`, wiping s1 at the restart
     restarted = load_settings(file, data_dir=tmp_path)
     assert [s.name for s in restarted.streams] == ["s1", "s2"]
+
+
+@pytest.mark.anyio
+async def test_a_listener_that_cannot_open_rolls_the_change_back(tmp_path: Path) -> None:
+    config = {
+        "listeners": {
+            "http": [{"host": "127.0.0.1", "port": 0}],
+            "greet": [{"host": "127.0.0.1", "port": 0}],
+        }
+    }
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        async with (
+            core_server(config, extra_plugins=[GreetPlugin()], data_dir=tmp_path) as hw,
+            client() as http,
+        ):
+            patch = {
+                "listeners": {"greet": [{"host": "127.0.0.1", "port": port}]},
+                "limits": {"max_streams": 3},
+            }
+            reply = await http.put(hw.http_url(f"{API}/config"), json=patch)
+            assert reply.status_code == 400
+            assert reply.json()["detail"]["errors"][0]["path"] == "listeners"
+            assert "in use" in reply.json()["detail"]["errors"][0]["message"]
+            # the previous settings are back, and a greet listener answers again
+            assert hw.server.settings.limits.max_streams == 10_000
+            assert [e.port for e in hw.server.settings.listeners["greet"]] == [0]
+            (address,) = hw.server.listeners.addresses("greet")
+            assert await greeting(address) == b"hello from greet\n"
+    assert not (tmp_path / PERSISTED_FILE).exists()

@@ -51,6 +51,8 @@ def by_token(method: str, path: str, body: bytes) -> Reply:
         return Reply(200, b"ok", {"x-record": "records/chat.flv"})
     if token == "slow":
         return Reply(200, delay=2.0)
+    if token == "trickle":  # every header line comes before the timeout, the whole never does
+        return Reply(200, trickle=0.2)
     return Reply(403 if token == "bad" else 500)
 
 
@@ -66,7 +68,7 @@ async def test_http_handler_decides_and_names_a_recording() -> None:
                 assert pub.name == "chats/my/chat-15"
 
             refusals = {}
-            for token in ("bad", "other", "slow"):
+            for token in ("bad", "other", "slow", "trickle"):
                 with pytest.raises(PublishRejected) as info:
                     async with hw.server.publish(request("chats/x", token=token)):
                         pytest.fail(f"token {token} was accepted")
@@ -88,7 +90,8 @@ async def test_http_handler_decides_and_names_a_recording() -> None:
         Refusal.UNAUTHORIZED,
         "on_publish handler did not answer within 0.5s",
     )
-    assert len(peer.requests) == 4
+    assert refusals["trickle"] == refusals["slow"]
+    assert len(peer.requests) == 5
 
 
 @pytest.mark.anyio

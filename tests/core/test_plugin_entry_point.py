@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -75,29 +77,80 @@ def _pip(uv: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=180)
 
 
-@pytest.fixture
-def third_party_plugin(tmp_path: Path) -> Iterator[str]:
-    """Build and install the tiny plugin into the test venv; always uninstall it afterwards."""
+@contextmanager
+def installed(
+    tmp_path: Path, dist: str, module: str, pyproject: str, source: str
+) -> Iterator[None]:
+    """Build and install a one-module plugin package; always uninstall it afterwards."""
     uv = _uv()
     if uv is None:
         pytest.skip("uv is not installed (run `make install`)")
-    package = tmp_path / "hwtestplug"
-    (package / "headwater_hwtestplug").mkdir(parents=True)
-    (package / "pyproject.toml").write_text(PYPROJECT)
-    (package / "headwater_hwtestplug" / "__init__.py").write_text('"""Test plugin."""\n')
-    (package / "headwater_hwtestplug" / "plugin.py").write_text(textwrap.dedent(PLUGIN_MODULE))
+    package = tmp_path / dist
+    (package / module).mkdir(parents=True)
+    (package / "pyproject.toml").write_text(pyproject)
+    (package / module / "__init__.py").write_text('"""Test plugin."""\n')
+    (package / module / "plugin.py").write_text(textwrap.dedent(source))
     try:
         done = _pip(uv, "install", "--offline", "--no-deps", str(package))
         if done.returncode != 0:  # the build backend is not cached: allow the index
             done = _pip(uv, "install", "--no-deps", str(package))
         assert done.returncode == 0, done.stderr
         importlib.invalidate_caches()
-        yield PLUGIN
+        yield
     finally:
-        _pip(uv, "uninstall", DIST)
-        for name in [m for m in sys.modules if m.startswith("headwater_hwtestplug")]:
+        _pip(uv, "uninstall", dist)
+        for name in [m for m in sys.modules if m.startswith(module)]:
             del sys.modules[name]
         importlib.invalidate_caches()
+
+
+@pytest.fixture
+def third_party_plugin(tmp_path: Path) -> Iterator[str]:
+    """The tiny plugin, installed for the duration of the test."""
+    with installed(tmp_path, DIST, "headwater_hwtestplug", PYPROJECT, PLUGIN_MODULE):
+        yield PLUGIN
+
+
+BROKEN_PYPROJECT = (
+    PYPROJECT.replace(DIST, "headwater-hwbrokenplug")
+    .replace(f"{PLUGIN} = ", "hwbroken = ")
+    .replace("headwater_hwtestplug", "headwater_hwbrokenplug")
+)
+BROKEN_MODULE = """
+import headwater_hwbrokenplug.no_such_module  # a bug: the plugin cannot be imported
+"""
+
+
+def test_a_plugin_that_cannot_be_imported_fails_start_up_with_its_name(tmp_path: Path) -> None:
+    source_module = "headwater_hwbrokenplug"
+    with installed(
+        tmp_path, "headwater-hwbrokenplug", source_module, BROKEN_PYPROJECT, BROKEN_MODULE
+    ):
+        assert "hwbroken" in installed_plugins()
+        done = subprocess.run(
+            [
+                HEADWATER,
+                "serve",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--listen",
+                "http=127.0.0.1:0",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 1
+        assert "plugin 'hwbroken' (headwater_hwbrokenplug.plugin) failed to load" in done.stderr
+        assert "ModuleNotFoundError" in done.stderr and "Traceback" not in done.stderr
+        listed = subprocess.run([HEADWATER, "plugins"], capture_output=True, text=True, timeout=60)
+        assert listed.returncode == 1 and "'hwbroken'" in listed.stderr
+        # disabled, the rest starts
+        env = {**os.environ, "HEADWATER_PLUGINS__DISABLED": json.dumps(installed_plugins())}
+        with serve(tmp_path / "data2", env=env) as child:
+            assert child.http_port() > 0
+            assert stop(child) == 0
+    assert "hwbroken" not in installed_plugins()
 
 
 @pytest.mark.anyio

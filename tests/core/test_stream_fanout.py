@@ -251,3 +251,18 @@ def test_registry_sync_static_keeps_live_streams() -> None:
 def test_frame_size_counts_payload_only() -> None:
     assert Frame(H264, 0, 0, True, nalus=(b"abc", b"de")).size == 5
     assert Frame(AAC, 0, 0, True, data=b"abcd").size == 4
+
+
+def test_resync_drops_the_backlog_and_waits_for_a_keyframe() -> None:
+    stream = live_stream()
+    sub = stream.open_subscription("pusher")
+    for i in range(5):
+        stream.put(video(i))
+    assert frame_index(sub.get_nowait()) == 0  # type: ignore[arg-type]
+    sub.resync()  # e.g. a push reconnected: its backlog is stale
+    assert sub.pending == 0 and sub.dropped == 4 and sub.get_nowait() is None
+    stream.put(video(24))
+    stream.put(audio(1))
+    stream.put(video(25))
+    assert drain(sub) == [25]
+    assert sub.dropped == 6

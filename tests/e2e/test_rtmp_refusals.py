@@ -72,3 +72,23 @@ async def test_garbage_closes_only_that_client(test_media):
         frames = hw.server.streams.get("live/ok").stats.frames_in
         await anyio.sleep(0.3)
         assert hw.server.streams.get("live/ok").stats.frames_in > frames
+
+
+async def test_handshake_and_idle_timeouts_close_the_client():
+    config = {
+        "templates": [{"name": "live", "prefixes": ["live"], "inputs": [{"url": "publish://"}]}],
+        "limits": {"handshake_timeout": 0.5, "publish_idle_timeout": 0.8},
+    }
+    async with running_server(config, protocols=("rtmp",)) as hw:
+        port = hw.port("rtmp")
+        for opening in (b"\x03", b"\x03" + bytes(1536 * 2)):  # half a handshake; a silent client
+            async with await anyio.connect_tcp("127.0.0.1", port) as sock:
+                await sock.send(opening)
+                start = anyio.current_time()
+                with anyio.fail_after(5):
+                    try:
+                        while await sock.receive():
+                            pass
+                    except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+                        pass
+                assert 0.4 < anyio.current_time() - start < 3

@@ -184,3 +184,58 @@ async def test_many_authors_with_port_range_and_config_backend(test_media) -> No
     resolves = [r for r in backend.requests if "srt_port_resolve" in r]
     assert f"/config_backend/srt_port_resolve/{first}?mode=publish&host=127.0.0.1" in resolves
     assert any(r.startswith(f"/config_backend/srt_port_resolve/{first + 2}?") for r in resolves)
+
+
+def free_udp_range(count: int, start: int = 20000) -> int:
+    """The first port of ``count`` consecutive free UDP ports on 127.0.0.1 (below the
+    kernel's ephemeral range, so the test's own sockets do not collide with it)."""
+    first = start
+    while first + count <= 32768:
+        socks = []
+        try:
+            for port in range(first, first + count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            first = port + 1  # start again after the busy port
+        finally:
+            for s in socks:
+                s.close()
+    pytest.skip(f"no run of {count} free UDP ports below 32768")
+
+
+async def test_a_range_of_ten_thousand_ports(test_media) -> None:
+    """The documented range of 10,000 ports opens (open-files limit raised as needed) and an
+    author on its last port publishes."""
+    clip = test_media("h264", "aac", "ts", seconds=2.0, size="160x120")
+    first = free_udp_range(10_000)
+    last = first + 9_999
+    collector = Collector()
+    with Backend({last: ("far_author", "far-passphrase")}) as backend:
+        config = {
+            "config_external": backend.url,
+            "listeners": {
+                "srt": [
+                    {
+                        "host": "127.0.0.1",
+                        "mode": "publish",
+                        "ports": {"first": first, "last": last},
+                    }
+                ]
+            },
+        }
+        async with running_server(config, extra_plugins=[collector]) as hw:
+            addresses = hw.server.listeners.addresses("srt")
+            assert len(addresses) == 10_000 and addresses[-1] == ("127.0.0.1", last)
+            for _ in range(100):
+                if hw.server.backend_streams:
+                    break
+                await anyio.sleep(0.1)
+            result = await run_ffmpeg(
+                publish_args(clip, srt_url(last, None, "far-passphrase")), check=False
+            )
+            await anyio.sleep(0.2)
+    assert result.returncode == 0, result.stderr.decode()[-1000:]
+    assert_same_frames(collector.frames["far_author"], source_frames(clip.read_bytes()))

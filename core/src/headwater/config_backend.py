@@ -38,7 +38,7 @@ def parse_body(text: str) -> Any:
     """Parse a backend answer: JSON, or a Python literal (``{'streams': [...]}``)."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # too deep for JSON: the literal says why
         pass
     try:
         return ast.literal_eval(text.strip())
@@ -85,15 +85,19 @@ class ConfigBackend:
         url = backend_url(self.base, f"streams?host={quote(self.host)}")
         timeout = self.server.settings.limits.config_external_timeout
         try:
-            async with httpx.AsyncClient(timeout=timeout) as client:
-                response = await client.get(url)
+            with anyio.fail_after(timeout):  # a deadline for the whole answer, not each read
+                async with httpx.AsyncClient(timeout=timeout) as client:
+                    response = await client.get(url)
             if response.status_code != 200:
                 raise ValueError(f"HTTP {response.status_code}")
             streams, errors = parse_streams(parse_body(response.text))
-        except (httpx.HTTPError, ValueError) as exc:
-            message = (
-                f"{type(exc).__name__}: {exc}" if isinstance(exc, httpx.HTTPError) else str(exc)
-            )
+        except (httpx.HTTPError, ValueError, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError):
+                message = f"no complete answer within {timeout:g}s"
+            elif isinstance(exc, httpx.HTTPError):
+                message = f"{type(exc).__name__}: {exc}"
+            else:
+                message = str(exc)
             if status.get("last_error") != message:
                 log.warning(
                     "config backend %s failed (%s); keeping the last good answer", url, message

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,6 +31,7 @@ async def _results(
     hook: pluggy.HookCaller, kwargs: dict[str, Any]
 ) -> AsyncIterator[tuple[str, Any]]:
     """Yield (plugin name, awaited result) of each implementation, last-registered first."""
+    trace = _tracing()
     for impl in reversed(hook.get_hookimpls()):
         args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
         try:
@@ -38,7 +40,18 @@ async def _results(
             raise
         except Exception as exc:
             raise _plugin_failure(impl.plugin_name, hook.name, exc) from exc
+        if trace:
+            log.info("hook %s: %s -> %r", hook.name, impl.plugin_name, result)
         yield impl.plugin_name, result
+
+
+def _tracing() -> bool:
+    """``HEADWATER_TRACE_HOOKS=1`` logs every implementation called and what it returned.
+
+    pluggy's own tracing (``pm.enable_tracing``) only sees calls made through
+    ``pm.hook.<name>(...)``; the core calls each implementation itself, so it traces here.
+    """
+    return bool(os.environ.get("HEADWATER_TRACE_HOOKS"))
 
 
 async def call_first(hook: pluggy.HookCaller, **kwargs: Any) -> Any:
@@ -62,12 +75,15 @@ async def call_all_named(hook: pluggy.HookCaller, **kwargs: Any) -> list[tuple[s
 def call_sync_all(hook: pluggy.HookCaller, **kwargs: Any) -> list[Any]:
     """Every non-None result of a hook that must be synchronous (e.g. ``http_routes``)."""
     out = []
+    trace = _tracing()
     for impl in reversed(hook.get_hookimpls()):
         args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
         try:
             result = impl.function(**args)
         except Exception as exc:
             raise _plugin_failure(impl.plugin_name, hook.name, exc) from exc
+        if trace:
+            log.info("hook %s: %s -> %r", hook.name, impl.plugin_name, result)
         if inspect.isawaitable(result):
             if inspect.iscoroutine(result):
                 result.close()  # never awaited, on purpose

@@ -77,9 +77,11 @@ async def ask_python(spec: str, fields: dict[str, Any], timeout: float) -> Verdi
 async def ask_http(url: str, fields: dict[str, Any], timeout: float) -> Verdict:
     """POST the fields as JSON; 200 allows (``x-record`` names a recording), else deny."""
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            response = await client.post(url, json=fields)
-    except httpx.TimeoutException:
+        # httpx times each read on its own; the deadline bounds the whole exchange
+        with anyio.fail_after(timeout):
+            async with httpx.AsyncClient(timeout=timeout) as client:
+                response = await client.post(url, json=fields)
+    except (httpx.TimeoutException, TimeoutError):
         return Verdict.deny(f"on_publish handler did not answer within {timeout:g}s")
     except httpx.HTTPError as exc:
         return Verdict.deny(f"on_publish handler unreachable: {type(exc).__name__}")

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("headwater.rtmp")
 
-READ_SIZE = 1 << 16
+READ_SIZE = 1 << 18
 REFUSAL_CODES = {
     Refusal.UNAUTHORIZED: "NetStream.Publish.Unauthorized",
     Refusal.FORBIDDEN: "NetStream.Publish.Unauthorized",
@@ -188,9 +188,15 @@ class Connection:
                 await self.dispatch(events)
                 await self.flush()
                 receive = self.stream.receive
+                pause = self.settings.read_interval
                 while True:
                     if self.publishing or self.playing:
                         data = await receive(READ_SIZE)  # the hot path: no scope per read
+                        if self.publishing and pause and len(data) < READ_SIZE:
+                            # A publisher trickles one message per write: let a few gather
+                            # in the socket buffer so that one read, one parse pass and one
+                            # fan-out wake-up serve several (costs at most `pause` latency).
+                            await anyio.sleep(pause)
                     else:
                         try:
                             with anyio.fail_after(limits.publish_idle_timeout):

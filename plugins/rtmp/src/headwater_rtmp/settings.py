@@ -20,6 +20,9 @@ class RTMPSettings(BaseModel):
     """Window Acknowledgement Size and Set Peer Bandwidth announced to clients."""
     max_streams_per_connection: int = Field(default=16, ge=1, le=1024)
     """createStream calls allowed on one connection."""
+    read_interval: float = Field(default=0.05, ge=0, le=1)
+    """Seconds to let a publisher's small writes gather before the next read (0: read at
+    once). Batching reads is most of the server's CPU saving; it adds at most this latency."""
     send_timeout: float = Field(default=15.0, gt=0)
     """Seconds a player or push destination may block our writes before it is dropped."""
     connect_timeout: float = Field(default=10.0, gt=0)

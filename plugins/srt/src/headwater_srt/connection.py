@@ -9,6 +9,7 @@ re-keying).
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from headwater.errors import ProtocolError
@@ -24,9 +25,10 @@ from .wire.control import (
 )
 from .wire.handshake import ExtensionType
 from .wire.keymaterial import KeyMaterial, KmState
-from .wire.packet import ControlPacket, ControlType, DataPacket, parse_packet
+from .wire.packet import HEADER_SIZE, ControlPacket, ControlType, parse_packet
 from .wire.receiver import LiveReceiver
 
+_DATA_HEAD = struct.Struct("!III")
 KEEPALIVE_INTERVAL = 1_000_000
 """Send a keep-alive after this long without sending anything, µs."""
 IDLE_TIMEOUT = 5_000_000
@@ -80,28 +82,31 @@ class Connection:
         if self.closed:
             return
         self._last_recv = now
+        if len(data) >= HEADER_SIZE and not data[0] & 0x80:
+            # data packets, the hot path: no packet object, one struct read
+            seq, word2, ts = _DATA_HEAD.unpack_from(data)
+            self._on_data(seq, word2, ts, data, now)
+            return
         pkt = parse_packet(data)
-        if isinstance(pkt, DataPacket):
-            self._on_data(pkt, now)
-        else:
-            self._on_control(pkt, now)
+        assert isinstance(pkt, ControlPacket)
+        self._on_control(pkt, now)
 
-    def _on_data(self, pkt: DataPacket, now: int) -> None:
+    def _on_data(self, seq: int, word2: int, ts: int, data: bytes | memoryview, now: int) -> None:
         rcv = self.receiver
-        seq = pkt.seq
         if not rcv.wants(seq):
             rcv.stats.duplicates += 1
             return
-        payload: bytes | memoryview = pkt.payload
-        if pkt.key:
+        payload: bytes | memoryview = memoryview(data)[HEADER_SIZE:]
+        key = (word2 >> 27) & 0b11
+        if key:
             if self.decryptor is None:
                 raise ProtocolError("encrypted data on a connection without encryption")
-            plain = self.decryptor.decrypt(pkt.key, seq, payload)
+            plain = self.decryptor.decrypt(key, seq, payload)
             if plain is None:
                 self.undecryptable += 1
                 return
             payload = plain
-        lost = rcv.on_data(seq, pkt.timestamp, payload, now, rexmit=pkt.retransmitted)
+        lost = rcv.on_data(seq, ts, payload, now, rexmit=bool(word2 & 0x0400_0000))
         if lost:
             self._send(nak_packet(lost, self._ts(now), self.info.peer_socket_id), now)
             rcv.nak_sent(now)

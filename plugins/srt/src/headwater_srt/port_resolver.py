@@ -27,11 +27,18 @@ def backend_path(base: str, path: str) -> str:
 class PortResolver:
     """Names publications on a set of ports by asking the config backend."""
 
-    def __init__(self, base_url: Callable[[], str | None], timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        base_url: Callable[[], str | None],
+        timeout: float = 2.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         """:param base_url: returns the current ``config_external`` (it may change at run
-        time through the API), or None when there is none."""
+        time through the API), or None when there is none.
+        :param transport: an httpx transport (tests use ``httpx.MockTransport``)."""
         self.base_url = base_url
         self.timeout = timeout
+        self.transport = transport
 
     async def resolve(self, request: PublishRequest) -> str:
         """Ask the backend for the name of ``request``'s port.
@@ -49,7 +56,7 @@ class PortResolver:
         url = backend_path(base, f"srt_port_resolve/{port}")
         params = {"mode": "publish", "host": request.ip}
         try:
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
+            async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
                 response = await client.get(url, params=params)
         except httpx.HTTPError as exc:
             raise PublishRejected(

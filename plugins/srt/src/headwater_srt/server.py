@@ -2,10 +2,12 @@
 per port, any number of connections per socket), one timer task for every connection of
 the service, and one task per caller running the application's handler.
 
-Datagrams are handled synchronously as they arrive (an asyncio ``DatagramProtocol`` when
-running on asyncio, an anyio receive loop otherwise) and answers are sent at once with a
-non-blocking ``sendto``: no task and no queue per datagram, and an idle port costs one
-socket and no task, so ranges of thousands of ports stay cheap.
+Receiving is poll-driven where it matters: a port with live connections is drained (every
+queued datagram, ``recvfrom`` until the socket is empty) every 2.5 ms by the one timer
+task, so thousands of packets per second cost a few hundred wake-ups instead of one event
+loop iteration each; a port without connections waits for readability (a handshake) and
+costs no task. Answers go out at once with a non-blocking ``sendto``. Ranges of thousands
+of ports therefore stay cheap, and a busy port pays per batch, not per datagram.
 
 The application sees a :class:`Caller` (stream id, addresses, whether it encrypts) that it
 accepts with the stream's passphrase or rejects with a reason, then iterates the
@@ -32,8 +34,14 @@ log = logging.getLogger("headwater.srt")
 
 TICK = 0.010
 """Timer period: the full-ACK interval."""
+POLL = 0.0025
+"""How often ports with connections are drained."""
+HAND_OVER_TICKS = 4
+"""Delivered payload goes to the stream handlers every this many ticks (40 ms)."""
 SESSION_QUEUE = 4096
 """Payload batches a session may hold before its handler is considered stuck."""
+MAX_DATAGRAM = 2048
+"""Receive size: SRT packets fit the negotiated MTU (1500 at most)."""
 RECV_BUFFER = 4 << 20
 """Kernel receive buffer asked for each socket (bursts of retransmissions)."""
 
@@ -164,7 +172,21 @@ class SRTPort:
         self.endpoint = endpoint
         self.port: int = sock.getsockname()[1]
         self.sessions: dict[int, Session] = {}
-        self.transport: asyncio.DatagramTransport | None = None
+        self.watching = False
+        """Whether the event loop watches the socket (idle port) rather than the poller."""
+
+    def drain(self, limit: int = 1024) -> None:
+        """Handle every datagram queued on the socket (at most ``limit``)."""
+        recv = self.sock.recvfrom
+        for _ in range(limit):
+            try:
+                data, addr = recv(MAX_DATAGRAM)
+            except BlockingIOError:
+                return
+            except OSError as exc:  # e.g. ICMP port unreachable from a vanished caller
+                log.debug("srt: port %s: %s", self.port, exc)
+                return
+            self.on_datagram(data, (addr[0], addr[1]))
 
     def on_datagram(self, data: bytes, peer: Address) -> None:
         """Handle one datagram (called synchronously by the receive path)."""
@@ -184,7 +206,7 @@ class SRTPort:
         out = self.endpoint.outgoing
         if not out:
             return
-        send = self.transport.sendto if self.transport is not None else self.sock.sendto
+        send = self.sock.sendto
         for datagram, peer in out:
             try:
                 send(datagram, peer)
@@ -204,7 +226,7 @@ class SRTPort:
         session = Session(result, request.peer, self.port)
         self.sessions[result.info.socket_id] = session
         caller.session = session
-        self.service.active.add(self)
+        self.service.activate(self)
         return session
 
     def reject(self, caller: Caller, reason: RejectReason) -> None:
@@ -214,11 +236,14 @@ class SRTPort:
         self.endpoint.reject(caller.request, reason, now_us())
         self.flush()
 
-    def tick(self, now: int) -> None:
+    def tick(self, now: int, hand_over: bool = True) -> None:
+        """Advance the connections' timers; with ``hand_over``, pass delivered payload to
+        the sessions (batched: a handler wakes up a few times per ACK period, not per
+        packet)."""
         closed = self.endpoint.tick(now)
         for socket_id, session in list(self.sessions.items()):
             conn = session.connection
-            if conn.has_payload:
+            if conn.has_payload and (hand_over or conn.closed):
                 session._push(conn.take_payload())
             if conn in closed or (conn.closed and socket_id not in self.endpoint.connections):
                 session._finish()
@@ -231,21 +256,7 @@ class SRTPort:
         self.flush()
         for s in self.sessions.values():
             s._finish()
-        if self.transport is not None:
-            self.transport.close()
-        else:
-            self.sock.close()
-
-
-class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, port: SRTPort) -> None:
-        self.port = port
-
-    def datagram_received(self, data: bytes, addr: tuple) -> None:  # type: ignore[override]
-        self.port.on_datagram(data, (addr[0], addr[1]))
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("srt: port %s: %s", self.port.port, exc)
+        self.sock.close()
 
 
 def bind_udp(host: str, port: int) -> socket.socket:
@@ -295,6 +306,7 @@ class SRTService:
         self.addresses: list[tuple[str, int]] = []
         self._wake = anyio.Event()
         self._tg: TaskGroup | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def wake(self) -> None:
         """Run the timer loop now (a connection closed)."""
@@ -323,55 +335,78 @@ class SRTService:
                 p.sock.close()
             raise
         self.addresses = [(self.host, p.port) for p in self.ports]
+        self._loop = _asyncio_loop()
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
-                loop = _asyncio_loop()
-                if loop is not None:
-                    for p in self.ports:
-                        transport, _ = await loop.create_datagram_endpoint(
-                            lambda p=p: _Protocol(p), sock=p.sock
-                        )
-                        p.transport = transport  # type: ignore[assignment]
-                else:
-                    for p in self.ports:
-                        tg.start_soon(self._receive_loop, p)
+                for p in self.ports:
+                    self._watch(p, tg)
                 tg.start_soon(self._timer)
                 task_status.started(self.addresses)
         finally:
             for p in self.ports:
+                self._unwatch(p)
                 p.close()
 
-    async def _receive_loop(self, port: SRTPort) -> None:
-        sock = port.sock
-        while True:
-            await anyio.wait_readable(sock)
-            while True:
-                try:
-                    data, addr = sock.recvfrom(65536)
-                except BlockingIOError:
-                    break
-                except OSError as exc:
-                    log.debug("srt: port %s: %s", port.port, exc)
-                    break
-                port.on_datagram(data, (addr[0], addr[1]))
+    # -- receive paths: readiness for idle ports, polling for busy ones ---------------------
+
+    def _watch(self, port: SRTPort, tg: TaskGroup) -> None:
+        if port.watching:
+            return
+        port.watching = True
+        if self._loop is not None:
+            self._loop.add_reader(port.sock.fileno(), port.drain)
+        else:
+            tg.start_soon(self._readable_loop, port)
+
+    def _unwatch(self, port: SRTPort) -> None:
+        if not port.watching:
+            return
+        port.watching = False
+        if self._loop is not None:
+            self._loop.remove_reader(port.sock.fileno())
+
+    async def _readable_loop(self, port: SRTPort) -> None:
+        """Non-asyncio backends: wait for readability while the port is idle."""
+        while port.watching:
+            await anyio.wait_readable(port.sock)
+            port.drain()
+            if port in self.active:
+                break
+
+    def activate(self, port: SRTPort) -> None:
+        """A port got a connection: poll it from the timer loop."""
+        if port not in self.active:
+            self.active.add(port)
+            self._unwatch(port)
+            self._wake.set()
 
     async def _timer(self) -> None:
-        next_at = time.monotonic()
+        next_tick = time.monotonic()
+        ticks = 0
         while True:
-            with anyio.move_on_after(max(next_at - time.monotonic(), 0)):
+            if not self.active:
                 await self._wake.wait()
-            self._wake = anyio.Event()
-            now = time.monotonic()
-            if now >= next_at:
-                next_at += TICK
-                if next_at < now:
-                    next_at = now + TICK
-            clock = now_us()
+                self._wake = anyio.Event()
+                next_tick = time.monotonic()
+                continue
+            await anyio.sleep(POLL)
             for p in list(self.active):
-                p.tick(clock)
+                p.drain()
+            now = time.monotonic()
+            if now < next_tick and not self._wake.is_set():
+                continue
+            self._wake = anyio.Event()
+            next_tick = max(next_tick + TICK, now)
+            clock = now_us()
+            ticks += 1
+            hand_over = ticks % HAND_OVER_TICKS == 0
+            for p in list(self.active):
+                p.tick(clock, hand_over)
                 if not p.endpoint.connections and not p.sessions:
                     self.active.discard(p)
+                    assert self._tg is not None
+                    self._watch(p, self._tg)
 
     async def run_handler(self, caller: Caller) -> None:
         """Run the application's handler for one caller; refuse the caller when the

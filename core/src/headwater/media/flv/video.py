@@ -58,7 +58,7 @@ class VideoPacket:
     kind: PacketKind
     keyframe: bool = False
     cts: int = 0
-    payload: bytes = b""
+    payload: bytes | memoryview = b""
     track: int = 0
 
 
@@ -67,15 +67,16 @@ def _si24(b: bytes | memoryview, pos: int) -> int:
     return value - (1 << 24) if value & 0x800000 else value
 
 
-def _need(body: bytes, pos: int, n: int, what: str) -> None:
+def _need(body: bytes | memoryview, pos: int, n: int, what: str) -> None:
     if pos + n > len(body):
         raise FlvError(f"video tag body truncated in {what}")
 
 
-def parse_video(body: bytes) -> list[VideoPacket]:
+def parse_video(body: bytes | memoryview) -> list[VideoPacket]:
     """Parse one VIDEODATA body (legacy or enhanced) into packets."""
     if not body:
         raise FlvError("empty video tag body")
+    body = memoryview(body)  # payloads are views: no copy of the frame before its NAL split
     first = body[0]
     if not first & 0x80:
         return [_parse_legacy(body)]
@@ -131,7 +132,7 @@ def parse_video(body: bytes) -> list[VideoPacket]:
     return out
 
 
-def _parse_legacy(body: bytes) -> VideoPacket:
+def _parse_legacy(body: memoryview) -> VideoPacket:
     frame_type = body[0] >> 4
     codec_id = body[0] & 0x0F
     if frame_type == FRAME_COMMAND:
@@ -151,7 +152,7 @@ def _parse_legacy(body: bytes) -> VideoPacket:
 
 
 def _enhanced_packet(
-    fourcc: bytes, packet_type: int, keyframe: bool, data: bytes, track: int
+    fourcc: bytes | memoryview, packet_type: int, keyframe: bool, data: memoryview, track: int
 ) -> VideoPacket:
     codec = FOURCC_CODECS.get(bytes(fourcc))
     if packet_type in (_SEQ_START, _TS_SEQ_START):

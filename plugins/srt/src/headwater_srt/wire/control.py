@@ -59,11 +59,29 @@ class Ack:
         return cls(w[0] & SEQ_MAX, *w[1:])
 
 
+_ACK_WORD0 = 0x8000_0000 | (ControlType.ACK << 16)
+_LIGHT_ACK = struct.Struct("!IIIII")
+_FULL_ACK = struct.Struct("!IIII7I")
+
+
 def ack_packet(ack: Ack, ack_number: int, timestamp: int, dest: int) -> bytes:
-    """Encode an ACK control packet carrying ``ack`` as ACK number ``ack_number``."""
-    return ControlPacket(
-        ControlType.ACK, timestamp, dest, type_info=0 if ack.light else ack_number, cif=ack.cif()
-    ).encode()
+    """Encode an ACK control packet carrying ``ack`` as ACK number ``ack_number``
+    (one ``struct`` call: this is sent every 10 ms per connection)."""
+    if ack.light:
+        return _LIGHT_ACK.pack(_ACK_WORD0, 0, timestamp, dest, ack.last_seq & SEQ_MAX)
+    return _FULL_ACK.pack(
+        _ACK_WORD0,
+        ack_number,
+        timestamp,
+        dest,
+        ack.last_seq & SEQ_MAX,
+        ack.rtt,
+        ack.rtt_var,
+        ack.available_buffer,
+        ack.packet_rate,
+        ack.link_capacity,
+        ack.receive_rate,
+    )
 
 
 def ackack_packet(ack_number: int, timestamp: int, dest: int) -> bytes:
