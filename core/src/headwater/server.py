@@ -298,7 +298,9 @@ class Server:
         log.info("%s: publishing over %s from %s:%s", name, request.proto, *request.peer)
         consumer_scopes: list[anyio.CancelScope] = []
         try:
-            await self._start_consumers(stream, match.settings, verdicts, consumer_scopes)
+            await self._start_consumers(
+                stream, match.settings, verdicts, consumer_scopes, generation
+            )
             with scope:
                 yield publication
         finally:
@@ -343,6 +345,7 @@ class Server:
         settings: StreamSettings,
         verdicts: list[Verdict],
         scopes: list[anyio.CancelScope],
+        generation: int,
     ) -> None:
         consumers: list[Consumer] = []
         paths = [v.record_path for v in verdicts if v.record_path] or [None]
@@ -356,8 +359,8 @@ class Server:
             self.pm.hook.stream_started, server=self, stream=stream, settings=settings
         ):
             consumers.extend(result)
-        if not consumers:
-            return
+        if not consumers or stream.publications != generation:
+            return  # nothing to run, or taken over while the hooks were answering
         for consumer in consumers:
             sub = stream.open_subscription(consumer.name)
             done = anyio.Event()
