@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -102,7 +104,16 @@ async def publisher(
         if writer.transport.get_write_buffer_size() > 1 << 20:
             await writer.drain()
         sent[0] += len(data)
+    await close(writer)
+
+
+async def close(writer: asyncio.StreamWriter) -> None:
+    """Close and wait until the socket is really closed (the next N reuses the names)."""
     writer.close()
+    try:
+        await asyncio.wait_for(writer.wait_closed(), 10)
+    except (TimeoutError, OSError):
+        writer.transport.abort()
 
 
 async def player(port: int, name: str, stop: float, got: list[int]) -> None:
@@ -123,10 +134,19 @@ async def player(port: int, name: str, stop: float, got: list[int]) -> None:
         if not data:
             raise ConnectionError(f"player of {name} was closed")
         got[0] += len(data)
-    writer.close()
+    await close(writer)
 
 
-async def measure(port: int, server: psutil.Process, wire, n: int, seconds: float) -> None:
+def api_streams(http: int) -> list[dict]:
+    """The server's stream list (its stats) from the HTTP API."""
+    url = f"http://127.0.0.1:{http}/streamer/api/v3/streams?limit=1000"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)["streams"]
+
+
+async def measure(
+    port: int, http: int, server: psutil.Process, wire, n: int, seconds: float
+) -> None:
     """Run ``n`` publishers and players; measure after a 3 s warm-up."""
     sent, got = [0], [0]
     rss0 = server.memory_info().rss
@@ -144,12 +164,15 @@ async def measure(port: int, server: psutil.Process, wire, n: int, seconds: floa
     wall = time.monotonic() - t0
     gb = (sent[0] - bytes0) / 1e9
     out_mbit = (got[0] - got0) * 8 / 1e6 / wall
+    streams = await asyncio.to_thread(api_streams, http)
+    live = sum(1 for x in streams if x["stats"]["alive"] and x["name"].startswith("live/bench"))
+    drops = sum(x["stats"]["drops"] for x in streams)
     results = await asyncio.gather(*pubs, *plays, return_exceptions=True)
     failed = [r for r in results if isinstance(r, BaseException)]
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"N={n:>3}  in {gb * 8e3 / wall:7.1f} Mbit/s  out {out_mbit:7.1f} Mbit/s  "
           f"server CPU {cpu / wall * 100:5.1f}%  {cpu / gb:6.2f} CPU-s/GB  "
-          f"RSS/stream {(rss - rss0) / n / 1e6:5.2f} MB  "
+          f"RSS/stream {(rss - rss0) / n / 1e6:5.2f} MB  live {live}  player drops {drops}  "
           f"connected {'all' if not failed else f'{len(failed)} failed: {failed[0]!r}'}  "
           f"(load {load})", flush=True)  # fmt: skip
 
@@ -193,11 +216,28 @@ def main() -> None:
                   f"{size * 8 / tags[-1].timestamp / 1000:.1f} Mbit/s per publisher; "
                   f"nginx-rtmp: {nginx}")  # fmt: skip
             for n in args.publishers:
-                asyncio.run(measure(port, server, wire, n, args.seconds))
-                time.sleep(2)
+                run(measure(port, http, server, wire, n, args.seconds))
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:  # the next N reuses the names
+                    live = [x["name"] for x in api_streams(http) if x["stats"]["alive"]]
+                    if not live:
+                        break
+                    time.sleep(0.2)
+                else:
+                    print(f"still live 10 s after their publishers left: {live}", flush=True)
         finally:
             proc.terminate()
             proc.wait(10)
+
+
+def run(coro) -> None:
+    """Run the clients on uvloop when installed (they share the 2 cores with the server)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
 
 
 def _has_nginx_rtmp() -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+import anyio
 import pytest
 
 from headwater.testing import read_packets, run_ffmpeg, running_server
@@ -40,7 +41,10 @@ async def test_publish_over_rtmps(test_media, certificate):
         publish = ["-i", str(clip), "-c", "copy", "-f", "flv", "-ca_file", str(cert), url]
         done = await run_ffmpeg(publish, timeout=30, check=False)
         assert done.returncode == 0, done.stderr.decode()[-800:]
+        src, _ = read_packets(clip)
         stream = hw.server.streams.get("live/secure")
         assert stream is not None
-        src, _ = read_packets(clip)
+        with anyio.fail_after(5):  # the server reads in batches: let it take the last one
+            while stream.live:  # noqa: ASYNC110 (polling the server's state is the point)
+                await anyio.sleep(0.05)
         assert stream.stats.frames_in == len(src)

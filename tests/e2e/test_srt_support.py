@@ -110,6 +110,7 @@ class LossyRelay:
         self.key_material: bytes | None = None
         """The KMREQ of the caller's CONCLUSION, if it encrypts."""
         self.events: list[tuple[float, str, int]] = []
+        """(time, "fwd" or "drop", sequence number) of every client→server data packet."""
         self.dropped = 0
         self.port = 0
 
@@ -147,12 +148,16 @@ class LossyRelay:
                     if impairing():
                         if self.rng.random() < self.loss:
                             self.dropped += is_data
+                            if is_data:
+                                self.events.append((time.monotonic(), "drop", seq))
                             continue
                         if is_data and self.rng.random() < self.reorder and not held:
                             held.append(data)
                             continue
                         if is_data and self.rng.random() < self.duplicate:
                             await back.send(data)
+                    if is_data:
+                        self.events.append((time.monotonic(), "fwd", seq))
                     await back.send(data)
                     while held:
                         await back.send(held.pop())

@@ -182,3 +182,30 @@ def test_fuzz_only_chunk_errors(data):
     with contextlib.suppress(ChunkError):
         r.feed(data)
     assert r.buffered <= 3 * 4096 + len(data)
+
+
+def test_type3_new_message_after_extended_delta_by_hand():
+    """ffmpeg/librtmp style: a type-1 header with an extended delta, then a whole new message
+    in a type-3 chunk that repeats the extended field; the delta applies again."""
+    delta = 0x01000002
+    first = b"\x06" + b"\0\0\x0a" + b"\0\0\x01" + b"\x09" + b"\x01\0\0\0" + b"V"
+    second = b"\x46" + b"\xff\xff\xff" + b"\0\0\x01" + b"\x09" + delta.to_bytes(4, "big") + b"W"
+    third = b"\xc6" + delta.to_bytes(4, "big") + b"X"
+    got = ChunkReader().feed(first + second + third)
+    assert [(x.timestamp, x.payload) for x in got] == [
+        (10, b"V"),
+        (10 + delta, b"W"),
+        (10 + 2 * delta, b"X"),
+    ]
+
+
+def test_aggregate_message_is_split_with_rebased_timestamps():
+    from headwater.media.flv import encode_tag
+    from headwater_rtmp.session import split_aggregate
+
+    body = encode_tag(m.VIDEO, 500, b"\x17\x01\0\0\0") + encode_tag(m.AUDIO, 520, b"\xaf\x01")
+    parts = split_aggregate(m.Message(m.AGGREGATE, 1, 1000, body))
+    assert [(x.type_id, x.timestamp, x.payload) for x in parts] == [
+        (m.VIDEO, 1000, b"\x17\x01\0\0\0"),
+        (m.AUDIO, 1020, b"\xaf\x01"),
+    ]

@@ -234,17 +234,29 @@ def test_amf3_command_and_data_messages():
     w = ChunkWriter()
 
     def amf3_command(*values):
-        return b"\x00" + amf0.encode(*values[:3]) + b"".join(b"\x11" + amf3.encode(v) for v in values[3:])
+        return (
+            b"\x00"
+            + amf0.encode(*values[:3])
+            + b"".join(b"\x11" + amf3.encode(v) for v in values[3:])
+        )
 
     wire = [
-        w.write(3, m.COMMAND_AMF3, 0, 0, amf3_command("connect", 1.0, {"app": "live", "objectEncoding": 3.0})),
+        w.write(
+            3,
+            m.COMMAND_AMF3,
+            0,
+            0,
+            amf3_command("connect", 1.0, {"app": "live", "objectEncoding": 3.0}),
+        ),
         w.write(3, m.COMMAND_AMF3, 0, 0, amf3_command("createStream", 2.0, None)),
         w.write(3, m.COMMAND_AMF3, 1, 0, amf3_command("publish", 3.0, None, "cam", "live")),
     ]
     events = server.receive_data(b"".join(wire))
     assert events[-1] == ev.PublishRequested(1, "live/cam", {}, "live")
     server.accept_publish(1)
-    meta = b"\x00" + amf0.encode("@setDataFrame", "onMetaData") + b"\x11" + amf3.encode({"width": 640})
+    meta = (
+        b"\x00" + amf0.encode("@setDataFrame", "onMetaData") + b"\x11" + amf3.encode({"width": 640})
+    )
     assert server.receive_data(w.write(5, m.DATA_AMF3, 1, 0, meta)) == [
         ev.MetadataReceived(1, {"width": 640})
     ]

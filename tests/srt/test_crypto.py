@@ -118,3 +118,17 @@ def test_both_keys_and_rekeying() -> None:
     dec.update(km2)
     enc = PayloadCipher(keys2[KeySpec.EVEN], km.salt).apply(6, b"new key")
     assert dec.decrypt(KeySpec.EVEN, 6, enc) == b"new key"
+
+
+def test_fast_ctr_context_equals_the_public_api() -> None:
+    import os
+
+    import headwater_srt.crypto as crypto
+
+    key, salt = os.urandom(32), os.urandom(16)
+    fast = PayloadCipher(key, salt)
+    for seq in (0, 1, 0x7FFF_FFFF):
+        payload = os.urandom(1316)
+        iv = ((int.from_bytes(salt[:14], "big") << 16) ^ (seq << 16)).to_bytes(16, "big")
+        public = crypto._public_ctr_context(algorithms.AES(key), modes.CTR(iv)).update(payload)
+        assert fast.apply(seq, payload) == public

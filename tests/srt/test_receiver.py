@@ -56,13 +56,32 @@ def test_periodic_nak_repeats_until_filled() -> None:
     feed(r, 100, 0, 0)
     feed(r, 103, 3 * MS, 3 * MS)
     r.nak_sent(3 * MS)
-    assert r.feedback(10 * MS).nak is None  # before the 20 ms floor... interval is RTT based
+    interval = max(20_000, (r.rtt + 4 * r.rtt_var) // 2)  # 150 ms before any RTT sample
+    assert r.feedback(interval - 1).nak is None
+    assert r.feedback(interval).nak == [(101, 102)]
+    assert r.feedback(interval + 10 * MS).nak is None
+    assert r.feedback(2 * interval).nak == [(101, 102)]
+    feed(r, 101, MS, 2 * interval + 1)
+    feed(r, 102, 2 * MS, 2 * interval + 1)
+    assert r.feedback(3 * interval).nak is None
+
+
+def test_immediate_naks_do_not_postpone_the_periodic_nak() -> None:
+    """Regression: new gaps every few ms (reordering) kept restarting the periodic NAK
+    timer, so a loss whose retransmission was lost too was never reported again."""
+    r = make()
+    feed(r, 100, 0, 0)
+    feed(r, 102, 0, 0)  # 101 lost
+    r.nak_sent(0)
     interval = max(20_000, (r.rtt + 4 * r.rtt_var) // 2)
-    fb = r.feedback(3 * MS + interval)
-    assert fb.nak == [(101, 102)]
-    feed(r, 101, MS, 3 * MS + interval + 1)
-    feed(r, 102, 2 * MS, 3 * MS + interval + 1)
-    assert r.feedback(3 * MS + 3 * interval).nak is None
+    seq = 102
+    for t in range(10 * MS, interval, 10 * MS):  # a new gap (filled at once) every 10 ms
+        lost = feed(r, seq + 2, 0, t)
+        assert lost
+        r.nak_sent(t)
+        feed(r, seq + 1, 0, t)
+        seq += 2
+    assert r.feedback(interval).nak == [(101, 101)]
 
 
 def test_too_late_packets_are_dropped_and_acknowledged_past() -> None:
@@ -156,3 +175,33 @@ def test_random_loss_reorder_duplicates_deliver_everything_once() -> None:
     out += r.deliver(10**9)
     assert seqs(out) == [seq_add(SEQ_MAX - 300, i) for i in range(n)]
     assert r.stats.dropped == 0
+
+
+def ackack_round(r: LiveReceiver, i: int, peer_lag: int) -> None:
+    """One 10 ms period: a packet, a full ACK, its ACKACK stamped by the peer's clock."""
+    feed(r, 100 + i, i * MS, i * MS)
+    now = (i + 1) * 10 * MS
+    fb = r.feedback(now)
+    assert fb.ack is not None and not fb.ack.light
+    r.on_ackack(fb.ack_number, now - peer_lag, now)
+
+
+def test_drift_tracer_moves_the_time_base_after_enough_samples() -> None:
+    from headwater_srt.wire.receiver import DRIFT_SAMPLES, MAX_DRIFT
+
+    r = make()
+    lag = MAX_DRIFT * 2  # the peer's clock runs 10 ms behind what the time base says
+    for i in range(DRIFT_SAMPLES - 1):
+        ackack_round(r, i, lag)
+    assert r.time_base == 0 and r.drift == 0  # one sample short
+    ackack_round(r, DRIFT_SAMPLES - 1, lag)
+    assert r.time_base == lag and r.drift == 0
+
+
+def test_small_drift_is_applied_without_moving_the_base() -> None:
+    from headwater_srt.wire.receiver import DRIFT_SAMPLES
+
+    r = make()
+    for i in range(DRIFT_SAMPLES):
+        ackack_round(r, i, 2 * MS)
+    assert r.time_base == 0 and r.drift == 2 * MS

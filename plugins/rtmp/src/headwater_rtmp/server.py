@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("headwater.rtmp")
 
-READ_SIZE = 1 << 18
+READ_SIZE = 1 << 16
 REFUSAL_CODES = {
     Refusal.UNAUTHORIZED: "NetStream.Publish.Unauthorized",
     Refusal.FORBIDDEN: "NetStream.Publish.Unauthorized",
@@ -188,7 +188,9 @@ class Connection:
                 await self.dispatch(events)
                 await self.flush()
                 receive = self.stream.receive
-                pause = self.settings.read_interval
+                # A TLS read returns one record (often one message) however much is
+                # buffered, so its size says nothing: no read batching over TLS.
+                pause = self.settings.read_interval if self.proto == "rtmp" else 0.0
                 while True:
                     if self.publishing or self.playing:
                         data = await receive(READ_SIZE)  # the hot path: no scope per read

@@ -20,7 +20,7 @@ class RTMPSettings(BaseModel):
     """Window Acknowledgement Size and Set Peer Bandwidth announced to clients."""
     max_streams_per_connection: int = Field(default=16, ge=1, le=1024)
     """createStream calls allowed on one connection."""
-    read_interval: float = Field(default=0.05, ge=0, le=1)
+    read_interval: float = Field(default=0.1, ge=0, le=1)
     """Seconds to let a publisher's small writes gather before the next read (0: read at
     once). Batching reads is most of the server's CPU saving; it adds at most this latency."""
     send_timeout: float = Field(default=15.0, gt=0)

@@ -305,10 +305,6 @@ class Endpoint:
         self._pending.pop(key, None)
         self._answers[key] = _Answer(datagram, now + ANSWER_TTL, conn)
 
-    def abandon(self, request: ConnectRequest) -> None:
-        """Forget a request the application never decided (its handler failed)."""
-        self._pending.pop((request.peer, request.caller_socket_id), None)
-
     # -- housekeeping ---------------------------------------------------------------------
 
     def tick(self, now: int) -> list[Connection]:

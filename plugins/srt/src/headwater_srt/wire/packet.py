@@ -124,10 +124,3 @@ def parse_packet(data: bytes | bytearray | memoryview) -> DataPacket | ControlPa
         key=(w1 >> 27) & 0b11,
         retransmitted=bool(w1 & 0x0400_0000),
     )
-
-
-def peek_dest_socket(data: bytes | memoryview) -> int:
-    """Return the Destination SRT Socket ID of a datagram (used to route it), or -1."""
-    if len(data) < HEADER_SIZE:
-        return -1
-    return int.from_bytes(data[12:16], "big")

@@ -285,8 +285,9 @@ class LiveReceiver:
         return fb
 
     def nak_sent(self, now: int) -> None:
-        """Note an immediate NAK (it restarts the periodic NAK timer)."""
-        self._last_nak_time = now
+        """Count an immediate NAK. It does not move the periodic NAK timer: a loss whose
+        retransmission is lost too must be reported again on schedule, however many new
+        gaps keep causing immediate NAKs meanwhile."""
         self.stats.naks_sent += 1
 
     def loss_ranges(self) -> list[tuple[int, int]]:
