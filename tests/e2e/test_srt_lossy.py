@@ -12,7 +12,8 @@ import pytest
 from test_srt_support import LossyRelay, publish_args, srt_url
 
 from headwater.testing import run_ffmpeg
-from headwater_srt.server import Caller, SRTService
+from headwater_srt.caller import Caller
+from headwater_srt.server import SRTService
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 

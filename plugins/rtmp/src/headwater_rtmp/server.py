@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +96,7 @@ class RTMPListener:
             await _close(stream)
             return
         self.connections += 1
+        _grow_receive_buffer(stream)
         try:
             await Connection(self.server, stream, peer, local[1], self.name).run()
         except ProtocolError as exc:
@@ -117,6 +119,19 @@ class _TLSListener(TLSListener):
     async def handle_handshake_error(exc: BaseException, stream: Any) -> None:
         log.info("rtmps: TLS handshake failed: %s", exc)
         await _close(stream)
+
+
+RECEIVE_BUFFER = 1 << 20
+
+
+def _grow_receive_buffer(stream: ByteStream) -> None:
+    """Ask for a 1 MiB socket receive buffer: reads are batched (``read_interval``), so the
+    kernel must hold that long's worth of data without shrinking the TCP window."""
+    try:
+        sock = stream.extra(SocketAttribute.raw_socket)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+    except (anyio.TypedAttributeLookupError, OSError):
+        pass
 
 
 def _address(stream: ByteStream, attribute: Any) -> tuple[str, int]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from headwater import Frame, PublishRejected, PublishRequest, Refusal, StreamSettings
 from headwater.media.mpegts.reader import TSReader
 
-from .server import Caller, Refused, Session, refusal_text
+from .caller import Caller, Refused, Session, refusal_text
 from .streamid import PUBLISH_MODES, StreamIdError, parse_stream_id
 from .wire.rejection import RejectReason
 

@@ -3,15 +3,15 @@ per port, any number of connections per socket), one timer task for every connec
 the service, and one task per caller running the application's handler.
 
 Receiving is poll-driven where it matters: a port with live connections is drained (every
-queued datagram, ``recvfrom`` until the socket is empty) every 2.5 ms by the one timer
-task, so thousands of packets per second cost a few hundred wake-ups instead of one event
-loop iteration each; a port without connections waits for readability (a handshake) and
-costs no task. Answers go out at once with a non-blocking ``sendto``. Ranges of thousands
-of ports therefore stay cheap, and a busy port pays per batch, not per datagram.
+queued datagram, ``recvfrom`` until the socket is empty) by the one timer task, every
+2.5 ms when busy and every 10 ms otherwise, so thousands of packets per second cost a few
+hundred wake-ups instead of one event loop iteration each; a port without connections
+waits for readability (a handshake) and costs no task. Answers go out at once with a
+non-blocking ``sendto``. Ranges of thousands of ports therefore stay cheap, and a busy
+port pays per batch, not per datagram.
 
-The application sees a :class:`Caller` (stream id, addresses, whether it encrypts) that it
-accepts with the stream's passphrase or rejects with a reason, then iterates the
-:class:`Session` for the caller's payload (MPEG-TS bytes, in order, batched per tick).
+The application's handler gets a :class:`~headwater_srt.caller.Caller` for each CONCLUSION
+(see ``caller.py``).
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from headwater.errors import ProtocolError
 
-from .connection import Connection
-from .endpoint import Address, ConnectRequest, Endpoint
+from .caller import Caller, Handler, Refused, Session, refusal_text
+from .clock import now_us
+from .endpoint import Address, Endpoint
 from .wire.rejection import RejectReason
 
 log = logging.getLogger("headwater.srt")
@@ -43,129 +43,10 @@ BUSY_DRAIN = 32
 """Datagrams per drain above which polling goes fast."""
 HAND_OVER_TICKS = 4
 """Delivered payload goes to the stream handlers every this many ticks (40 ms)."""
-SESSION_QUEUE = 4096
-"""Payload batches a session may hold before its handler is considered stuck."""
 MAX_DATAGRAM = 2048
 """Receive size: SRT packets fit the negotiated MTU (1500 at most)."""
 RECV_BUFFER = 4 << 20
 """Kernel receive buffer asked for each socket (bursts of retransmissions)."""
-
-
-def now_us() -> int:
-    """The transport's clock: monotonic microseconds."""
-    return time.monotonic_ns() // 1000
-
-
-class Refused(Exception):
-    """The caller was refused during :meth:`Caller.accept` (``reason`` says why)."""
-
-    def __init__(self, reason: RejectReason, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-class Session:
-    """An accepted caller's stream: iterate it for payload until the caller leaves."""
-
-    def __init__(self, connection: Connection, peer: Address, local_port: int) -> None:
-        self.connection = connection
-        self.peer = peer
-        self.local_port = local_port
-        self._send: MemoryObjectSendStream[bytes]
-        self._recv: MemoryObjectReceiveStream[bytes]
-        self._send, self._recv = anyio.create_memory_object_stream[bytes](SESSION_QUEUE)
-        self.overflowed = False
-
-    def _push(self, data: bytes) -> None:
-        try:
-            self._send.send_nowait(data)
-        except anyio.WouldBlock:
-            self.overflowed = True
-            self.connection.close(now_us(), "the stream handler fell behind")
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            pass
-
-    def _finish(self) -> None:
-        self._send.close()
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async with self._recv:
-            async for chunk in self._recv:
-                yield chunk
-
-    @property
-    def close_reason(self) -> str:
-        """Why the connection ended (empty while it is open)."""
-        return self.connection.close_reason
-
-    def close(self, reason: str = "closed by the server") -> None:
-        """Close the connection from our side."""
-        self.connection.close(now_us(), reason)
-
-
-class Caller:
-    """A caller waiting for a decision: :meth:`accept` or :meth:`reject` it."""
-
-    def __init__(self, port: SRTPort, request: ConnectRequest) -> None:
-        self._port = port
-        self.request = request
-        self.session: Session | None = None
-        self.decided_event = anyio.Event()
-
-    @property
-    def stream_id(self) -> str | None:
-        """The stream id the caller sent, if any."""
-        return self.request.stream_id
-
-    @property
-    def peer(self) -> Address:
-        """The caller's address."""
-        return self.request.peer
-
-    @property
-    def local_port(self) -> int:
-        """The port the caller connected to."""
-        return self._port.port
-
-    @property
-    def encrypted(self) -> bool:
-        """Whether the caller encrypts (it has a passphrase)."""
-        return self.request.encrypted
-
-    @property
-    def decided(self) -> bool:
-        """Whether the caller was already accepted or rejected."""
-        return self.request.decided
-
-    def check_secret(self, passphrase: str | None) -> RejectReason | None:
-        """What :meth:`accept` would refuse with for this passphrase, or None."""
-        return self._port.endpoint.check_secret(self.request, passphrase)
-
-    def accept(self, passphrase: str | None) -> Session:
-        """Accept with the stream's passphrase (None for an unencrypted stream).
-
-        :raises Refused: with ``UNSECURE`` or ``BADSECRET`` when the caller's encryption
-            does not match; the caller has then been told.
-        """
-        return self._port.accept(self, passphrase)
-
-    def reject(self, reason: RejectReason) -> None:
-        """Refuse the caller with ``reason``."""
-        self._port.reject(self, reason)
-
-
-Handler = Callable[[Caller], Awaitable[None]]
-
-
-def refusal_text(reason: RejectReason, encrypted: bool) -> str:
-    """One sentence for the log saying why a caller was refused."""
-    if reason == RejectReason.BADSECRET:
-        return "bad secret: the caller's passphrase is wrong"
-    if reason == RejectReason.UNSECURE:
-        if encrypted:
-            return "unsecure: the caller sent a passphrase to an unencrypted stream"
-        return "unsecure: the stream needs a passphrase and the caller has none"
-    return reason.name.lower()
 
 
 class SRTPort:
