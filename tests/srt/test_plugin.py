@@ -64,7 +64,5 @@ async def test_resolve_name_hook_only_for_srt_ports_it_owns() -> None:
         assert (
             await plugin.resolve_name(PublishRequest(proto="srt", local_port=9)) == "from_backend"
         )
-        named = PublishRequest(proto="srt", local_port=9, name="already")
-        assert await plugin.resolve_name(named) == "already"
     finally:
         del PORT_RESOLVERS[9]

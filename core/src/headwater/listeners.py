@@ -33,6 +33,27 @@ class Listener(Protocol):
         ...
 
 
+def describe_addresses(addresses: Iterable[tuple[str, int]]) -> list[str]:
+    """``host:port`` per address, runs of consecutive ports folded (``0.0.0.0:2345-12344``)."""
+    out: list[str] = []
+    run: list[tuple[str, int]] = []
+    for host, port in sorted(addresses):
+        if run and (host != run[-1][0] or port != run[-1][1] + 1):
+            out.append(_fold(run))
+            run = []
+        run.append((host, port))
+    if run:
+        out.append(_fold(run))
+    return out
+
+
+def _fold(run: list[tuple[str, int]]) -> str:
+    host, first = run[0]
+    if len(run) == 1:
+        return f"{host}:{first}"
+    return f"{host}:{first}-{run[-1][1]} ({len(run)} ports)"
+
+
 class ListenerSet:
     """The running listeners, grouped by protocol so one protocol can be reopened alone."""
 
@@ -62,10 +83,10 @@ class ListenerSet:
             done = anyio.Event()
             await tg.start(self._run, listener, scope, done)
             self.running.setdefault(listener.name, []).append((listener, scope, done))
-            if self.announce:
-                for host, port in listener.addresses:
-                    print(f"{listener.name} listening on {host}:{port}", flush=True)
-                log.info("%s listening on %s", listener.name, listener.addresses)
+            for where in describe_addresses(listener.addresses):
+                if self.announce:
+                    print(f"{listener.name} listening on {where}", flush=True)
+                log.info("%s listening on %s", listener.name, where)
 
     async def _run(
         self,

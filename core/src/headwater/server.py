@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -268,8 +268,18 @@ class Server:
     # -- the publish path --------------------------------------------------------------------
 
     @asynccontextmanager
-    async def publish(self, request: PublishRequest) -> AsyncIterator[Publication]:
+    async def publish(
+        self,
+        request: PublishRequest,
+        *,
+        check: Callable[[StreamSettings], object] | None = None,
+    ) -> AsyncIterator[Publication]:
         """Resolve, authorize and register a publication; yield it until the client leaves.
+
+        ``check``, when given, is called with the matched settings after the name is
+        resolved and before anyone is asked to authorize: a protocol plugin uses it for
+        checks only it can make (the SRT passphrase against the caller's encryption); any
+        exception it raises propagates, so the plugin can refuse in its own terms.
 
         Raises :class:`PublishRejected` (logged in one line with its reason) when the name
         is bad or unknown, the publisher is not authorized, the name is live, or a limit is
@@ -277,6 +287,8 @@ class Server:
         """
         try:
             name, match = await self.resolve(request)
+            if check is not None:
+                check(match.settings)
             verdicts = await self.authorize(request, match.settings)
             stream = self._claim(name, match, request)
         except PublishRejected as exc:

@@ -36,8 +36,6 @@ async def resolve_name(request: PublishRequest) -> str | None:
     (``srt_port_resolve``), unless its stream id already named it."""
     if request.proto != "srt":
         return None
-    if request.name:
-        return request.name
     if request.path:
         return None
     resolver = PORT_RESOLVERS.get(request.local_port)

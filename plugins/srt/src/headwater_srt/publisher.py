@@ -2,11 +2,11 @@
 MPEG-TS payload → frames (the adapter layer between the SRT wire and the core).
 
 Order of decisions, so that every refusal reaches the caller as a handshake rejection
-before anything is registered: parse the stream id, resolve the name and find the
-stream's settings (``server.resolve``, which runs the ``resolve_name`` hooks such as the
-port resolver), check the caller's encryption against the stream's
-``srt_publish.passphrase``, then ``server.publish`` (authorization, registration) and only
-then accept the SRT connection.
+before anything is registered: parse the stream id, then ``server.publish``, which resolves
+the name (the ``resolve_name`` hooks, the port resolver among them) and finds the stream's
+settings, calls our ``check`` to compare the caller's encryption with the stream's
+``srt_publish.passphrase``, authorizes and registers; only then is the SRT connection
+accepted.
 """
 
 from __future__ import annotations
@@ -43,6 +43,14 @@ def passphrase_of(settings: StreamSettings) -> str | None:
     return srt.passphrase if srt is not None and srt.passphrase else None
 
 
+class SecretMismatch(Exception):
+    """The caller's encryption does not fit the stream's passphrase (BADSECRET/UNSECURE)."""
+
+    def __init__(self, reason: RejectReason) -> None:
+        super().__init__(reason.name)
+        self.reason = reason
+
+
 class SRTPublisher:
     """Handles each SRT caller of a listener as a publisher on ``server``."""
 
@@ -68,24 +76,25 @@ class SRTPublisher:
             local_port=caller.local_port,
             stream_id=caller.stream_id,
         )
+        passphrase: str | None = None
+
+        def check_secret(settings: StreamSettings) -> None:
+            nonlocal passphrase
+            passphrase = passphrase_of(settings)
+            problem = caller.check_secret(passphrase)
+            if problem is not None:
+                raise SecretMismatch(problem)
+
         try:
-            _name, match = await self.server.resolve(request)
-        except PublishRejected as exc:
-            self._refuse(caller, REJECTIONS[exc.refusal], exc.reason)
-            return
-        passphrase = passphrase_of(match.settings)
-        problem = caller.check_secret(passphrase)
-        if problem is not None:
-            self._refuse(caller, problem, refusal_text(problem, caller.encrypted), request)
-            return
-        try:
-            async with self.server.publish(request) as publication:
+            async with self.server.publish(request, check=check_secret) as publication:
                 try:
                     session = caller.accept(passphrase)
                 except Refused as exc:
                     publication.stop(str(exc))
                     return
                 await self._pump(session, publication)
+        except SecretMismatch as exc:
+            self._refuse(caller, exc.reason, refusal_text(exc.reason, caller.encrypted), request)
         except PublishRejected as exc:
             caller.reject(REJECTIONS[exc.refusal])
 
