@@ -155,11 +155,14 @@ async def measure(
     await asyncio.sleep(1.5)
     plays = [asyncio.create_task(player(port, f"bench{i}", stop, got)) for i in range(n)]
     await asyncio.sleep(1.5)
-    cpu0 = sum(server.cpu_times()[:2])
+    times0 = server.cpu_times()
+    cpu0 = times0.user + times0.system
     bytes0, got0 = sent[0], got[0]
     t0 = time.monotonic()
     await asyncio.sleep(seconds - 0.5)
-    cpu = sum(server.cpu_times()[:2]) - cpu0
+    times = server.cpu_times()
+    cpu = times.user + times.system - cpu0
+    kernel = (times.system - times0.system) / cpu if cpu else 0.0
     rss = server.memory_info().rss
     wall = time.monotonic() - t0
     gb = (sent[0] - bytes0) / 1e9
@@ -171,7 +174,7 @@ async def measure(
     failed = [r for r in results if isinstance(r, BaseException)]
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"N={n:>3}  in {gb * 8e3 / wall:7.1f} Mbit/s  out {out_mbit:7.1f} Mbit/s  "
-          f"server CPU {cpu / wall * 100:5.1f}%  {cpu / gb:6.2f} CPU-s/GB  "
+          f"server CPU {cpu / wall * 100:5.1f}% ({kernel:.0%} kernel)  {cpu / gb:6.2f} CPU-s/GB  "
           f"RSS/stream {(rss - rss0) / n / 1e6:5.2f} MB  live {live}  player drops {drops}  "
           f"connected {'all' if not failed else f'{len(failed)} failed: {failed[0]!r}'}  "
           f"(load {load})", flush=True)  # fmt: skip
@@ -184,6 +187,7 @@ def main() -> None:
     ap.add_argument("--mbps", type=float, default=4.0)
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--read-interval", type=float, help="the server's rtmp.read_interval")
+    ap.add_argument("--play-interval", type=float, help="the server's rtmp.play_interval")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tags = make_clip(Path(tmp) / "clip.flv", args.mbps, args.seconds + 6)
@@ -191,7 +195,14 @@ def main() -> None:
         port, http = free_port(), free_port()
         exe = Path(sys.executable).parent / "headwater"
         config = Path(tmp) / "bench.toml"
-        section = "" if args.read_interval is None else f"read_interval = {args.read_interval}\n"
+        section = "".join(
+            f"{key} = {value}\n"
+            for key, value in (
+                ("read_interval", args.read_interval),
+                ("play_interval", args.play_interval),
+            )
+            if value is not None
+        )
         config.write_text(
             "[[templates]]\nname = 'live'\nprefixes = ['live']\ninputs = [{url = 'publish://'}]\n"
             f"[rtmp]\n{section}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 import ssl
 from typing import TYPE_CHECKING, Any
 
@@ -96,7 +95,6 @@ class RTMPListener:
             await _close(stream)
             return
         self.connections += 1
-        _grow_receive_buffer(stream)
         try:
             await Connection(self.server, stream, peer, local[1], self.name).run()
         except ProtocolError as exc:
@@ -121,17 +119,16 @@ class _TLSListener(TLSListener):
         await _close(stream)
 
 
-RECEIVE_BUFFER = 1 << 20
+def _more_buffered(stream: ByteStream) -> bool:
+    """True unless the stream is known to hold no received chunk that was not read yet.
 
-
-def _grow_receive_buffer(stream: ByteStream) -> None:
-    """Ask for a 1 MiB socket receive buffer: reads are batched (``read_interval``), so the
-    kernel must hold that long's worth of data without shrinking the TCP window."""
-    try:
-        sock = stream.extra(SocketAttribute.raw_socket)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-    except (anyio.TypedAttributeLookupError, OSError):
-        pass
+    anyio's asyncio socket stream keeps the chunks the event loop has already received in
+    its protocol's ``read_queue``; pausing while one waits there would leave it unread for
+    a whole interval (a throughput cap), so batching is only done when that queue is
+    visible and empty. Any other stream (TLS, another backend) reads without pauses.
+    """
+    queue = getattr(getattr(stream, "_protocol", None), "read_queue", None)
+    return queue is None or bool(queue)
 
 
 def _address(stream: ByteStream, attribute: Any) -> tuple[str, int]:
@@ -203,13 +200,11 @@ class Connection:
                 await self.dispatch(events)
                 await self.flush()
                 receive = self.stream.receive
-                # A TLS read returns one record (often one message) however much is
-                # buffered, so its size says nothing: no read batching over TLS.
-                pause = self.settings.read_interval if self.proto == "rtmp" else 0.0
+                pause = self.settings.read_interval
                 while True:
                     if self.publishing or self.playing:
                         data = await receive(READ_SIZE)  # the hot path: no scope per read
-                        if self.publishing and pause and len(data) < READ_SIZE:
+                        if self.publishing and pause and not _more_buffered(self.stream):
                             # A publisher trickles one message per write: let a few gather
                             # in the socket buffer so that one read, one parse pass and one
                             # fan-out wake-up serve several (costs at most `pause` latency).
@@ -266,6 +261,8 @@ class Connection:
         No timeout scope per write (that costs more than the write): :meth:`watchdog`
         closes the connection when one write has been blocked for ``send_timeout``.
         """
+        if not self.session.pending:
+            return
         async with self.send_lock:
             data = self.session.data_to_send()
             if data:
@@ -348,6 +345,7 @@ class Connection:
                 self.session.accept_play(sid, adapter.metadata_for(stream.metadata))
                 await self.flush()
                 send_media = self.session.send_media
+                pause = self.settings.play_interval
                 async for frame in sub:
                     for tag in adapter.messages(frame):
                         send_media(sid, tag.kind, tag.timestamp, tag.data)
@@ -355,6 +353,11 @@ class Connection:
                         for tag in adapter.messages(more):
                             send_media(sid, tag.kind, tag.timestamp, tag.data)
                     await self.flush()
+                    if pause:
+                        # Let the next frames gather in the subscription: one wake-up and
+                        # one write serve all of them (the queue is memory, so nothing
+                        # throttles: a backlog is drained whole at the next turn).
+                        await anyio.sleep(pause)
             self.session.end_play(sid)
             await self.flush()
         self.playing.pop(sid, None)

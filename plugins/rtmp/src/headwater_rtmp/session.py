@@ -267,6 +267,11 @@ class ServerSession:
         csid = _CSID.get(type_id, m.CSID_DATA)
         self._out.extend(self.writer.write_parts(csid, type_id, stream_id, timestamp, payload))
 
+    @property
+    def pending(self) -> bool:
+        """True when replies or media are queued for :meth:`data_to_send`."""
+        return bool(self._out)
+
     def data_to_send(self) -> bytes:
         """Everything queued for the client, joined once; empties the queue."""
         if not self._out:

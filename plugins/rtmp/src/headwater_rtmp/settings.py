@@ -23,6 +23,10 @@ class RTMPSettings(BaseModel):
     read_interval: float = Field(default=0.1, ge=0, le=1)
     """Seconds to let a publisher's small writes gather before the next read (0: read at
     once). Batching reads is most of the server's CPU saving; it adds at most this latency."""
+    play_interval: float = Field(default=0.1, ge=0, le=1)
+    """Seconds a player's frames gather between writes (0: write each frame at once). One
+    write per turn instead of one per frame is most of the play path's CPU saving; it adds
+    at most this latency and never limits throughput (each turn sends everything queued)."""
     send_timeout: float = Field(default=15.0, gt=0)
     """Seconds a player or push destination may block our writes before it is dropped."""
     connect_timeout: float = Field(default=10.0, gt=0)
