@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from headwater.media.flv.enhanced import ONE_TRACK, skip_mod_ex, split_multitrack
 from headwater.media.flv.tags import FlvError
-from headwater.media.flv.video import MANY_TRACKS_MANY_CODECS, ONE_TRACK, PacketKind
+from headwater.media.flv.video import PacketKind
 from headwater.media.frames import Codec
 
 LEGACY_CODECS = {2: Codec.MP3, 7: Codec.PCMA, 8: Codec.PCMU, 10: Codec.AAC, 14: Codec.MP3}
@@ -63,51 +64,15 @@ def parse_audio(body: bytes) -> list[AudioPacket]:
     fmt = body[0] >> 4
     if fmt != EX_HEADER:
         return [_parse_legacy(body)]
-    packet_type = body[0] & 0x0F
-    pos = 1
-    while packet_type == _MODEX:
-        _need(body, pos, 1, "ModEx size")
-        size = body[pos] + 1
-        pos += 1
-        if size == 256:
-            _need(body, pos, 2, "ModEx size")
-            size = int.from_bytes(body[pos : pos + 2], "big") + 1
-            pos += 2
-        _need(body, pos, size + 1, "ModEx data")
-        pos += size
-        packet_type = body[pos] & 0x0F
-        pos += 1
+    packet_type, pos = skip_mod_ex(body, body[0] & 0x0F, 1, "audio")
     if packet_type != _MULTITRACK:
         _need(body, pos, 4, "FourCC")
         return [_enhanced_packet(body[pos : pos + 4], packet_type, body[pos + 4 :], 0)]
-    _need(body, pos, 1, "multitrack type")
-    multitrack_type = body[pos] >> 4
-    packet_type = body[pos] & 0x0F
-    pos += 1
-    fourcc = b""
-    if multitrack_type != MANY_TRACKS_MANY_CODECS:
-        _need(body, pos, 4, "FourCC")
-        fourcc = body[pos : pos + 4]
-        pos += 4
-    out = []
-    while pos < len(body):
-        if multitrack_type == MANY_TRACKS_MANY_CODECS:
-            _need(body, pos, 4, "FourCC")
-            fourcc = body[pos : pos + 4]
-            pos += 4
-        _need(body, pos, 1, "track id")
-        track = body[pos]
-        pos += 1
-        if multitrack_type == ONE_TRACK:
-            end = len(body)
-        else:
-            _need(body, pos, 3, "track size")
-            end = pos + 3 + int.from_bytes(body[pos : pos + 3], "big")
-            pos += 3
-            _need(body, pos, end - pos, "track data")
-        out.append(_enhanced_packet(fourcc, packet_type, body[pos:end], track))
-        pos = end
-    return out
+    packet_type, entries = split_multitrack(body, pos, "audio")
+    return [
+        _enhanced_packet(bytes(fourcc), packet_type, bytes(payload), track)
+        for fourcc, track, payload in entries
+    ]
 
 
 def _parse_legacy(body: bytes) -> AudioPacket:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
+from headwater.media.flv.enhanced import ONE_TRACK, skip_mod_ex, split_multitrack
 from headwater.media.flv.tags import FlvError
 from headwater.media.frames import Codec
 
@@ -41,7 +42,6 @@ class PacketKind(IntEnum):
 # Enhanced VideoPacketType values.
 _SEQ_START, _CODED, _SEQ_END, _CODED_X, _METADATA, _TS_SEQ_START, _MULTITRACK, _MODEX = range(8)
 # AvMultitrackType values.
-ONE_TRACK, MANY_TRACKS, MANY_TRACKS_MANY_CODECS = 0, 1, 2
 
 
 @dataclass(slots=True)
@@ -81,20 +81,7 @@ def parse_video(body: bytes | memoryview) -> list[VideoPacket]:
     if not first & 0x80:
         return [_parse_legacy(body)]
     frame_type = (first >> 4) & 7
-    packet_type = first & 0x0F
-    pos = 1
-    while packet_type == _MODEX:
-        _need(body, pos, 1, "ModEx size")
-        size = body[pos] + 1
-        pos += 1
-        if size == 256:
-            _need(body, pos, 2, "ModEx size")
-            size = int.from_bytes(body[pos : pos + 2], "big") + 1
-            pos += 2
-        _need(body, pos, size + 1, "ModEx data")
-        pos += size
-        packet_type = body[pos] & 0x0F  # the upper nibble is the ModEx type; none matter here
-        pos += 1
+    packet_type, pos = skip_mod_ex(body, first & 0x0F, 1, "video")
     keyframe = frame_type == FRAME_KEY
     if frame_type == FRAME_COMMAND and packet_type != _METADATA:
         return [VideoPacket(None, PacketKind.COMMAND, payload=body[pos:])]
@@ -102,34 +89,11 @@ def parse_video(body: bytes | memoryview) -> list[VideoPacket]:
         _need(body, pos, 4, "FourCC")
         fourcc = body[pos : pos + 4]
         return [_enhanced_packet(fourcc, packet_type, keyframe, body[pos + 4 :], 0)]
-    _need(body, pos, 1, "multitrack type")
-    multitrack_type = body[pos] >> 4
-    packet_type = body[pos] & 0x0F
-    pos += 1
-    fourcc = b""
-    if multitrack_type != MANY_TRACKS_MANY_CODECS:
-        _need(body, pos, 4, "FourCC")
-        fourcc = body[pos : pos + 4]
-        pos += 4
-    out = []
-    while pos < len(body):
-        if multitrack_type == MANY_TRACKS_MANY_CODECS:
-            _need(body, pos, 4, "FourCC")
-            fourcc = body[pos : pos + 4]
-            pos += 4
-        _need(body, pos, 1, "track id")
-        track = body[pos]
-        pos += 1
-        if multitrack_type == ONE_TRACK:
-            end = len(body)
-        else:
-            _need(body, pos, 3, "track size")
-            end = pos + 3 + int.from_bytes(body[pos : pos + 3], "big")
-            pos += 3
-            _need(body, pos, end - pos, "track data")
-        out.append(_enhanced_packet(fourcc, packet_type, keyframe, body[pos:end], track))
-        pos = end
-    return out
+    packet_type, entries = split_multitrack(body, pos, "video")
+    return [
+        _enhanced_packet(bytes(fourcc), packet_type, keyframe, payload, track)
+        for fourcc, track, payload in entries
+    ]
 
 
 def _parse_legacy(body: memoryview) -> VideoPacket:
