@@ -1,0 +1,33 @@
+"""The benchmark scenarios, by name: each module defines ``SCENARIO`` (see
+:class:`bench.scenarios.Scenario`). Imported lazily, so that listing them or running one
+does not import every protocol plugin."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Any, Protocol
+
+NAMES = ("rtmp", "srt", "http_mpegts", "ts_codec", "rtmp_codec")
+"""Every scenario, in the order ``python -m bench all`` runs them."""
+
+
+class Scenario(Protocol):
+    """What ``python -m bench`` needs of a scenario."""
+
+    name: str
+    summary: str
+    all_argv: tuple[str, ...]
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add the scenario's flags."""
+
+    def run(self, args: argparse.Namespace) -> Any:
+        """Measure and print; return the rows (ingest scenarios) or None."""
+
+
+def load(name: str) -> Scenario:
+    """The scenario called ``name`` (KeyError when there is none)."""
+    if name not in NAMES:
+        raise KeyError(name)
+    return importlib.import_module(f"bench.scenarios.{name}").SCENARIO

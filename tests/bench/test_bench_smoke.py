@@ -1,0 +1,134 @@
+"""Smoke tests of ``python -m bench``: every scenario's flags parse, and each ingest scenario
+measures a tiny run (N = 1, 2 s, a small clip) end to end against a real server.
+
+Nothing here looks at a timing: the assertions are about the report (its rows and columns)
+and about bytes the server really took in, so they cannot flake on a busy machine.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import listing, main, parser_for, run
+from bench.harness import COLUMNS, Row
+from bench.harness.report import table_header, table_line
+from bench.scenarios import NAMES, load
+
+pytestmark = pytest.mark.e2e
+
+TINY = ["--publishers", "1", "--seconds", "2", "--warmup", "1", "--size", "320x180",
+        "--mbps", "1", "--clip-seconds", "3"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One clip cache for the module (the clips are made once)."""
+    return tmp_path_factory.mktemp("bench-cache")
+
+
+def test_listing_names_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    for name in NAMES:
+        assert re.search(rf"^  {name} ", out, re.MULTILINE), name
+    assert listing().count("\n") == len(NAMES)
+
+
+def test_unknown_scenario_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["nope"]) == 2
+    assert "no scenario 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_all_argv_parses(name: str) -> None:
+    """The flags ``python -m bench all`` passes are valid for each scenario."""
+    parser_for(name).parse_args(list(load(name).all_argv))
+
+
+def test_issue_n_values() -> None:
+    """``all`` runs the N values the issues ask for."""
+    expected = {"rtmp": [1, 10, 30, 60], "srt": [1, 10, 30], "http_mpegts": [1, 10, 30]}
+    for name, ns in expected.items():
+        assert parser_for(name).parse_args(list(load(name).all_argv)).publishers == ns
+
+
+def test_rtmp_flags_of_the_old_script() -> None:
+    """``bench/rtmp_ingest.py``'s flags still mean the same (the shim forwards them)."""
+    args = parser_for("rtmp").parse_args(
+        [
+            "--publishers",
+            "1",
+            "10",
+            "--mbps",
+            "3",
+            "--seconds",
+            "5",
+            "--read-interval",
+            "0.05",
+            "--play-interval",
+            "0.2",
+        ]
+    )
+    assert (args.publishers, args.mbps, args.seconds) == ([1, 10], 3.0, 5.0)
+    section = load("rtmp").sections(args)
+    assert "read_interval = 0.05" in section and "play_interval = 0.2" in section
+
+
+def test_table_has_every_column() -> None:
+    row = Row(n=2, window=2.0, bytes_in=10**6, cpu_seconds=0.5, system_seconds=0.1,
+              rss_baseline=10**7, rss_peak=2 * 10**7, rss_mean=15 * 10**6, connected=2,
+              drops_loss="drops 0", load=(1.0, 0.5, 0.25))  # fmt: skip
+    header = table_header().splitlines()[0]
+    assert header == "| " + " | ".join(COLUMNS) + " |"
+    cells = table_line(row).strip("|").split("|")
+    assert len(cells) == len(COLUMNS)
+    assert [c.strip() for c in cells[:6]] == ["2", "4.0", "25.0", "500.00", "5.00", "2/2"]
+    assert cells[-1].strip() == "20% kernel"
+
+
+def _check(rows: list[Row], out: str) -> Row:
+    """One row for N = 1, connected, with bytes the server counted; the table printed."""
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.n, row.connected, row.errors) == (1, 1, [])
+    assert row.bytes_in > 100_000  # ≥ 2 s at ~1 Mbit/s went through the server
+    assert row.cpu_seconds > 0 and row.rss_peak > row.rss_baseline > 0
+    assert table_header() in out
+    assert re.search(r"^\| 1 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| -?[\d.]+ \| 1/1 \|", out, re.M)
+    return row
+
+
+def test_http_mpegts_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = run("http_mpegts", [*TINY, "--cache-dir", str(cache)])
+    row = _check(rows, capsys.readouterr().out)
+    assert row.drops_loss == "drops 0"
+
+
+def test_rtmp_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = run("rtmp", [*TINY, "--cache-dir", str(cache)])
+    row = _check(rows, capsys.readouterr().out)
+    played = re.fullmatch(r"\d+% kernel; players read ([\d.]+) Mbit/s", row.cells()[-1])
+    assert played and float(played[1]) > 0
+
+
+def test_srt_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    report = tmp_path / "srt.json"
+    rows = run("srt", [*TINY, "--cache-dir", str(cache), "--json", str(report)])
+    row = _check(rows, capsys.readouterr().out)
+    loss = re.fullmatch(r"lost (\d+), recovered (\d+), late (\d+) of (\d+) pkts", row.drops_loss)
+    assert loss and int(loss[4]) > 100  # the server logged the caller's packets when it left
+    assert '"connected": 1' in report.read_text()
+
+
+def test_codec_scenarios_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ts = run("ts_codec", ["--seconds", "1", "--repeat", "1", "--size", "320x180",
+                          "--cache-dir", str(cache)])  # fmt: skip
+    assert set(ts) == {"demux 65536", "demux 1316", "mux"} and min(ts.values()) > 0
+    rtmp = run("rtmp_codec", ["--seconds", "2", "--size", "320x180", "--mbps", "1",
+                              "--clip-seconds", "3", "--cache-dir", str(cache)])  # fmt: skip
+    assert set(rtmp) == {"whole path", "chunk parse", "demux"} and min(rtmp.values()) > 0
+    out = capsys.readouterr().out
+    assert "MB/s" in out and "CPU-s/GB" in out
