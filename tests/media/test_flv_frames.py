@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from headwater.media.aac import AudioSpecificConfig
 from headwater.media.flv import (
     FlvDemuxer,
     FlvHeader,
@@ -234,3 +235,22 @@ def test_fuzz_bodies_only_protocol_errors(body, is_video):
 def test_fuzz_reader(data):
     with contextlib.suppress(flv_tags.FlvError):
         FlvReader().feed(encode_header() + data)
+
+
+def test_empty_aac_sequence_header_is_skipped_regression():
+    """ffmpeg remuxing ADTS (TS) audio to FLV sends ``af 00`` with no config first."""
+    demuxer = FlvDemuxer()
+    asc = AudioSpecificConfig.build(2, 48000, 2).to_bytes()
+    assert demuxer.audio(0, b"\xaf\x00") == []
+    assert demuxer.ignored == 1
+    assert demuxer.audio(0, b"\xaf\x00" + asc) == []
+    (frame,) = demuxer.audio(21, b"\xaf\x01" + b"\x21\x10\x04")
+    assert frame.track.config == asc
+    assert (frame.track.sample_rate, frame.track.channels) == (48000, 2)
+    assert (frame.dts, frame.data) == (21 * 90, b"\x21\x10\x04")
+
+
+def test_empty_avc_sequence_header_is_skipped_regression():
+    demuxer = FlvDemuxer()
+    assert demuxer.video(0, b"\x17\x00\x00\x00\x00") == []
+    assert demuxer.ignored == 1

@@ -123,6 +123,9 @@ class FlvDemuxer:
                 continue
             tid = video_track_id(packet.track)
             if packet.kind is PacketKind.CONFIG:
+                if not len(packet.payload):
+                    self.ignored += 1  # an empty sequence header: the real one follows
+                    continue
                 self.tracks[tid] = self._video_track(tid, packet)
             elif packet.kind is PacketKind.FRAME:
                 frame = self._video_frame(tid, packet, dts_ms)
@@ -185,6 +188,11 @@ class FlvDemuxer:
                 continue
             tid = audio_track_id(packet.track)
             if packet.kind is PacketKind.CONFIG:
+                if not len(packet.payload):
+                    # ffmpeg sends an empty AAC sequence header before the real one when it
+                    # remuxes ADTS audio (from TS) to FLV; like nginx-rtmp, wait for the next.
+                    self.ignored += 1
+                    continue
                 self.tracks[tid] = self._audio_track(tid, packet)
             elif packet.kind is PacketKind.FRAME:
                 track = self.tracks.get(tid)
