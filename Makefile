@@ -29,7 +29,7 @@ lint: install
 	.venv/bin/ruff format --check .
 
 bench: install
-	.venv/bin/python -m bench
+	.venv/bin/python -m bench all
 
 clean:
 	rm -rf .venv .tools
