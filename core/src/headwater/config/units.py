@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated
 
@@ -12,6 +13,12 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 <
 _FORM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]?)[bB]?\s*$")
 
 
+def _finite(number: float, given: object) -> float:
+    if not math.isfinite(number):
+        raise ValueError(f"{given!r} is not a finite number")
+    return number
+
+
 def parse_duration(value: object) -> float:
     """Seconds from a number or a string such as ``90``, ``15m``, ``6h``, ``3d``, ``1w``."""
     if isinstance(value, bool):
@@ -19,11 +26,11 @@ def parse_duration(value: object) -> float:
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
-        return float(value)
+        return _finite(float(value), value)
     if isinstance(value, str):
         m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([smhdwSMHDW]?)\s*$", value)
         if m:
-            return float(m.group(1)) * _DURATION_UNITS[m.group(2).lower()]
+            return _finite(float(m.group(1)) * _DURATION_UNITS[m.group(2).lower()], value)
     raise ValueError(
         f"{value!r} is not a duration (use seconds or forms like 90s, 15m, 6h, 3d, 1w)"
     )
@@ -36,11 +43,11 @@ def parse_size(value: object) -> int:
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a size cannot be negative")
-        return int(value)
+        return int(_finite(float(value), value))
     if isinstance(value, str):
         m = _FORM.match(value)
         if m and m.group(2).lower() in _SIZE_UNITS:
-            return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
+            return int(_finite(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()], value))
     raise ValueError(f"{value!r} is not a size (use bytes or forms like 64K, 100M, 500G, 2T)")
 
 
