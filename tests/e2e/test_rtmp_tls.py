@@ -1,5 +1,6 @@
 """End to end RTMPS: a TLS listener from ``listeners.rtmps = [{port, cert, key}]``; ffmpeg
-publishes over TLS and the packets arrive intact."""
+publishes over TLS and the packets arrive intact, on asyncio and on uvloop (what ``headwater
+serve`` runs); a client that does not speak TLS is closed and the listener carries on."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ import pytest
 from headwater.testing import read_packets, run_ffmpeg, running_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def anyio_backend(request):
+    if request.param == "uvloop":
+        pytest.importorskip("uvloop")
+        return ("asyncio", {"use_uvloop": True})
+    return "asyncio"
 
 
 @pytest.fixture
@@ -37,6 +46,14 @@ async def test_publish_over_rtmps(test_media, certificate):
         "templates": [{"name": "live", "prefixes": ["live"], "inputs": [{"url": "publish://"}]}],
     }
     async with running_server(config) as hw:
+        async with await anyio.connect_tcp("127.0.0.1", hw.port("rtmps")) as plain:
+            await plain.send(b"\x03" + bytes(1536))  # RTMP, not a TLS ClientHello
+            with anyio.fail_after(5):
+                try:
+                    while await plain.receive():
+                        pass
+                except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+                    pass  # closed by the server
         url = f"rtmps://127.0.0.1:{hw.port('rtmps')}/live/secure"
         publish = ["-i", str(clip), "-c", "copy", "-f", "flv", "-ca_file", str(cert), url]
         done = await run_ffmpeg(publish, timeout=30, check=False)

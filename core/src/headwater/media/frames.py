@@ -137,5 +137,5 @@ class Frame:
     def size(self) -> int:
         """Payload bytes of the frame (without any framing)."""
         if self.nalus:
-            return sum(len(n) for n in self.nalus)
+            return sum(map(len, self.nalus))
         return len(self.data)

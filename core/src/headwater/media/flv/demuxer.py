@@ -21,13 +21,21 @@ from headwater.media.avcc import AVCCError, split_avcc
 from headwater.media.flv import tags
 from headwater.media.flv.audio import AudioPacket, parse_audio
 from headwater.media.flv.script import metadata_of
-from headwater.media.flv.video import PacketKind, VideoPacket, parse_video
+from headwater.media.flv.video import (
+    FRAME_COMMAND,
+    FRAME_KEY,
+    LEGACY_AVC,
+    PacketKind,
+    VideoPacket,
+    parse_video,
+)
 from headwater.media.frames import Codec, Frame, MediaKind, Track
 from headwater.media.h264_sps import parse_h264_sps
 from headwater.media.h265_sps import parse_h265_sps
 
 WRAP = 1 << 32
 _HALF = 1 << 31
+LEGACY_AAC = 10
 _MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 
 
@@ -115,6 +123,18 @@ class FlvDemuxer:
     def video(self, timestamp: int, body: bytes) -> list[Frame]:
         """Frames of one video body at ``timestamp`` (milliseconds, 32-bit)."""
         dts_ms = self._clock(timestamp)
+        if len(body) >= 5 and body[0] & 0x8F == LEGACY_AVC and body[1] == 1:
+            # The per-frame path: legacy AVC NAL units (E.4.3.1) of a configured track.
+            track = self.tracks.get(1)
+            frame_type = body[0] >> 4
+            if frame_type != FRAME_COMMAND and track is not None and track.codec is Codec.H264:
+                try:
+                    nalus = split_avcc(memoryview(body)[5:], self._length_size.get(1, 4))
+                except AVCCError as exc:
+                    raise ProtocolError(f"bad {Codec.H264} frame: {exc}") from exc
+                pts = (dts_ms + int.from_bytes(body[2:5], "big", signed=True)) * 90
+                keyframe = frame_type == FRAME_KEY
+                return [Frame(track, pts, dts_ms * 90, keyframe, nalus=tuple(nalus))]
         out = []
         for packet in parse_video(body):
             if packet.codec is None:
@@ -180,6 +200,11 @@ class FlvDemuxer:
     def audio(self, timestamp: int, body: bytes) -> list[Frame]:
         """Frames of one audio body at ``timestamp`` (milliseconds, 32-bit)."""
         dts = self._clock(timestamp) * 90
+        if len(body) >= 2 and body[0] >> 4 == LEGACY_AAC and body[1] == 1:
+            # The per-frame path: a raw AAC frame (E.4.2.1) of a configured track.
+            track = self.tracks.get(2)
+            if track is not None and track.codec is Codec.AAC:
+                return [Frame(track, dts, dts, True, data=bytes(body[2:]))]
         out = []
         for packet in parse_audio(body):
             if packet.codec is None:

@@ -64,6 +64,8 @@ class FlvMuxer:
         self._flv_track: dict[tuple[bool, int], int] = {}
         self._count = {True: 0, False: 0}
         self._configured: dict[tuple[bool, int], Track] = {}
+        self._ready: dict[Track, tuple[bool, int, bytes]] = {}
+        """Configured Track objects → (is video, FLV track, audio body prefix): the fast path."""
 
     def metadata(self, metadata: dict[str, Any], timestamp: int = 0) -> FlvTag:
         """An ``onMetaData`` script tag."""
@@ -84,6 +86,21 @@ class FlvMuxer:
 
     def frame(self, frame: Frame) -> list[FlvTag]:
         """The tags for one frame: maybe a sequence header, then the frame itself."""
+        track = frame.track
+        ready = self._ready.get(track)
+        if ready is not None:  # the per-frame path: a track already configured
+            is_video, flv, prefix = ready
+            ts = frame.dts // 90
+            if is_video:
+                body = video.encode_video_frame(
+                    track.codec, frame.keyframe, frame.pts // 90 - ts, frame.nalus, frame.data, flv
+                )
+                return [FlvTag(VIDEO, ts, body)]
+            return [FlvTag(AUDIO, ts, prefix + frame.data)]
+        return self._first_frame(frame)
+
+    def _first_frame(self, frame: Frame) -> list[FlvTag]:
+        """:meth:`frame` for a track not configured yet: checks, sequence header, frame."""
         track = frame.track
         codec = track.codec
         if not (codec in FLV_VIDEO if track.is_video else codec in FLV_AUDIO) or not (
@@ -106,7 +123,16 @@ class FlvMuxer:
                     return []
             else:
                 out.append(FlvTag(VIDEO if track.is_video else AUDIO, ts, header))
+            replaced = self._configured.get(key)
+            if replaced is not None:
+                self._ready.pop(replaced, None)
             self._configured[key] = track
+            prefix = b""
+            if not track.is_video:
+                prefix = audio.encode_audio_frame(
+                    codec, b"", flv, track.sample_rate, track.channels
+                )
+            self._ready[track] = (track.is_video, flv, prefix)
         if track.is_video:
             cts = frame.pts // 90 - ts
             body = video.encode_video_frame(

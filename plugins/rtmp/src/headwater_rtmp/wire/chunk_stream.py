@@ -259,25 +259,39 @@ class ChunkWriter:
             else:
                 fmt, field = 2, delta
         ext = field >= EXTENDED
-        bh = basic_header(fmt, csid)
+        basic = _BASIC[fmt][csid] if 2 <= csid < 64 else basic_header(fmt, csid)
         if fmt == 3:
-            head = bh
+            head = basic
+        elif fmt == 2:
+            head = basic + (EXTENDED if ext else field).to_bytes(3, "big")
         else:
-            head = bh + min(field, EXTENDED).to_bytes(3, "big")
-            if fmt <= 1:
-                head += length.to_bytes(3, "big") + bytes((type_id,))
-                if fmt == 0:
-                    head += _SID.pack(stream_id)
+            fields = (EXTENDED if ext else field) << 32 | length << 8 | type_id
+            head = basic + fields.to_bytes(7, "big")
+            if fmt == 0:
+                head += _SID.pack(stream_id)
         ext_bytes = _TS.pack(field) if ext else b""
-        stored_delta = delta if fmt else timestamp
-        self._last[csid] = (timestamp, stored_delta, length, type_id, stream_id, fmt, ext)
+        self._last[csid] = (
+            timestamp,
+            delta if fmt else timestamp,
+            length,
+            type_id,
+            stream_id,
+            fmt,
+            ext,
+        )
         size = self.chunk_size
         if length <= size:
             return [head, ext_bytes, payload] if ext else [head, payload]
-        cont = basic_header(3, csid) + ext_bytes
+        cont = (_BASIC[3][csid] if 2 <= csid < 64 else basic_header(3, csid)) + ext_bytes
         mv = memoryview(payload)
         parts: list[bytes | memoryview] = [head + ext_bytes, mv[:size]]
         for off in range(size, length, size):
             parts.append(cont)
             parts.append(mv[off : off + size])
         return parts
+
+
+_BASIC = tuple(
+    tuple(basic_header(fmt, c) if c >= 2 else b"" for c in range(64)) for fmt in range(4)
+)
+"""One-byte basic headers by format and chunk stream id 2..63 (the ids headwater writes)."""

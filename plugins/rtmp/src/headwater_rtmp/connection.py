@@ -1,0 +1,375 @@
+"""One RTMP client connection: an :class:`asyncio.Protocol` around the sans-I/O
+:class:`~headwater_rtmp.session.ServerSession`, plus one anyio task for the control flow.
+
+The data path has no ``await``: the event loop calls :meth:`Connection.data_received` with
+what it read, the session turns it into messages, and a publisher's frames go straight to
+``publication.send`` (synchronous, never blocks); replies go out with ``transport.write``.
+After a small read (the socket had nothing more) a publisher's reading is paused for
+``read_interval``, so that the next read, parse pass and fan-out serve several messages.
+
+The control task (:meth:`Connection.run`) does what needs awaiting: ``server.publish`` for
+each publish request, a subscription for each play request, and the watchdog (handshake,
+idle and send timeouts). Players write with ``transport.write`` once per turn and wait while
+the transport has paused writing; the subscription, not the publisher, absorbs a slow player
+(it drops to the next keyframe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from asyncio import sleep
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+
+from headwater import PublishRejected, PublishRequest, Refusal
+from headwater.errors import ProtocolError
+from headwater_rtmp import events as ev
+from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
+from headwater_rtmp.session import ServerSession
+from headwater_rtmp.settings import RTMPSettings
+from headwater_rtmp.wire.messages import Message
+
+if TYPE_CHECKING:
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+    from headwater.publication import Publication
+    from headwater.server import Server
+
+log = logging.getLogger("headwater.rtmp")
+
+REFUSAL_CODES = {
+    Refusal.UNAUTHORIZED: "NetStream.Publish.Unauthorized",
+    Refusal.FORBIDDEN: "NetStream.Publish.Unauthorized",
+}
+"""Every other refusal (bad name, not found, busy, limit) reads as ``Publish.BadName``."""
+
+SMALL_READ = 192 << 10
+"""A read shorter than this emptied the socket (asyncio reads up to 256 KiB at a time,
+uvloop 250 kB): only then is reading paused, so data already waiting is never held back."""
+WRITE_HIGH_WATER = 1 << 20
+"""Bytes a player's transport may buffer before it pauses our writes."""
+_CONTROL_EVENTS = (ev.PublishRequested, ev.PlayRequested, ev.StreamClosed)
+
+
+class Connection(asyncio.Protocol):
+    """One client: protocol callbacks for the data path, :meth:`run` for the control flow.
+
+    ``start(connection)`` is called when the connection is made: it runs :meth:`run` in the
+    listener's task group, or returns False to turn the client away; ``done(connection)``
+    when the connection is over.
+    """
+
+    def __init__(
+        self,
+        server: Server,
+        settings: RTMPSettings,
+        proto: str,
+        start: Callable[[Connection], bool],
+        done: Callable[[Connection], None],
+    ) -> None:
+        self.server = server
+        self.settings = settings
+        self.proto = proto
+        self._start = start
+        self._done = done
+        limits = server.settings.limits
+        self.session = ServerSession(
+            chunk_size=settings.chunk_size,
+            window=settings.window_ack_size,
+            max_message_size=min(int(limits.max_message_size), 0xFFFFFF),
+            max_streams=settings.max_streams_per_connection,
+        )
+        self.transport: asyncio.Transport | None = None
+        self.peer: tuple[str, int] = ("", 0)
+        self.local_port = 0
+        self.publishing: dict[int, tuple[Publication, PublishAdapter]] = {}
+        self.ends: dict[int, anyio.Event] = {}
+        self.playing: dict[int, anyio.CancelScope] = {}
+        self.received = 0
+        """Bytes received so far (the idle watchdog compares it between ticks)."""
+        self.paused_since = 0.0
+        """Monotonic time our writes were paused by the transport (0 while writable)."""
+        self.tg: TaskGroup | None = None
+        self._writable = anyio.Event()
+        self._writable.set()
+        self._failure: BaseException | None = None
+        self._events: tuple[MemoryObjectSendStream[Any], MemoryObjectReceiveStream[Any]]
+        """Control events for :meth:`run` (made in :meth:`connection_made`: a TLS client that
+        fails its handshake never gets there, and leaves nothing open behind)."""
+        self._read_interval = 0.0 if proto == "rtmps" else settings.read_interval
+        """TLS connections read at once: their transport reads the socket (and sees its end)
+        while ours is paused, and uvloop then drops what it had decrypted."""
+        self._reading_paused = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- protocol callbacks (the data path) --------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Note the addresses and start the control task."""
+        self.transport = transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        self._events = anyio.create_memory_object_stream[Any](math.inf)
+        self._loop = asyncio.get_running_loop()
+        self.peer = _address(transport.get_extra_info("peername"))
+        self.local_port = _address(transport.get_extra_info("sockname"))[1]
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        if not self._start(self):
+            self._events[0].close()
+            self._events[1].close()
+            transport.abort()
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the session; publish media frames at once; queue control events; reply."""
+        self.received += len(data)
+        try:
+            events = self.session.receive_data(data)
+            if events:
+                publishing = self.publishing
+                counted: Publication | None = None
+                for event in events:
+                    if type(event) is Message:
+                        entry = publishing.get(event.stream_id)
+                        if entry is not None:
+                            publication, adapter = entry
+                            if publication.stop_reason is None:
+                                counted = publication
+                                for frame in adapter.frames(event):
+                                    publication.send(frame)
+                    elif type(event) is ev.MetadataReceived:
+                        entry = publishing.get(event.stream_id)
+                        if entry is not None:
+                            entry[0].set_metadata(event.metadata)
+                    elif isinstance(event, _CONTROL_EVENTS):
+                        self._events[0].send_nowait(event)
+                if counted is not None:
+                    counted.add_bytes(len(data))  # wire bytes, once per read
+        except Exception as exc:  # one client's failure closes that client only
+            self.fail(exc)
+            return
+        self.flush()
+        if self.publishing and self._read_interval and len(data) < SMALL_READ:
+            # A publisher trickles one message per write: let a few gather in the socket
+            # buffer so that one read, one parse pass and one fan-out serve several.
+            assert self.transport is not None and self._loop is not None
+            if not self._reading_paused:
+                self._reading_paused = True
+                self.transport.pause_reading()
+                self._loop.call_later(self._read_interval, self._resume_reading)
+
+    def _resume_reading(self) -> None:
+        self._reading_paused = False
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.resume_reading()
+
+    def eof_received(self) -> bool:
+        """The client closed its side: close ours too (RTMP has no half-close)."""
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """End the control task (it ends the publications and subscriptions of this client)."""
+        self._events[0].close()
+        self._writable.set()
+
+    def pause_writing(self) -> None:
+        """The transport's buffer is full: players wait (the watchdog bounds the wait)."""
+        self.paused_since = time.monotonic()
+        self._writable = anyio.Event()
+
+    def resume_writing(self) -> None:
+        """The transport drained its buffer: players write again."""
+        self.paused_since = 0.0
+        self._writable.set()
+
+    # -- output ------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write whatever the session has queued (one ``transport.write``, never blocks)."""
+        session = self.session
+        if session.pending:
+            data = session.data_to_send()
+            transport = self.transport
+            if transport is not None and not transport.is_closing():
+                transport.write(data)
+
+    def close(self) -> None:
+        """Close the connection after what is queued is written (a refusal, a stop)."""
+        if self.transport is not None:
+            self.transport.close()
+        if self.tg is not None:
+            self.tg.cancel_scope.cancel()
+
+    def fail(self, exc: BaseException) -> None:
+        """Close the connection at once and log why in one line (only the first reason)."""
+        if self._failure is None:
+            self._failure = exc
+            if isinstance(exc, ProtocolError | TimeoutError):
+                log.info("%s %s:%s closed: %s", self.proto, *self.peer, exc or "timed out")
+            elif not isinstance(exc, OSError | anyio.BrokenResourceError):
+                log.error("%s %s:%s: internal error", self.proto, *self.peer, exc_info=exc)
+        if self.transport is not None:
+            self.transport.abort()
+        self._events[0].close()
+
+    # -- the control task --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Act on publish/play requests until the client leaves; log why it left."""
+        receive = self._events[1]
+        try:
+            async with anyio.create_task_group() as tg:
+                self.tg = tg
+                tg.start_soon(self.watchdog)
+                async with receive:
+                    async for event in receive:
+                        await self.dispatch(event)
+                tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            self.fail(_first_error(group))
+        except Exception as exc:
+            self.fail(exc)
+        finally:
+            self._events[0].close()
+            if self.transport is not None and not self.transport.is_closing():
+                self.transport.close()
+            self._done(self)
+
+    async def dispatch(self, event: Any) -> None:
+        """Act on one control event from the session."""
+        assert self.tg is not None
+        if isinstance(event, ev.PublishRequested):
+            self.ends[event.stream_id] = anyio.Event()
+            await self.tg.start(self.publish, event)
+        elif isinstance(event, ev.PlayRequested):
+            await self.tg.start(self.play, event)
+        elif isinstance(event, ev.StreamClosed):
+            self.publishing.pop(event.stream_id, None)
+            end = self.ends.pop(event.stream_id, None)
+            if end is not None:
+                end.set()
+            scope = self.playing.pop(event.stream_id, None)
+            if scope is not None:
+                scope.cancel()
+
+    async def watchdog(self) -> None:
+        """Close the connection on a handshake, idle or send timeout."""
+        limits = self.server.settings.limits
+        handshake, idle = limits.handshake_timeout, limits.publish_idle_timeout
+        send = self.settings.send_timeout
+        tick = min(1.0, handshake / 4, idle / 4, send / 4)
+        start = last_change = time.monotonic()
+        seen = self.received
+        while True:
+            await anyio.sleep(tick)
+            now = time.monotonic()
+            if not self.session.handshake.done:
+                if now - start > handshake:
+                    self.fail(TimeoutError(f"no RTMP handshake within {handshake:g}s"))
+                    return
+                continue
+            if self.received != seen:
+                seen, last_change = self.received, now
+            elif not (self.publishing or self.playing) and now - last_change > idle:
+                self.fail(TimeoutError(f"idle for {idle:g}s without publishing"))
+                return
+            paused = self.paused_since
+            if paused and now - paused > send:
+                self.fail(TimeoutError(f"not reading for {send:g}s"))
+                return
+
+    async def publish(
+        self,
+        event: ev.PublishRequested,
+        *,
+        task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Hold one publication open until the client ends it or the core stops it."""
+        request = PublishRequest(
+            proto=self.proto,
+            path=event.path,
+            args=event.args,
+            peer=self.peer,
+            local_port=self.local_port,
+        )
+        sid = event.stream_id
+        task_status.started()
+        try:
+            async with self.server.publish(request) as publication:
+                self.publishing[sid] = (publication, PublishAdapter())
+                self.session.accept_publish(sid)
+                self.flush()
+                end = self.ends.get(sid)
+                if end is not None:
+                    await end.wait()
+                self.publishing.pop(sid, None)
+            if publication.stop_reason:
+                self.close()
+        except PublishRejected as exc:
+            code = REFUSAL_CODES.get(exc.refusal, "NetStream.Publish.BadName")
+            self.session.reject_publish(sid, code, exc.reason)
+            self.flush()
+            self.close()  # closing stops OBS from retrying in a loop on the same connection
+        finally:
+            self.publishing.pop(sid, None)
+
+    async def play(
+        self, event: ev.PlayRequested, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Send one stream to the player, from its last keyframe, until it ends."""
+        sid = event.stream_id
+        stream = self.server.streams.get(event.path)
+        if stream is None or not stream.live:
+            task_status.started()
+            self.session.reject_play(sid, f"stream {event.path!r} is not live")
+            self.flush()
+            log.info("%s %s:%s play %s: not found", self.proto, *self.peer, event.path)
+            self.close()
+            return
+        scope = anyio.CancelScope()
+        self.playing[sid] = scope
+        task_status.started()
+        adapter = PlayAdapter(self.settings.multitrack)
+        name = f"{self.proto}-play {self.peer[0]}:{self.peer[1]}"
+        with scope:
+            async with stream.subscribe(name) as sub:
+                self.session.accept_play(sid, adapter.metadata_for(stream.metadata))
+                self.flush()
+                send_media = self.session.send_media
+                pause = self.settings.play_interval
+                async for frame in sub:
+                    for tag in adapter.messages(frame):
+                        send_media(sid, tag.kind, tag.timestamp, tag.data)
+                    for more in sub.drain():
+                        for tag in adapter.messages(more):
+                            send_media(sid, tag.kind, tag.timestamp, tag.data)
+                    self.flush()
+                    if self.paused_since:
+                        await self._writable.wait()  # the watchdog bounds this wait
+                    elif pause:
+                        # Let the next frames gather in the subscription: one wake-up and
+                        # one write serve all of them (a backlog is drained whole next turn).
+                        await sleep(pause)  # asyncio's own: anyio's costs more per call
+            self.session.end_play(sid)
+            self.flush()
+        self.playing.pop(sid, None)
+
+
+def _address(addr: Any) -> tuple[str, int]:
+    try:
+        return str(addr[0]), int(addr[1])
+    except (IndexError, TypeError, ValueError):
+        return ("", 0)
+
+
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    """The first real error in a task group's exception group (one log line names it)."""
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return _first_error(exc)
+        return exc
+    return group

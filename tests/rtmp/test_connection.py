@@ -1,0 +1,237 @@
+"""The RTMP transport (``headwater_rtmp.connection``/``server``) with in-test clients, on the
+plain asyncio loop and on uvloop (what ``headwater serve`` runs): a publisher's messages
+reach a player byte for byte, whatever the read sizes; a player that stops reading loses
+frames up to a keyframe and is dropped after ``send_timeout`` while the publisher carries on;
+the connection limit and shutdown close clients."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import random
+import socket
+
+import anyio
+import pytest
+
+from headwater.media.flv import FlvMuxer
+from headwater.media.frames import Codec, Frame, MediaKind, Track
+from headwater.testing import running_server, wait_for_stream
+from headwater_rtmp import events as ev
+from headwater_rtmp.client_session import ClientSession
+from headwater_rtmp.wire import messages as m
+from headwater_rtmp.wire.chunk_stream import ChunkReader, ChunkWriter
+from headwater_rtmp.wire.commands import encode_command
+
+pytestmark = pytest.mark.anyio
+
+SPS = b"\x67\x42\xc0\x1e\xd9\x00\xa0\x47\xfe\xc8"
+PPS = b"\x68\xce\x3c\x80"
+VIDEO = Track(1, Codec.H264, MediaKind.VIDEO, parameter_sets=(SPS, PPS))
+AUDIO = Track(2, Codec.AAC, MediaKind.AUDIO, config=b"\x11\x90", sample_rate=48000, channels=2)
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def anyio_backend(request):
+    if request.param == "uvloop":
+        pytest.importorskip("uvloop")
+        return ("asyncio", {"use_uvloop": True})
+    return "asyncio"
+
+
+def media(count: int, *, big: int = 40_000, seed: int = 1) -> list[tuple[int, int, bytes]]:
+    """(type, timestamp, FLV body) of ``count`` video frames (a keyframe every 30, sizes up to
+    ``big``) with an audio frame after each, sequence headers first, as a publisher sends."""
+    rng = random.Random(seed)
+    muxer = FlvMuxer()
+    out = []
+    for i in range(count):
+        size = big if i % 30 == 0 else rng.randrange(200, big // 4)
+        nalus = (bytes((0x65 if i % 30 == 0 else 0x41,)) + os.urandom(size),)
+        frames = [
+            Frame(VIDEO, (i * 40 + 80) * 90, i * 40 * 90, i % 30 == 0, nalus=nalus),
+            Frame(AUDIO, i * 40 * 90, i * 40 * 90, True, data=os.urandom(rng.randrange(20, 400))),
+        ]
+        for frame in frames:
+            out.extend((tag.kind, tag.timestamp, tag.data) for tag in muxer.frame(frame))
+    return out
+
+
+class Publisher:
+    """An in-test RTMP publisher on :class:`ClientSession`."""
+
+    def __init__(self, sock, session: ClientSession) -> None:
+        self.sock = sock
+        self.session = session
+
+    @classmethod
+    async def connect(cls, port: int, name: str) -> Publisher:
+        sock = await anyio.connect_tcp("127.0.0.1", port)
+        session = ClientSession("live", f"rtmp://127.0.0.1:{port}/live", name)
+        session.start()
+        with anyio.fail_after(5):
+            while not session.publishing:
+                await sock.send(session.data_to_send())
+                for event in session.receive_data(await sock.receive()):
+                    assert not isinstance(event, ev.Refused), event
+        return cls(sock, session)
+
+    async def send(self, messages: list[tuple[int, int, bytes]]) -> None:
+        for kind, timestamp, body in messages:
+            self.session.send_media(kind, timestamp, body)
+        await self.sock.send(self.session.data_to_send())
+
+
+async def play(port: int, name: str, *, receive_buffer: int = 0):
+    """Connect, play ``live/name``; returns the socket and a reader for the messages."""
+    sock = await anyio.connect_tcp("127.0.0.1", port)
+    if receive_buffer:
+        raw = sock.extra(anyio.abc.SocketAttribute.raw_socket)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    await sock.send(b"\x03" + bytes(1536))
+    got = b""
+    with anyio.fail_after(5):
+        while len(got) < 1 + 2 * 1536:
+            got += await sock.receive()
+    writer = ChunkWriter()
+    connect = encode_command("connect", 1, {"app": "live", "tcUrl": "rtmp://127.0.0.1/live"})
+    await sock.send(
+        bytes(1536)
+        + writer.write(3, m.COMMAND_AMF0, 0, 0, connect)
+        + writer.write(3, m.COMMAND_AMF0, 0, 0, encode_command("createStream", 2, None))
+        + writer.write(8, m.COMMAND_AMF0, 1, 0, encode_command("play", 3, None, name))
+    )
+    reader = ChunkReader()
+    reader.feed(got[1 + 2 * 1536 :])
+    return sock, reader
+
+
+async def read_media(sock, reader: ChunkReader, count: int) -> list[tuple[int, int, bytes]]:
+    """The next ``count`` audio/video messages the player gets."""
+    out: list[tuple[int, int, bytes]] = []
+    with anyio.fail_after(10):
+        while len(out) < count:
+            for msg in reader.feed(await sock.receive()):
+                if msg.type_id in (m.AUDIO, m.VIDEO):
+                    out.append((msg.type_id, msg.timestamp, msg.payload))
+    return out
+
+
+async def test_messages_reach_a_player_byte_for_byte():
+    sent = media(90)
+    async with running_server(protocols=("rtmp",)) as hw:
+        port = hw.port("rtmp")
+        pub = await Publisher.connect(port, "cam")
+        first_gop = sent[:4]  # two sequence headers, the keyframe, its audio
+        await pub.send(first_gop)
+        await wait_for_stream(hw.server, "live/cam", frames=2)
+        sock, reader = await play(port, "cam")
+        rest = sent[4:]
+        for i in range(0, len(rest), 7):  # writes of a few messages: many small reads
+            await pub.send(rest[i : i + 7])
+        got = await read_media(sock, reader, len(sent))
+        assert got == sent
+        stream = hw.server.streams.get("live/cam")
+        assert stream.stats.frames_in == 180
+        assert stream.stats.wire_bytes_in > sum(len(body) for _, _, body in sent)
+        assert stream.describe()["stats"]["drops"] == 0
+        await sock.aclose()
+        await pub.sock.aclose()
+
+
+def endless(big: int):
+    """Video (a keyframe every 30, up to ``big`` bytes) and audio messages without end."""
+    block = os.urandom(big)
+    muxer = FlvMuxer()
+    for i in itertools.count():
+        size = big - 1 if i % 30 == 0 else 200 + i * 7919 % (big // 4)
+        nalus = (bytes((0x65 if i % 30 == 0 else 0x41,)) + block[:size],)
+        frames = [
+            Frame(VIDEO, i * 40 * 90, i * 40 * 90, i % 30 == 0, nalus=nalus),
+            Frame(AUDIO, i * 40 * 90, i * 40 * 90, True, data=block[:300]),
+        ]
+        for frame in frames:
+            yield from ((tag.kind, tag.timestamp, tag.data) for tag in muxer.frame(frame))
+
+
+async def test_a_player_that_stops_reading_is_dropped_not_the_publisher(caplog):
+    caplog.set_level(logging.INFO, "headwater")
+    config = {"limits": {"queue_frames": 64}, "rtmp": {"send_timeout": 1.0}}
+    async with running_server(config, protocols=("rtmp",)) as hw:
+        port = hw.port("rtmp")
+        pub = await Publisher.connect(port, "cam")
+        messages = endless(300_000)
+        await pub.send(list(itertools.islice(messages, 4)))
+        await wait_for_stream(hw.server, "live/cam", frames=2)
+        sock, _ = await play(port, "cam", receive_buffer=4096)  # ... and it never reads
+        stream = hw.server.streams.get("live/cam")
+        with anyio.fail_after(10):
+            while not stream.subscriptions:  # noqa: ASYNC110 (polling the server is the point)
+                await anyio.sleep(0.02)
+        sub = stream.subscriptions[0]
+        sent = 2
+        with anyio.fail_after(20):  # more than the kernel buffers hold, paced a little
+            while stream.subscriptions:
+                await pub.send(list(itertools.islice(messages, 8)))
+                sent += 8
+                await anyio.sleep(0.005)
+        assert sub.dropped > 0
+        assert any("not reading for 1s" in r.getMessage() for r in caplog.records)
+        for _ in range(10):  # the publisher carries on
+            await pub.send(list(itertools.islice(messages, 8)))
+            sent += 8
+        with anyio.fail_after(5):  # ... and was never held back: every frame arrived
+            while stream.stats.frames_in < sent:  # noqa: ASYNC110
+                await anyio.sleep(0.02)
+        assert stream.live and stream.stats.frames_in == sent
+        await sock.aclose()
+        await pub.sock.aclose()
+
+
+async def closed(sock) -> bool:
+    """True when the server closes ``sock`` within 2 s (what it sends is ignored)."""
+    try:
+        with anyio.fail_after(2):
+            while await sock.receive():
+                pass
+    except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+        return True
+    except TimeoutError:
+        return False
+    return True
+
+
+async def test_connection_limit_and_shutdown_close_clients(caplog):
+    async with running_server({"limits": {"max_connections": 1}}, protocols=("rtmp",)) as hw:
+        port = hw.port("rtmp")
+        first = await anyio.connect_tcp("127.0.0.1", port)
+        await first.send(b"\x03" + bytes(1536))
+        with anyio.fail_after(5):
+            assert await first.receive()  # the first client is served
+        second = await anyio.connect_tcp("127.0.0.1", port)
+        assert await closed(second)
+        assert any("refused: 1 connections" in r.getMessage() for r in caplog.records)
+    assert await closed(first)  # the server's end closed its clients
+    await first.aclose()
+    await second.aclose()
+
+
+async def test_a_publisher_taken_over_is_closed_and_the_new_one_publishes():
+    template = {"name": "live", "prefixes": ["live"], "inputs": [{"url": "publish://"}]}
+    config = {"templates": [{**template, "takeover": True}]}
+    async with running_server(config, protocols=("rtmp",)) as hw:
+        port = hw.port("rtmp")
+        sent = media(10)
+        first = await Publisher.connect(port, "cam")
+        await first.send(sent[:4])
+        await wait_for_stream(hw.server, "live/cam", frames=2)
+        second = await Publisher.connect(port, "cam")
+        assert await closed(first.sock)
+        await second.send(sent)
+        await wait_for_stream(hw.server, "live/cam", frames=20)
+        stream = hw.server.streams.get("live/cam")
+        assert stream.publisher["port"] == second.sock.extra(anyio.abc.SocketAttribute.local_port)
+        assert stream.stats.frames_in == 20
+        await first.sock.aclose()
+        await second.sock.aclose()
