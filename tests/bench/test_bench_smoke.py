@@ -55,8 +55,8 @@ def test_issue_n_values() -> None:
         assert parser_for(name).parse_args(list(load(name).all_argv)).publishers == ns
 
 
-def test_rtmp_flags_of_the_old_script() -> None:
-    """``bench/rtmp_ingest.py``'s flags still mean the same (the shim forwards them)."""
+def test_rtmp_flags() -> None:
+    """The rtmp scenario's flags, including the server's batching settings."""
     args = parser_for("rtmp").parse_args(
         [
             "--publishers",

@@ -118,9 +118,10 @@ async def read_media(sock, reader: ChunkReader, count: int) -> list[tuple[int, i
     return out
 
 
-async def test_messages_reach_a_player_byte_for_byte():
+@pytest.mark.parametrize("batching", [{}, {"read_interval": 0, "play_interval": 0}])
+async def test_messages_reach_a_player_byte_for_byte(batching):
     sent = media(90)
-    async with running_server(protocols=("rtmp",)) as hw:
+    async with running_server({"rtmp": batching}, protocols=("rtmp",)) as hw:
         port = hw.port("rtmp")
         pub = await Publisher.connect(port, "cam")
         first_gop = sent[:4]  # two sequence headers, the keyframe, its audio
