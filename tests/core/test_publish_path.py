@@ -326,3 +326,35 @@ async def test_shutdown_stops_live_publishers_and_their_consumers() -> None:
                 await eventually(lambda: bool(ended))
     assert ended == ["the server is shutting down"]
     assert plugin.frames == list(range(10)) and plugin.stopped == ["live/a"]
+
+
+@pytest.mark.anyio
+async def test_stream_stopped_only_when_the_stream_really_stops() -> None:
+    """A takeover ends the old publication without ``stream_stopped``: the stream goes on."""
+    stopped: list[tuple[str, bool, int]] = []
+
+    class Watch:
+        @hookimpl
+        def stream_stopped(self, stream):  # type: ignore[no-untyped-def]
+            stopped.append((stream.name, stream.live, stream.stats.frames_in))
+
+    async with core_server(CONFIG, extra_plugins=[Watch()]) as hw:
+        first_ended = anyio.Event()
+
+        async def first() -> None:
+            async with hw.server.publish(request("shared")) as pub:
+                pub.send(video(0))
+                await anyio.sleep(30)  # cancelled by the takeover
+            first_ended.set()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(first)
+            await wait_for_stream(hw.server, "shared")
+            async with hw.server.publish(request("shared")) as second:
+                with anyio.fail_after(2):
+                    await first_ended.wait()
+                second.send(video(0))
+                second.send(video(1))
+                second.send(video(2))
+                assert stopped == []
+        assert stopped == [("shared", False, 3)]

@@ -158,6 +158,7 @@ def stream_stopped(server: Server, stream: Stream) -> Awaitable[None] | None:
     """React to a publication ending (the publisher left or was refused mid-way).
 
     Called once per publication after its consumers were stopped; results are ignored.
+    Not called when a takeover replaced the publisher: the stream goes on under the new one.
     """
 
 

@@ -330,6 +330,8 @@ class Server:
             )
             with anyio.CancelScope(shield=True):
                 await self._stop_consumers(stream, consumer_scopes, consumers_done)
+                if stream.publications == generation:  # not taken over: the stream stopped
+                    await call_all(self.pm.hook.stream_stopped, server=self, stream=stream)
 
     def _claim(self, name: str, match: Match, request: PublishRequest) -> Stream:
         """Register the publisher under ``name`` (no await: atomic against a racing publisher)."""
@@ -416,4 +418,3 @@ class Server:
             for done in waiting:
                 await done.wait()
         waiting.clear()
-        await call_all(self.pm.hook.stream_stopped, server=self, stream=stream)
