@@ -98,16 +98,21 @@ class RTMPPusher:
                 await stream.send(session.data_to_send())
                 tg.cancel_scope.cancel()
 
+    async def _receive(self, stream: ByteStream, session: ClientSession, closed: str) -> list[Any]:
+        """Read once from the destination and return the session's events; closing or bad
+        bytes become a :class:`PushError` (``closed`` says when the connection went away)."""
+        try:
+            data = await stream.receive(1 << 16)
+        except (anyio.EndOfStream, anyio.BrokenResourceError, OSError) as exc:
+            raise PushError(f"{self.url}: {closed}") from exc
+        try:
+            return session.receive_data(data)
+        except ProtocolError as exc:
+            raise PushError(f"{self.url}: {exc}") from exc
+
     async def _until_publishing(self, stream: ByteStream, session: ClientSession) -> None:
         while True:
-            try:
-                data = await stream.receive(1 << 16)
-            except (anyio.EndOfStream, anyio.BrokenResourceError, OSError) as exc:
-                raise PushError(f"{self.url}: connection closed before publishing") from exc
-            try:
-                events = session.receive_data(data)
-            except ProtocolError as exc:
-                raise PushError(f"{self.url}: {exc}") from exc
+            events = await self._receive(stream, session, "connection closed before publishing")
             out = session.data_to_send()
             if out:
                 await stream.send(out)
@@ -120,11 +125,7 @@ class RTMPPusher:
     async def _read_replies(self, stream: ByteStream, session: ClientSession) -> None:
         """Keep reading (acks, pings, a late refusal) so the server's window never stalls."""
         while True:
-            try:
-                data = await stream.receive(1 << 16)
-            except (anyio.EndOfStream, anyio.BrokenResourceError, OSError) as exc:
-                raise PushError(f"{self.url}: destination closed the connection") from exc
-            for event in session.receive_data(data):
+            for event in await self._receive(stream, session, "destination closed the connection"):
                 if isinstance(event, ev.Refused):
                     raise PushError(f"{self.url}: {event.code} {event.description}")
 
