@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import headwater
@@ -16,6 +18,8 @@ EXPORTED = [
     "Listener",
     "ListenerSettings",
     "MediaKind",
+    "PlayRejected",
+    "PlayRequest",
     "PluginError",
     "PortRange",
     "ProtocolError",
@@ -36,6 +40,7 @@ EXPORTED = [
 PROMISED_TO_PLUGIN_AUTHORS = {
     "hookimpl", "Server", "PublishRequest", "PublishRejected", "Refusal", "ProtocolError",
     "Stream", "Subscription", "Consumer", "Listener", "Frame", "Track", "Codec", "MediaKind",
+    "PlayRequest", "PlayRejected",
 }  # fmt: skip
 
 
@@ -57,10 +62,32 @@ def test_every_exported_name_imports_and_is_documented() -> None:
 
 
 def test_the_exception_tree() -> None:
-    for name in ("ConfigError", "PluginError", "ProtocolError", "PublishRejected"):
+    for name in ("ConfigError", "PluginError", "ProtocolError", "PublishRejected", "PlayRejected"):
         assert issubclass(getattr(headwater, name), headwater.HeadwaterError)
     rejected = headwater.PublishRejected(headwater.Refusal.BUSY, "busy now")
     assert (rejected.reason, rejected.http_status, str(rejected)) == ("busy now", 409, "busy now")
+    refused = headwater.PlayRejected(headwater.Refusal.NOT_FOUND, "not live")
+    assert (refused.refusal, refused.reason, refused.http_status) == ("not_found", "not live", 404)
+    assert not isinstance(refused, headwater.PublishRejected)
+
+
+def test_public_names_load_on_first_use() -> None:
+    """``import headwater`` loads no server code; a public name loads its module then."""
+    code = (
+        "import sys, headwater\n"
+        "assert 'headwater.server' not in sys.modules\n"
+        "assert 'anyio' not in sys.modules and 'pluggy' not in sys.modules\n"
+        "assert headwater.Server.__name__ == 'Server'\n"
+        "assert 'headwater.server' in sys.modules\n"
+        "try:\n"
+        "    headwater.NoSuchName\n"
+        "except AttributeError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise SystemExit('no AttributeError')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert sorted(headwater._EXPORTS) == sorted(headwater.__all__)
 
 
 def test_the_package_is_typed() -> None:

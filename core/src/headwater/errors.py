@@ -3,7 +3,9 @@
 ::
 
     HeadwaterError
-    ├── PublishRejected        a publication refused (bad name, unauthorized, busy, ...)
+    ├── Rejected               a client refused, with a Refusal and one-sentence reason
+    │   ├── PublishRejected    a publication refused (bad name, unauthorized, busy, ...)
+    │   └── PlayRejected       a player refused (bad name, unknown or idle stream)
     ├── ConfigError            settings that do not validate (names the key path)
     ├── PluginError            a plugin failed to load or broke a hook contract
     └── ProtocolError          a peer sent bytes its protocol does not allow (remote error)
@@ -22,7 +24,7 @@ class HeadwaterError(Exception):
 
 
 class Refusal(StrEnum):
-    """Why a publication was refused; each protocol maps it to its own terms.
+    """Why a publication or a player was refused; each protocol maps it to its own terms.
 
     RTMP: ``BAD_NAME``/``NOT_FOUND``/``BUSY`` → ``NetStream.Publish.BadName``,
     ``UNAUTHORIZED`` → ``NetStream.Publish.Unauthorized``. HTTP: 400/404/401/403/409/503.
@@ -33,7 +35,7 @@ class Refusal(StrEnum):
     BAD_NAME = "bad_name"
     """The name breaks the naming rules (characters, segments, length)."""
     NOT_FOUND = "not_found"
-    """No stream or template accepts publishing under this name."""
+    """No stream or template accepts publishing under this name (play: no live stream)."""
     UNAUTHORIZED = "unauthorized"
     """Missing or wrong password, or an on_publish handler said no."""
     FORBIDDEN = "forbidden"
@@ -55,8 +57,8 @@ HTTP_STATUS = {
 """How a refusal reads as an HTTP status code."""
 
 
-class PublishRejected(HeadwaterError):
-    """A publication was refused; ``reason`` is one human sentence for the client and log."""
+class Rejected(HeadwaterError):
+    """A client was refused; ``reason`` is one human sentence for the client and log."""
 
     def __init__(self, refusal: Refusal, reason: str) -> None:
         super().__init__(reason)
@@ -67,6 +69,14 @@ class PublishRejected(HeadwaterError):
     def http_status(self) -> int:
         """The HTTP status code for this refusal."""
         return HTTP_STATUS[self.refusal]
+
+
+class PublishRejected(Rejected):
+    """A publication was refused (raised by ``server.publish``)."""
+
+
+class PlayRejected(Rejected):
+    """A player was refused (raised by ``server.playable`` and ``server.play``)."""
 
 
 class ConfigError(HeadwaterError):

@@ -6,7 +6,7 @@ import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from headwater.errors import ConfigError, PluginError, PublishRejected, Refusal
 from headwater.hookcall import call_all, call_first, call_sync_all
 from headwater.listeners import ListenerSet
 from headwater.naming import Match, match_name, validate_name
+from headwater.play_path import play, playable
+from headwater.play_request import PlayRequest
 from headwater.plugins import make_plugin_manager
 from headwater.publication import Publication
 from headwater.publish_request import PublishRequest
@@ -264,6 +266,26 @@ class Server:
     async def find_pusher(self, stream: Stream, url: str) -> Consumer | None:
         """The consumer of the first plugin whose ``push`` hook claims ``url``, or None."""
         return await call_first(self.pm.hook.push, server=self, stream=stream, url=url)
+
+    # -- the play path -----------------------------------------------------------------------
+
+    def playable(self, request: PlayRequest) -> Stream:
+        """The live stream a player asks for, or raise :class:`PlayRejected` (logged).
+
+        Validates the name, finds the stream and checks it is live. A protocol that must
+        describe a stream before playing it (RTSP DESCRIBE, an HLS master playlist) reads
+        ``tracks`` from the result.
+        """
+        return playable(self.streams, request)
+
+    def play(self, request: PlayRequest) -> AbstractAsyncContextManager[Subscription]:
+        """``async with server.play(request) as subscription``: frames from a keyframe on.
+
+        Raises :class:`PlayRejected` on entry, like :meth:`playable`. The subscription
+        starts at the last keyframe of the stream's GOP cache, drops to the next keyframe
+        when the player falls behind, and ends when the publication ends.
+        """
+        return play(self.streams, request)
 
     # -- the publish path --------------------------------------------------------------------
 
