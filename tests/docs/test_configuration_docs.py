@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from headwater.config import models
 from headwater.config.loading import default_document, load_settings, validate_document
-from headwater.server import Server
+from headwater.plugins import make_plugin_manager, validate_plugin_sections
 
 DOC = "configuration.md"
 
@@ -176,7 +176,7 @@ def test_toml_and_json_forms_are_the_same_valid_document(
     document = tomllib.loads(toml_text)
     assert json.loads(json_text) == document, f"{DOC}:{line}: TOML and JSON forms differ"
     settings = validate_document(document)
-    Server(settings).validate_plugin_sections(settings)  # plugin sections and cross-key rules
+    validate_plugin_sections(make_plugin_manager(), settings)  # plugin sections and cross-key rules
 
 
 def test_environment_examples_load_as_described(
