@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import pluggy
@@ -31,6 +31,9 @@ from headwater.stream import Stream
 from headwater.subscription import Subscription
 from headwater.verdict import Verdict
 
+if TYPE_CHECKING:
+    from headwater.config_backend import ConfigBackend
+
 log = logging.getLogger("headwater.server")
 
 
@@ -51,10 +54,9 @@ class Server:
         self.settings = settings
         self.pm = pm or make_plugin_manager(disabled=settings.plugins.disabled, extra=extra_plugins)
         self.streams = StreamRegistry(settings.limits)
-        self.listeners = ListenerSet(self)
-        self.backend_streams: list[StreamSettings] = []
-        """Streams the config backend (``config_external``) lists, merged with local ones."""
-        self.backend_status: dict[str, Any] = {}
+        self.listeners = ListenerSet()
+        self.backend: ConfigBackend | None = None
+        """The config backend (``config_external``) while one is configured and serving."""
         self.publications: dict[str, Publication] = {}
         self.plugin_settings: dict[str, Any] = {}
         self.started_at = time.time()
@@ -82,7 +84,7 @@ class Server:
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
-                await self.listeners.start(tg)
+                await self.open_listeners(tg)
                 tg.start_soon(self._housekeeping)
                 self._start_backend()
                 task_status.started(self)
@@ -97,15 +99,31 @@ class Server:
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
 
+    @property
+    def backend_streams(self) -> list[StreamSettings]:
+        """Streams the config backend (``config_external``) lists, merged with local ones."""
+        return self.backend.streams if self.backend is not None else []
+
+    @property
+    def backend_status(self) -> dict[str, Any]:
+        """The config backend's state as the API shows it (empty without a backend)."""
+        return self.backend.status if self.backend is not None else {}
+
     def _start_backend(self) -> None:
         if self._backend_scope is not None:
             self._backend_scope.cancel()
             self._backend_scope = None
+        self.backend = None
         if not self.settings.config_external or self._tg is None:
             return
-        from headwater.config_backend import ConfigBackend
+        from headwater.config_backend import ConfigBackend  # httpx only when configured
 
-        backend = ConfigBackend(self, self.settings.config_external)
+        backend = ConfigBackend(
+            self.settings.config_external,
+            limits=lambda: self.settings.limits,
+            on_change=self._backend_changed,
+        )
+        self.backend = backend
         scope = anyio.CancelScope()
         self._backend_scope = scope
 
@@ -114,6 +132,26 @@ class Server:
                 await backend.run()
 
         self._tg.start_soon(run)
+
+    def _backend_changed(self, old: list[StreamSettings], new: list[StreamSettings]) -> None:
+        """Stop publications of streams the backend no longer lists; sync the registry."""
+        names = {s.name for s in new}
+        for gone in old:
+            if gone.name not in names:
+                pub = self.publications.get(gone.name)
+                if pub is not None and pub.stream.named_by == "backend":
+                    pub.stop("the config backend no longer lists this stream")
+        self.streams.sync_static(new, named_by="backend")
+
+    async def open_listeners(self, tg: TaskGroup, protos: list[str] | None = None) -> None:
+        """Ask the ``listen`` hook for listeners and start those of ``protos`` (all: None)."""
+        listeners = [
+            listener
+            for result in await call_all(self.pm.hook.listen, server=self)
+            for listener in result
+        ]
+        configured = [proto for proto, entries in self.settings.listeners.items() if entries]
+        await self.listeners.start(tg, listeners, configured, protos)
 
     async def _housekeeping(self) -> None:
         """Expire idle dynamic streams and disconnect silent publishers, once a second."""
@@ -149,15 +187,14 @@ class Server:
         self._use_settings(new, sections)
         try:
             await self.listeners.stop(inline)
-            await self.listeners.start(tg, inline)
+            await self.open_listeners(tg, inline)
         except Exception:
             log.warning("new listeners failed to open; going back to the previous settings")
             await self.listeners.stop(inline)
             self._use_settings(old, old_sections)
-            await self.listeners.start(tg, inline)
+            await self.open_listeners(tg, inline)
             raise
         if old.config_external != new.config_external:
-            self.backend_streams = []
             self.streams.sync_static([], named_by="backend")
             self._start_backend()
         if "http" in changed:
@@ -165,7 +202,7 @@ class Server:
             async def reopen_http() -> None:
                 await anyio.sleep(0.2)
                 await self.listeners.stop(["http"])
-                await self.listeners.start(tg, ["http"])
+                await self.open_listeners(tg, ["http"])
 
             tg.start_soon(reopen_http)
         return changed
