@@ -92,3 +92,26 @@ def test_public_names_load_on_first_use() -> None:
 
 def test_the_package_is_typed() -> None:
     assert (Path(headwater.__file__).parent / "py.typed").is_file()
+
+
+def test_every_media_error_is_a_remote_media_error() -> None:
+    """One tree (errors.py): each codec and container error is a MediaError, hence a
+    ProtocolError that closes the peer, and a ValueError."""
+    from headwater.errors import HandshakeRejected, LocalProtocolError, MediaError
+    from headwater.media import aac, avcc, bitreader, h264, h265
+    from headwater.media.flv import amf0, tags
+    from headwater.media.mpegts import pes, psi
+
+    errors = [
+        aac.AACError, avcc.AVCCError, bitreader.BitstreamError, h264.AVCConfigError,
+        h265.HEVCConfigError, amf0.AMFError, tags.FlvError, pes.PESError, psi.PSIError,
+    ]  # fmt: skip
+    for error in errors:
+        assert issubclass(error, MediaError) and issubclass(error, ValueError), error
+    assert issubclass(MediaError, headwater.ProtocolError)
+    for error in (LocalProtocolError, HandshakeRejected):
+        assert issubclass(error, headwater.HeadwaterError)
+        assert not issubclass(error, headwater.ProtocolError)
+    tree = headwater.errors.__doc__ or ""
+    for name in ("MediaError", "LocalProtocolError", "HandshakeRejected", "PlayRejected"):
+        assert name in tree, f"errors.py's docstring does not show {name} in the tree"

@@ -66,3 +66,13 @@ async def test_resolve_name_hook_only_for_srt_ports_it_owns() -> None:
         )
     finally:
         del PORT_RESOLVERS[9]
+
+
+def test_srt_refusals_are_handshake_rejections() -> None:
+    from headwater.errors import HandshakeRejected
+    from headwater_srt.caller import Refused
+    from headwater_srt.crypto import BadSecret
+    from headwater_srt.publisher import SecretMismatch
+
+    for error in (Refused, BadSecret, SecretMismatch):
+        assert issubclass(error, HandshakeRejected), error

@@ -8,10 +8,15 @@
     │   └── PlayRejected       a player refused (bad name, unknown or idle stream)
     ├── ConfigError            settings that do not validate (names the key path)
     ├── PluginError            a plugin failed to load or broke a hook contract
-    └── ProtocolError          a peer sent bytes its protocol does not allow (remote error)
+    ├── ProtocolError          a peer sent bytes its protocol does not allow (remote error)
+    │   └── MediaError         codec or container bytes that do not parse (headwater.media:
+    │                          AAC, AVC/HEVC records, AVCC, bitstreams, AMF, FLV, PES, PSI)
+    ├── LocalProtocolError     we misused a protocol state machine (our bug, not the peer's)
+    └── HandshakeRejected      a peer's connection refused in its handshake, before any
+                               stream is named (SRT: bad secret, unsupported options)
 
-A :class:`ProtocolError` closes that one peer; anything else escaping a connection
-handler is our own bug and is logged with a traceback.
+A :class:`ProtocolError` closes that one peer; a :class:`LocalProtocolError` or anything
+else escaping a connection handler is our own bug and is logged with a traceback.
 """
 
 from __future__ import annotations
@@ -89,3 +94,22 @@ class PluginError(HeadwaterError):
 
 class ProtocolError(HeadwaterError):
     """A peer sent bytes its protocol does not allow; that peer is closed and logged."""
+
+
+class MediaError(ProtocolError, ValueError):
+    """Codec or container bytes that do not parse; every error of ``headwater.media`` is one.
+
+    It is a remote error (the bytes came from a peer) and a ``ValueError``.
+    """
+
+
+class LocalProtocolError(HeadwaterError):
+    """Our own code asked a protocol state machine for something its state does not allow
+    (e.g. accepting a publish on a stream id that was never requested): a bug, not a peer's
+    fault."""
+
+
+class HandshakeRejected(HeadwaterError):
+    """A peer's connection is refused during its handshake, before any stream is named (a
+    secret that does not match, options we do not support); the protocol plugin answers
+    in its own terms (SRT: a handshake rejection code)."""

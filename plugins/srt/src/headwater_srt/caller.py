@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from headwater.errors import HandshakeRejected
+
 from .clock import now_us
 from .connection import Connection
 from .endpoint import Address, ConnectRequest
@@ -21,7 +23,7 @@ SESSION_QUEUE = 4096
 """Payload batches a session may hold before its handler is considered stuck."""
 
 
-class Refused(Exception):
+class Refused(HandshakeRejected):
     """The caller was refused during :meth:`Caller.accept` (``reason`` says why)."""
 
     def __init__(self, reason: RejectReason, message: str) -> None:

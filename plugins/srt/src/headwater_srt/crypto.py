@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
+from headwater.errors import HandshakeRejected
+
 from .wire.keymaterial import Cipher as KmCipher
 from .wire.keymaterial import KeyMaterial
 from .wire.packet import KeySpec
@@ -37,7 +39,7 @@ MIN_PASSPHRASE = 10
 MAX_PASSPHRASE = 79
 
 
-class BadSecret(Exception):
+class BadSecret(HandshakeRejected):
     """The key material cannot be unwrapped with this passphrase."""
 
 

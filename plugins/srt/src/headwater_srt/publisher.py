@@ -15,6 +15,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from headwater import Frame, PublishRejected, PublishRequest, Refusal, StreamSettings
+from headwater.errors import HandshakeRejected
 from headwater.media.mpegts.reader import TSReader
 
 from .caller import Caller, Refused, Session, refusal_text
@@ -43,7 +44,7 @@ def passphrase_of(settings: StreamSettings) -> str | None:
     return srt.passphrase if srt is not None and srt.passphrase else None
 
 
-class SecretMismatch(Exception):
+class SecretMismatch(HandshakeRejected):
     """The caller's encryption does not fit the stream's passphrase (BADSECRET/UNSECURE)."""
 
     def __init__(self, reason: RejectReason) -> None:
