@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 
 from headwater.errors import ProtocolError
 from headwater.media.flv import amf0
-from headwater_rtmp import events as ev
-from headwater_rtmp.client_session import ClientSession
-from headwater_rtmp.names import join_path
-from headwater_rtmp.session import ServerSession
+from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
 from headwater_rtmp.wire.chunk_stream import ChunkReader, ChunkWriter
+from headwater_rtmp.wire.client_session import ClientSession
 from headwater_rtmp.wire.commands import encode_command, parse_command
 from headwater_rtmp.wire.handshake import SIZE
+from headwater_rtmp.wire.names import join_path
+from headwater_rtmp.wire.session import ServerSession
 
 
 def pump(client: ClientSession, server: ServerSession, rounds: int = 10):

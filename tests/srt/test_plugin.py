@@ -1,9 +1,8 @@
-"""The plugin is discovered through its entry point, its hooks are thin, and the wire
-layer stays sans-I/O."""
+"""The plugin is discovered through its entry point and its hooks are thin (that
+``headwater_srt.wire`` loads no I/O module is checked in tests/core/test_sans_io.py)."""
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
 from pathlib import Path
 
@@ -27,23 +26,6 @@ def test_entry_point_and_discovery() -> None:
     assert "srt" in names
     hooks = {h.name for h in pm.get_hookcallers(pm.get_plugin("srt"))}
     assert {"listen", "resolve_name", "settings_sections"} <= hooks
-
-
-SANS_IO = [*sorted((SRC / "wire").glob("*.py"))] + [
-    SRC / name for name in ("connection.py", "endpoint.py", "crypto.py", "streamid.py")
-]
-
-
-@pytest.mark.parametrize("path", SANS_IO, ids=lambda p: p.name)
-def test_protocol_core_does_no_io(path: Path) -> None:
-    tree = ast.parse(path.read_text())
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            imported.add(node.module.split(".")[0])
-    assert not imported & {"anyio", "asyncio", "socket", "trio", "httpx", "select"}
 
 
 def test_every_refusal_maps_to_an_srt_rejection() -> None:
@@ -71,8 +53,8 @@ async def test_resolve_name_hook_only_for_srt_ports_it_owns() -> None:
 def test_srt_refusals_are_handshake_rejections() -> None:
     from headwater.errors import HandshakeRejected
     from headwater_srt.caller import Refused
-    from headwater_srt.crypto import BadSecret
     from headwater_srt.publisher import SecretMismatch
+    from headwater_srt.wire.crypto import BadSecret
 
     for error in (Refused, BadSecret, SecretMismatch):
         assert issubclass(error, HandshakeRejected), error

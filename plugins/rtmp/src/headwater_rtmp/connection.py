@@ -1,5 +1,5 @@
 """One RTMP client connection: an :class:`asyncio.Protocol` around the sans-I/O
-:class:`~headwater_rtmp.session.ServerSession`, plus one anyio task for the control flow.
+:class:`~headwater_rtmp.wire.session.ServerSession`, plus one anyio task for the control flow.
 
 The data path has no ``await``: the event loop calls :meth:`Connection.data_received` with
 what it read, the session turns it into messages, and a publisher's frames go straight to
@@ -29,11 +29,11 @@ from anyio.abc import TaskGroup, TaskStatus
 
 from headwater import PlayRejected, PlayRequest, PublishRejected, PublishRequest, Refusal
 from headwater.errors import ProtocolError
-from headwater_rtmp import events as ev
 from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
-from headwater_rtmp.session import ServerSession
 from headwater_rtmp.settings import RTMPSettings
+from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire.messages import Message
+from headwater_rtmp.wire.session import ServerSession
 
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream

@@ -12,8 +12,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from headwater.errors import HandshakeRejected
 
 from .clock import now_us
-from .connection import Connection
-from .endpoint import Address, ConnectRequest
+from .wire.connection import Connection
+from .wire.endpoint import Address, ConnectRequest
 from .wire.rejection import RejectReason
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from headwater.errors import HandshakeRejected
 from headwater.media.mpegts.reader import TSReader
 
 from .caller import Caller, Refused, Session, refusal_text
-from .streamid import PUBLISH_MODES, StreamIdError, parse_stream_id
 from .wire.rejection import RejectReason
+from .wire.streamid import PUBLISH_MODES, StreamIdError, parse_stream_id
 
 if TYPE_CHECKING:
     from headwater import Publication, Server

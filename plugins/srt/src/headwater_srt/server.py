@@ -1,4 +1,4 @@
-"""The thin transport around :class:`~headwater_srt.endpoint.Endpoint`: UDP sockets (one
+"""The thin transport around :class:`~headwater_srt.wire.endpoint.Endpoint`: UDP sockets (one
 per port, any number of connections per socket), one timer task for every connection of
 the service, and one task per caller running the application's handler.
 
@@ -29,7 +29,7 @@ from headwater.errors import ProtocolError
 
 from .caller import Caller, Handler, Refused, Session, refusal_text
 from .clock import now_us
-from .endpoint import Address, Endpoint
+from .wire.endpoint import Address, Endpoint
 from .wire.rejection import RejectReason
 
 log = logging.getLogger("headwater.srt")

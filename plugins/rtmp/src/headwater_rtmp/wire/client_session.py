@@ -4,8 +4,8 @@ publish), the same flow ffmpeg and OBS use, so any RTMP server accepts it.
 
 :meth:`ClientSession.start` queues the handshake; feed the server's bytes to
 :meth:`receive_data`, send :meth:`data_to_send`; once it returns
-:class:`~headwater_rtmp.events.PublishStarted`, queue media with :meth:`send_media`.
-A refusal is a :class:`~headwater_rtmp.events.Refused` event.
+:class:`~headwater_rtmp.wire.events.PublishStarted`, queue media with :meth:`send_media`.
+A refusal is a :class:`~headwater_rtmp.wire.events.Refused` event.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from headwater.errors import ProtocolError
 from headwater.media.flv import amf0
 from headwater.media.flv.amf0 import AMFError
-from headwater_rtmp import events as ev
+from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
 from headwater_rtmp.wire.chunk_stream import ChunkReader, ChunkWriter
 from headwater_rtmp.wire.commands import encode_command, parse_command

@@ -2,7 +2,7 @@
 5.4, 7.1-7.2; the NetConnection/NetStream command flow real clients use).
 
 Feed received bytes to :meth:`ServerSession.receive_data`; it returns events
-(:mod:`headwater_rtmp.events`, or a :class:`Message` for each audio/video message of a
+(:mod:`headwater_rtmp.wire.events`, or a :class:`Message` for each audio/video message of a
 publishing stream) and queues replies that :meth:`data_to_send` hands out. Commands:
 ``connect``, ``releaseStream``, ``FCPublish``, ``createStream``, ``publish``,
 ``FCUnpublish``, ``deleteStream``, ``closeStream``, ``getStreamLength``, ``play``,
@@ -21,8 +21,7 @@ from headwater.errors import ProtocolError
 from headwater.media.flv import amf0
 from headwater.media.flv.amf0 import UNDEFINED, AMFError, EcmaArray
 from headwater.media.flv.script import ON_METADATA, SET_DATA_FRAME
-from headwater_rtmp import events as ev
-from headwater_rtmp.names import join_path
+from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
 from headwater_rtmp.wire.chunk_stream import ChunkReader, ChunkWriter
 from headwater_rtmp.wire.commands import (
@@ -35,9 +34,10 @@ from headwater_rtmp.wire.commands import (
     status,
 )
 from headwater_rtmp.wire.handshake import ServerHandshake
+from headwater_rtmp.wire.names import join_path
 
 Event = Any
-"""An event from :mod:`headwater_rtmp.events` or a media :class:`Message`."""
+"""An event from :mod:`headwater_rtmp.wire.events` or a media :class:`Message`."""
 
 IDLE, PENDING_PUBLISH, PUBLISHING, PENDING_PLAY, PLAYING = range(5)
 MEDIA_TYPES = frozenset({m.AUDIO, m.VIDEO})

@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 
 from headwater.errors import HandshakeRejected
 
-from .wire.keymaterial import Cipher as KmCipher
-from .wire.keymaterial import KeyMaterial
-from .wire.packet import KeySpec
+from .keymaterial import Cipher as KmCipher
+from .keymaterial import KeyMaterial
+from .packet import KeySpec
 
 PBKDF2_ITERATIONS = 2048
 """Iteration count of the KEK derivation (§6.1.4)."""
