@@ -34,6 +34,7 @@ EXPORTED = [
     "Subscription",
     "Track",
     "Verdict",
+    "backend_url",
     "hookimpl",
 ]
 

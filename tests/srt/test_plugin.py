@@ -12,7 +12,7 @@ import headwater_srt
 from headwater import PublishRequest, Refusal
 from headwater.plugins import make_plugin_manager
 from headwater_srt import plugin
-from headwater_srt.port_resolver import PORT_RESOLVERS, PortResolver
+from headwater_srt.port_resolver import PortResolver
 from headwater_srt.publisher import REJECTIONS
 
 SRC = Path(headwater_srt.__file__).parent
@@ -38,16 +38,25 @@ async def test_resolve_name_hook_only_for_srt_ports_it_owns() -> None:
         async def resolve(self, request):  # type: ignore[override]
             return "from_backend"
 
-    assert await plugin.resolve_name(PublishRequest(proto="rtmp", local_port=9)) is None
-    assert await plugin.resolve_name(PublishRequest(proto="srt", path="x", local_port=9)) is None
-    assert await plugin.resolve_name(PublishRequest(proto="srt", local_port=9)) is None
-    PORT_RESOLVERS[9] = Fixed(lambda: None)
-    try:
-        assert (
-            await plugin.resolve_name(PublishRequest(proto="srt", local_port=9)) == "from_backend"
-        )
-    finally:
-        del PORT_RESOLVERS[9]
+    class PortRange:
+        """An SRT listener that names port 9 by asking the backend."""
+
+        def resolver_for(self, port: int) -> PortResolver | None:
+            return Fixed(lambda: None) if port == 9 else None
+
+    class FakeServer:
+        class listeners:
+            @staticmethod
+            def of(proto: str) -> list[object]:
+                return [object(), PortRange()] if proto == "srt" else []
+
+    async def resolve(**kw: object) -> str | None:
+        return await plugin.resolve_name(FakeServer(), PublishRequest(**kw))  # type: ignore[arg-type]
+
+    assert await resolve(proto="rtmp", local_port=9) is None
+    assert await resolve(proto="srt", path="x", local_port=9) is None
+    assert await resolve(proto="srt", local_port=10) is None
+    assert await resolve(proto="srt", local_port=9) == "from_backend"
 
 
 def test_srt_refusals_are_handshake_rejections() -> None:

@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "StreamSettings": "headwater.config.models",
     "Subscription": "headwater.subscription",
     "Track": "headwater.media.frames",
+    "backend_url": "headwater.config_backend",
     "Verdict": "headwater.verdict",
     "hookimpl": "headwater.markers",
 }
@@ -68,6 +69,7 @@ __all__ = [
     "Subscription",
     "Track",
     "Verdict",
+    "backend_url",
     "hookimpl",
 ]
 
@@ -93,6 +95,7 @@ if TYPE_CHECKING:
         ServerSettings,
         StreamSettings,
     )
+    from headwater.config_backend import backend_url
     from headwater.consumers import Consumer
     from headwater.errors import (
         ConfigError,

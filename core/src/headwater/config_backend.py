@@ -28,7 +28,8 @@ log = logging.getLogger("headwater.config_backend")
 
 
 def backend_url(base: str, path: str) -> str:
-    """Join base and path with exactly one slash, whatever the base ends with."""
+    """Join a config backend's base URL and a path with exactly one slash between them,
+    whatever the base ends with (DESIGN §6); every call to the backend is built here."""
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 

@@ -60,6 +60,10 @@ class ListenerSet:
         self.running: dict[str, list[tuple[Listener, anyio.CancelScope, anyio.Event]]] = {}
         self.announce = True
 
+    def of(self, proto: str) -> list[Listener]:
+        """The running listeners of a protocol."""
+        return [listener for listener, _s, _d in self.running.get(proto, [])]
+
     def addresses(self, proto: str) -> list[tuple[str, int]]:
         """Bound addresses of a protocol's listeners."""
         return [a for lst, _s, _d in self.running.get(proto, []) for a in lst.addresses]
