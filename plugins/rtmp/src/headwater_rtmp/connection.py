@@ -27,8 +27,14 @@ from typing import TYPE_CHECKING, Any, cast
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from headwater import PlayRejected, PlayRequest, PublishRejected, PublishRequest, Refusal
-from headwater.errors import ProtocolError
+from headwater import (
+    PlayRejected,
+    PlayRequest,
+    ProtocolError,
+    PublishRejected,
+    PublishRequest,
+    Refusal,
+)
 from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
 from headwater_rtmp.settings import RTMPSettings
 from headwater_rtmp.wire import events as ev
@@ -38,8 +44,7 @@ from headwater_rtmp.wire.session import ServerSession
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-    from headwater.publication import Publication
-    from headwater.server import Server
+    from headwater import Publication, Server
 
 log = logging.getLogger("headwater.rtmp")
 

@@ -10,8 +10,7 @@ from headwater_rtmp.server import RTMPListener, rtmp_settings
 from headwater_rtmp.settings import RTMPSettings
 
 if TYPE_CHECKING:
-    from headwater.server import Server
-    from headwater.stream import Stream
+    from headwater import Server, Stream
 
 
 @hookimpl

@@ -21,8 +21,7 @@ from headwater_rtmp.connection import Connection
 from headwater_rtmp.settings import RTMPSettings
 
 if TYPE_CHECKING:
-    from headwater.config.models import ListenerSettings
-    from headwater.server import Server
+    from headwater import ListenerSettings, Server
 
 log = logging.getLogger("headwater.rtmp")
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from headwater.errors import HandshakeRejected
+from headwater import HandshakeRejected
 
 from .clock import now_us
 from .wire.connection import Connection

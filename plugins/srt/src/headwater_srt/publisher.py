@@ -14,8 +14,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from headwater import Frame, PublishRejected, PublishRequest, Refusal, StreamSettings
-from headwater.errors import HandshakeRejected
+from headwater import (
+    Frame,
+    HandshakeRejected,
+    PublishRejected,
+    PublishRequest,
+    Refusal,
+    StreamSettings,
+)
 from headwater.media.mpegts.reader import TSReader
 
 from .caller import Caller, Refused, Session, refusal_text

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
 from .caller import Caller, Handler, Refused, Session, refusal_text
 from .clock import now_us

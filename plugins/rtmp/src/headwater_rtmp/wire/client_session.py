@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 from headwater.media.flv import amf0
 from headwater.media.flv.amf0 import AMFError
 from headwater_rtmp.wire import events as ev

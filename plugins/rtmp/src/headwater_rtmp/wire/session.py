@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 from headwater.media.flv import amf0
 from headwater.media.flv.amf0 import UNDEFINED, AMFError, EcmaArray
 from headwater.media.flv.script import ON_METADATA, SET_DATA_FRAME

@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
 from .control import (
     ack_packet,

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from headwater.errors import HandshakeRejected
+from headwater import HandshakeRejected
 
 from .keymaterial import Cipher as KmCipher
 from .keymaterial import KeyMaterial

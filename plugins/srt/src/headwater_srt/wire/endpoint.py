@@ -19,7 +19,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
 from .connection import Connection, ConnectionInfo
 from .crypto import BadSecret, StreamDecryptor

@@ -10,7 +10,7 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
 _HEAD = struct.Struct("!BHBIBBBBHBB")
 KM_SIGN = 0x2029
