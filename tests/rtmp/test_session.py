@@ -108,8 +108,8 @@ def test_ack_window_and_ping():
     pump(client, server)
     # the client announces a small window: the server must acknowledge
     w = client.writer
-    client._out.append(w.write(m.CSID_CONTROL, m.WINDOW_ACK_SIZE, 0, 0, m.window_ack_size(1000)))
-    client._out.append(w.write(m.CSID_CONTROL, m.USER_CONTROL, 0, 0, m.user_control(6, 77)))
+    client.outbox.raw(w.write(m.CSID_CONTROL, m.WINDOW_ACK_SIZE, 0, 0, m.window_ack_size(1000)))
+    client.outbox.raw(w.write(m.CSID_CONTROL, m.USER_CONTROL, 0, 0, m.user_control(6, 77)))
     client.send_media(m.AUDIO, 0, b"\xaf\x01" + bytes(3000))
     server.receive_data(client.data_to_send())
     del server.sent[:]

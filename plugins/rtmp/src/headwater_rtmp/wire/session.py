@@ -18,30 +18,28 @@ from collections.abc import Callable
 from typing import Any
 
 from headwater import ProtocolError
-from headwater.media.flv import amf0
 from headwater.media.flv.amf0 import UNDEFINED, AMFError, EcmaArray
 from headwater.media.flv.script import ON_METADATA, SET_DATA_FRAME
 from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
-from headwater_rtmp.wire.chunk_stream import ChunkReader, ChunkWriter
+from headwater_rtmp.wire.chunk_stream import ChunkReader
 from headwater_rtmp.wire.commands import (
     ERROR,
     STATUS,
     Command,
     amf_values,
-    encode_command,
     parse_command,
     status,
 )
 from headwater_rtmp.wire.handshake import ServerHandshake
 from headwater_rtmp.wire.names import join_path
+from headwater_rtmp.wire.outbox import Outbox
 
 Event = Any
 """An event from :mod:`headwater_rtmp.wire.events` or a media :class:`Message`."""
 
 IDLE, PENDING_PUBLISH, PUBLISHING, PENDING_PLAY, PLAYING = range(5)
 MEDIA_TYPES = frozenset({m.AUDIO, m.VIDEO})
-_CSID = {m.VIDEO: m.CSID_VIDEO, m.AUDIO: m.CSID_AUDIO}
 SUPPORTED_FOURCCS = ["avc1", "hvc1", "av01", "vp09", "Opus", "mp4a", ".mp3", "ac-3", "ec-3"]
 
 
@@ -59,20 +57,18 @@ class ServerSession:
     ) -> None:
         self.handshake = ServerHandshake(random)
         self.reader = ChunkReader(max_message_size)
-        self.writer = ChunkWriter()
+        self.outbox = Outbox()
+        self.writer = self.outbox.writer
         self.app = ""
         self.tc_url = ""
         self.connected = False
         self.streams: dict[int, int] = {}
         """Message stream id → IDLE/PENDING_PUBLISH/PUBLISHING/PENDING_PLAY/PLAYING."""
         self.names: dict[int, str] = {}
-        self._out: list[bytes | memoryview] = []
         self._chunk_size = chunk_size
         self._window = window
         self._max_streams = max_streams
         self._next_stream = 1
-        self._peer_window = 0
-        self._acked = 0
 
     # -- input -------------------------------------------------------------------------------
 
@@ -81,7 +77,7 @@ class ServerSession:
         if not self.handshake.done:
             answer = self.handshake.receive_data(data)
             if answer:
-                self._out.append(answer)
+                self.outbox.raw(answer)
             if not self.handshake.done:
                 return []
             data = self.handshake.rest
@@ -99,16 +95,12 @@ class ServerSession:
             elif t in (m.DATA_AMF0, m.DATA_AMF3):
                 self._data(msg, out)
             elif t == m.USER_CONTROL:
-                event, value = m.parse_user_control(msg.payload)
-                if event == m.PING_REQUEST:
-                    self._control(m.USER_CONTROL, m.user_control(m.PING_RESPONSE, value))
+                self.outbox.answer_ping(msg.payload)
             elif t == m.WINDOW_ACK_SIZE:
-                self._peer_window = m.u32(msg.payload, "Window Acknowledgement Size")
+                self.outbox.peer_window = m.u32(msg.payload, "Window Acknowledgement Size")
             elif t == m.AGGREGATE and streams.get(msg.stream_id) == PUBLISHING:
                 out.extend(split_aggregate(msg))
-        if self._peer_window and self.reader.received - self._acked >= self._peer_window:
-            self._acked = self.reader.received
-            self._control(m.ACK, m.acknowledgement(self._acked))
+        self.outbox.acknowledge(self.reader.received)
         return out
 
     def _command(self, msg: m.Message, out: list[Event]) -> None:
@@ -169,7 +161,7 @@ class ServerSession:
         self.connected = True
         self._control(m.WINDOW_ACK_SIZE, m.window_ack_size(self._window))
         self._control(m.SET_PEER_BANDWIDTH, m.set_peer_bandwidth(self._window))
-        self._out.append(self.writer.set_chunk_size(self._chunk_size))
+        self.outbox.raw(self.writer.set_chunk_size(self._chunk_size))
         server_props: dict[str, Any] = {"fmsVer": "FMS/3,0,1,123", "capabilities": 31.0}
         if "fourCcList" in props:
             server_props["fourCcList"] = SUPPORTED_FOURCCS
@@ -264,28 +256,22 @@ class ServerSession:
 
     def send_media(self, stream_id: int, type_id: int, timestamp: int, payload: bytes) -> None:
         """Queue one audio (8), video (9) or data (18) message for a playing stream."""
-        csid = _CSID.get(type_id, m.CSID_DATA)
-        self._out.extend(self.writer.write_parts(csid, type_id, stream_id, timestamp, payload))
+        self.outbox.media(stream_id, type_id, timestamp, payload)
 
     @property
     def pending(self) -> bool:
         """True when replies or media are queued for :meth:`data_to_send`."""
-        return bool(self._out)
+        return self.outbox.pending
 
     def data_to_send(self) -> bytes:
         """Everything queued for the client, joined once; empties the queue."""
-        if not self._out:
-            return b""
-        data = b"".join(self._out)
-        self._out.clear()
-        return data
+        return self.outbox.data_to_send()
 
     def _control(self, type_id: int, payload: bytes) -> None:
-        self._out.append(self.writer.write(m.CSID_CONTROL, type_id, 0, 0, payload))
+        self.outbox.control(type_id, payload)
 
     def _send_command(self, stream_id: int, name: str, tid: float, obj: Any, *args: Any) -> None:
-        payload = encode_command(name, tid, obj, *args)
-        self._out.append(self.writer.write(m.CSID_COMMAND, m.COMMAND_AMF0, stream_id, 0, payload))
+        self.outbox.command(stream_id, name, tid, obj, *args)
 
     def _reply(self, name: str, cmd: Command, info: dict[str, Any]) -> None:
         self._send_command(0, name, cmd.transaction_id, None, info)
@@ -294,8 +280,7 @@ class ServerSession:
         self._send_command(stream_id, "onStatus", 0, None, status(level, code, description))
 
     def _data_message(self, stream_id: int, *values: Any) -> None:
-        payload = amf0.encode(*values)
-        self._out.append(self.writer.write(m.CSID_DATA, m.DATA_AMF0, stream_id, 0, payload))
+        self.outbox.data(stream_id, *values)
 
 
 def split_aggregate(msg: m.Message) -> list[m.Message]:
