@@ -34,11 +34,26 @@ from headwater_rtmp.wire.commands import (
 from headwater_rtmp.wire.handshake import ServerHandshake
 from headwater_rtmp.wire.names import join_path
 from headwater_rtmp.wire.outbox import Outbox
+from headwater_rtmp.wire.stream_state import (
+    IDLE,
+    PENDING_PLAY,
+    PENDING_PUBLISH,
+    PLAYING,
+    PUBLISHING,
+    StreamState,
+    next_state,
+)
 
-Event = Any
-"""An event from :mod:`headwater_rtmp.wire.events` or a media :class:`Message`."""
+Event = (
+    ev.Connected
+    | ev.PublishRequested
+    | ev.PlayRequested
+    | ev.MetadataReceived
+    | ev.StreamClosed
+    | m.Message
+)
+"""What :meth:`ServerSession.receive_data` returns: a control event or a media message."""
 
-IDLE, PENDING_PUBLISH, PUBLISHING, PENDING_PLAY, PLAYING = range(5)
 MEDIA_TYPES = frozenset({m.AUDIO, m.VIDEO})
 SUPPORTED_FOURCCS = ["avc1", "hvc1", "av01", "vp09", "Opus", "mp4a", ".mp3", "ac-3", "ec-3"]
 
@@ -62,8 +77,10 @@ class ServerSession:
         self.app = ""
         self.tc_url = ""
         self.connected = False
-        self.streams: dict[int, int] = {}
-        """Message stream id → IDLE/PENDING_PUBLISH/PUBLISHING/PENDING_PLAY/PLAYING."""
+        self.streams: dict[int, StreamState] = {}
+        """Message stream id → its state (transitions in :mod:`.stream_state`)."""
+        self._withdrawn: set[int] = set()
+        """Streams the client closed while we were deciding: a late decision is moot."""
         self.names: dict[int, str] = {}
         self._chunk_size = chunk_size
         self._window = window
@@ -131,7 +148,7 @@ class ServerSession:
                 self._on_status(sid, ERROR, "NetStream.Publish.BadName", "stream is busy")
                 return
             full, args = join_path(self.app, path, self.tc_url)
-            self.streams[sid] = PENDING_PUBLISH
+            self._move(sid, "publish")
             self.names[sid] = full
             out.append(ev.PublishRequested(sid, full, args, kind))
         elif name == "play":
@@ -141,7 +158,7 @@ class ServerSession:
             if self.streams[sid] != IDLE:
                 return
             full, args = join_path(self.app, path, self.tc_url)
-            self.streams[sid] = PENDING_PLAY
+            self._move(sid, "play")
             self.names[sid] = full
             out.append(ev.PlayRequested(sid, full, args))
         elif name in ("releaseStream", "FCPublish", "FCSubscribe", "_checkbw"):
@@ -195,10 +212,12 @@ class ServerSession:
             self._on_status(sid, STATUS, "NetStream.Unpublish.Success", f"{name} stopped")
         if state != IDLE:
             out.append(ev.StreamClosed(sid))
+        if state in (PENDING_PUBLISH, PENDING_PLAY):
+            self._withdrawn.add(sid)
         if cmd.name == "deleteStream":
             del self.streams[sid]
         else:
-            self.streams[sid] = IDLE
+            self._move(sid, "close")
         self.names.pop(sid, None)
 
     def _data(self, msg: m.Message, out: list[Event]) -> None:
@@ -217,20 +236,26 @@ class ServerSession:
 
     def accept_publish(self, stream_id: int) -> None:
         """Answer a :class:`PublishRequested`: Stream Begin and ``NetStream.Publish.Start``."""
-        self.streams[stream_id] = PUBLISHING
+        if self._moot(stream_id):
+            return
+        self._move(stream_id, "accept_publish")
         self._control(m.USER_CONTROL, m.user_control(m.STREAM_BEGIN, stream_id))
         name = self.names.get(stream_id, "")
         self._on_status(stream_id, STATUS, "NetStream.Publish.Start", f"{name} is now published.")
 
     def reject_publish(self, stream_id: int, code: str, description: str) -> None:
         """Refuse a publish (``NetStream.Publish.BadName``/``Unauthorized``); close afterwards."""
-        self.streams[stream_id] = IDLE
+        if self._moot(stream_id):
+            return
+        self._move(stream_id, "reject_publish")
         self._on_status(stream_id, ERROR, code, description)
 
     def accept_play(self, stream_id: int, metadata: dict[str, Any] | None = None) -> None:
         """Answer a :class:`PlayRequested`: Stream Begin, ``Play.Reset``, ``Play.Start``,
         ``|RtmpSampleAccess`` and the stream's ``onMetaData``; media may follow."""
-        self.streams[stream_id] = PLAYING
+        if self._moot(stream_id):
+            return
+        self._move(stream_id, "accept_play")
         name = self.names.get(stream_id, "")
         self._control(m.USER_CONTROL, m.user_control(m.STREAM_BEGIN, stream_id))
         self._on_status(stream_id, STATUS, "NetStream.Play.Reset", f"Resetting {name}.")
@@ -241,7 +266,9 @@ class ServerSession:
 
     def reject_play(self, stream_id: int, description: str) -> None:
         """Refuse a play with ``NetStream.Play.StreamNotFound``."""
-        self.streams[stream_id] = IDLE
+        if self._moot(stream_id):
+            return
+        self._move(stream_id, "reject_play")
         self._on_status(stream_id, ERROR, "NetStream.Play.StreamNotFound", description)
 
     def end_play(self, stream_id: int) -> None:
@@ -250,7 +277,20 @@ class ServerSession:
             return
         self._on_status(stream_id, STATUS, "NetStream.Play.UnpublishNotify", "stream ended")
         self._control(m.USER_CONTROL, m.user_control(m.STREAM_EOF, stream_id))
-        self.streams[stream_id] = IDLE
+        self._move(stream_id, "end_play")
+
+    def _move(self, stream_id: int, event: str) -> None:
+        self.streams[stream_id] = next_state(self.streams.get(stream_id), event, stream_id)
+        if event in ("publish", "play"):
+            self._withdrawn.discard(stream_id)
+
+    def _moot(self, stream_id: int) -> bool:
+        """True when the client withdrew this request (closed the stream) before we decided;
+        each request gets one decision, so the mark is used up here."""
+        if stream_id in self._withdrawn and self.streams.get(stream_id) in (None, IDLE):
+            self._withdrawn.discard(stream_id)
+            return True
+        return False
 
     # -- output ------------------------------------------------------------------------------
 
