@@ -26,12 +26,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("headwater.rtmp")
 
 
-def rtmp_settings(server: Server) -> RTMPSettings:
-    """The validated ``rtmp`` section (defaults when the section is absent)."""
-    found = server.plugin_settings.get("rtmp")
-    return found if isinstance(found, RTMPSettings) else RTMPSettings()
-
-
 class RTMPListener:
     """One ``listeners.rtmp`` (or ``listeners.rtmps``, with TLS) entry."""
 
@@ -48,7 +42,7 @@ class RTMPListener:
         """Bind, report the address, accept connections until cancelled."""
         host, port = self.settings.address
         context = self._tls_context() if self.tls else None
-        settings = rtmp_settings(self.server)
+        settings: RTMPSettings = self.server.plugin_settings["rtmp"]
         loop = asyncio.get_running_loop()
 
         def connection() -> Connection:

@@ -24,7 +24,7 @@ def settings_sections() -> dict[str, type[BaseModel]]:
 @hookimpl
 def listen(server: Server) -> list[SRTListener]:
     """One listener per ``listeners.srt`` entry."""
-    settings = server.plugin_settings.get("srt") or SRTSettings()
+    settings: SRTSettings = server.plugin_settings["srt"]
     entries = server.settings.listeners.get("srt", [])
     return [SRTListener(server, entry, settings) for entry in entries]
 
