@@ -67,3 +67,26 @@ def test_srt_refusals_are_handshake_rejections() -> None:
 
     for error in (Refused, BadSecret, SecretMismatch):
         assert issubclass(error, HandshakeRejected), error
+
+
+def test_a_caller_is_decided_through_the_callables_it_was_given() -> None:
+    """Caller knows no socket: the port passes in what accept/reject/check_secret mean."""
+    from types import SimpleNamespace
+
+    from headwater_srt.caller import Caller
+    from headwater_srt.wire.rejection import RejectReason
+
+    calls: list[tuple[str, object]] = []
+    request = SimpleNamespace(stream_id="live/cam", peer=("10.0.0.1", 9), encrypted=False)
+    caller = Caller(
+        request,  # type: ignore[arg-type]
+        2345,
+        accept=lambda c, secret: calls.append(("accept", secret)) or "session",  # type: ignore[arg-type,return-value]
+        reject=lambda c, reason: calls.append(("reject", reason)),
+        check_secret=lambda req, secret: RejectReason.BADSECRET if secret else None,
+    )
+    assert (caller.local_port, caller.stream_id, caller.peer) == (2345, "live/cam", ("10.0.0.1", 9))
+    assert caller.check_secret("wrong one") is RejectReason.BADSECRET
+    assert caller.accept(None) == "session"
+    caller.reject(RejectReason.PEER)
+    assert calls == [("accept", None), ("reject", RejectReason.PEER)]
