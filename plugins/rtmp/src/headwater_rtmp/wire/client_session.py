@@ -16,7 +16,6 @@ from typing import Any
 
 from headwater import ProtocolError
 from headwater.media.flv import amf0
-from headwater.media.flv.amf0 import AMFError
 from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
 from headwater_rtmp.wire.chunk_stream import ChunkReader
@@ -85,10 +84,7 @@ class ClientSession:
         return out
 
     def _on_command(self, msg: m.Message, out: list[Any]) -> None:
-        try:
-            cmd = parse_command(msg.type_id, msg.payload)
-        except AMFError as exc:
-            raise ProtocolError(f"malformed RTMP command from the server: {exc}") from exc
+        cmd = parse_command(msg.type_id, msg.payload)  # an AMFError is a ProtocolError
         info = cmd.arg(0)
         info = info if isinstance(info, dict) else {}
         if cmd.name == "_error" or (cmd.name == "onStatus" and info.get("level") == "error"):

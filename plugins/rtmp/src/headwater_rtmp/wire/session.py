@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from headwater import ProtocolError
-from headwater.media.flv.amf0 import UNDEFINED, AMFError, EcmaArray
+from headwater.media.flv.amf0 import UNDEFINED, EcmaArray
 from headwater.media.flv.script import ON_METADATA, SET_DATA_FRAME
 from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
@@ -121,10 +121,7 @@ class ServerSession:
         return out
 
     def _command(self, msg: m.Message, out: list[Event]) -> None:
-        try:
-            cmd = parse_command(msg.type_id, msg.payload)
-        except AMFError as exc:
-            raise ProtocolError(f"malformed RTMP command: {exc}") from exc
+        cmd = parse_command(msg.type_id, msg.payload)  # an AMFError is a ProtocolError
         name = cmd.name
         sid = msg.stream_id
         if name == "connect":
@@ -223,10 +220,7 @@ class ServerSession:
     def _data(self, msg: m.Message, out: list[Event]) -> None:
         if self.streams.get(msg.stream_id) != PUBLISHING:
             return
-        try:
-            values = amf_values(msg.type_id, msg.payload)
-        except AMFError as exc:
-            raise ProtocolError(f"malformed RTMP data message: {exc}") from exc
+        values = amf_values(msg.type_id, msg.payload)  # an AMFError is a ProtocolError
         if values and values[0] == SET_DATA_FRAME:
             values = values[1:]
         if len(values) >= 2 and values[0] == ON_METADATA and isinstance(values[1], dict):
