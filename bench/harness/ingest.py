@@ -25,7 +25,10 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol
+
+import psutil
 
 from bench.harness.report import Row, load_text, machine, table_header, table_line
 from bench.harness.sampler import Sampler
@@ -34,6 +37,38 @@ from bench.harness.server import ServerProcess
 PREFIX = "bench"
 STOP_GRACE = 5.0
 """Seconds the clients get to finish on their own after the stop before they are cancelled."""
+HEADWATER = "headwater"
+
+
+class Target(Protocol):
+    """A server under measurement: headwater (:class:`ServerProcess`) or a reference
+    (nginx-rtmp, srt-live-transmit), started fresh for each measurement."""
+
+    label: str
+
+    def __enter__(self) -> Target: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def stop(self) -> None:
+        """Stop the server (safe to call twice)."""
+
+    def log(self) -> str:
+        """What the server printed."""
+
+    def processes(self) -> list[psutil.Process]:
+        """The processes whose CPU and memory are the server's (summed)."""
+
+    def rss(self) -> int:
+        """The summed resident set size, bytes."""
+
+    def streams(self, prefix: str = "") -> dict[str, dict[str, Any]]:
+        """Per stream name: ``wire_bytes_in``, ``alive``, ``online_clients``, ``drops``."""
 
 
 @dataclass
@@ -41,7 +76,8 @@ class Run:
     """One N: the server, the stop signal and what the clients report."""
 
     args: argparse.Namespace
-    server: ServerProcess
+    server: Any
+    """The :class:`Target` being measured (a :class:`ServerProcess` for headwater)."""
     n: int
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     counters: dict[str, int] = field(default_factory=dict)
@@ -109,6 +145,8 @@ class IngestScenario:
     all_argv: tuple[str, ...] = ()
     """The flags ``python -m bench all`` runs this scenario with (the issue's N values)."""
     log_level = "warning"
+    references: tuple[str, ...] = ()
+    """Reference servers this scenario can also measure (when installed), by label."""
 
     # -- what a scenario fills in -------------------------------------------------------
 
@@ -147,6 +185,21 @@ class IngestScenario:
         """Anything else worth a look (the notes cell)."""
         return ""
 
+    def installed_references(self) -> list[str]:
+        """The references of :attr:`references` installed on this machine."""
+        return []
+
+    def reference(self, args: argparse.Namespace, n: int, label: str) -> Target:
+        """A reference server ready to be started for ``n`` publishers."""
+        raise KeyError(label)
+
+    def target(self, args: argparse.Namespace, n: int, label: str) -> Target:
+        """The server to measure: headwater from a generated config, or a reference."""
+        if label == HEADWATER:
+            return ServerProcess(self.template(args), list(self.protos), self.sections(args),
+                                 self.log_level)  # fmt: skip
+        return self.reference(args, n, label)
+
     # -- the common part ----------------------------------------------------------------
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -161,34 +214,57 @@ class IngestScenario:
         parser.add_argument("--clip-seconds", type=float, default=10.0, help="clip length")
         parser.add_argument("--cache-dir", type=Path, help="where clips are kept")
         parser.add_argument("--json", type=Path, help="also write the rows to this file")
+        parser.add_argument("--targets", nargs="+", choices=[HEADWATER, *self.references],
+                            help="servers to measure (default: headwater and every installed "
+                            "reference server)")  # fmt: skip
+        parser.add_argument("--repeat", type=int, default=1,
+                            help="measurements per N and server; the median is kept")  # fmt: skip
         self.add_options(parser)
 
+    def targets(self, args: argparse.Namespace) -> list[str]:
+        """The servers to measure: ``--targets``, else headwater and installed references."""
+        return list(args.targets or [HEADWATER, *self.installed_references()])
+
     def run(self, args: argparse.Namespace) -> list[Row]:
-        """Measure each N, print the table as it goes, return the rows."""
+        """Measure each N on each server (``--repeat`` times, interleaved), print each
+        measurement as it comes, then the table of medians with the ratio column; return
+        the median rows."""
+        targets = self.targets(args)
         print(f"\n### {self.name}: {self.summary}\n", flush=True)
         print(f"- clip: {self.prepare(args)}")
+        print(f"- servers: {', '.join(targets)}")
         print(f"- machine: {machine()}")
         print(f"- before: {load_text()}\n", flush=True)
         print(table_header(), flush=True)
         rows = []
         for n in args.publishers:
-            row = self.measure(args, n)
-            rows.append(row)
-            print(table_line(row), flush=True)
+            measured: dict[str, list[Row]] = {t: [] for t in targets}
+            for _ in range(max(args.repeat, 1)):
+                for label in targets:
+                    row = self.measure(args, n, label)
+                    measured[label].append(row)
+                    print(table_line(row), flush=True)
+            medians = [median_row(measured[t]) for t in targets]
+            set_ratios(medians)
+            rows += medians
+        if args.repeat > 1 or len(targets) > 1:
+            print(f"\nmedian of {args.repeat} per row; ratio = CPU-s/GB ÷ the reference's\n")
+            print(table_header())
+            for row in rows:
+                print(table_line(row))
         print(f"\n- after: {load_text()}", flush=True)
         for row in rows:
             for error in row.errors:
-                print(f"- N={row.n}: {error}")
+                print(f"- {row.server} N={row.n}: {error}")
         if args.json:
             doc = {"scenario": self.name, "machine": machine(), "args": _jsonable(vars(args)),
                    "rows": [r.to_json() for r in rows]}  # fmt: skip
             args.json.write_text(json.dumps(doc, indent=1))
         return rows
 
-    def measure(self, args: argparse.Namespace, n: int) -> Row:
-        """One N with a fresh server."""
-        with ServerProcess(self.template(args), list(self.protos), self.sections(args),
-                           self.log_level) as server:  # fmt: skip
+    def measure(self, args: argparse.Namespace, n: int, label: str = HEADWATER) -> Row:
+        """One N with a fresh server (headwater or a reference)."""
+        with self.target(args, n, label) as server:
             server.streams()  # the first API call imports what the API needs
             time.sleep(0.5)
             baseline = server.rss()
@@ -212,7 +288,7 @@ class IngestScenario:
             await self.start_clients(run)
             await asyncio.sleep(max(0.0, self.warmup(args, n) - (time.monotonic() - t0)))
             before = await asyncio.to_thread(server.streams, PREFIX + "/")
-            sampler = Sampler(server.process)  # type: ignore[arg-type]
+            sampler = Sampler(server.processes())
             sampler.start()
             opened = dict(run.counters)
             await asyncio.sleep(args.seconds)
@@ -238,6 +314,7 @@ class IngestScenario:
                 connected += 1
         errors = [run.failed[i] for i in sorted(run.failed)][:3] + run.late[:3]
         row = Row(
+            server=server.label,
             n=n,
             window=window.seconds,
             bytes_in=gained,
@@ -253,6 +330,24 @@ class IngestScenario:
             errors=errors,
         )
         return row, after
+
+
+def median_row(rows: list[Row]) -> Row:
+    """The row of median CPU-s/GB (the lower middle one of an even count)."""
+    ordered = sorted(rows, key=lambda r: (r.cpu_per_gb != r.cpu_per_gb, r.cpu_per_gb))
+    row = ordered[(len(ordered) - 1) // 2]
+    row.runs = [r.cpu_per_gb for r in rows]
+    return row
+
+
+def set_ratios(rows: list[Row]) -> None:
+    """Each row's CPU-s/GB over the reference's at the same N (the first row not
+    headwater's); with no reference among them, the ratio stays empty."""
+    reference = next((r for r in rows if r.server != HEADWATER), None)
+    if reference is None or not reference.cpu_per_gb > 0:
+        return
+    for row in rows:
+        row.ratio = row.cpu_per_gb / reference.cpu_per_gb
 
 
 def complaints(log: str) -> list[str]:

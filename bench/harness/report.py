@@ -13,10 +13,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 COLUMNS = (
+    "server",
     "N",
     "Mbit/s in",
     "server CPU %",
     "CPU-s/GB",
+    "ratio",
     "RSS/stream MB",
     "connected",
     "drops/loss",
@@ -52,6 +54,12 @@ class Row:
     notes: str = ""
     errors: list[str] = field(default_factory=list)
     """First few client errors, for the reader to see why something was not connected."""
+    server: str = "headwater"
+    """Which server was measured: headwater or a reference (nginx-rtmp, ...)."""
+    ratio: float | None = None
+    """CPU-s/GB over the reference server's at the same N, when one was measured."""
+    runs: list[float] = field(default_factory=list)
+    """CPU-s/GB of every repeat this (median) row was chosen from."""
 
     @property
     def mbit_in(self) -> float:
@@ -81,10 +89,12 @@ class Row:
     def cells(self) -> list[str]:
         """The row's values in :data:`COLUMNS` order."""
         return [
+            self.server,
             str(self.n),
             f"{self.mbit_in:.1f}",
             f"{self.cpu_percent:.1f}",
             f"{self.cpu_per_gb:.2f}",
+            "" if self.ratio is None else f"{self.ratio:.2f}x",
             f"{self.rss_per_stream_mb:.2f}",
             f"{self.connected}/{self.n}",
             self.drops_loss,

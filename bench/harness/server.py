@@ -43,6 +43,8 @@ def server_config(data_dir: Path, protos: list[str], template: str, sections: st
 class ServerProcess:
     """``headwater serve`` as a child process; a context manager that always stops it."""
 
+    label = "headwater"
+
     def __init__(self, template: str, protos: list[str], sections: str = "",
                  log_level: str = "info") -> None:  # fmt: skip
         self._tmp = tempfile.TemporaryDirectory(prefix="headwater-bench-")
@@ -111,6 +113,11 @@ class ServerProcess:
         assert self.process is not None
         times = self.process.cpu_times()
         return times.user + times.system
+
+    def processes(self) -> list[psutil.Process]:
+        """The one server process (its threads included)."""
+        assert self.process is not None
+        return [self.process]
 
     def rss(self) -> int:
         """The server's resident set size, bytes."""

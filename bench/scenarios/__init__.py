@@ -8,8 +8,11 @@ import argparse
 import importlib
 from typing import Any, Protocol
 
-NAMES = ("rtmp", "srt", "http_mpegts", "ts_codec", "rtmp_codec")
-"""Every scenario, in the order ``python -m bench all`` runs them."""
+NAMES = ("rtmp", "srt", "http_mpegts", "ts_codec", "rtmp_codec", "side_by_side")
+"""Every scenario."""
+IN_ALL = NAMES[:5]
+"""The scenarios ``python -m bench all`` runs, in order (``side_by_side`` runs the ingest
+scenarios again at the issue's sizes, so it runs on its own)."""
 
 
 class Scenario(Protocol):

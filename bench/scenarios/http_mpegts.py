@@ -1,9 +1,13 @@
-"""HTTP MPEG-TS ingest: N chunked ``POST /bench/cK/mpegts`` publishers (issue 4).
+"""HTTP MPEG-TS ingest: N chunked ``POST /bench/cK/mpegts`` publishers (issues 4 and 14).
 
-Each publisher is a raw asyncio TCP client in the bench process (its CPU is not the
-server's): one chunked POST of the cached TS clip, looped, 64 KiB per chunk, paced at
-``--mbps`` (plus the clip's audio and overhead, the rate a real encoder would send). The
-target is ≤ 10 CPU-s/GB at N = 30.
+By default each publisher is an ffmpeg process (``--client ffmpeg``: Debian's when
+installed), ``-re -stream_loop -1 -c copy -f mpegts http://.../bench/cK/mpegts``: the real
+client, which sends one chunk per muxed packet (hundreds of bytes to a few tens of KB).
+``--client asyncio`` runs raw asyncio TCP clients in the bench process instead: one
+chunked POST of the cached TS clip, looped, 64 KiB per chunk, paced at ``--mbps``. Either
+way their CPU is not the server's. Targets at N = 30: ≤ 10 CPU-s/GB (issue 4), and with
+ffmpeg ≤ 1.2x headwater's own RTMP ingest of the same media (issue 14; the
+``side_by_side`` scenario measures both).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import time
 
 from bench.harness import IngestScenario, Run, clip
+from bench.harness.ffmpeg import ffmpeg_exe, ffmpeg_version, publish
 from bench.harness.streams import close, sleep_or_stop
 
 CHUNK = 64 * 1024
@@ -27,10 +32,23 @@ class HttpMpegts(IngestScenario):
     default_publishers = (1, 10, 30)
     all_argv = ("--publishers", "1", "10", "30")
 
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        """Client kind and the ffmpeg."""
+        parser.add_argument(
+            "--client", choices=["ffmpeg", "asyncio"], default="ffmpeg",
+            help="publishers: ffmpeg processes (real clients) or asyncio clients",
+        )  # fmt: skip
+        parser.add_argument("--ffmpeg", help="the ffmpeg to publish with (default: Debian's)")
+
     def prepare(self, args: argparse.Namespace) -> str:
         """Load the TS clip; the sending rate is ``--mbps`` whatever the file's own rate."""
         path = clip("mpegts", mbps=args.mbps, seconds=args.clip_seconds, size=args.size,
                     cache=args.cache_dir)  # fmt: skip
+        self.path = path
+        if args.client == "ffmpeg":
+            self.exe = ffmpeg_exe(args.ffmpeg)
+            rate = path.stat().st_size * 8 / args.clip_seconds / 1e6
+            return f"{path.name} looped by {ffmpeg_version(self.exe)}, {rate:.1f} Mbit/s"
         data = path.read_bytes()
         self.data = data[: len(data) - len(data) % 188]
         return f"{path.name}, {len(self.data) / 1e6:.1f} MB, sent at {args.mbps:g} Mbit/s"
@@ -38,7 +56,11 @@ class HttpMpegts(IngestScenario):
     async def start_clients(self, run: Run) -> None:
         """One publisher per stream."""
         for i in range(run.n):
-            run.spawn(i, self.publisher(run, i))
+            if run.args.client == "ffmpeg":
+                url = f"http://127.0.0.1:{run.server.port('http')}/{run.name(i)}/mpegts"
+                run.spawn(i, publish(run, self.exe, self.path, "mpegts", url))
+            else:
+                run.spawn(i, self.publisher(run, i))
 
     async def publisher(self, run: Run, i: int) -> None:
         """One chunked POST, paced at ``--mbps``, until the stop; then the final chunk."""

@@ -1,24 +1,27 @@
-"""RTMP ingest: N real-time publishers, each watched by one RTMP player (issue 3).
+"""RTMP ingest: N real-time publishers, each watched by one RTMP player (issues 3 and 14).
 
-Publishers and players are asyncio clients in the bench process (their CPU is not the
-server's). A publisher does the real handshake / connect / publish exchange with
-headwater's own :class:`ClientSession`, then sends the chunked FLV messages of the cached
-clip, one write per message when its timestamp is due (as ``ffmpeg -re`` does); the
-messages are chunked once and shared by every publisher. A player connects, plays
-``bench/cK`` and reads everything. Target at N = 60: ≤ 7 CPU-s/GB and ≤ 3 MB per stream.
-Where nginx with its RTMP module is installed, the clip line says so (measure it by hand
-with the same clients; see docs/benchmarks.md).
+Publishers are ffmpeg processes by default (``--client ffmpeg``: Debian's ffmpeg when
+installed, ``-re -stream_loop -1 -c copy`` of the cached FLV clip, a real client), or
+asyncio clients in the bench process (``--client asyncio``): the real handshake / connect
+/ publish exchange with headwater's own :class:`ClientSession`, then the chunked FLV
+messages of the clip, one write per message when its timestamp is due (as ``ffmpeg -re``
+does). Players are asyncio clients: connect, play ``bench/cK``, read everything. Either
+way their CPU is not the server's. Where nginx with ``libnginx-mod-rtmp`` is installed it
+is measured in the same run with the same clients (:mod:`bench.harness.nginx_rtmp`) and
+the ratio column compares the two. Targets at N = 60: ≤ 1.0x nginx-rtmp's CPU-s/GB
+(issue 14), ≤ 3 MB per stream.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
 import time
 
-from bench.harness import IngestScenario, Run, clip
+from bench.harness import IngestScenario, Run, clip, nginx_rtmp
+from bench.harness.ffmpeg import ffmpeg_exe, ffmpeg_version, publish
 from bench.harness.flv import looped, media_tags
+from bench.harness.ingest import Target
 from bench.harness.streams import close, sleep_or_stop
 from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
@@ -29,6 +32,10 @@ from headwater_rtmp.wire.commands import encode_command
 CHUNK_SIZE = 4096
 APP = "bench"
 HANDSHAKE = 1536
+PUBLISH_TIMEOUT = 10.0
+"""Seconds (+ 0.1 per publisher) ffmpeg publishers get to appear before players start."""
+PLAYERS_SETTLE = 1.0
+"""Seconds between the players' start and the window, at least."""
 
 
 class Rtmp(IngestScenario):
@@ -39,9 +46,25 @@ class Rtmp(IngestScenario):
     protos = ("rtmp",)
     default_publishers = (1, 10, 30, 60)
     all_argv = ("--publishers", "1", "10", "30", "60")
+    references = (nginx_rtmp.NginxRtmp.label,)
+
+    def installed_references(self) -> list[str]:
+        """nginx-rtmp, when nginx and its RTMP module are installed."""
+        return list(self.references) if nginx_rtmp.installed() else []
+
+    def reference(self, args: argparse.Namespace, n: int, label: str) -> Target:
+        """nginx-rtmp from a generated config (never the system's)."""
+        if label != nginx_rtmp.NginxRtmp.label:
+            raise KeyError(label)
+        return nginx_rtmp.NginxRtmp()
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
-        """Server tuning knobs and the players switch."""
+        """Client kind, server tuning knobs and the players switch."""
+        parser.add_argument(
+            "--client", choices=["ffmpeg", "asyncio"], default="ffmpeg",
+            help="publishers: ffmpeg processes (real clients) or asyncio clients",
+        )  # fmt: skip
+        parser.add_argument("--ffmpeg", help="the ffmpeg to publish with (default: Debian's)")
         parser.add_argument("--read-interval", type=float, help="the server's rtmp.read_interval")
         parser.add_argument("--play-interval", type=float, help="the server's rtmp.play_interval")
         parser.add_argument("--no-players", action="store_true", help="publishers only")
@@ -59,6 +82,11 @@ class Rtmp(IngestScenario):
         """Chunk the clip's messages once, long enough for warm-up + window + stop."""
         path = clip("flv", mbps=args.mbps, seconds=args.clip_seconds, size=args.size,
                     cache=args.cache_dir)  # fmt: skip
+        self.path = path
+        if args.client == "ffmpeg":
+            self.exe = ffmpeg_exe(args.ffmpeg)
+            rate = path.stat().st_size * 8 / args.clip_seconds / 1e6
+            return f"{path.name} looped by {ffmpeg_version(self.exe)}, {rate:.1f} Mbit/s"
         tags = looped(media_tags(path), self.warmup(args, 0) + args.seconds + 5)
         writer = ChunkWriter(CHUNK_SIZE)
         self.wire = []
@@ -69,17 +97,24 @@ class Rtmp(IngestScenario):
             )
         size = sum(len(w) for _, w in self.wire)
         rate = size * 8 / tags[-1].timestamp / 1000
-        nginx = "installed" if _has_nginx_rtmp() else "not installed"
-        return f"{path.name} looped, {rate:.1f} Mbit/s per publisher; nginx-rtmp {nginx}"
+        return f"{path.name} looped by asyncio publishers, {rate:.1f} Mbit/s per publisher"
 
     async def start_clients(self, run: Run) -> None:
         """Publishers; players once the streams exist (half the warm-up later)."""
         for i in range(run.n):
-            run.spawn(i, self.publisher(run, i))
+            if run.args.client == "ffmpeg":
+                url = f"rtmp://127.0.0.1:{run.server.port('rtmp')}/{APP}/c{i}"
+                run.spawn(i, publish(run, self.exe, self.path, "flv", url))
+            else:
+                run.spawn(i, self.publisher(run, i))
         if not run.args.no_players:
             await asyncio.sleep(self.warmup(run.args, run.n) / 2)
+            if run.args.client == "ffmpeg":  # ffmpeg processes take a while to start
+                await published(run, PUBLISH_TIMEOUT + 0.1 * run.n)
             for i in range(run.n):
                 run.spawn(i, self.player(run, i), reader=True)
+            if run.args.client == "ffmpeg":
+                await asyncio.sleep(PLAYERS_SETTLE)
 
     def consumers(self, args: argparse.Namespace) -> int:
         """One player per stream (none with ``--no-players``)."""
@@ -148,12 +183,15 @@ class Rtmp(IngestScenario):
             await close(writer)
 
 
-def _has_nginx_rtmp() -> bool:
-    try:
-        out = subprocess.run(["nginx", "-V"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return "rtmp" in out.stderr
-
-
 SCENARIO = Rtmp()
+
+
+async def published(run: Run, timeout: float) -> None:
+    """Wait until every publisher's stream is on the server (or ``timeout`` passed)."""
+    deadline = time.monotonic() + timeout
+    names = {run.name(i) for i in range(run.n)}
+    while time.monotonic() < deadline and not run.stop.is_set():
+        streams = await asyncio.to_thread(run.server.streams, APP + "/")
+        if all(streams.get(name, {}).get("alive") for name in names):
+            return
+        await asyncio.sleep(0.2)

@@ -1,25 +1,26 @@
-"""Encrypted SRT ingest: N real-time ffmpeg callers (issue 5).
+"""Encrypted SRT ingest: N real-time ffmpeg callers (issues 5 and 14).
 
-Each caller is the bundled ffmpeg (libsrt) publishing the cached TS clip with
-``-re -stream_loop -1 -c copy`` to the server's SRT listener, stream id
-``#!::r=bench/cK,m=publish``, AES-128 by default (``--pbkeylen``), the passphrase coming
-from the bench template's ``srt_publish``. ffmpeg runs in its own processes, so its CPU is
-not the server's. The drops/loss cell sums the receiver counters the server logs when a
-caller leaves: packets lost on the way, recovered by retransmission, dropped too late.
-Target: ≤ 22 CPU-s/GB at N = 30 with AES-128.
+Each caller is an ffmpeg (libsrt; Debian's when installed, else the bundled one)
+publishing the cached TS clip with ``-re -stream_loop -1 -c copy`` to the server's SRT
+listener, stream id ``#!::r=bench/cK,m=publish``, AES-128 by default (``--pbkeylen``), the
+passphrase coming from the bench template's ``srt_publish``. ffmpeg runs in its own
+processes, so its CPU is not the server's. The drops/loss cell sums the receiver counters
+the server logs when a caller leaves: packets lost on the way, recovered by
+retransmission, dropped too late. Where ``srt-live-transmit`` is installed it is measured
+in the same run: one process per caller, each on its own port, summed
+(:mod:`bench.harness.srt_live_transmit`). Target at N = 30 with AES-128: ≤ 1.0x
+srt-live-transmit's CPU-s/GB (issue 14).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
-import shutil
-import subprocess
-
-import imageio_ffmpeg
 
 from bench.harness import IngestScenario, Run, clip
+from bench.harness import srt_live_transmit as slt
+from bench.harness.ffmpeg import ffmpeg_exe, ffmpeg_version, publish
+from bench.harness.ingest import Target
 
 PASSPHRASE = "bench-passphrase-0123"
 LOSS = re.compile(r"(\d+) packets, (\d+) lost, (\d+) recovered, (\d+) dropped too late")
@@ -34,9 +35,24 @@ class Srt(IngestScenario):
     default_publishers = (1, 10, 30)
     all_argv = ("--publishers", "1", "10", "30")
     log_level = "info"  # the loss counters are logged at info when a caller leaves
+    references = (slt.SrtLiveTransmit.label,)
+
+    def installed_references(self) -> list[str]:
+        """srt-live-transmit, when srt-tools is installed."""
+        return list(self.references) if slt.installed() else []
+
+    def reference(self, args: argparse.Namespace, n: int, label: str) -> Target:
+        """N srt-live-transmit listeners, one per caller, with headwater's passphrase."""
+        if label != slt.SrtLiveTransmit.label:
+            raise KeyError(label)
+        names = [f"bench/c{i}" for i in range(n)]
+        latency = None if args.latency is None else max(args.latency // 1000, 0)
+        return slt.SrtLiveTransmit(n, names, PASSPHRASE if args.pbkeylen else None,
+                                   args.pbkeylen, latency)  # fmt: skip
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
-        """Key length and latency."""
+        """Key length, latency, the ffmpeg."""
+        parser.add_argument("--ffmpeg", help="the ffmpeg to publish with (default: Debian's)")
         parser.add_argument("--pbkeylen", type=int, default=16, choices=[0, 16, 24, 32],
                             help="AES key bytes (0: no encryption)")  # fmt: skip
         parser.add_argument("--latency", type=int, default=None, help="caller latency, µs")
@@ -58,8 +74,9 @@ class Srt(IngestScenario):
                          cache=args.cache_dir)  # fmt: skip
         rate = self.path.stat().st_size * 8 / args.clip_seconds / 1e6
         key = f"AES-{args.pbkeylen * 8}" if args.pbkeylen else "unencrypted"
-        lst = "installed" if shutil.which("srt-live-transmit") else "not installed"
-        return f"{self.path.name}, {rate:.1f} Mbit/s per caller, {key}; srt-live-transmit {lst}"
+        self.exe = ffmpeg_exe(args.ffmpeg)
+        return (f"{self.path.name}, {rate:.1f} Mbit/s per caller, {key}, "
+                f"callers: {ffmpeg_version(self.exe)}")  # fmt: skip
 
     async def start_clients(self, run: Run) -> None:
         """One ffmpeg caller per stream."""
@@ -69,37 +86,25 @@ class Srt(IngestScenario):
     async def caller(self, run: Run, i: int) -> None:
         """Run ffmpeg until the stop; an exit before it is a failure (with ffmpeg's words)."""
         args = run.args
-        url = (f"srt://127.0.0.1:{run.server.port('srt')}?mode=caller"
-               f"&streamid=#!::r={run.name(i)},m=publish")  # fmt: skip
+        if isinstance(run.server, slt.SrtLiveTransmit):
+            url = f"srt://127.0.0.1:{run.server.srt_port(i)}?mode=caller"
+        else:
+            url = (f"srt://127.0.0.1:{run.server.port('srt')}?mode=caller"
+                   f"&streamid=#!::r={run.name(i)},m=publish")  # fmt: skip
         if args.pbkeylen:
             url += f"&passphrase={PASSPHRASE}&pbkeylen={args.pbkeylen}"
         if args.latency is not None:
             url += f"&latency={args.latency}"
-        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-re", "-stream_loop",
-               "-1", "-i", str(self.path), "-c", "copy", "-f", "mpegts", url]  # fmt: skip
-        proc = await asyncio.create_subprocess_exec(
-            *cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        stopped = asyncio.create_task(run.stop.wait())
-        exited = asyncio.create_task(proc.wait())
-        try:
-            await asyncio.wait([stopped, exited], return_when=asyncio.FIRST_COMPLETED)
-            if exited.done():
-                assert proc.stderr is not None
-                err = (await proc.stderr.read()).decode(errors="replace").strip()
-                raise ConnectionError(f"ffmpeg exited with {proc.returncode}: {err[-300:]}")
-        finally:
-            stopped.cancel()
-            if proc.returncode is None:
-                proc.terminate()
-                try:
-                    await asyncio.wait_for(exited, 10)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+        await publish(run, self.exe, self.path, "mpegts", url)
 
     def drops_loss(self, run: Run, stats: dict, log: str) -> str:
-        """SRT receiver counters summed over the callers (logged when each left)."""
+        """SRT receiver counters summed over the callers (headwater logs them when each
+        left; srt-live-transmit's come from its statistics)."""
+        if isinstance(run.server, slt.SrtLiveTransmit):
+            keys = ("srt_packets", "srt_lost", "srt_late", "srt_retransmitted")
+            total = {k: sum(s.get(k, 0) for s in stats.values()) for k in keys}
+            return (f"lost {total['srt_lost']}, retransmitted {total['srt_retransmitted']}, "
+                    f"late {total['srt_late']} of {total['srt_packets']} pkts")  # fmt: skip
         packets = lost = recovered = late = 0
         for match in LOSS.finditer(log):
             p, lo, r, d = map(int, match.groups())

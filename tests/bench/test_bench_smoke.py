@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import listing, main, parser_for, run
-from bench.harness import COLUMNS, Row
+from bench.harness import COLUMNS, Row, nginx_rtmp
+from bench.harness import srt_live_transmit as slt
+from bench.harness.ingest import median_row, set_ratios
+from bench.harness.nginx_rtmp import nginx_config
 from bench.harness.report import table_header, table_line
 from bench.scenarios import NAMES, load
 
@@ -21,6 +24,7 @@ pytestmark = pytest.mark.e2e
 
 TINY = ["--publishers", "1", "--seconds", "2", "--warmup", "1", "--size", "320x180",
         "--mbps", "1", "--clip-seconds", "3"]  # fmt: skip
+HEADWATER_ONLY = ["--targets", "headwater"]
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +89,41 @@ def test_table_has_every_column() -> None:
     assert header == "| " + " | ".join(COLUMNS) + " |"
     cells = table_line(row).strip("|").split("|")
     assert len(cells) == len(COLUMNS)
-    assert [c.strip() for c in cells[:6]] == ["2", "4.0", "25.0", "500.00", "5.00", "2/2"]
+    assert [c.strip() for c in cells[:8]] == [
+        "headwater", "2", "4.0", "25.0", "500.00", "", "5.00", "2/2"
+    ]  # fmt: skip
     assert cells[-1].strip() == "20% kernel"
+    row.ratio = 1.25
+    assert table_line(row).strip("|").split("|")[5].strip() == "1.25x"
+
+
+def test_median_and_ratio() -> None:
+    """The median row of the repeats is kept; the ratio divides by the reference's."""
+
+    def row(server: str, cpu: float) -> Row:
+        return Row(n=1, window=1.0, bytes_in=10**9, cpu_seconds=cpu, system_seconds=0.0,
+                   rss_baseline=0, rss_peak=0, rss_mean=0, connected=1, drops_loss="",
+                   load=(0.0, 0.0, 0.0), server=server)  # fmt: skip
+
+    ours = median_row([row("headwater", c) for c in (9.0, 3.0, 6.0)])
+    theirs = median_row([row("nginx-rtmp", c) for c in (4.0, 5.0)])
+    assert (ours.cpu_per_gb, ours.runs) == (6.0, [9.0, 3.0, 6.0])
+    assert theirs.cpu_per_gb == 4.0  # the lower middle of an even count
+    set_ratios([ours, theirs])
+    assert (ours.ratio, theirs.ratio) == (1.5, 1.0)
+    alone = row("headwater", 2.0)
+    set_ratios([alone])
+    assert alone.ratio is None
+
+
+def test_nginx_config_stays_in_its_prefix(tmp_path: Path) -> None:
+    """The generated nginx.conf binds loopback ports only and writes nowhere else."""
+    text = nginx_config(tmp_path, 41000, 41001, Path("/usr/lib/nginx/modules/x.so"))
+    listens = re.findall(r"listen ([^;]+);", text)
+    assert listens == ["127.0.0.1:41000", "127.0.0.1:41001"]
+    paths = re.findall(r"(?:pid|error_log|_temp_path) (\S+?)[;\s]", text)
+    assert len(paths) == 7 and all(p.startswith(str(tmp_path)) for p in paths)
+    assert "daemon off;" in text and "master_process off;" in text
 
 
 def _check(rows: list[Row], out: str) -> Row:
@@ -97,18 +134,24 @@ def _check(rows: list[Row], out: str) -> Row:
     assert row.bytes_in > 100_000  # ≥ 2 s at ~1 Mbit/s went through the server
     assert row.cpu_seconds > 0 and row.rss_peak > row.rss_baseline > 0
     assert table_header() in out
-    assert re.search(r"^\| 1 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| -?[\d.]+ \| 1/1 \|", out, re.M)
+    line = r"^\| headwater \| 1 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \S* \| -?[\d.]+ \| 1/1 \|"
+    assert re.search(line, out, re.M)
     return row
 
 
 def test_http_mpegts_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rows = run("http_mpegts", [*TINY, "--cache-dir", str(cache)])
+    rows = run("http_mpegts", [*TINY, *HEADWATER_ONLY, "--cache-dir", str(cache)])
     row = _check(rows, capsys.readouterr().out)
     assert row.drops_loss == "drops 0"
 
 
+def test_http_mpegts_asyncio_clients(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = run("http_mpegts", [*TINY, "--client", "asyncio", "--cache-dir", str(cache)])
+    _check(rows, capsys.readouterr().out)
+
+
 def test_rtmp_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rows = run("rtmp", [*TINY, "--cache-dir", str(cache)])
+    rows = run("rtmp", [*TINY, *HEADWATER_ONLY, "--client", "asyncio", "--cache-dir", str(cache)])
     row = _check(rows, capsys.readouterr().out)
     played = re.fullmatch(r"\d+% kernel; players read ([\d.]+) Mbit/s", row.cells()[-1])
     assert played and float(played[1]) > 0
@@ -116,11 +159,33 @@ def test_rtmp_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_srt_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     report = tmp_path / "srt.json"
-    rows = run("srt", [*TINY, "--cache-dir", str(cache), "--json", str(report)])
+    argv = [*TINY, *HEADWATER_ONLY, "--cache-dir", str(cache), "--json", str(report)]
+    rows = run("srt", argv)
     row = _check(rows, capsys.readouterr().out)
     loss = re.fullmatch(r"lost (\d+), recovered (\d+), late (\d+) of (\d+) pkts", row.drops_loss)
     assert loss and int(loss[4]) > 100  # the server logged the caller's packets when it left
     assert '"connected": 1' in report.read_text()
+
+
+@pytest.mark.skipif(not nginx_rtmp.installed(), reason="nginx with libnginx-mod-rtmp absent")
+def test_rtmp_against_nginx(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """ffmpeg publishers into headwater and nginx-rtmp in one run, with the ratio."""
+    argv = [*TINY, "--targets", "headwater", "nginx-rtmp", "--cache-dir", str(cache)]
+    rows = run("rtmp", argv)
+    assert [r.server for r in rows] == ["headwater", "nginx-rtmp"]
+    assert all(r.connected == 1 and r.bytes_in > 100_000 for r in rows), rows
+    assert rows[1].ratio == 1.0 and rows[0].ratio == rows[0].cpu_per_gb / rows[1].cpu_per_gb
+    assert "| nginx-rtmp | 1 |" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not slt.installed(), reason="srt-live-transmit (srt-tools) absent")
+def test_srt_against_srt_live_transmit(cache: Path) -> None:
+    """One srt-live-transmit per caller, its statistics read for bytes and loss."""
+    argv = [*TINY, "--targets", "srt-live-transmit", "--cache-dir", str(cache)]
+    (row,) = run("srt", argv)
+    assert (row.server, row.connected) == ("srt-live-transmit", 1)
+    assert row.bytes_in > 100_000
+    assert re.fullmatch(r"lost \d+, retransmitted \d+, late \d+ of \d+ pkts", row.drops_loss)
 
 
 def test_codec_scenarios_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
