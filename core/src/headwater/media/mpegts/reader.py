@@ -11,6 +11,13 @@ of sixteen precomputed keys per PID, so the hot loop is a ``struct`` read, one d
 and a list append of a memoryview slice; payloads are joined once per PES. Everything else
 (PSI, adaptation fields, payload starts, errors) takes the slow path, packet by packet.
 
+With numpy installed, a feed of many packets takes the bulk path first: the headers of
+every whole packet are read at once, the packets are cut into runs (same PID, plain
+continuation header, continuity counters in sequence), and a run of a known PID is copied
+into its PES as one slice (``payloads[i:j, 4:]``), not packet by packet. Run starts and
+every packet that is not a plain continuation go through the same per-packet code as
+above, so the events are exactly those of the per-packet loop (the tests feed both).
+
 Damage policy: a PES that lost a packet (continuity gap, transport error, lost sync) is
 dropped whole and counted, never delivered with a hole; the next payload start begins
 clean. When sync is lost, the packet before the loss is treated as damaged too.
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from headwater.media.frames import Codec, Frame, Track
 from headwater.media.mpegts import elementary
@@ -32,6 +40,18 @@ MAX_PES = 8 * 1024 * 1024
 """Largest PES reassembled (an unbounded video PES past this is dropped as damaged)."""
 
 _SYNC = bytes((SYNC_BYTE,))
+
+try:  # numpy where it pays: the bulk path over many packets per feed
+    import numpy as _np
+except ImportError:  # pragma: no cover - numpy comes with the plugins that feed big buffers
+    _np = None
+
+BULK_MIN = 24
+"""Whole packets in a feed from which the bulk path pays for its fixed cost."""
+_PLAIN_MASK = 0xFFE000F0
+"""Header bits that make a plain continuation: sync byte, no TEI/PUSI/priority, not
+scrambled, payload only (the continuity counter and PID are checked separately)."""
+_PLAIN = (SYNC_BYTE << 24) | 0x10
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +101,10 @@ class TSReader:
     unwrapped) of the program's PCR PID, or None.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, bulk: bool | None = None) -> None:
+        """``bulk``: use the numpy bulk path for big feeds (default: when numpy is there);
+        False keeps the per-packet loop (the tests compare the two)."""
+        self._bulk = _np is not None if bulk is None else bulk and _np is not None
         self._pending = b""
         self._pids: dict[int, _Pid] = {PAT_PID: _Pid(PAT_PID)}
         self._fast: dict[int, _Pid] = {}
@@ -144,7 +167,13 @@ class TSReader:
         off = 0
         count = 0
         last: _Pid | None = None
+        bulk = self._bulk
         while off <= end:
+            if bulk and n - off >= BULK_MIN * PACKET_SIZE:
+                bulk = False  # once per call: after a loss of sync the packets go one by one
+                off, last, done = self._run_bulk(buf, mv, off, events, last)
+                count += done
+                continue
             h = unpack(buf, off)[0]
             st = fast_get(h)
             count += 1
@@ -173,6 +202,61 @@ class TSReader:
             off += 188
         self.packets += count
         return off
+
+    def _run_bulk(
+        self, buf: bytes, mv: memoryview, off: int, events: list, last: _Pid | None
+    ) -> tuple[int, _Pid | None, int]:
+        """The bulk path over the whole packets from ``off`` up to the first without a sync
+        byte; returns the offset reached, the last packet's PID state and the count."""
+        np: Any = _np
+        k = (len(buf) - off) // PACKET_SIZE
+        packets = np.frombuffer(buf, np.uint8, k * PACKET_SIZE, off).reshape(k, PACKET_SIZE)
+        synced = packets[:, 0] == SYNC_BYTE
+        if not synced.all():
+            k = int(synced.argmin())
+            packets = packets[:k]
+        if k == 0:
+            return off, last, 0
+        heads = packets[:, :4].view(">u4").ravel()
+        prev = heads[:-1]
+        # packet i follows i-1 when i-1 is plain and i's header is i-1's with the next
+        # counter (so i is plain too, on the same PID)
+        follows = ((prev & _PLAIN_MASK) == _PLAIN) & (
+            heads[1:] == ((prev & ~_np.uint32(15)) | ((prev + 1) & 15))
+        )
+        bounds = [0, *(np.flatnonzero(~follows) + 1).tolist(), k]
+        heads_list = heads.tolist()
+        fast_get = self._fast.get
+        finish = self._finish
+        for r in range(len(bounds) - 1):
+            i, j = bounds[r], bounds[r + 1]
+            h = heads_list[i]
+            st = fast_get(h)
+            if st is not None and st.cc == h & 15 and st.remaining > PACKET_SIZE:
+                # a run of plain continuations: all but the packet that may end a sized PES
+                # go in as one slice (remaining stays positive, so nothing completes)
+                m = min(j - i, (st.remaining - 1) // 184)
+                if m > 1:
+                    st.parts.append(packets[i : i + m, 4:].tobytes())
+                    st.cc = (heads_list[i + m - 1] + 1) & 15
+                    st.remaining -= 184 * m
+                    last = st
+                    i += m
+            while i < j:  # the per-packet code of _run, for run starts and the rest
+                pos = off + i * PACKET_SIZE
+                h = heads_list[i]
+                st = fast_get(h)
+                if st is not None and st.cc == h & 15:
+                    st.parts.append(mv[pos + 4 : pos + 188])
+                    st.cc = (h + 1) & 15
+                    last = st
+                    st.remaining -= 184
+                    if st.remaining <= 0:
+                        finish(st, events, buf, pos + PACKET_SIZE)
+                else:
+                    last = self._packet(buf, mv, pos, h, events)
+                i += 1
+        return off + k * PACKET_SIZE, last, k
 
     def _resync(self, buf: bytes, start: int, final: bool) -> int:
         """Find the next offset with a sync byte 188 and 376 bytes on where the data reaches.
