@@ -8,6 +8,7 @@ byte for byte).
 from __future__ import annotations
 
 import itertools
+import re
 import socket
 from pathlib import Path
 
@@ -210,3 +211,48 @@ async def test_http_push_republishes_to_another_server(clip) -> None:
                 await run_ffmpeg(["-re", "-i", str(clip), "-c", "copy", "-f", "mpegts",
                                   hw.http_url("src/mpegts")])  # fmt: skip
         assert_suffix(frames_of(bytes(got)), source)
+
+
+async def _open_publish(hw, name: str, first: bytes) -> anyio.abc.SocketStream:
+    """A raw chunked POST to ``/{name}/mpegts`` that has sent headers and one chunk."""
+    port = hw.server.listeners.of("http")[0].addresses[0][1]
+    stream = await anyio.connect_tcp("127.0.0.1", port)
+    head = (f"POST /{name}/mpegts HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Transfer-Encoding: chunked\r\nContent-Type: video/mp2t\r\n\r\n")  # fmt: skip
+    await stream.send(head.encode() + b"%x\r\n%s\r\n" % (len(first), first))
+    await wait_for_stream(hw.server, name, frames=1)
+    return stream
+
+
+async def _gone(hw, name: str, timeout: float = 5.0) -> None:
+    with anyio.fail_after(timeout):
+        for _ in itertools.count():
+            s = hw.server.streams.get(name)
+            if s is None or not s.live:
+                return
+            await anyio.sleep(0.05)
+
+
+async def test_silent_publisher_is_ended_after_the_idle_timeout(clip, caplog) -> None:
+    """A publisher that stops sending mid-body gets its answer once the idle time passed."""
+    caplog.set_level("INFO", "headwater")
+    async with running_server({"limits": {"publish_idle_timeout": 0.5}}) as hw:
+        stream = await _open_publish(hw, "live/silent", clip.read_bytes()[: 188 * 400])
+        async with stream:
+            with anyio.fail_after(5):
+                answer = await stream.receive()
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            await _gone(hw, "live/silent")
+    assert any(re.search(r"live/silent.*no data for 0\.5 ?s", r.getMessage())
+               for r in caplog.records)  # fmt: skip
+
+
+async def test_publisher_leaving_mid_body_ends_the_publication(clip, caplog) -> None:
+    """The client closes its connection halfway through the body: the stream ends."""
+    caplog.set_level("INFO", "headwater")
+    async with running_server() as hw:
+        stream = await _open_publish(hw, "live/leaver", clip.read_bytes()[: 188 * 400])
+        await stream.aclose()
+        await _gone(hw, "live/leaver")
+    assert any("live/leaver" in r.getMessage() and "client left" in r.getMessage()
+               for r in caplog.records)  # fmt: skip
