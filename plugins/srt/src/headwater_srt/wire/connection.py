@@ -5,6 +5,12 @@ payload out (:attr:`Connection.outgoing`, :meth:`Connection.take_payload`). It d
 feeds the live receiver, answers ACKACK/KMREQ/SHUTDOWN, sends keep-alives and notices an
 idle peer (draft-sharabayko-srt §3.2 control packets, §4 data transmission, §6.1.6
 re-keying).
+
+Encrypted payloads enter the receive buffer as they came and are decrypted in batches
+(:meth:`StreamDecryptor.decrypt_many`): everything that arrived since the last tick, just
+before the tick delivers, and before any control packet that could change the keys or
+drain the buffer (KMREQ, SHUTDOWN). So the keys in force when a packet is decrypted are
+the keys in force when it arrived, as with per-packet decryption.
 """
 
 from __future__ import annotations
@@ -69,6 +75,8 @@ class Connection:
         self.close_reason = ""
         self.undecryptable = 0
         self._payload: list[bytes | memoryview] = []
+        self._sealed: dict[int, tuple[list[int], list[bytes | memoryview]]] = {}
+        """Per key (KK): sequence numbers and payloads in the buffer still encrypted."""
         self._last_recv = now
         self._last_send = now
 
@@ -101,17 +109,32 @@ class Connection:
         if key:
             if self.decryptor is None:
                 raise ProtocolError("encrypted data on a connection without encryption")
-            plain = self.decryptor.decrypt(key, seq, payload)
-            if plain is None:
+            if not self.decryptor.has_key(key):
                 self.undecryptable += 1
                 return
-            payload = plain
+            sealed = self._sealed.get(key)
+            if sealed is None:
+                sealed = self._sealed[key] = ([], [])
+            sealed[0].append(seq)
+            sealed[1].append(payload)
         lost = rcv.on_data(seq, ts, payload, now, rexmit=bool(word2 & 0x0400_0000))
         if lost:
             self._send(nak_packet(lost, self._ts(now), self.info.peer_socket_id), now)
             rcv.nak_sent(now)
 
+    def _unseal(self) -> None:
+        """Decrypt the payloads that arrived since the last call, in place in the buffer."""
+        assert self.decryptor is not None
+        replace = self.receiver.replace_payload
+        for key, (seqs, payloads) in self._sealed.items():
+            plain = self.decryptor.decrypt_many(key, seqs, payloads)
+            for seq, old, new in zip(seqs, payloads, plain, strict=True):
+                replace(seq, old, new)
+        self._sealed.clear()
+
     def _on_control(self, pkt: ControlPacket, now: int) -> None:
+        if self._sealed:
+            self._unseal()
         t = pkt.type
         dest = self.info.peer_socket_id
         if t == ControlType.ACKACK:
@@ -158,6 +181,8 @@ class Connection:
         """Advance timers: deliver due payload, send ACK/NAK/keep-alive, detect idleness."""
         if self.closed:
             return
+        if self._sealed:
+            self._unseal()
         rcv = self.receiver
         delivered = rcv.deliver(now)
         if delivered:

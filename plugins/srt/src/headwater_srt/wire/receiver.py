@@ -159,6 +159,13 @@ class LiveReceiver:
         self._buf[seq] = (self._ts.extend(timestamp), payload)
         return lost
 
+    def replace_payload(self, seq: int, old: bytes | memoryview, new: bytes | memoryview) -> None:
+        """Put ``new`` in place of the buffered payload ``old`` of ``seq`` (decrypted after
+        arrival); nothing when ``seq`` left the buffer or holds another payload."""
+        item = self._buf.get(seq)
+        if item is not None and item[1] is old:
+            self._buf[seq] = (item[0], new)
+
     def _skip_to(self, seq: int) -> None:
         dropped = seq_diff(seq, self._head) - len(self._buf)
         self.stats.dropped += max(dropped, 0)
