@@ -133,9 +133,9 @@ class Connection:
         self._sealed.clear()
 
     def _on_control(self, pkt: ControlPacket, now: int) -> None:
-        if self._sealed:
-            self._unseal()
         t = pkt.type
+        if self._sealed and (t == ControlType.SHUTDOWN or t == ControlType.USER):
+            self._unseal()  # the keys may change (KMREQ) or the buffer drain (SHUTDOWN)
         dest = self.info.peer_socket_id
         if t == ControlType.ACKACK:
             self.receiver.on_ackack(pkt.type_info, pkt.timestamp, now)
