@@ -22,7 +22,7 @@ from headwater.media.mpegts import reader as reader_module
 
 pytestmark = pytest.mark.skipif(reader_module._np is None, reason="numpy not installed")
 
-CHUNKINGS = [None, [65536], [188 * 24], [188 * 25 + 7], [1316], [4096, 100, 188 * 40]]
+CHUNKINGS = [None, [65536], [188 * 64], [188 * 65 + 7], [1316], [4096, 100, 188 * 80]]
 
 
 def _key(event) -> tuple:
@@ -80,7 +80,7 @@ def test_clean_clips(ts_clip, video, audio, chunks) -> None:
 def test_damaged_clips(ts_clip, kind, seed) -> None:
     data = _damage(ts_clip("h264", "aac"), random.Random(seed), kind, 8)
     assert_same(data, None)
-    assert_same(data, [random.Random(seed).randrange(188 * 24, 9000) for _ in range(9)])
+    assert_same(data, [random.Random(seed).randrange(188 * 64, 20000) for _ in range(9)])
 
 
 def _set_bits(data: bytes, every: int, byte: int, bits: int) -> bytes:
@@ -113,7 +113,7 @@ def test_duplicate_and_reordered_packets(ts_clip) -> None:
 def test_pmt_change_mid_stream(ts_clip) -> None:
     data = ts_clip("h264", "aac") + ts_clip("h265", "mp3")
     assert_same(data, None)
-    assert_same(data, [188 * 30 + 5])
+    assert_same(data, [188 * 70 + 5])
 
 
 def test_small_feeds_skip_the_bulk_path(ts_clip) -> None:
@@ -136,7 +136,7 @@ def test_any_chunking(ts_clip, chunks) -> None:
 )
 @given(
     st.lists(st.tuples(st.integers(0, 60000), st.integers(0, 255)), min_size=1, max_size=40),
-    st.integers(188 * 24, 20000),
+    st.integers(188 * 64, 30000),
 )
 def test_flipped_bytes(ts_clip, flips, chunk) -> None:
     data = bytearray(ts_clip("h264", "aac")[:60160])
@@ -172,4 +172,4 @@ def test_generated_headers(ts_clip, headers) -> None:
             low = 0x10 | counters.get(pid, 0)
         counters[pid] = (low + 1) & 15
         out += bytes((0x47, flags << 5 | pid >> 8, pid & 0xFF, low)) + noise + body[n % 60][4:]
-    assert_same(bytes(out), None, bulk_used=len(out) >= 188 * 24)
+    assert_same(bytes(out), None, bulk_used=len(out) >= 188 * 64)

@@ -46,12 +46,14 @@ try:  # numpy where it pays: the bulk path over many packets per feed
 except ImportError:  # pragma: no cover - numpy comes with the plugins that feed big buffers
     _np = None
 
-BULK_MIN = 24
-"""Whole packets in a feed from which the bulk path pays for its fixed cost."""
+BULK_MIN = 64
+"""Whole packets in a feed from which the bulk path pays for its fixed cost (about 20 µs
+of numpy calls against some 0.4 µs per packet in the per-packet loop)."""
 _PLAIN_MASK = 0xFFE000F0
 """Header bits that make a plain continuation: sync byte, no TEI/PUSI/priority, not
 scrambled, payload only (the continuity counter and PID are checked separately)."""
 _PLAIN = (SYNC_BYTE << 24) | 0x10
+_NOT_CC = 0xFFFFFFF0
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,19 +212,20 @@ class TSReader:
         byte; returns the offset reached, the last packet's PID state and the count."""
         np: Any = _np
         k = (len(buf) - off) // PACKET_SIZE
-        packets = np.frombuffer(buf, np.uint8, k * PACKET_SIZE, off).reshape(k, PACKET_SIZE)
-        synced = packets[:, 0] == SYNC_BYTE
+        # every packet's 32-bit header at once: a strided view, no copy of the payloads
+        heads = np.ndarray((k,), ">u4", buf, off, (PACKET_SIZE,)).astype(np.uint32)
+        synced = (heads >> 24) == SYNC_BYTE
         if not synced.all():
             k = int(synced.argmin())
-            packets = packets[:k]
+            heads = heads[:k]
         if k == 0:
             return off, last, 0
-        heads = packets[:, :4].view(">u4").ravel()
+        packets = np.frombuffer(buf, np.uint8, k * PACKET_SIZE, off).reshape(k, PACKET_SIZE)
         prev = heads[:-1]
         # packet i follows i-1 when i-1 is plain and i's header is i-1's with the next
         # counter (so i is plain too, on the same PID)
         follows = ((prev & _PLAIN_MASK) == _PLAIN) & (
-            heads[1:] == ((prev & ~_np.uint32(15)) | ((prev + 1) & 15))
+            heads[1:] == ((prev & _NOT_CC) | ((prev + 1) & 15))
         )
         bounds = [0, *(np.flatnonzero(~follows) + 1).tolist(), k]
         heads_list = heads.tolist()
