@@ -141,11 +141,11 @@ class PayloadCipher:
         """
         if len(payloads) < BATCH_MIN:
             return [self.apply(s, p) for s, p in zip(seqs, payloads, strict=True)]
-        size = len(payloads[0])
+        sizes = list(map(len, payloads))
+        size = sizes[0]
         out: list[bytes | memoryview] = []
         odd: list[int] = []
-        if any(len(p) != size for p in payloads):
-            sizes = [len(p) for p in payloads]
+        if sizes.count(size) != len(sizes):
             size = max(set(sizes), key=sizes.count)
             odd = [i for i, n in enumerate(sizes) if n != size]
             keep = [i for i, n in enumerate(sizes) if n == size]
