@@ -13,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import anyio
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
 from headwater import Frame, PublishRejected, PublishRequest
@@ -55,29 +55,28 @@ async def publish_endpoint(server: Server, request: Request) -> Response:
 async def _pump(request: Request, reader: TSReader, publication: Publication, idle: float) -> str:
     """Feed body chunks to the reader until the body ends; return why it stopped.
 
-    Straight on the ASGI ``receive``: each call hands over every body byte that arrived
-    since the last one (uvicorn gathers them), and one cancel scope whose deadline moves
-    on with each message bounds the wait, instead of a new scope per chunk.
+    One cancel scope bounds every wait, its deadline moved on with each chunk, rather than
+    a new scope per chunk (uvicorn hands over every body byte that arrived since the last
+    read, so a chunk is often several of the client's writes).
     """
-    receive = request.receive
+    chunks = request.stream().__aiter__()
     feed = reader.feed
     send = publication.send
     add_bytes = publication.add_bytes
     now = anyio.current_time
     with anyio.CancelScope() as scope:
-        while True:
-            scope.deadline = now() + idle
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return "client left"
-            chunk = message.get("body", b"")
-            if chunk:
+        try:
+            while True:
+                scope.deadline = now() + idle
+                chunk = await chunks.__anext__()
                 add_bytes(len(chunk))
                 for event in feed(chunk):
                     if type(event) is Frame:
                         send(event)
-            if not message.get("more_body", False):
-                return "body ended"
+        except StopAsyncIteration:
+            return "body ended"
+        except ClientDisconnect:
+            return "client left"
     return f"no data for {idle:g} s"
 
 
