@@ -37,6 +37,12 @@ from bench.harness.server import ServerProcess
 PREFIX = "bench"
 STOP_GRACE = 5.0
 """Seconds the clients get to finish on their own after the stop before they are cancelled."""
+READY_TIMEOUT = 10.0
+"""Seconds (+ 0.1 per publisher) the harness waits after the warm-up for every stream to
+be on the server with its consumers before it opens the window anyway."""
+SETTLE = 2.0
+"""Seconds (+ 0.02 per publisher) more when that wait was needed: clients that started
+late catch up (``-re``) before the window opens."""
 HEADWATER = "headwater"
 
 
@@ -281,12 +287,34 @@ class IngestScenario:
                 row.errors += complaints(log)[:3]
         return row
 
+    async def ready(self, run: Run, timeout: float) -> bool:
+        """Wait until every stream is alive on the server with its consumers (at most
+        ``timeout`` seconds); True when they already were at the first look."""
+        deadline = time.monotonic() + timeout
+        want = self.consumers(run.args)
+        first = True
+        while time.monotonic() < deadline and not run.stop.is_set():
+            streams = await asyncio.to_thread(run.server.streams, PREFIX + "/")
+            ok = all(
+                (s := streams.get(run.name(i))) is not None
+                and s["alive"]
+                and s["online_clients"] >= want
+                for i in range(run.n)
+            )
+            if ok:
+                return first
+            first = False
+            await asyncio.sleep(0.5)
+        return False
+
     async def _window(self, run: Run, baseline: int) -> tuple[Row, dict[str, dict[str, Any]]]:
         args, server, n = run.args, run.server, run.n
         t0 = time.monotonic()
         try:
             await self.start_clients(run)
             await asyncio.sleep(max(0.0, self.warmup(args, n) - (time.monotonic() - t0)))
+            if not await self.ready(run, READY_TIMEOUT + 0.1 * n):
+                await asyncio.sleep(SETTLE + 0.02 * n)
             before = await asyncio.to_thread(server.streams, PREFIX + "/")
             sampler = Sampler(server.processes())
             sampler.start()

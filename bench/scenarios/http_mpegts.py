@@ -17,7 +17,7 @@ import asyncio
 import time
 
 from bench.harness import IngestScenario, Run, clip
-from bench.harness.ffmpeg import ffmpeg_exe, ffmpeg_version, publish
+from bench.harness.ffmpeg import SPACING, ffmpeg_exe, ffmpeg_version, publish
 from bench.harness.streams import close, sleep_or_stop
 
 CHUNK = 64 * 1024
@@ -59,6 +59,7 @@ class HttpMpegts(IngestScenario):
             if run.args.client == "ffmpeg":
                 url = f"http://127.0.0.1:{run.server.port('http')}/{run.name(i)}/mpegts"
                 run.spawn(i, publish(run, self.exe, self.path, "mpegts", url))
+                await asyncio.sleep(SPACING)
             else:
                 run.spawn(i, self.publisher(run, i))
 

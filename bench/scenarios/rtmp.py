@@ -19,7 +19,7 @@ import asyncio
 import time
 
 from bench.harness import IngestScenario, Run, clip, nginx_rtmp
-from bench.harness.ffmpeg import ffmpeg_exe, ffmpeg_version, publish
+from bench.harness.ffmpeg import SPACING, ffmpeg_exe, ffmpeg_version, publish
 from bench.harness.flv import looped, media_tags
 from bench.harness.ingest import Target
 from bench.harness.streams import close, sleep_or_stop
@@ -36,6 +36,8 @@ PUBLISH_TIMEOUT = 10.0
 """Seconds (+ 0.1 per publisher) ffmpeg publishers get to appear before players start."""
 PLAYERS_SETTLE = 1.0
 """Seconds between the players' start and the window, at least."""
+PLAYER_TIMEOUT = 30.0
+"""Seconds a player waits for the server's handshake (hundreds connect at once)."""
 
 
 class Rtmp(IngestScenario):
@@ -105,6 +107,7 @@ class Rtmp(IngestScenario):
             if run.args.client == "ffmpeg":
                 url = f"rtmp://127.0.0.1:{run.server.port('rtmp')}/{APP}/c{i}"
                 run.spawn(i, publish(run, self.exe, self.path, "flv", url))
+                await asyncio.sleep(SPACING)
             else:
                 run.spawn(i, self.publisher(run, i))
         if not run.args.no_players:
@@ -165,7 +168,7 @@ class Rtmp(IngestScenario):
         try:
             w = ChunkWriter()
             writer.write(b"\x03" + bytes(HANDSHAKE))
-            await asyncio.wait_for(reader.readexactly(1 + 2 * HANDSHAKE), 10)
+            await asyncio.wait_for(reader.readexactly(1 + 2 * HANDSHAKE), PLAYER_TIMEOUT)
             writer.write(bytes(HANDSHAKE))
             url = f"rtmp://127.0.0.1:{port}/{APP}"
             connect = encode_command("connect", 1, {"app": APP, "tcUrl": url})

@@ -15,11 +15,12 @@ srt-live-transmit's CPU-s/GB (issue 14).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
 
 from bench.harness import IngestScenario, Run, clip
 from bench.harness import srt_live_transmit as slt
-from bench.harness.ffmpeg import ffmpeg_exe, ffmpeg_version, publish
+from bench.harness.ffmpeg import SPACING, ffmpeg_exe, ffmpeg_version, publish
 from bench.harness.ingest import Target
 
 PASSPHRASE = "bench-passphrase-0123"
@@ -79,9 +80,10 @@ class Srt(IngestScenario):
                 f"callers: {ffmpeg_version(self.exe)}")  # fmt: skip
 
     async def start_clients(self, run: Run) -> None:
-        """One ffmpeg caller per stream."""
+        """One ffmpeg caller per stream, started :data:`SPACING` apart."""
         for i in range(run.n):
             run.spawn(i, self.caller(run, i))
+            await asyncio.sleep(SPACING)
 
     async def caller(self, run: Run, i: int) -> None:
         """Run ffmpeg until the stop; an exit before it is a failure (with ffmpeg's words)."""
