@@ -68,12 +68,14 @@ class Rtmp(IngestScenario):
         )  # fmt: skip
         parser.add_argument("--ffmpeg", help="the ffmpeg to publish with (default: Debian's)")
         parser.add_argument("--read-interval", type=float, help="the server's rtmp.read_interval")
+        parser.add_argument("--chunk-size", type=int, help="the server's rtmp.chunk_size")
         parser.add_argument("--play-interval", type=float, help="the server's rtmp.play_interval")
         parser.add_argument("--no-players", action="store_true", help="publishers only")
 
     def sections(self, args: argparse.Namespace) -> str:
-        """An ``[rtmp]`` section with the intervals given on the command line."""
-        knobs = {"read_interval": args.read_interval, "play_interval": args.play_interval}
+        """An ``[rtmp]`` section with the knobs given on the command line."""
+        knobs = {"read_interval": args.read_interval, "play_interval": args.play_interval,
+                 "chunk_size": args.chunk_size}  # fmt: skip
         return "[rtmp]\n" + "".join(f"{k} = {v}\n" for k, v in knobs.items() if v is not None)
 
     def warmup(self, args: argparse.Namespace, n: int) -> float:
