@@ -8,8 +8,11 @@ drops/loss):
 - ``srt`` N = 30, AES-128: headwater and srt-live-transmit (one process per caller);
 - ``http_mpegts`` N = 30 from ffmpeg, and headwater's own RTMP ingest of the same media at
   N = 30 (no players, so both are ingest only); ratio HTTP ÷ RTMP;
-- ``rtmp`` and ``srt`` with 200 small publishers (640x360, 0.5 Mbit/s, IP-camera sized),
-  beside their references.
+- ``rtmp`` and ``srt`` with 200 small publishers (640x360, 0.5 Mbit/s, IP-camera sized):
+  RTMP beside nginx-rtmp (one process); SRT alone, since 200 srt-live-transmit processes
+  (several threads each) push a 2-core machine's load average into the hundreds and so
+  measure nothing but contention (the issue asks no ratio there: all connected, no drops,
+  RSS per stream).
 
 ``--repeat 3`` measures each row three times (interleaved with its reference, so both see
 the same load) and keeps the median; ``--scale 0.1`` divides every N by ten for a quick
@@ -52,7 +55,11 @@ CASES = (
         "small-rtmp", "rtmp", 200, ("--mbps", "0.5", "--size", "640x360"), "no drops, ≤ 1 MB/stream"
     ),
     Case(
-        "small-srt", "srt", 200, ("--mbps", "0.5", "--size", "640x360"), "no drops, ≤ 1 MB/stream"
+        "small-srt",
+        "srt",
+        200,
+        ("--mbps", "0.5", "--size", "640x360", "--targets", "headwater"),
+        "no drops, ≤ 1 MB/stream",
     ),
 )
 
