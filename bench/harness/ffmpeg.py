@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from bench.harness.ingest import Run
 
 SYSTEM_FFMPEG = Path("/usr/bin/ffmpeg")
-SPACING = 0.05
+SPACING = 0.1
 """Seconds between two ffmpeg starts: 200 processes starting at once would swamp 2 cores
 for longer than a warm-up (and burst to catch up with ``-re`` afterwards)."""
 

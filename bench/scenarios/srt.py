@@ -24,6 +24,9 @@ from bench.harness.ffmpeg import SPACING, ffmpeg_exe, ffmpeg_version, publish
 from bench.harness.ingest import Target
 
 PASSPHRASE = "bench-passphrase-0123"
+CONNECT_TIMEOUT_MS = 15_000
+"""The callers' connect timeout (libsrt's default, 3 s, is shorter than the start-up storm
+of a couple of hundred ffmpeg processes on 2 cores)."""
 LOSS = re.compile(r"(\d+) packets, (\d+) lost, (\d+) recovered, (\d+) dropped too late")
 
 
@@ -97,6 +100,7 @@ class Srt(IngestScenario):
             url += f"&passphrase={PASSPHRASE}&pbkeylen={args.pbkeylen}"
         if args.latency is not None:
             url += f"&latency={args.latency}"
+        url += f"&connect_timeout={CONNECT_TIMEOUT_MS}"
         await publish(run, self.exe, self.path, "mpegts", url)
 
     def drops_loss(self, run: Run, stats: dict, log: str) -> str:
