@@ -174,7 +174,11 @@ def test_rtmp_against_nginx(cache: Path, capsys: pytest.CaptureFixture[str]) -> 
     rows = run("rtmp", argv)
     assert [r.server for r in rows] == ["headwater", "nginx-rtmp"]
     assert all(r.connected == 1 and r.bytes_in > 100_000 for r in rows), rows
-    assert rows[1].ratio == 1.0 and rows[0].ratio == rows[0].cpu_per_gb / rows[1].cpu_per_gb
+    if rows[1].cpu_seconds > 0:  # nginx may use less than one clock tick in 2 s
+        assert rows[1].ratio == 1.0
+        assert rows[0].ratio == rows[0].cpu_per_gb / rows[1].cpu_per_gb
+    else:
+        assert rows[0].ratio is None and rows[1].ratio is None
     assert "| nginx-rtmp | 1 |" in capsys.readouterr().out
 
 
