@@ -92,7 +92,7 @@ async def test_one_stream_with_live_stats() -> None:
             assert reply.status_code == 200
             info = reply.json()
             stats = info["stats"]
-            assert info["name"] == "live/cam1" and info["named_by"] == "template"
+            assert info["name"] == "live/cam1" and info["named_by"] == "user"
             assert stats["alive"] is True and stats["status"] == "running"
             assert stats["bytes_in"] == 28 * 1100 and stats["frames_in"] == 56
             assert stats["input_bitrate"] > 0

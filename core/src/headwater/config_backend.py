@@ -124,9 +124,9 @@ class ConfigBackend:
         for old in server.backend_streams:
             if old.name not in names:
                 pub = server.publications.get(old.name)
-                if pub is not None and pub.stream.named_by == "backend":
+                if pub is not None and pub.stream.named_by == "external":
                     pub.stop("the config backend no longer lists this stream")
         if [s.name for s in server.backend_streams] != [s.name for s in streams]:
             log.info("config backend lists %d streams", len(streams))
         server.backend_streams = streams
-        server.streams.sync_static(streams, named_by="backend")
+        server.streams.sync_static(streams, named_by="external")

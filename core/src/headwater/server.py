@@ -206,7 +206,7 @@ class Server:
             raise
         if old.config_external != new.config_external:
             self.backend_streams = []
-            self.streams.sync_static([], named_by="backend")
+            self.streams.sync_static([], named_by="external")
             self._start_backend()
         if "http" in changed:
 

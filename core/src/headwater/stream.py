@@ -36,7 +36,7 @@ class Stream:
         self.settings = settings
         self.static = static
         self.location = location
-        self.named_by = "config" if static else "template"
+        self.named_by = "config" if static else "user"
         self.queue_frames = queue_frames
         self.gop_cache_bytes = gop_cache_bytes
         self.live = False
