@@ -211,6 +211,9 @@ def load_settings(
     """
     text = read_config_text(config_file) if config_file else ConfigText(default_document())
     document = text.document
+    found = list(text.warnings)
+    if warnings is not None:
+        warnings.extend(found)
     overrides = dict(overrides or {})
     if data_dir is not None:
         overrides["data_dir"] = str(data_dir)
@@ -231,10 +234,10 @@ def load_settings(
         _document.reset(token)
     from headwater.config.advice import settings_warnings
 
-    found = text.warnings + settings_warnings(settings)
     if warnings is not None:
-        warnings.extend(found)
+        warnings.extend(settings_warnings(settings))
     else:
+        found += settings_warnings(settings)
         for line in found:
             log.warning("%s", line)
     return settings

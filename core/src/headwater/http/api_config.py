@@ -8,12 +8,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from headwater.config.loading import PERSISTED_FILE, deep_merge, validate_document
 from headwater.errors import ConfigError, PluginError
 from headwater.http.access import check_write_access
+from headwater.http.config_body import ConfigBody, read_config_body
 
 router = APIRouter(prefix="/streamer/api/v3", tags=["config"])
 log = logging.getLogger("headwater.api")
@@ -66,31 +67,68 @@ def get_config(request: Request) -> dict[str, Any]:
     return doc
 
 
-@router.post("/config")
-def validate_config(request: Request, body: dict[str, Any] = Body(...)) -> JSONResponse:
-    """Validate a (partial) config document merged over the running one; change nothing."""
-    server = request.app.state.server
+def _merged(server: Any, body: ConfigBody) -> Any:
+    from headwater.config.loading import format_validation_error
+    from pydantic import ValidationError
+
+    from headwater.config.models import ServerSettings
+
+    document = deep_merge(current_document(server), body.patch)
     try:
-        merged = validate_document(deep_merge(current_document(server), body))
-        server.validate_plugin_sections(merged)
+        return ServerSettings.model_validate(document)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, locate=body.locate)) from exc
+
+
+_BODY_DOC = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+        "required": True,
+    }
+}
+
+
+@router.post("/config", openapi_extra=_BODY_DOC)
+async def validate_config(request: Request) -> JSONResponse:
+    """Validate a config (JSON patch, or Flussonic text as ``text/plain``); change nothing."""
+    server = request.app.state.server
+    body = ConfigBody({})
+    try:
+        body = await read_config_body(request, current_document(server))
+        server.validate_plugin_sections(_merged(server, body))
     except (ConfigError, PluginError) as exc:
-        return JSONResponse({"valid": False, "errors": error_list(str(exc))}, status_code=400)
-    return JSONResponse({"valid": True, "errors": []})
+        return JSONResponse(
+            {"valid": False, "errors": error_list(str(exc)), "warnings": body.warnings},
+            status_code=400,
+        )
+    return JSONResponse({"valid": True, "errors": [], "warnings": body.warnings})
 
 
-@router.put("/config", dependencies=[Depends(check_write_access)])
-async def put_config(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-    """Merge a partial config into the running one, apply it live and persist it."""
+@router.put("/config", dependencies=[Depends(check_write_access)], openapi_extra=_BODY_DOC)
+async def put_config(request: Request) -> dict[str, Any]:
+    """Change the running config, apply it live and persist it.
+
+    A JSON body is merged over the running config; a ``text/plain`` body (Flussonic's
+    syntax) replaces it.
+    """
     server = request.app.state.server
     try:
-        merged = validate_document(deep_merge(current_document(server), body))
-        changed = await server.apply_settings(merged)
+        body = await read_config_body(request, current_document(server))
+        changed = await server.apply_settings(_merged(server, body))
     except (ConfigError, PluginError) as exc:
         raise HTTPException(400, {"errors": error_list(str(exc))}) from exc
     except OSError as exc:
         raise HTTPException(400, {"errors": [{"path": "listeners", "message": str(exc)}]}) from exc
-    persist(server, {k: v for k, v in body.items() if k != "stats"})
+    persist(server, {k: v for k, v in body.patch.items() if k != "stats"})
+    for line in body.warnings:
+        log.warning("config from the API: %s", line)
     log.info(
         "config changed through the API%s", f"; reopened {', '.join(changed)}" if changed else ""
     )
-    return get_config(request)
+    answer = get_config(request)
+    if body.warnings:
+        answer["warnings"] = body.warnings
+    return answer
