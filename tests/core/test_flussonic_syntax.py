@@ -26,9 +26,10 @@ TOKENS = [
     ('p "two words";', [("p", 1, 1), ("two words", 1, 3), (";", 1, 14)]),
     ('p "a\\"b\\\\";', [("p", 1, 1), ('a"b\\', 1, 3), (";", 1, 11)]),
     ("# comment\nx; # tail", [("x", 2, 1), (";", 2, 2)]),
-    ('push srt://h:1 streamid="#!::r=x,m=publish";', [
-        ("push", 1, 1), ("srt://h:1", 1, 6), ("streamid=#!::r=x,m=publish", 1, 16), (";", 1, 44)
-    ]),
+    (
+        'push srt://h:1 streamid="#!::r=x,m=publish";',
+        [("push", 1, 1), ("srt://h:1", 1, 6), ("streamid=#!::r=x,m=publish", 1, 16), (";", 1, 44)],
+    ),
     ("u http://h/p?a=1#frag;", [("u", 1, 1), ("http://h/p?a=1#frag", 1, 3), (";", 1, 22)]),
     ("x\r\n\ty;", [("x", 1, 1), ("y", 2, 2), (";", 2, 3)]),
 ]
@@ -105,7 +106,11 @@ GUIDE = {
     ),
     "template": (
         "template chats {\n  prefix chats;\n  input publish://;\n}\n",
-        {"templates": [{"name": "chats", "prefixes": ["chats"], "inputs": [{"url": "publish://"}]}]},
+        {
+            "templates": [
+                {"name": "chats", "prefixes": ["chats"], "inputs": [{"url": "publish://"}]}
+            ]
+        },
     ),
     "legacy live with a password": (
         "live chats {\n  password mypass;\n}\n",
@@ -352,9 +357,37 @@ def test_syntax_is_chosen_by_content(text: str, syntax: str) -> None:
 
 ALPHABET = string.ascii_letters + string.digits + ' \t\n{};"#=:/._-%\\'
 WORDS = st.sampled_from(
-    ["stream", "template", "live", "input", "publish://", "http", "80", "dvr", "/s", "3d",
-     "500G", "push", "rtmp://h/%s", "password", "x", "prefix", "srt_publish", "passphrase",
-     "{", "}", ";", "\n", '"', "#", "k=v", "on_publish", "event_sink", "only", "event=a"]
+    [
+        "stream",
+        "template",
+        "live",
+        "input",
+        "publish://",
+        "http",
+        "80",
+        "dvr",
+        "/s",
+        "3d",
+        "500G",
+        "push",
+        "rtmp://h/%s",
+        "password",
+        "x",
+        "prefix",
+        "srt_publish",
+        "passphrase",
+        "{",
+        "}",
+        ";",
+        "\n",
+        '"',
+        "#",
+        "k=v",
+        "on_publish",
+        "event_sink",
+        "only",
+        "event=a",
+    ]
 )
 
 

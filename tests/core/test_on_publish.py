@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 from pathlib import Path
@@ -244,10 +245,10 @@ async def test_x_record_second_publication_continues_timestamps(tmp_path: Path) 
     stamps = [t.timestamp for t in tags if t.kind == 9]
     assert len(stamps) == 3 * 31  # 30 frames and a sequence header per publication
     per = [stamps[i * 31 : (i + 1) * 31] for i in range(3)]
-    for earlier, later in zip(per, per[1:], strict=False):
+    for earlier, later in itertools.pairwise(per):
         assert min(later) > max(earlier)
         # within a publication the spacing is what the publisher sent (40 ms at 25 fps)
-        assert [b - a for a, b in zip(later[1:], later[2:], strict=False)] == [40] * 29
+        assert [b - a for a, b in itertools.pairwise(later[1:])] == [40] * 29
     frames = read_flv(path)
     assert [frame_index(f) for f in frames if f.track.is_video] == list(range(30)) * 3
 

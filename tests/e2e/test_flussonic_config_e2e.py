@@ -16,7 +16,7 @@ from headwater.config.flussonic import parse_flussonic
 from headwater.testing import run_ffmpeg, running_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-from cli_process import OFF, serve, stop  # noqa: E402
+from cli_process import OFF, serve, stop
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 

@@ -22,6 +22,7 @@ import httpx
 from pydantic import ValidationError
 
 from headwater.config.models import StreamSettings
+from headwater.telemetry import backend_failed
 
 if TYPE_CHECKING:
     from headwater.server import Server
@@ -98,6 +99,12 @@ class ConfigBackend:
                 message = f"{type(exc).__name__}: {exc}"
             else:
                 message = str(exc)
+            kind = (
+                "network_error"
+                if isinstance(exc, httpx.HTTPError | TimeoutError)
+                else ("malformed_json" if "neither JSON" in message else "invalid_request")
+            )
+            backend_failed(self.server, url, kind, message)
             if status.get("last_error") != message:
                 log.warning(
                     "config backend %s failed (%s); keeping the last good answer", url, message

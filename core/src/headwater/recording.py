@@ -53,7 +53,9 @@ class FlvFileRecorder:
         if not fresh:
             end, last = await anyio.to_thread.run_sync(flv_tail, self.path)
             if end != self.path.stat().st_size:
-                log.warning("%s: trimming a partial tag at the end of %s", self.stream_name, self.path)
+                log.warning(
+                    "%s: trimming a partial tag at the end of %s", self.stream_name, self.path
+                )
                 await anyio.to_thread.run_sync(os.truncate, self.path, end)
             resume = None if last is None else last + 1
         log.info("%s: recording into %s", self.stream_name, self.path)

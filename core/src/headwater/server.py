@@ -17,6 +17,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from headwater.config.models import ServerSettings, StreamSettings
 from headwater.consumers import Consumer
 from headwater.errors import ConfigError, PluginError, PublishRejected, Refusal
+from headwater.events import EventBus
 from headwater.hookcall import call_all, call_first, call_sync_all
 from headwater.listeners import ListenerSet
 from headwater.naming import Match, match_name, validate_name
@@ -26,6 +27,7 @@ from headwater.publish_request import PublishRequest
 from headwater.registry import StreamRegistry
 from headwater.stream import Stream
 from headwater.subscription import Subscription
+from headwater.telemetry import Tallies, publish_refused
 from headwater.verdict import Verdict
 
 log = logging.getLogger("headwater.server")
@@ -58,6 +60,10 @@ class Server:
         self.publications: dict[str, Publication] = {}
         self.plugin_settings: dict[str, Any] = {}
         self.started_at = time.time()
+        self.events = EventBus()
+        """Where events go (``event_sinks``); ``headwater.events.emit`` queues one."""
+        self.tallies = Tallies()
+        """Totals for the metrics (refusals, bytes of ended publications...)."""
         self._tg: TaskGroup | None = None
         self._backend_scope: anyio.CancelScope | None = None
 
@@ -130,6 +136,7 @@ class Server:
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
+                self.events.configure(tg, self.settings.event_sinks)
                 await self.listeners.start(tg)
                 tg.start_soon(self._housekeeping)
                 self._start_backend()
@@ -137,6 +144,7 @@ class Server:
                 await anyio.sleep_forever()
         finally:
             self._tg = None
+            self.events.stop()
 
     def stop(self) -> None:
         """Stop serving: publishers are disconnected, consumers and listeners closed."""
@@ -172,7 +180,9 @@ class Server:
                 log.debug(
                     "%s: dynamic stream removed after %gs idle", name, limits.dynamic_stream_ttl
                 )
+            now = time.monotonic()
             for pub in list(self.publications.values()):
+                pub.stream.sample_output(now)
                 if pub.idle_for > limits.publish_idle_timeout:
                     pub.stop(f"no data for {limits.publish_idle_timeout:g}s")
 
@@ -195,6 +205,7 @@ class Server:
         tg = self.task_group
         inline = [p for p in changed if p != "http"]
         self._use_settings(new, sections)
+        self.events.configure(tg, new.event_sinks)
         try:
             await self.listeners.stop(inline)
             await self.listeners.start(tg, inline)
@@ -292,6 +303,7 @@ class Server:
             verdicts = await self.authorize(request, match.settings)
             stream = self._claim(name, match, request)
         except PublishRejected as exc:
+            publish_refused(self, request, exc)
             log.warning(
                 "refused %s publish from %s (%s): %s",
                 request.proto,

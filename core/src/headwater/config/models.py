@@ -169,8 +169,9 @@ class StreamSettings(Model):
         if not isinstance(enabled, bool):
             raise ValueError("publish_enabled must be true or false")
         inputs = list(data.get("inputs") or [])
-        has = any(isinstance(i, dict) and str(i.get("url", "")).startswith("publish://")
-                  for i in inputs)
+        has = any(
+            isinstance(i, dict) and str(i.get("url", "")).startswith("publish://") for i in inputs
+        )
         if enabled and not has:
             data["inputs"] = [*inputs, {"url": "publish://"}]
         elif not enabled and has:

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from headwater.config.loading import PERSISTED_FILE, deep_merge, validate_document
+from headwater.config.loading import PERSISTED_FILE, deep_merge
 from headwater.errors import ConfigError, PluginError
 from headwater.http.access import check_write_access
 from headwater.http.config_body import ConfigBody, read_config_body
@@ -51,6 +51,24 @@ def error_list(message: str) -> list[dict[str, str]]:
     return out
 
 
+async def apply_patch(server: Any, body: ConfigBody) -> list[str]:
+    """Merge ``body.patch`` into the running config, apply it live and persist it.
+
+    Raises HTTPException 400 naming every problem; the running config is then unchanged.
+    """
+    try:
+        changed = await server.apply_settings(_merged(server, body))
+    except (ConfigError, PluginError) as exc:
+        raise HTTPException(400, {"errors": error_list(str(exc))}) from exc
+    except OSError as exc:
+        raise HTTPException(400, {"errors": [{"path": "listeners", "message": str(exc)}]}) from exc
+    persist(server, {k: v for k, v in body.patch.items() if k != "stats"})
+    log.info(
+        "config changed through the API%s", f"; reopened {', '.join(changed)}" if changed else ""
+    )
+    return changed
+
+
 @router.get("/config", dependencies=[Depends(check_write_access)])
 def get_config(request: Request) -> dict[str, Any]:
     """The running configuration, with read-only ``stats`` (config backend state).
@@ -68,9 +86,9 @@ def get_config(request: Request) -> dict[str, Any]:
 
 
 def _merged(server: Any, body: ConfigBody) -> Any:
-    from headwater.config.loading import format_validation_error
     from pydantic import ValidationError
 
+    from headwater.config.loading import format_validation_error
     from headwater.config.models import ServerSettings
 
     document = deep_merge(current_document(server), body.patch)
@@ -117,17 +135,11 @@ async def put_config(request: Request) -> dict[str, Any]:
     server = request.app.state.server
     try:
         body = await read_config_body(request, current_document(server))
-        changed = await server.apply_settings(_merged(server, body))
-    except (ConfigError, PluginError) as exc:
+    except ConfigError as exc:
         raise HTTPException(400, {"errors": error_list(str(exc))}) from exc
-    except OSError as exc:
-        raise HTTPException(400, {"errors": [{"path": "listeners", "message": str(exc)}]}) from exc
-    persist(server, {k: v for k, v in body.patch.items() if k != "stats"})
     for line in body.warnings:
         log.warning("config from the API: %s", line)
-    log.info(
-        "config changed through the API%s", f"; reopened {', '.join(changed)}" if changed else ""
-    )
+    await apply_patch(server, body)
     answer = get_config(request)
     if body.warnings:
         answer["warnings"] = body.warnings

@@ -19,7 +19,13 @@ from headwater.config.flussonic.syntax import Directive, parse_directives
 
 Path = tuple[str | int, ...]
 
-LISTENER_PROTOCOLS = {"http": "http", "rtmp": "rtmp", "rtmps": "rtmps", "rtsp": "rtsp", "srt": "srt"}
+LISTENER_PROTOCOLS = {
+    "http": "http",
+    "rtmp": "rtmp",
+    "rtmps": "rtmps",
+    "rtsp": "rtsp",
+    "srt": "srt",
+}
 """Global port directives and the ``listeners`` key each fills."""
 
 UNSUPPORTED_GLOBAL = {
@@ -28,7 +34,9 @@ UNSUPPORTED_GLOBAL = {
 }
 """Known Flussonic directives refused with a specific reason (warnings)."""
 
-_PORT = re.compile(r"^(?:(?P<host>\[[^\]]+\]|[^:\[\]]+):)?(?P<port>\d{1,5})(?:-(?P<last>\d{1,5}))?$")
+_PORT = re.compile(
+    r"^(?:(?P<host>\[[^\]]+\]|[^:\[\]]+):)?(?P<port>\d{1,5})(?:-(?P<last>\d{1,5}))?$"
+)
 _DURATION = re.compile(r"^\d+(?:\.\d+)?[smhdwSMHDW]?$")
 _SIZE = re.compile(r"^\d+(?:\.\d+)?[kKmMgGtTpP][bB]?$")
 _TRUE = {"true", "on", "yes", "1"}
