@@ -75,7 +75,7 @@ def list_streams(
 @router.post(
     "/streams/{name:path}/stop", status_code=204, dependencies=[Depends(check_write_access)]
 )
-def stop_stream(request: Request, name: str) -> Response:
+async def stop_stream(request: Request, name: str) -> Response:
     """Disconnect the stream's publisher (its players end with it); 404 when not published."""
     server = request.app.state.server
     publication = server.publications.get(name)
