@@ -112,7 +112,7 @@ def serve(
 ) -> None:
     """Run the server (with no --config, the embedded default config)."""
     from headwater.config.loading import load_settings
-    from headwater.plugins import describe_plugins
+    from headwater.plugins import describe_plugins, validate_plugin_sections
     from headwater.server import Server
 
     overrides: dict[str, Any] = {}
@@ -129,7 +129,7 @@ def serve(
         for line in warnings:
             logging.getLogger("headwater.config").warning("%s: %s", config, line)
         server = Server(settings)
-        server.validate_plugin_sections(settings)
+        validate_plugin_sections(server.pm, settings)
     except (ConfigError, PluginError) as exc:
         fail(str(exc))
     for info in describe_plugins(server.pm):
@@ -219,13 +219,14 @@ def check_config(
     Exits 1 when there is an error; warnings (ignored Flussonic directives) do not fail.
     """
     from headwater.config.loading import load_settings
-    from headwater.server import Server
+    from headwater.plugins import make_plugin_manager, validate_plugin_sections
 
     warnings: list[str] = []
     try:
         settings = load_settings(file, use_persisted=False, warnings=warnings)
         _print_warnings(file, warnings)
-        Server(settings).validate_plugin_sections(settings)
+        pm = make_plugin_manager(disabled=settings.plugins.disabled)
+        validate_plugin_sections(pm, settings)
     except (ConfigError, PluginError) as exc:
         _print_warnings(file, warnings)
         for line in str(exc).splitlines():

@@ -76,3 +76,7 @@ def emit(server: Any, name: str, **fields: Any) -> None:
     bus = getattr(server, "events", None)
     if bus is not None:
         bus.emit(name, **fields)
+
+
+emit_event = emit
+"""The public name of :func:`emit` (``from headwater import emit_event``)."""

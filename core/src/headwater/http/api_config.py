@@ -15,6 +15,7 @@ from headwater.config.loading import PERSISTED_FILE, deep_merge
 from headwater.errors import ConfigError, PluginError
 from headwater.http.access import check_write_access
 from headwater.http.config_body import ConfigBody, read_config_body
+from headwater.plugins import validate_plugin_sections
 
 router = APIRouter(prefix="/streamer/api/v3", tags=["config"])
 log = logging.getLogger("headwater.api")
@@ -116,7 +117,7 @@ async def validate_config(request: Request) -> JSONResponse:
     body = ConfigBody({})
     try:
         body = await read_config_body(request, current_document(server))
-        server.validate_plugin_sections(_merged(server, body))
+        validate_plugin_sections(server.pm, _merged(server, body))
     except (ConfigError, PluginError) as exc:
         return JSONResponse(
             {"valid": False, "errors": error_list(str(exc)), "warnings": body.warnings},

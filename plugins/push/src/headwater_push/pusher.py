@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from headwater.events import emit
+from headwater import emit_event as emit
 from headwater_push.backoff import Backoff
 from headwater_push.template import redact
 
