@@ -294,6 +294,8 @@ async def test_put_config_as_flussonic_text_replaces_and_post_validates(tmp_path
         assert [s["name"] for s in doc["streams"]] == ["published"]
         assert [t["name"] for t in doc["templates"]] == ["chats"]
         assert doc["templates"][0]["password"] == "mypass" and doc["warnings"]
+        assert doc["listeners"]["http"]  # a text without `http` keeps the API reachable
+        assert (await http.get(hw.http_url(f"{API}/streams"))).status_code == 200
         async with hw.server.publish(request("chats/a", password="mypass")):
             pass
         with pytest.raises(Exception, match="no stream or template"):
@@ -338,3 +340,33 @@ async def test_streams_and_stop_commands(tmp_path: Path) -> None:
             assert stopped.exit_code == 0, stopped.output
             with anyio.fail_after(5):
                 await ended.wait()
+
+
+@pytest.mark.anyio
+async def test_a_text_put_survives_a_restart_as_sent(tmp_path: Path) -> None:
+    """Regression: a stream the text PUT re-declares must not get back, at the next start,
+    the fields the config file had for it (the persisted patch replaces, not merges)."""
+    from headwater.config import load_settings
+
+    config_file = tmp_path / "flussonic.conf"
+    config_file.write_text(
+        "edit_auth admin secret;\nstream published { input publish://; password old; }\n"
+    )
+    data = tmp_path / "data"
+    settings = load_settings(config_file, data_dir=data)
+    text = "edit_auth admin secret;\nstream published { input publish://; title Lobby; }\n"
+    document = settings.model_dump(mode="json")
+    del document["listeners"]  # the test server's own loopback listeners
+    async with core_server(document, data_dir=data) as hw:
+        async with client() as http:
+            put = await http.put(
+                hw.http_url(f"{API}/config"),
+                content=text,
+                headers={"Content-Type": "text/plain"},
+                auth=ADMIN,
+            )
+            assert put.status_code == 200, put.text
+        assert hw.server.settings.streams[0].password is None
+    again = load_settings(config_file, data_dir=data)
+    (stream,) = again.streams
+    assert stream.password is None and stream.model_extra["title"] == "Lobby"

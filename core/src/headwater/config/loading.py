@@ -96,7 +96,8 @@ def deep_merge(
     """Merge ``patch`` into a copy of ``base``.
 
     Dicts merge key by key; lists of named entries (``streams``, ``templates``) merge by
-    ``name`` (an entry with ``"remove": true`` deletes that name); anything else replaces.
+    ``name`` (an entry with ``"remove": true`` deletes that name, one with ``"replace":
+    true`` replaces it whole instead of merging into it); anything else replaces.
     With ``keep_removed`` the removal entries are kept in the result (merging two patches,
     as the persisted API changes do, so that a removal still applies to the file later).
     """
@@ -108,7 +109,8 @@ def deep_merge(
         elif _named_list(value) and _named_list(old):
             out[key] = _merge_named(old, value, keep_removed)
         elif _named_list(value):
-            out[key] = [v for v in value if keep_removed or not v.get("remove")]
+            kept = [v for v in value if keep_removed or not v.get("remove")]
+            out[key] = kept if keep_removed else [_unflagged(v) for v in kept]
         else:
             out[key] = value
     return out
@@ -133,11 +135,17 @@ def _merge_named(
                 merged[name] = item
             else:
                 merged.pop(name, None)
+        elif item.get("replace"):
+            merged[name] = item if keep_removed else _unflagged(item)
         elif name in merged and not merged[name].get("remove"):
             merged[name] = deep_merge(merged[name], item, keep_removed=keep_removed)
         else:
             merged[name] = item
     return list(merged.values())
+
+
+def _unflagged(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k != "replace"}
 
 
 class _DocumentSource(PydanticBaseSettingsSource):

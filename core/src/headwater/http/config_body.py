@@ -2,10 +2,11 @@
 
 A JSON object is a partial document merged over the running config. A ``text/plain`` body
 is read as Flussonic's configuration text (as Flussonic's own API takes it) and describes
-the whole config: streams, templates, event sinks and listener protocols it does not name
-are removed, ``config_external``, ``edit_auth`` and ``view_auth`` it does not set are
-unset. Settings the text syntax cannot express (``limits``, ``data_dir``, plugin
-sections) are kept.
+the whole config: streams, templates and event sinks it does not name are removed,
+``config_external``, ``edit_auth`` and ``view_auth`` it does not set are unset. Listeners
+of protocols it does not mention are kept (a text without ``http`` does not lock the API
+out), and so are the settings the text syntax cannot express (``limits``, ``data_dir``,
+plugin sections).
 """
 
 from __future__ import annotations
@@ -62,15 +63,19 @@ async def read_config_body(request: Request, current: dict[str, Any]) -> ConfigB
 def replacement_patch(current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """The patch that turns ``current`` into ``new`` when merged with ``deep_merge``.
 
-    Every named entry of ``current`` is removed first, so the entries of ``new`` replace
-    rather than merge into the old ones.
+    Named entries ``new`` lacks are removed; its own are marked ``replace`` so they take
+    the place of the old ones whole (also when the persisted patch is applied over the
+    config file at the next start).
     """
     patch = dict(new)
     for key in NAMED_LISTS:
-        removals = [{"name": item["name"], "remove": True} for item in current.get(key, [])]
-        patch[key] = removals + list(new.get(key, []))
-    listeners = {proto: [] for proto in current.get("listeners", {})}
-    patch["listeners"] = {**listeners, **new.get("listeners", {})}
+        kept = {item["name"] for item in new.get(key, [])}
+        removals = [
+            {"name": item["name"], "remove": True}
+            for item in current.get(key, [])
+            if item["name"] not in kept
+        ]
+        patch[key] = removals + [{**item, "replace": True} for item in new.get(key, [])]
     for key in CLEARED_KEYS:
         patch.setdefault(key, None)
     return patch
