@@ -262,6 +262,14 @@ def test_ports_ranges_and_ipv6() -> None:
     }
 
 
+def test_srt_port_of_a_stream() -> None:
+    parsed = parse_flussonic("stream mysrt {\n  input publish://;\n  srt 9998;\n}\n")
+    assert parsed.document["listeners"] == {
+        "srt": [{"port": 9998, "mode": "publish", "stream": "mysrt"}]
+    }
+    assert parse_flussonic("template t { prefix t; srt 9998; }").warnings
+
+
 def test_event_sinks() -> None:
     parsed = parse_flussonic(
         "event_sink hooks {\n  url http://127.0.0.1:9000/events;\n"
@@ -323,6 +331,7 @@ MAPPING_ERRORS = [
     ("stream a { push u nokey; }", 1, 19, "push", "expected key=value"),
     ("stream a { publish_enabled maybe; }", 1, 28, "publish_enabled", "not true or false"),
     ("stream a { template nope; }", 1, 21, "template", "no template named 'nope'"),
+    ("stream a { srt 1-2; }", 1, 16, "srt", "one port, not a range"),
     ("event_sink s { resend_limit many; }", 1, 29, "resend_limit", "not a whole number"),
 ]
 

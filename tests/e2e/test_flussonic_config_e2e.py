@@ -96,3 +96,19 @@ def test_serve_reads_a_flussonic_file_and_logs_json(tmp_path: Path) -> None:
     warnings = [e for e in logs if e["level"] == "warning" and "transcoder" in e["message"]]
     assert warnings and "line 18, column 3" in warnings[0]["message"], output
     assert all({"ts", "level", "logger", "message"} <= set(e) for e in logs)
+
+
+async def test_a_streams_own_srt_port_names_its_publishers(test_media) -> None:
+    """``srt PORT;`` inside a stream: a caller without a stream id on that port publishes
+    to the stream (Flussonic's per-stream SRT port)."""
+    clip = test_media("h264", "aac", "ts", seconds=1)
+    document = parse_flussonic(
+        "stream mysrt {\n  input publish://;\n  srt 127.0.0.1:0;\n}\n"
+    ).document
+    async with running_server(document, protocols=("srt",)) as hw:
+        url = f"srt://127.0.0.1:{hw.port('srt')}?mode=caller&latency=120000"
+        result = await run_ffmpeg(["-i", str(clip), "-c", "copy", "-f", "mpegts", url])
+        assert result.returncode == 0
+        stream = hw.server.streams.get("mysrt")
+        await settled(stream)
+        assert stream.stats.frames_in > 30 and stream.publisher["proto"] == "srt"

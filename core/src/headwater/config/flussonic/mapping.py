@@ -320,6 +320,21 @@ class _Mapper:
         entry["srt_publish"] = srt
         self.mark((*path, "srt_publish"), d)
 
+    def s_srt(self, d: Directive, entry: dict[str, Any], path: Path, kind: str) -> None:
+        """``srt PORT;`` in a stream: a port whose publishers are this stream, whatever
+        their stream id says."""
+        no_block(d)
+        if kind != "stream":
+            self.warn(d, "'srt PORT' in a template is ignored: a port names one stream")
+            return
+        listeners = self.doc.setdefault("listeners", {}).setdefault("srt", [])
+        for token in need_args(d, 1, None):
+            port = port_entry(d, token)
+            if "ports" in port:
+                raise d.error("a stream's srt port is one port, not a range", token)
+            listeners.append({**port, "mode": "publish", "stream": entry["name"]})
+            self.mark(("listeners", "srt", len(listeners) - 1), d)
+
     def s_template(self, d: Directive, entry: dict[str, Any], path: Path, kind: str) -> None:
         no_block(d)
         if kind != "stream":
