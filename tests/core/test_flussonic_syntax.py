@@ -71,8 +71,32 @@ SYNTAX_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "column", "directive", "words"), SYNTAX_ERRORS)
-def test_syntax_errors_name_line_column_and_directive(
+MAPPING_ERRORS = [
+    ("http abc;", 1, 6, "http", "not a port"),
+    ("http 70000;", 1, 6, "http", "at most 65535"),
+    ("http;", 1, 1, "http", "expected a port"),
+    ("edit_auth admin;", 1, 1, "edit_auth", "expected 2 arguments"),
+    ("stream a b { }", 1, 10, "stream", "at most 1 argument"),
+    ("srt_publish 9998;", 1, 1, "srt_publish", "expected a '{ ... }' block"),
+    ("stream a { prefix x; }", 1, 12, "prefix", "belongs in a template"),
+    ("stream a {\n  password x { }\n}", 2, 3, "password", "takes no"),
+    ("live c {\n  on_publish /etc/flussonic/publish.lua;\n}", 2, 14, "on_publish", "not Lua"),
+    ("stream a { dvr /s 3x; }", 1, 19, "dvr", "neither a depth"),
+    ("stream a { push u nokey; }", 1, 19, "push", "expected key=value"),
+    ("stream a { publish_enabled maybe; }", 1, 28, "publish_enabled", "not true or false"),
+    ("stream a { template nope; }", 1, 21, "template", "no template named 'nope'"),
+    ("stream a { srt 1-2; }", 1, 16, "srt", "one port, not a range"),
+    ("event_sink s { resend_limit many; }", 1, 29, "resend_limit", "not a whole number"),
+]
+
+
+def error_cases() -> list[tuple[str, int, int, str, str]]:
+    """Syntax errors (lexer, parser) and mapping errors (arguments) in one table."""
+    return SYNTAX_ERRORS + MAPPING_ERRORS
+
+
+@pytest.mark.parametrize(("text", "line", "column", "directive", "words"), error_cases())
+def test_errors_name_line_column_and_directive(
     text: str, line: int, column: int, directive: str, words: str
 ) -> None:
     with pytest.raises(FlussonicSyntaxError) as info:
@@ -315,36 +339,6 @@ def test_global_unknowns_and_https_are_warnings() -> None:
     assert len(parsed.warnings) == 2
     assert "line 1, column 1: directive 'cluster_key' (global)" in parsed.warnings[0]
     assert "line 2" in parsed.warnings[1] and "TLS proxy" in parsed.warnings[1]
-
-
-MAPPING_ERRORS = [
-    ("http abc;", 1, 6, "http", "not a port"),
-    ("http 70000;", 1, 6, "http", "at most 65535"),
-    ("http;", 1, 1, "http", "expected a port"),
-    ("edit_auth admin;", 1, 1, "edit_auth", "expected 2 arguments"),
-    ("stream a b { }", 1, 10, "stream", "at most 1 argument"),
-    ("srt_publish 9998;", 1, 1, "srt_publish", "expected a '{ ... }' block"),
-    ("stream a { prefix x; }", 1, 12, "prefix", "belongs in a template"),
-    ("stream a {\n  password x { }\n}", 2, 3, "password", "takes no"),
-    ("live c {\n  on_publish /etc/flussonic/publish.lua;\n}", 2, 14, "on_publish", "not Lua"),
-    ("stream a { dvr /s 3x; }", 1, 19, "dvr", "neither a depth"),
-    ("stream a { push u nokey; }", 1, 19, "push", "expected key=value"),
-    ("stream a { publish_enabled maybe; }", 1, 28, "publish_enabled", "not true or false"),
-    ("stream a { template nope; }", 1, 21, "template", "no template named 'nope'"),
-    ("stream a { srt 1-2; }", 1, 16, "srt", "one port, not a range"),
-    ("event_sink s { resend_limit many; }", 1, 29, "resend_limit", "not a whole number"),
-]
-
-
-@pytest.mark.parametrize(("text", "line", "column", "directive", "words"), MAPPING_ERRORS)
-def test_mapping_errors_name_line_column_and_directive(
-    text: str, line: int, column: int, directive: str, words: str
-) -> None:
-    with pytest.raises(FlussonicSyntaxError) as info:
-        parse_flussonic(text)
-    err = info.value
-    assert (err.line, err.column, err.directive) == (line, column, directive), str(err)
-    assert words in str(err)
 
 
 DETECT = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
-from core_helpers import PUBLISH, audio, core_server, request, video
+from core_helpers import PUBLISH, audio, core_server, eventually, request, video
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from prometheus_client.parser import text_string_to_metric_families as text_families
 from typer.testing import CliRunner
@@ -41,22 +43,31 @@ async def publish_some(pub: Any, count: int = 30) -> None:
             await anyio.lowlevel.checkpoint()
 
 
+@asynccontextmanager
+async def publishing(hw: Any, name: str, **args: str) -> AsyncIterator[anyio.Event]:
+    """Publish ``name`` (some frames, then idle) in the background; the event is set when
+    the publication has ended."""
+    ended = anyio.Event()
+
+    async def publisher() -> None:
+        async with hw.server.publish(request(name, **args)) as pub:
+            await publish_some(pub)
+            await anyio.sleep_forever()
+        ended.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(publisher)
+        await eventually(lambda: name in hw.server.publications)
+        yield ended
+        tg.cancel_scope.cancel()
+
+
 @pytest.mark.anyio
 async def test_stop_disconnects_the_publisher_and_players_with_a_logged_reason(caplog) -> None:
     caplog.set_level(logging.INFO, logger="headwater")
     async with core_server(SECURED) as hw, client() as http:
         url = hw.http_url(f"{API}/streams/live/cam/stop")
-        ended = anyio.Event()
-
-        async def publisher() -> None:
-            async with hw.server.publish(request("live/cam")) as pub:
-                await publish_some(pub)
-                await anyio.sleep_forever()
-            ended.set()
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(publisher)
-            await anyio.sleep(0.1)
+        async with publishing(hw, "live/cam") as ended:
             stream = hw.server.streams.get("live/cam")
             player = stream.open_subscription("player")
             assert (await http.post(url)).status_code == 401
@@ -119,14 +130,7 @@ async def test_template_crud_and_reads_need_credentials() -> None:
         clash = await http.put(f"{base}/other", json={"prefixes": ["chats"]}, auth=ADMIN)
         assert clash.status_code == 400 and "used by both" in clash.text
 
-        async def publisher() -> None:
-            async with hw.server.publish(request("chats/b", password="mypass")):
-                await anyio.sleep_forever()
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(publisher)
-            await anyio.sleep(0.1)
-            assert "chats/b" in hw.server.publications
+        async with publishing(hw, "chats/b", password="mypass"):
             assert (await http.delete(f"{base}/chats", auth=ADMIN)).status_code == 204
             with anyio.fail_after(5):
                 while "chats/b" in hw.server.publications:  # noqa: ASYNC110
@@ -310,17 +314,7 @@ async def test_put_config_as_flussonic_text_replaces_and_post_validates(tmp_path
 async def test_streams_and_stop_commands(tmp_path: Path) -> None:
     async with core_server(SECURED) as hw:
         base = hw.http_url("")
-        ended = anyio.Event()
-
-        async def publisher() -> None:
-            async with hw.server.publish(request("live/cam")) as pub:
-                await publish_some(pub)
-                await anyio.sleep_forever()
-            ended.set()
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(publisher)
-            await anyio.sleep(0.1)
+        async with publishing(hw, "live/cam") as ended:
             runner = CliRunner()
             listed = await anyio.to_thread.run_sync(
                 lambda: runner.invoke(app, ["streams", "--url", base])

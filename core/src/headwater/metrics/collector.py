@@ -17,7 +17,42 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from headwater.errors import Refusal
 from headwater.hookcall import call_sync_all
+from headwater.metrics.per_stream import PerStream, per_stream_families
+from headwater.stream import Stream
 from headwater.telemetry import tallies_of
+
+
+def _drops(s: Stream) -> float:
+    return s.dropped_total + sum(x.dropped for x in s.subscriptions)
+
+
+PER_STREAM: tuple[PerStream, ...] = (
+    PerStream(
+        "headwater_stream_bytes_in",
+        "counter",
+        "Payload bytes received, this publication",
+        lambda s: s.stats.bytes_in,
+    ),
+    PerStream(
+        "headwater_stream_input_bitrate_kbps",
+        "gauge",
+        "Input bitrate",
+        lambda s: s.stats.bitrate() if s.live else 0,
+    ),
+    PerStream(
+        "headwater_stream_consumers",
+        "gauge",
+        "Consumers reading the stream",
+        lambda s: len(s.subscriptions),
+    ),
+    PerStream(
+        "headwater_stream_dropped_frames",
+        "counter",
+        "Frames consumers lost to falling behind",
+        _drops,
+    ),
+)
+"""The ``headwater_stream_*`` families, one sample per stream."""
 
 
 class ServerCollector(Collector):
@@ -57,27 +92,7 @@ class ServerCollector(Collector):
             "Payload bytes taken by consumers (players, recorders, pushes)",
             value=tallies.bytes_out_ended + sum(s.bytes_out for s in live),
         )
-        per_in = CounterMetricFamily(
-            "headwater_stream_bytes_in", "Payload bytes received, this publication", labels=["name"]
-        )
-        per_rate = GaugeMetricFamily(
-            "headwater_stream_input_bitrate_kbps", "Input bitrate", labels=["name"]
-        )
-        per_consumers = GaugeMetricFamily(
-            "headwater_stream_consumers", "Consumers reading the stream", labels=["name"]
-        )
-        per_drops = CounterMetricFamily(
-            "headwater_stream_dropped_frames",
-            "Frames consumers lost to falling behind",
-            labels=["name"],
-        )
-        for s in streams:
-            per_in.add_metric([s.name], s.stats.bytes_in)
-            per_rate.add_metric([s.name], s.stats.bitrate() if s.live else 0)
-            per_consumers.add_metric([s.name], len(s.subscriptions))
-            drops = s.dropped_total + sum(x.dropped for x in s.subscriptions)
-            per_drops.add_metric([s.name], drops)
-        yield from (per_in, per_rate, per_consumers, per_drops)
+        yield from per_stream_families(PER_STREAM, streams)
         c = CounterMetricFamily(
             "headwater_refusals", "Publications refused, by reason", labels=["reason"]
         )

@@ -7,52 +7,66 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.openmetrics.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from headwater.metrics.per_stream import PerStream, per_stream_families
+from headwater.stream import Stream
+
+
+def _bitrate(s: Stream) -> float:
+    return s.stats.bitrate() if s.live else 0
+
+
+FAMILIES: tuple[PerStream, ...] = (
+    PerStream("stream_bitrate", "gauge", "Input bitrate, kbit/s", _bitrate),
+    PerStream(
+        "stream_bytes_in",
+        "counter",
+        "Payload bytes received in this publication",
+        lambda s: s.stats.bytes_in,
+    ),
+    PerStream(
+        "stream_bytes_out",
+        "counter",
+        "Payload bytes sent to consumers in this publication",
+        lambda s: s.bytes_out,
+    ),
+    PerStream(
+        "stream_online_clients",
+        "gauge",
+        "Consumers reading the stream now",
+        lambda s: len(s.subscriptions),
+    ),
+    PerStream(
+        "stream_client_count",
+        "gauge",
+        "Clients of the stream (players, recorders, pushes)",
+        lambda s: len(s.subscriptions),
+    ),
+    PerStream(
+        "stream_out_bandwidth", "gauge", "Output bitrate, kbit/s", lambda s: s.output_bitrate()
+    ),
+    PerStream(
+        "stream_retry_count",
+        "counter",
+        "Publications after the first one",
+        lambda s: max(s.publications - 1, 0),
+    ),
+)
+"""Flussonic's per-stream families and how each reads a stream."""
+
 
 class FlussonicStreamCollector(Collector):
-    """One sample per stream in the registry, per family."""
+    """One sample per stream in the registry, per family of :data:`FAMILIES`."""
 
     def __init__(self, server: Any) -> None:
         self.server = server
 
     def collect(self) -> Iterator[Metric]:
         """Read every stream now."""
-        bitrate = GaugeMetricFamily("stream_bitrate", "Input bitrate, kbit/s", labels=["name"])
-        out_bw = GaugeMetricFamily(
-            "stream_out_bandwidth", "Output bitrate, kbit/s", labels=["name"]
-        )
-        online = GaugeMetricFamily(
-            "stream_online_clients", "Consumers reading the stream now", labels=["name"]
-        )
-        clients = GaugeMetricFamily(
-            "stream_client_count",
-            "Clients of the stream (players, recorders, pushes)",
-            labels=["name"],
-        )
-        bytes_in = CounterMetricFamily(
-            "stream_bytes_in", "Payload bytes received in this publication", labels=["name"]
-        )
-        bytes_out = CounterMetricFamily(
-            "stream_bytes_out",
-            "Payload bytes sent to consumers in this publication",
-            labels=["name"],
-        )
-        retries = CounterMetricFamily(
-            "stream_retry_count", "Publications after the first one", labels=["name"]
-        )
-        for stream in self.server.streams:
-            label = [stream.name]
-            bitrate.add_metric(label, stream.stats.bitrate() if stream.live else 0)
-            out_bw.add_metric(label, stream.output_bitrate())
-            online.add_metric(label, len(stream.subscriptions))
-            clients.add_metric(label, len(stream.subscriptions))
-            bytes_in.add_metric(label, stream.stats.bytes_in)
-            bytes_out.add_metric(label, stream.bytes_out)
-            retries.add_metric(label, max(stream.publications - 1, 0))
-        yield from (bitrate, bytes_in, bytes_out, online, clients, out_bw, retries)
+        return iter(per_stream_families(FAMILIES, list(self.server.streams)))
 
 
 def openmetrics_text(server: Any) -> bytes:
