@@ -364,3 +364,14 @@ async def test_a_text_put_survives_a_restart_as_sent(tmp_path: Path) -> None:
     again = load_settings(config_file, data_dir=data)
     (stream,) = again.streams
     assert stream.password is None and stream.model_extra["title"] == "Lobby"
+
+
+@pytest.mark.anyio
+async def test_a_stream_read_from_the_api_can_be_put_back_as_it_is() -> None:
+    config = {**SECURED, "streams": [{"name": "s", "inputs": PUBLISH, "title": "T"}]}
+    async with core_server(config) as hw, client() as http:
+        url = hw.http_url(f"{API}/streams/s")
+        shown = (await http.get(url)).json()
+        assert (await http.put(url, json=shown, auth=ADMIN)).status_code == 200
+        (stream,) = hw.server.settings.streams
+        assert set(stream.model_extra or {}) == {"title"}

@@ -16,7 +16,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from headwater.config.units import Duration, Size
 
 READ_ONLY_FIELDS = frozenset(
-    {"stats", "named_by", "static", "position", "config_on_disk", "runtime"}
+    {
+        "stats",
+        "named_by",
+        "static",
+        "position",
+        "config_on_disk",
+        "runtime",
+        "location",
+        "template",
+        "warnings",
+    }
 )
 """Fields the API shows but never takes as input."""
 
