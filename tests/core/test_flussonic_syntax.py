@@ -414,3 +414,41 @@ def _fuzz(text: str) -> None:
         return
     with contextlib.suppress(ConfigError):
         validate_document(parsed.document)
+
+
+NAME = st.from_regex(r"[a-z][a-z0-9_]{0,8}(/[a-z0-9_]{1,6}){0,2}", fullmatch=True)
+SECRET = st.text(
+    string.ascii_letters + string.digits + ' !#$%&()*+,-./:;<=>?@[]^_{|}~"\\',
+    min_size=1,
+    max_size=20,
+)
+
+
+def quoted(text: str) -> str:
+    """``text`` as a double-quoted argument."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@given(
+    st.dictionaries(NAME, st.tuples(SECRET, st.booleans()), min_size=1, max_size=5),
+    st.sampled_from(["\n", " ", "\r\n", "\n\n  "]),
+)
+def test_streams_written_as_text_read_back_the_same(
+    streams: dict[str, tuple[str, bool]], gap: str
+) -> None:
+    text = "".join(
+        f"stream {name} {{{gap}input publish://;{gap}password {quoted(password)};{gap}"
+        + (f"push rtmp://cdn/app/%s retries=3;{gap}" if push else "")
+        + f"}}{gap}"
+        for name, (password, push) in streams.items()
+    )
+    parsed = parse_flussonic(text)
+    assert parsed.warnings == []
+    expected = []
+    for name, (password, push) in streams.items():
+        entry = {"name": name, "inputs": [{"url": "publish://"}], "password": password}
+        if push:
+            entry["pushes"] = [{"url": "rtmp://cdn/app/%s", "retries": 3}]
+        expected.append(entry)
+    assert parsed.document == {"streams": expected}
+    validate_document(parsed.document)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from headwater.config.flussonic import parse_flussonic
-from headwater.testing import run_ffmpeg, running_server
+from headwater.testing import run_ffmpeg, running_server, wait_for_stream
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from cli_process import OFF, serve, stop
@@ -101,14 +101,20 @@ def test_serve_reads_a_flussonic_file_and_logs_json(tmp_path: Path) -> None:
 async def test_a_streams_own_srt_port_names_its_publishers(test_media) -> None:
     """``srt PORT;`` inside a stream: a caller without a stream id on that port publishes
     to the stream (Flussonic's per-stream SRT port)."""
-    clip = test_media("h264", "aac", "ts", seconds=1)
+    clip = test_media("h264", "aac", "ts", seconds=2)
     document = parse_flussonic(
         "stream mysrt {\n  input publish://;\n  srt 127.0.0.1:0;\n}\n"
     ).document
     async with running_server(document, protocols=("srt",)) as hw:
         url = f"srt://127.0.0.1:{hw.port('srt')}?mode=caller&latency=120000"
-        result = await run_ffmpeg(["-i", str(clip), "-c", "copy", "-f", "mpegts", url])
-        assert result.returncode == 0
+        args = ["-re", "-i", str(clip), "-c", "copy", "-f", "mpegts", url]
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_ffmpeg, args)
+            await wait_for_stream(hw.server, "mysrt", timeout=15, frames=10)
+            # while it publishes, the API shows SRT's live counters under stats.input
+            live = hw.server.streams.get("mysrt").describe()["stats"]["input"]
+            assert live["proto"] == "srt" and live["srt_packets"] > 0
+            assert live["srt_rtt"] >= 0 and "srt_lost" in live
         stream = hw.server.streams.get("mysrt")
         await settled(stream)
         assert stream.stats.frames_in > 30 and stream.publisher["proto"] == "srt"
