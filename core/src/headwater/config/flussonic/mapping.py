@@ -198,7 +198,7 @@ class _Mapper:
         path: Path = (key, len(items))
         self.mark(path, d)
         items.append(entry)
-        for inner in need_block(d) if d.block is not None else []:
+        for inner in d.block or []:  # `stream name;` without a block is an empty stream
             handler = getattr(self, f"s_{inner.name}", None)
             if handler is None:
                 self.ignored(inner, f"in {kind} {entry['name']}")
