@@ -5,6 +5,7 @@ Flussonic-syntax file with JSON logs."""
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from pathlib import Path
 
@@ -87,6 +88,10 @@ def test_serve_reads_a_flussonic_file_and_logs_json(tmp_path: Path) -> None:
         child.wait_for(r'"message": "headwater is running')
         port = int(child.wait_for(r"http listening on 127\.0\.0\.1:(\d+)").group(1))
         doc = httpx.get(f"http://127.0.0.1:{port}/streamer/api/v3/config", timeout=5).json()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as garbage:
+            garbage.sendall(b"NOT HTTP AT ALL\r\n\r\n")  # uvicorn warns about it
+            garbage.recv(1024)
+        child.wait_for(r"Invalid HTTP request")
         assert stop(child) == 0
         output = child.rest()
     assert [s["name"] for s in doc["streams"]] == ["published", "tv"]
@@ -96,6 +101,9 @@ def test_serve_reads_a_flussonic_file_and_logs_json(tmp_path: Path) -> None:
     warnings = [e for e in logs if e["level"] == "warning" and "transcoder" in e["message"]]
     assert warnings and "line 18, column 3" in warnings[0]["message"], output
     assert all({"ts", "level", "logger", "message"} <= set(e) for e in logs)
+    # uvicorn's own records come out as JSON too, not in uvicorn's format
+    assert any(e["logger"].startswith("uvicorn") for e in logs), output
+    assert not [line for line in output.splitlines() if "Invalid HTTP" in line and line[0] != "{"]
 
 
 async def test_a_streams_own_srt_port_names_its_publishers(test_media) -> None:
