@@ -75,6 +75,8 @@ MAPPING_ERRORS = [
     ("http abc;", 1, 6, "http", "not a port"),
     ("http 70000;", 1, 6, "http", "at most 65535"),
     ("http;", 1, 1, "http", "expected a port"),
+    ("rtmps 1443;", 1, 1, "rtmps", "rtmps needs cert=PATH and key=PATH"),
+    ("http 80 x;", 1, 9, "http", "not a port"),
     ("edit_auth admin;", 1, 1, "edit_auth", "expected 2 arguments"),
     ("stream a b { }", 1, 10, "stream", "at most 1 argument"),
     ("srt_publish 9998;", 1, 1, "srt_publish", "expected a '{ ... }' block"),
@@ -274,7 +276,8 @@ def test_push_options_and_quoted_values() -> None:
 
 def test_ports_ranges_and_ipv6() -> None:
     parsed = parse_flussonic(
-        "srt 8890 [::1]:8891;\nsrt_publish { port 2345-12344; }\nrtmps 1443;\n"
+        "srt 8890 [::1]:8891;\nsrt_publish { port 2345-12344; }\n"
+        "rtmps 1443 cert=/etc/tls/c.pem key=/etc/tls/k.pem;\n"
     )
     assert parsed.document["listeners"] == {
         "srt": [
@@ -282,7 +285,7 @@ def test_ports_ranges_and_ipv6() -> None:
             {"host": "::1", "port": 8891},
             {"ports": {"first": 2345, "last": 12344}, "mode": "publish"},
         ],
-        "rtmps": [{"port": 1443}],
+        "rtmps": [{"port": 1443, "cert": "/etc/tls/c.pem", "key": "/etc/tls/k.pem"}],
     }
 
 

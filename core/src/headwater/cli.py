@@ -230,6 +230,7 @@ def check_config(
     except (ConfigError, PluginError) as exc:
         _print_warnings(file, warnings)
         for line in str(exc).splitlines():
+            line = line.removeprefix(f"{file}: ")  # reading errors already name the file
             typer.secho(f"{file}: {line}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     print(f"{file}: ok")

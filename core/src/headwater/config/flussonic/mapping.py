@@ -108,12 +108,21 @@ class _Mapper:
             entry.update(merged)
 
     def listener(self, d: Directive) -> None:
+        """``rtmp 1935;``, ``http 127.0.0.1:8080 [::1]:8080;``; ``key=value`` arguments
+        (``cert=``, ``key=``, ``latency=``) go into each listener entry of the line."""
         no_block(d)
-        if not d.args:
+        ports = [t for t in d.args if "=" not in t.text]
+        if not ports:
             raise d.error("expected a port, HOST:PORT or a range FIRST-LAST")
+        options = {k: v for k, v, _t in key_values(d, [t for t in d.args if "=" in t.text])}
+        if d.name == "rtmps" and not {"cert", "key"} <= set(options):
+            raise d.error(
+                "rtmps needs cert=PATH and key=PATH (an unencrypted PEM key); headwater "
+                "does not read Flussonic's /etc/flussonic/flussonic.crt"
+            )
         entries = self.doc.setdefault("listeners", {}).setdefault(LISTENER_PROTOCOLS[d.name], [])
-        for token in d.args:
-            entries.append(port_entry(d, token))
+        for token in ports:
+            entries.append({**port_entry(d, token), **options})
             self.mark(("listeners", LISTENER_PROTOCOLS[d.name], len(entries) - 1), d)
 
     def g_srt_publish(self, d: Directive) -> None:
