@@ -204,6 +204,7 @@ class Server:
             log.warning("new listeners failed to open; going back to the previous settings")
             await self.listeners.stop(inline)
             self._use_settings(old, old_sections)
+            self.events.configure(tg, old.event_sinks)
             await self.open_listeners(tg, inline)
             raise
         if old.config_external != new.config_external:
