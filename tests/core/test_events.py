@@ -185,3 +185,18 @@ async def test_config_backend_errors_are_events() -> None:
     event = received(sink)[0]
     assert event["event"] == "config_external_error" and event["error"] == "HTTP 503"
     assert event["while"] == "refresh" and event["reason"] == "invalid_request"
+
+
+@pytest.mark.anyio
+async def test_a_broken_sink_is_logged_and_the_server_carries_on(tmp_path: Path, caplog) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    config = {"event_sinks": [{"name": "bad", "url": f"jsonlog://{blocker}/events.jsonl"}]}
+    async with core_server(config) as hw:
+        async with hw.server.publish(request("live/a")):
+            pass
+        await eventually(
+            lambda: any("event sink bad failed" in r.getMessage() for r in caplog.records)
+        )
+        async with hw.server.publish(request("live/b")) as pub:  # still serving
+            assert pub.name == "live/b"

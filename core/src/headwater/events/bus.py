@@ -57,7 +57,7 @@ class EventBus:
             with scope:
                 async with anyio.create_task_group() as inner:
                     for sink in running:
-                        inner.start_soon(sink.run)
+                        inner.start_soon(_supervise, sink)
 
         tg.start_soon(run)
         log.info("event sinks: %s", ", ".join(s.settings.name for s in running))
@@ -69,6 +69,26 @@ class EventBus:
             self._scope = None
         self.sinks = []
         self._config = []
+
+
+RESTART_DELAY = 5.0
+"""Seconds before a sink whose task failed (an unwritable file, a bad URL) starts again."""
+
+
+async def _supervise(sink: Sink) -> None:
+    """Run a sink; when it fails, log why and start it again (its queue is kept)."""
+    while True:
+        try:
+            await sink.run()
+        except Exception as exc:
+            log.error(
+                "event sink %s failed: %s: %s; restarting in %gs",
+                sink.settings.name,
+                type(exc).__name__,
+                exc,
+                RESTART_DELAY,
+            )
+        await anyio.sleep(RESTART_DELAY)
 
 
 def emit(server: Any, name: str, **fields: Any) -> None:
