@@ -161,8 +161,10 @@ async def test_jsonlog_sink_writes_json_lines(tmp_path: Path) -> None:
 
 
 def test_sink_urls_are_checked() -> None:
-    with pytest.raises(Exception, match="event_sinks"):
+    with pytest.raises(Exception, match="a sink URL is http://, https:// or jsonlog://PATH"):
         validate_document({"event_sinks": [{"url": "ftp://x/"}]})
+    with pytest.raises(Exception, match="text-log and Lua sinks are not supported"):
+        validate_document({"event_sinks": [{"url": "log:///var/log/events.log"}]})
     with pytest.raises(Exception, match="same name"):
         validate_document(
             {"event_sinks": [{"name": "a", "url": "http://x/"}, {"name": "a", "url": "http://y/"}]}

@@ -228,7 +228,7 @@ class EventSinkSettings(Model):
     """
 
     name: str = ""
-    url: str = Field(pattern=r"^(https?|jsonlog)://.+$")
+    url: str
     only: list[dict[str, list[str]]] | None = None
     except_: list[dict[str, list[str]]] | None = Field(default=None, alias="except")
     throttle_delay: Duration = 0.0
@@ -239,6 +239,21 @@ class EventSinkSettings(Model):
     """Longest wait between retries to a failing HTTP sink (back-off doubles up to it)."""
     timeout: Duration = 5.0
     """Timeout of one HTTP delivery."""
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, url: str) -> str:
+        scheme, sep, rest = url.partition("://")
+        if not sep or not rest:
+            raise ValueError(f"{url!r} is not a URL (http://, https:// or jsonlog://PATH)")
+        if scheme == "log" or scheme.endswith(".lua") or url.endswith(".lua"):
+            raise ValueError(
+                f"{url!r}: text-log and Lua sinks are not supported; use jsonlog://PATH or an "
+                "http(s):// handler"
+            )
+        if scheme not in ("http", "https", "jsonlog"):
+            raise ValueError(f"{url!r}: a sink URL is http://, https:// or jsonlog://PATH")
+        return url
 
     @model_validator(mode="after")
     def _named(self) -> EventSinkSettings:
