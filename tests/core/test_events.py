@@ -202,3 +202,18 @@ async def test_a_broken_sink_is_logged_and_the_server_carries_on(tmp_path: Path,
         )
         async with hw.server.publish(request("live/b")) as pub:  # still serving
             assert pub.name == "live/b"
+
+
+@pytest.mark.anyio
+async def test_throttle_delay_gathers_events_into_one_batch() -> None:
+    with http_peer(ok) as peer:
+        bus = EventBus()
+        settings = EventSinkSettings(url=f"{peer.base}/e", throttle_delay=0.3)
+        async with anyio.create_task_group() as tg:
+            bus.configure(tg, [settings])
+            for i in range(3):
+                bus.emit("tick", n=i)
+                await anyio.sleep(0.02)
+            await eventually(lambda: bus.sinks[0].delivered == 3)
+            tg.cancel_scope.cancel()
+    assert [[e["n"] for e in r["json"]] for r in peer.requests] == [[0, 1, 2]]
