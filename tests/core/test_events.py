@@ -115,6 +115,20 @@ def test_filter_table(event: dict, only: Any, except_: Any, taken: bool) -> None
     assert event_matches(event, only, except_) is taken
 
 
+async def deliver_ticks(settings: EventSinkSettings, count: int, gap: float = 0.0) -> None:
+    """Run one sink, emit ``count`` ``tick`` events ``gap`` seconds apart (emitting returns
+    at once, whatever the sink does), and wait until the sink delivered them all."""
+    bus = EventBus()
+    async with anyio.create_task_group() as tg:
+        bus.configure(tg, [settings])
+        for i in range(count):
+            bus.emit("tick", n=i)
+            if gap:
+                await anyio.sleep(gap)
+        await eventually(lambda: bus.sinks[0].delivered == count)
+        tg.cancel_scope.cancel()
+
+
 @pytest.mark.anyio
 async def test_a_failing_sink_is_retried_in_order_and_never_blocks() -> None:
     answers = iter([500, 500])
@@ -123,14 +137,7 @@ async def test_a_failing_sink_is_retried_in_order_and_never_blocks() -> None:
         return Reply(next(answers, 200))
 
     with http_peer(flaky) as peer:
-        bus = EventBus()
-        settings = EventSinkSettings(url=f"{peer.base}/e", resend_timeout=1)
-        async with anyio.create_task_group() as tg:
-            bus.configure(tg, [settings])
-            for i in range(5):
-                bus.emit("tick", n=i)  # returns at once, whatever the sink does
-            await eventually(lambda: bus.sinks[0].delivered == 5)
-            tg.cancel_scope.cancel()
+        await deliver_ticks(EventSinkSettings(url=f"{peer.base}/e", resend_timeout=1), 5)
     bodies = [r["json"] for r in peer.requests]
     assert len(bodies) == 3 and bodies[0] == bodies[1] == bodies[2]
     assert [e["n"] for e in bodies[2]] == [0, 1, 2, 3, 4]
@@ -207,13 +214,5 @@ async def test_a_broken_sink_is_logged_and_the_server_carries_on(tmp_path: Path,
 @pytest.mark.anyio
 async def test_throttle_delay_gathers_events_into_one_batch() -> None:
     with http_peer(ok) as peer:
-        bus = EventBus()
-        settings = EventSinkSettings(url=f"{peer.base}/e", throttle_delay=0.3)
-        async with anyio.create_task_group() as tg:
-            bus.configure(tg, [settings])
-            for i in range(3):
-                bus.emit("tick", n=i)
-                await anyio.sleep(0.02)
-            await eventually(lambda: bus.sinks[0].delivered == 3)
-            tg.cancel_scope.cancel()
+        await deliver_ticks(EventSinkSettings(url=f"{peer.base}/e", throttle_delay=0.3), 3, 0.02)
     assert [[e["n"] for e in r["json"]] for r in peer.requests] == [[0, 1, 2]]
