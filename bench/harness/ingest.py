@@ -294,7 +294,11 @@ class IngestScenario:
         want = self.consumers(run.args)
         first = True
         while time.monotonic() < deadline and not run.stop.is_set():
-            streams = await asyncio.to_thread(run.server.streams, PREFIX + "/")
+            try:
+                streams = await asyncio.to_thread(run.server.streams, PREFIX + "/")
+            except OSError:  # a slow answer (urllib's timeouts are OSErrors): ask again
+                first = False
+                continue
             ok = all(
                 (s := streams.get(run.name(i))) is not None
                 and s["alive"]

@@ -24,6 +24,9 @@ import psutil
 
 LISTENING = re.compile(r"^(\w+) listening on ([\d.]+):(\d+)\s*$", re.MULTILINE)
 START_TIMEOUT = 30.0
+API_TIMEOUT = 30.0
+"""Seconds an API call may take (a server with hundreds of publishers on a swamped
+machine answers slowly)."""
 
 
 def server_config(data_dir: Path, protos: list[str], template: str, sections: str = "") -> str:
@@ -132,7 +135,7 @@ class ServerProcess:
             url = f"http://127.0.0.1:{self.port('http')}/streamer/api/v3/streams?limit=1000"
             if cursor:
                 url += f"&cursor={urllib.request.quote(cursor)}"
-            with urllib.request.urlopen(url, timeout=10) as response:
+            with urllib.request.urlopen(url, timeout=API_TIMEOUT) as response:
                 page = json.load(response)
             for s in page["streams"]:
                 if s["name"].startswith(prefix):
