@@ -20,7 +20,7 @@ from headwater.errors import ConfigError, PluginError, PublishRejected, Refusal
 from headwater.hookcall import call_all, call_first, call_sync_all
 from headwater.listeners import ListenerSet
 from headwater.naming import Match, match_name, validate_name
-from headwater.plugins import make_plugin_manager
+from headwater.plugins import BUILTIN_PLUGINS, make_plugin_manager
 from headwater.publication import Publication
 from headwater.publish_request import PublishRequest
 from headwater.registry import StreamRegistry
@@ -114,6 +114,7 @@ class Server:
                 log.warning(
                     "config section %r is not known to headwater or any plugin; ignored", key
                 )
+        self._warn_unrecorded(settings)
         problems = [
             line
             for lines in call_sync_all(self.pm.hook.check_settings, settings=settings)
@@ -122,6 +123,22 @@ class Server:
         if problems:
             raise ConfigError("\n".join(problems))
         return sections
+
+    def _warn_unrecorded(self, settings: ServerSettings) -> None:
+        """Warn when ``dvr`` is set but no installed plugin records (e.g. no headwater-dvr)."""
+        entries = [*settings.streams, *settings.templates]
+        with_dvr = [e.name for e in entries if e.dvr is not None]
+        if not with_dvr:
+            return
+        for name, plugin in self.pm.list_name_plugin():
+            callers = self.pm.get_hookcallers(plugin) or []
+            if name not in BUILTIN_PLUGINS and any(c.name == "record" for c in callers):
+                return
+        log.warning(
+            "dvr is set on %s but no recording plugin is installed (pip install headwater-dvr): "
+            "nothing will be recorded",
+            ", ".join(repr(n) for n in with_dvr),
+        )
 
     async def serve(self, *, task_status: TaskStatus[Server] = anyio.TASK_STATUS_IGNORED) -> None:
         """Open every listener, then run until cancelled."""

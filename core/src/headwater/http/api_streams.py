@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from headwater.hookcall import call_sync_all
+
 router = APIRouter(prefix="/streamer/api/v3", tags=["streams"])
 
 
@@ -25,7 +27,7 @@ def list_streams(
     more = len(streams) > limit
     return {
         "estimated_count": len(streams),
-        "streams": [s.describe() for s in page],
+        "streams": [describe(server, s) for s in page],
         "next": page[-1].name if more and page else None,
     }
 
@@ -33,7 +35,16 @@ def list_streams(
 @router.get("/streams/{name:path}")
 def get_stream(request: Request, name: str) -> dict[str, Any]:
     """One stream with its stats; 404 when no stream has that name."""
-    stream = request.app.state.server.streams.get(name)
+    server = request.app.state.server
+    stream = server.streams.get(name)
     if stream is None:
         raise HTTPException(404, f"no stream named {name!r}")
-    return stream.describe()
+    return describe(server, stream)
+
+
+def describe(server: Any, stream: Any) -> dict[str, Any]:
+    """``stream.describe()`` with what plugins add to ``stats`` (the ``stream_info`` hook)."""
+    info = stream.describe()
+    for extra in call_sync_all(server.pm.hook.stream_info, server=server, stream=stream):
+        info["stats"].update(extra)
+    return info
