@@ -81,7 +81,9 @@ async def publish(hw, clip, name: str, proto: str = "rtmp") -> None:
 async def wait_gone(hw, name: str) -> None:
     """Until the dynamic stream has left the registry (the archive must outlive it)."""
     with anyio.fail_after(10):
-        while hw.server.streams.get(name) is not None or name in hw.server.publications:
+        while True:
+            if hw.server.streams.get(name) is None and name not in hw.server.publications:
+                return
             await anyio.sleep(0.1)
 
 
