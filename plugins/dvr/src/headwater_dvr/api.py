@@ -69,13 +69,13 @@ async def delete_range(request: Request, name: str, body: DvrRange = Body(...)) 
     lo = body.start * 1000
     hi = lo + body.duration * 1000
     rows = await archive.run(archive.db.segments, name, lo, hi)
-    freed = await archive.delete(rows)
+    segments, freed = await archive.delete(rows)
     log.info(
         "%s: DVR range %d+%ds deleted through the API (%d segments, %d bytes)",
         name,
         body.start,
         body.duration,
-        len(rows),
+        segments,
         freed,
     )
     return Response(status_code=204)

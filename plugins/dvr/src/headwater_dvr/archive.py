@@ -144,15 +144,15 @@ class Archive:
         await self.run(self.db.put, row)
         await self.refresh(row.stream)
 
-    async def delete(self, rows: list[SegmentRow]) -> int:
-        """Delete segments' files and rows (never one being written); return bytes freed."""
+    async def delete(self, rows: list[SegmentRow]) -> tuple[int, int]:
+        """Delete segments' files and rows (never one being written): ``(segments, bytes)``."""
         rows = [r for r in rows if (r.stream, r.start_ms) not in self.writing]
         if not rows:
-            return 0
+            return 0, 0
         freed = await self.run(self._delete_files, rows)
         for stream in {r.stream for r in rows}:
             await self.refresh(stream)
-        return freed
+        return len(rows), freed
 
     def _delete_files(self, rows: list[SegmentRow]) -> int:
         freed = 0

@@ -51,10 +51,10 @@ class SweepReport:
     segments: dict[str, int] = field(default_factory=dict)
     bytes: dict[str, int] = field(default_factory=dict)
 
-    def add(self, rule: str, rows: list[SegmentRow], freed: int) -> None:
-        """Count ``rows`` deleted under ``rule``."""
-        self.segments[rule] = self.segments.get(rule, 0) + len(rows)
-        self.bytes[rule] = self.bytes.get(rule, 0) + freed
+    def add(self, rule: str, deleted: tuple[int, int]) -> None:
+        """Count ``(segments, bytes)`` deleted under ``rule``."""
+        self.segments[rule] = self.segments.get(rule, 0) + deleted[0]
+        self.bytes[rule] = self.bytes.get(rule, 0) + deleted[1]
 
     @property
     def total(self) -> int:
@@ -97,7 +97,7 @@ async def _by_age(archive: Archive, stream: str, before_ms: int, report: SweepRe
         rows = await archive.run(archive.db.oldest, stream, BATCH, before_ms)
         if not rows:
             return
-        report.add("expiration", rows, await archive.delete(rows))
+        report.add("expiration", await archive.delete(rows))
         if len(rows) < BATCH:
             return
 
@@ -117,7 +117,7 @@ async def _by_size(archive: Archive, stream: str, limit: int, report: SweepRepor
             excess -= row.bytes
         if not chosen:
             return
-        report.add("storage_limit", chosen, await archive.delete(chosen))
+        report.add("storage_limit", await archive.delete(chosen))
 
 
 async def _by_disk(
@@ -147,4 +147,4 @@ async def _by_disk(
             need -= row.bytes
         if not chosen:
             return
-        report.add("disk_usage_limit", chosen, await archive.delete(chosen))
+        report.add("disk_usage_limit", await archive.delete(chosen))
