@@ -163,9 +163,7 @@ async def test_republish_after_a_gap_and_restart(ts_source, tmp_path):
     flv, _ts, _source = ts_source
     root = tmp_path / "dvr"
     data = tmp_path / "data"
-    async with running_server(
-        dvr_config(root), protocols=("http", "rtmp"), data_dir=data
-    ) as hw:
+    async with running_server(dvr_config(root), protocols=("http", "rtmp"), data_dir=data) as hw:
         await publish(hw, flv, "rec/two")
         await anyio.sleep(2.0)
         async with anyio.create_task_group() as tg:
@@ -189,17 +187,19 @@ async def test_republish_after_a_gap_and_restart(ts_source, tmp_path):
             span = before[1]["from"] + before[1]["duration"] - before[0]["from"]
             text = (await http.get(f"/rec/two/archive-{before[0]['from']}-{span}.m3u8")).text
             assert text.count("#EXT-X-DISCONTINUITY\n") == 1
-    async with running_server(
-        dvr_config(root), protocols=("http",), data_dir=data
-    ) as hw, httpx.AsyncClient(base_url=hw.http_url()) as http:
+    async with (
+        running_server(dvr_config(root), protocols=("http",), data_dir=data) as hw,
+        httpx.AsyncClient(base_url=hw.http_url()) as http,
+    ):
         assert await ranges_of(http, "rec/two") == before
 
 
 async def test_refusals(tmp_path):
     """Bad names and ranges answer 400, unknown archives and empty windows 404."""
-    async with running_server(
-        dvr_config(tmp_path / "dvr"), protocols=("http",)
-    ) as hw, httpx.AsyncClient(base_url=hw.http_url()) as http:
+    async with (
+        running_server(dvr_config(tmp_path / "dvr"), protocols=("http",)) as hw,
+        httpx.AsyncClient(base_url=hw.http_url()) as http,
+    ):
         now = int(time.time())
         cases = [
             ("/rec/x/archive-abc-60.m3u8", 400, "UTC seconds"),
