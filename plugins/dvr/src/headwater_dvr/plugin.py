@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from headwater import hookimpl
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from headwater import Server, ServerSettings, Stream, StreamSettings
+
+log = logging.getLogger("headwater.dvr")
 
 
 @hookimpl
@@ -38,7 +41,12 @@ async def record(
     if service.recording.get(stream) == stream.publications:
         return None
     service.recording[stream] = stream.publications
-    archive = await service.archive(root_path(server, settings.dvr))
+    root = root_path(server, settings.dvr)
+    try:
+        archive = await service.archive(root)
+    except OSError as exc:  # the publication goes on; the operator learns why it is not kept
+        log.error("%s: not recorded: DVR archive %s cannot be opened: %s", stream.name, root, exc)
+        return None
     return DvrRecorder(stream.name, archive, settings.dvr, on_limit=service.request_sweep)
 
 

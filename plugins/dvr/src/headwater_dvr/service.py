@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("headwater.dvr")
 
+CLOSE_GRACE = 5.0
+"""Seconds the recorders get to close their segments before the indexes close at shutdown."""
+
 _services: weakref.WeakKeyDictionary[Any, DvrService] = weakref.WeakKeyDictionary()
 
 
@@ -128,6 +131,12 @@ class DvrService:
                 self._wake = anyio.Event()
         finally:
             with anyio.CancelScope(shield=True):
+                # recorders close their last segment as the server stops: let them finish
+                with anyio.move_on_after(CLOSE_GRACE):
+                    for _ in range(int(CLOSE_GRACE / 0.05)):
+                        if not any(a.writing for a in self.archives.values()):
+                            break
+                        await anyio.sleep(0.05)
                 for archive in list(self.archives.values()):
                     await archive.close()
                 self.archives.clear()
