@@ -176,8 +176,13 @@ async def test_republish_after_a_gap_and_restart(ts_source, tmp_path):
                         if stats.get("alive") and stats.get("dvr_info"):
                             break
                         await anyio.sleep(0.2)
-                assert got["stats"]["dvr_enabled"] is True
-                assert got["stats"]["dvr_info"]["from"] > 0
+                info = got["stats"]["dvr_info"]
+                assert got["stats"]["dvr_enabled"] is True and info["from"] > 0
+                assert info["bytes"] > 0 and len(info["ranges"]) >= 1
+                # while it records, a window up to "now" is an EVENT playlist without an end
+                event = await http.get(f"/rec/two/archive-{info['from']}-now.m3u8")
+                assert "#EXT-X-PLAYLIST-TYPE:EVENT" in event.text
+                assert "#EXT-X-ENDLIST" not in event.text and "#EXTINF:" in event.text
         await wait_gone(hw, "rec/two")
         async with httpx.AsyncClient(base_url=hw.http_url()) as http:
             before = await ranges_of(http, "rec/two")
