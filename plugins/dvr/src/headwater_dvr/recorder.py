@@ -11,7 +11,8 @@ carries its duration) and marked complete.
 
 Time axis: the wall clock at ingest. The first segment of a publication starts at the
 moment its first frame arrives; each next one where the previous ended, re-anchored to the
-wall clock when the publisher's timestamps drift from it by more than ``MAX_DRIFT_MS``.
+wall clock when the publisher's timestamps drift from it by more than ``MAX_DRIFT_MS``
+(unless the recorder is merely behind, with frames still queued).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ FLUSH_SECONDS = 0.5
 FLUSH_BYTES = 256 << 10
 INDEX_SECONDS = 1.0
 MAX_DRIFT_MS = 2000
+CAUGHT_UP_FRAMES = 50
+"""Fewer frames than this queued: the recorder keeps up, so the wall clock is ingest time."""
 
 
 @dataclass(slots=True)
@@ -83,11 +86,13 @@ class DvrRecorder:
         self.segments = 0
         self.bytes_written = 0
         self._open: _Open | None = None
+        self._pending: Callable[[], int] = lambda: 0
         self._next_ms: int | None = None
         self._last_flush = 0.0
 
     async def run(self, subscription: Subscription) -> None:
         """Record until the publication ends; the last segment is closed even on cancel."""
+        self._pending = lambda: subscription.pending
         target = round(self.settings.segment_duration * CLOCK_RATE)
         segmenter = Segmenter(subscription.tracks, target=target)
         log.info(
@@ -132,8 +137,13 @@ class DvrRecorder:
     def _start_ms(self, info: SegmentInfo) -> int:
         now_ms = int(self.clock() * 1000)
         predicted = self._next_ms
-        if predicted is not None and abs(predicted - now_ms) <= MAX_DRIFT_MS:
-            return predicted
+        if predicted is not None:
+            behind = now_ms - predicted
+            # behind the clock with frames still queued is the recorder's own lag, not a
+            # gap in the publication: the publisher's timestamps stay the measure
+            lagging = self._pending() > CAUGHT_UP_FRAMES
+            if -MAX_DRIFT_MS <= behind <= MAX_DRIFT_MS or (behind > 0 and lagging):
+                return predicted
         if predicted is not None:
             log.info(
                 "%s: archive time re-anchored to the wall clock (%+d ms)",
