@@ -110,7 +110,7 @@ def test_oldest_skips_open_segments_and_respects_before(index) -> None:
     index.put(SegmentRow("cam", T0 + 12000, 1000, 10, "open", complete=False))
     assert [r.start_ms - T0 for r in index.oldest("cam", 10)] == [0, 4000, 8000]
     assert [r.start_ms - T0 for r in index.oldest("cam", 10, T0 + 8000)] == [0, 4000]
-    assert [r.start_ms - T0 for r in index.oldest(None, 1)] == [0]
+    assert [r.start_ms - T0 for r in index.oldest("cam", 1)] == [0]
 
 
 def test_rebuild_from_file_names_alone(tmp_path) -> None:

@@ -48,7 +48,6 @@ CREATE TABLE IF NOT EXISTS segments (
     complete INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (stream, start_ms)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS segments_by_start ON segments (start_ms);
 CREATE INDEX IF NOT EXISTS segments_open ON segments (complete) WHERE complete = 0;
 CREATE TABLE IF NOT EXISTS ranges (
     stream TEXT NOT NULL,
@@ -362,25 +361,18 @@ class ArchiveIndex:
             ).fetchall()
         return [_row(r) for r in rows]
 
-    def oldest(
-        self, stream: str | None, limit: int, before_ms: int | None = None
-    ) -> list[SegmentRow]:
-        """Up to ``limit`` complete segments, oldest first (of one stream, or of all).
+    def oldest(self, stream: str, limit: int, before_ms: int | None = None) -> list[SegmentRow]:
+        """Up to ``limit`` complete segments of ``stream``, oldest first.
 
         ``before_ms`` keeps only those that end before it.
         """
-        where = ["complete = 1"]
-        params: list[object] = []
-        if stream is not None:
-            where.append("stream = ?")
-            params.append(stream)
+        sql = f"SELECT {_COLUMNS} FROM segments WHERE stream = ? AND complete = 1"
+        params: list[object] = [stream]
         if before_ms is not None:
-            where.append("start_ms < ? AND start_ms + duration_ms <= ?")
+            sql += " AND start_ms < ? AND start_ms + duration_ms <= ?"
             params += [before_ms, before_ms]
+        sql += " ORDER BY start_ms LIMIT ?"
         params.append(limit)
-        sql = (
-            f"SELECT {_COLUMNS} FROM segments WHERE {' AND '.join(where)} ORDER BY start_ms LIMIT ?"
-        )
         with self._lock:
             return [_row(r) for r in self._db.execute(sql, params).fetchall()]
 
