@@ -9,6 +9,7 @@ import pytest
 
 from headwater import ConfigError, Server
 from headwater.config.loading import validate_document
+from headwater.plugins import validate_plugin_sections
 from headwater_dvr import plugin
 from headwater_dvr.api import ranges_body
 from headwater_dvr.index import SegmentRow
@@ -54,17 +55,17 @@ def test_unsupported_dvr_keys_are_refused_with_a_reason() -> None:
     settings = validate_document(settings_with({"dvr_replicate": True}))
     server = Server(settings)
     with pytest.raises(ConfigError, match=r"templates\.0\.dvr\.dvr_replicate: not supported"):
-        server.validate_plugin_sections(settings)
+        validate_plugin_sections(server.pm, settings)
 
 
 def test_dvr_without_a_recording_plugin_is_a_warning(caplog) -> None:
     settings = validate_document({**settings_with({}), "plugins": {"disabled": ["dvr"]}})
     with caplog.at_level(logging.WARNING):
-        Server(settings).validate_plugin_sections(settings)
+        validate_plugin_sections(Server(settings).pm, settings)
     assert "no recording plugin is installed" in caplog.text and "'t'" in caplog.text
     caplog.clear()
     settings = validate_document(settings_with({}))
-    Server(settings).validate_plugin_sections(settings)
+    validate_plugin_sections(Server(settings).pm, settings)
     assert "no recording plugin" not in caplog.text
 
 

@@ -16,8 +16,7 @@ from fastapi import Body, Depends, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from headwater.http.access import check_write_access
-from headwater.naming import name_problem
+from headwater import check_write_access, name_problem
 from headwater_dvr.archive import Archive
 from headwater_dvr.service import service_for
 

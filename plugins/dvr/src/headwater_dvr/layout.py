@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from headwater.naming import name_problem, validate_name
+from headwater import name_problem, validate_name
 
 PART_SUFFIX = ".part"
 _FILE = re.compile(r"^(\d{2})\.(\d{3})-(\d+)\.ts$")

@@ -28,8 +28,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from headwater import name_problem
 from headwater.media.hls import MediaPlaylist, Segment, render_media_playlist
-from headwater.naming import name_problem
 from headwater_dvr.archive import Archive
 from headwater_dvr.index import GAP_MS, SegmentRow
 from headwater_dvr.service import service_for

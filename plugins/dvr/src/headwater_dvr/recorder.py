@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import aiofiles
 import anyio
 
-from headwater.config.models import DVRSettings
+from headwater import DVRSettings
 from headwater.media.frames import CLOCK_RATE
 from headwater.media.segmenter import Segmenter, SegmentInfo
 from headwater_dvr.archive import Archive

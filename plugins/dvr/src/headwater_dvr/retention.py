@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from headwater.config.models import DVRSettings
+from headwater import DVRSettings
 from headwater_dvr.archive import Archive
 from headwater_dvr.index import SegmentRow
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import TaskStatus
 
-from headwater.config.models import DVRSettings
+from headwater import DVRSettings
 from headwater_dvr.archive import Archive
 from headwater_dvr.retention import DiskUsage, sweep
 from headwater_dvr.settings import SWEEP_INTERVAL, configured, dvr_for, root_path

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from headwater.config.models import DVRSettings
+from headwater import DVRSettings
 
 if TYPE_CHECKING:
     from headwater import Server, ServerSettings
