@@ -143,3 +143,22 @@ async def test_opening_an_archive_recovers_open_rows(tmp_path, clip) -> None:
     assert (tmp_path / rows[0].path).stat().st_size == rows[0].bytes
     assert not list(tmp_path.rglob("*.part"))
     await archive.close()
+
+
+async def test_a_segment_renamed_before_its_row_was_committed_is_adopted(tmp_path, clip) -> None:
+    """Killed between the rename to the final name and the commit of the complete row."""
+    data = clip.read_bytes()
+    start = T0 * 1000
+    first = Archive(tmp_path)
+    await first.open()
+    await first.put(SegmentRow("cam", start, 1000, 5000, part_path("cam", start), complete=False))
+    await first.close()
+    final = tmp_path / final_path("cam", start, 3000)
+    final.parent.mkdir(parents=True)
+    final.write_bytes(data)
+    archive = Archive(tmp_path)
+    await archive.open()
+    (row,) = await archive.run(archive.db.segments, "cam", 0, 2**62)
+    assert row.complete and row.path == final_path("cam", start, 3000)
+    assert (row.bytes, row.duration_ms, row.keyframes) == (len(data), 3000, 3)
+    await archive.close()

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import anyio
 
 from headwater_dvr.index import ArchiveIndex, SegmentRow
-from headwater_dvr.layout import PART_SUFFIX, final_path
+from headwater_dvr.layout import PART_SUFFIX, final_path, parse_path
 from headwater_dvr.recovery import recover_file
 
 log = logging.getLogger("headwater.dvr")
@@ -58,6 +58,8 @@ class Archive:
         self.writing: set[tuple[str, int]] = set()
         """``(stream, start_ms)`` of segments being written now (never swept)."""
         self._limiter = anyio.CapacityLimiter(1)
+        self._pending: dict[tuple[str, int], SegmentRow] = {}
+        self._commit_lock = anyio.Lock()
 
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         """Run a blocking call (SQLite, file system) in this root's worker thread."""
@@ -96,6 +98,10 @@ class Archive:
     def recover(self, row: SegmentRow) -> SegmentRow | None:
         """Finish a segment a crash left open: measure, rename, index (blocking)."""
         part = self.root / row.path
+        if not part.exists():
+            adopted = self._adopt_renamed(row)
+            if adopted is not None:
+                return adopted
         found = recover_file(part) if part.exists() else None
         if found is None:
             part.unlink(missing_ok=True)
@@ -124,25 +130,68 @@ class Archive:
         )
         return done
 
+    def _adopt_renamed(self, row: SegmentRow) -> SegmentRow | None:
+        """The segment was complete and renamed, but its row not yet committed: adopt it."""
+        part = self.root / row.path
+        stem = part.name.removesuffix(".ts" + PART_SUFFIX)
+        for candidate in part.parent.glob(f"{stem}-*.ts") if part.parent.is_dir() else ():
+            relative = candidate.relative_to(self.root).as_posix()
+            parsed = parse_path(relative)
+            if parsed is None or parsed.duration_ms is None or parsed.start_ms != row.start_ms:
+                continue
+            found = recover_file(candidate)
+            done = SegmentRow(
+                row.stream,
+                row.start_ms,
+                parsed.duration_ms,
+                candidate.stat().st_size,
+                relative,
+                found.keyframes if found else 0,
+                row.discontinuity,
+                True,
+            )
+            self.db.put(done)
+            log.info("DVR %s: indexed the completed segment %s", self.root, relative)
+            return done
+        return None
+
     async def refresh(self, stream: str) -> StreamSummary:
         """Re-read one stream's ranges and totals into the summary cache."""
+        summary = await self.run(self._read_summary, stream)
+        self._cache(stream, summary)
+        return summary
+
+    async def put(self, row: SegmentRow) -> None:
+        """Index a segment (or the progress of the one being written); return once committed.
+
+        Group commit: rows put while a commit is running wait for the next one, which
+        writes all of them in one transaction and one worker-thread call, so sixty
+        recorders cost a few commits a second, not sixty round trips each.
+        """
+        self._pending[(row.stream, row.start_ms)] = row
+        async with self._commit_lock:
+            if not self._pending:
+                return  # an earlier commit took our row
+            rows = list(self._pending.values())
+            self._pending.clear()
+            summaries = await self.run(self._write, rows)
+        for stream, summary in summaries.items():
+            self._cache(stream, summary)
+
+    def _write(self, rows: list[SegmentRow]) -> dict[str, StreamSummary]:
         db = self.db
+        db.put_many(rows)
+        return {s: self._read_summary(s) for s in {r.stream for r in rows}}
 
-        def read() -> StreamSummary:
-            size, count = db.totals(stream)
-            return StreamSummary(db.ranges(stream), size, count)
+    def _read_summary(self, stream: str) -> StreamSummary:
+        size, count = self.db.totals(stream)
+        return StreamSummary(self.db.ranges(stream), size, count)
 
-        summary = await self.run(read)
+    def _cache(self, stream: str, summary: StreamSummary) -> None:
         if summary.segments:
             self.summaries[stream] = summary
         else:
             self.summaries.pop(stream, None)
-        return summary
-
-    async def put(self, row: SegmentRow) -> None:
-        """Index a segment (or the progress of the one being written) and refresh the cache."""
-        await self.run(self.db.put, row)
-        await self.refresh(row.stream)
 
     async def delete(self, rows: list[SegmentRow]) -> tuple[int, int]:
         """Delete segments' files and rows (never one being written): ``(segments, bytes)``."""

@@ -181,8 +181,13 @@ class ArchiveIndex:
 
     def put(self, row: SegmentRow) -> None:
         """Add or update one segment (its range and the stream's totals follow)."""
+        self.put_many([row])
+
+    def put_many(self, rows: Iterable[SegmentRow]) -> None:
+        """Add or update segments in one transaction (one commit for many recorders)."""
         with self._lock, self._transaction():
-            self._put(row)
+            for row in rows:
+                self._put(row)
 
     def _put(self, row: SegmentRow) -> None:
         db = self._db

@@ -166,7 +166,7 @@ class DvrRecorder:
         await self.archive.put(row)  # the row first: no file the index does not know
         path = self.archive.root / relative
         await self.archive.run(lambda: path.parent.mkdir(parents=True, exist_ok=True))
-        file = await aiofiles.open(path, "wb")
+        file = await aiofiles.open(path, "wb", buffering=0)  # each write goes to the OS
         self._open = _Open(
             info,
             start_ms,
@@ -182,8 +182,9 @@ class DvrRecorder:
             data = b"".join(current.buffer)
             current.buffer.clear()
             current.buffered = 0
-            await current.file.write(data)
-            await current.file.flush()
+            view = memoryview(data)
+            while view:  # unbuffered: each call hands the bytes to the OS (all, as a rule)
+                view = view[await current.file.write(view) :]
             current.written += len(data)
             self.bytes_written += len(data)
         self._last_flush = now
