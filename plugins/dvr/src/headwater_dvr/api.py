@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from headwater import check_write_access, name_problem
-from headwater_dvr.archive import Archive
+from headwater_dvr.archive import Archive, range_list
 from headwater_dvr.service import service_for
 
 if TYPE_CHECKING:
@@ -36,12 +36,8 @@ class DvrRange(BaseModel):
 
 
 def ranges_body(ranges: list[tuple[int, int]]) -> dict[str, Any]:
-    """Flussonic's ranges list: whole seconds, ``from`` rounded down, the end rounded up."""
-    out = []
-    for start_ms, end_ms in ranges:
-        start = start_ms // 1000
-        out.append({"from": start, "duration": max(1, -(-end_ms // 1000) - start)})
-    return {"ranges": out}
+    """Flussonic's ``stream_dvr_ranges_list``: whole seconds, as :func:`range_list` rounds."""
+    return {"ranges": range_list(ranges)}
 
 
 async def _archive(server: Server, name: str) -> Archive:

@@ -44,8 +44,17 @@ class StreamSummary:
             "depth": (last - first) // 1000,
             "duration": sum(e - s for s, e in self.ranges) // 1000,
             "bytes": self.bytes,
-            "ranges": [{"from": s // 1000, "duration": (e - s) // 1000} for s, e in self.ranges],
+            "ranges": range_list(self.ranges),
         }
+
+
+def range_list(ranges: list[tuple[int, int]]) -> list[dict[str, int]]:
+    """Ranges in Flussonic's whole seconds: ``from`` rounded down, the end rounded up."""
+    out = []
+    for start_ms, end_ms in ranges:
+        start = start_ms // 1000
+        out.append({"from": start, "duration": max(1, -(-end_ms // 1000) - start)})
+    return out
 
 
 class Archive:
