@@ -24,6 +24,9 @@ OWN_PAGES = [
     "docs/dvr.md",
     "docs/api.md",
     "docs/specifications.md",
+    "docs/flussonic.md",
+    "docs/metrics.md",
+    "docs/events.md",
 ]
 """Pages kept by this test module (the protocol pages have their own owners)."""
 

@@ -43,9 +43,11 @@ _EXPORTS: dict[str, str] = {
     "Subscription": "headwater.subscription",
     "Track": "headwater.media.frames",
     "backend_url": "headwater.config_backend",
+    "check_read_access": "headwater.http.access",
     "check_write_access": "headwater.http.access",
     "name_problem": "headwater.naming",
     "validate_name": "headwater.naming",
+    "emit_event": "headwater.events.bus",
     "Verdict": "headwater.verdict",
     "hookimpl": "headwater.markers",
 }
@@ -81,7 +83,9 @@ __all__ = [
     "Track",
     "Verdict",
     "backend_url",
+    "check_read_access",
     "check_write_access",
+    "emit_event",
     "hookimpl",
     "name_problem",
     "validate_name",
@@ -124,7 +128,8 @@ if TYPE_CHECKING:
         PublishRejected,
         Refusal,
     )
-    from headwater.http.access import check_write_access
+    from headwater.events.bus import emit_event
+    from headwater.http.access import check_read_access, check_write_access
     from headwater.listeners import Listener
     from headwater.markers import hookimpl
     from headwater.media.frames import Codec, Frame, MediaKind, Track

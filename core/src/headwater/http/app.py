@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from headwater.hookcall import call_sync_all
-from headwater.http import api_config, api_monitoring, api_streams, ui
+from headwater.http import (
+    api_config,
+    api_metrics,
+    api_monitoring,
+    api_streams,
+    api_templates,
+    ui,
+)
 
 if TYPE_CHECKING:
     from headwater.server import Server
@@ -33,7 +40,9 @@ def build_app(server: Server) -> FastAPI:
     app.router.routes.extend(api)
     app.include_router(api_streams.router)
     app.include_router(api_config.router)
+    app.include_router(api_templates.router)
     app.include_router(api_monitoring.router)
+    app.include_router(api_metrics.router)
     app.include_router(ui.router)
     app.router.routes.extend(r for r in plugin_routes if r not in api)
     return app

@@ -16,7 +16,7 @@ from fastapi import Body, Depends, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from headwater import check_write_access, name_problem
+from headwater import check_read_access, check_write_access, name_problem
 from headwater_dvr.archive import Archive, range_list
 from headwater_dvr.service import service_for
 
@@ -79,7 +79,13 @@ async def delete_range(request: Request, name: str, body: DvrRange = Body(...)) 
 def api_routes() -> list[APIRoute]:
     """The ranges API routes (placed before the core's ``/streams/{name}`` by the core)."""
     return [
-        APIRoute(PATH, list_ranges, methods=["GET"], tags=["dvr"]),
+        APIRoute(
+            PATH,
+            list_ranges,
+            methods=["GET"],
+            tags=["dvr"],
+            dependencies=[Depends(check_read_access)],
+        ),
         APIRoute(
             PATH,
             delete_range,
