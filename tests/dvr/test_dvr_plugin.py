@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from headwater import ConfigError, Server
-from headwater.config.loading import validate_document
+from headwater.config.loading import parse_config_text, validate_document
 from headwater.plugins import validate_plugin_sections
 from headwater_dvr import plugin
 from headwater_dvr.api import ranges_body
@@ -49,6 +49,24 @@ def test_dvr_settings_validate_with_flussonic_names() -> None:
 def test_bad_dvr_values_name_the_key(dvr, words) -> None:
     with pytest.raises(ConfigError, match=words.replace(".", r"\.")):
         validate_document(settings_with(dvr))
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("dvr /storage 3d 500G;", (3 * 86400, 500 << 30, None)),
+        ("dvr /storage 2d 90%;", (2 * 86400, None, 90)),
+        ("dvr /storage expiration=12h storage_limit=1T;", (12 * 3600, 1 << 40, None)),
+    ],
+)
+def test_flussonic_text_dvr_lines_are_what_the_plugin_records(line, expected) -> None:
+    """Flussonic's ``dvr`` directive maps onto the keys the plugin implements, none refused."""
+    text = f"template chats {{ prefix chats; input publish://; {line} }}\n"
+    settings = validate_document(parse_config_text(text, ".conf").document)
+    validate_plugin_sections(Server(settings).pm, settings)
+    dvr = settings.templates[0].dvr
+    assert dvr is not None and dvr.root == "/storage"
+    assert (dvr.expiration, dvr.storage_limit, dvr.disk_usage_limit) == expected
 
 
 def test_unsupported_dvr_keys_are_refused_with_a_reason() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from headwater.config.units import Duration, Size
 
@@ -127,7 +127,13 @@ class DVRSettings(Model):
     root: str
     expiration: Duration | None = None
     storage_limit: Size | None = None
-    disk_usage_limit: float | None = Field(default=None, gt=0, le=100)
+    disk_usage_limit: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        validation_alias=AliasChoices("disk_usage_limit", "disk_limit"),
+    )
+    """Also read as ``disk_limit`` (the ``dvr /storage 2d 90%;`` form of Flussonic's text)."""
     segment_duration: Duration = Field(default=4.0, ge=1, le=60)
 
 
