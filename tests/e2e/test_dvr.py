@@ -263,6 +263,11 @@ async def test_retention_by_size_and_age_and_delete_api(ts_source, tmp_path):
             assert left.segments == kept.segments - 1
             assert len(list((root / "rec/size").rglob("*.ts"))) == left.segments
             assert left.ranges[-1][1] < kept.ranges[-1][1]
+            scrape = (await http.get("/metrics")).text
+            assert f'headwater_dvr_bytes{{name="rec/size"}} {float(left.bytes)}' in scrape
+            assert f'headwater_dvr_segments{{name="rec/size"}} {float(left.segments)}' in scrape
+            assert 'headwater_dvr_deleted_segments_total{rule="storage_limit"} 2.0' in scrape
+            assert 'headwater_dvr_deleted_segments_total{rule="api"} 1.0' in scrape
             # expiration: everything ended more than an hour before "now"
             dvr.expiration = 3600
             service.clock = lambda: time.time() + 7200

@@ -65,6 +65,7 @@ async def delete_range(request: Request, name: str, body: DvrRange = Body(...)) 
     hi = lo + body.duration * 1000
     rows = await archive.run(archive.db.segments, name, lo, hi)
     segments, freed = await archive.delete(rows)
+    service_for(server).count_deleted("api", segments)
     log.info(
         "%s: DVR range %d+%ds deleted through the API (%d segments, %d bytes)",
         name,

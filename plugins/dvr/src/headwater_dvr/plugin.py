@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from headwater import hookimpl
 from headwater_dvr.api import api_routes
+from headwater_dvr.metrics import dvr_families
 from headwater_dvr.playback import playback_routes
 from headwater_dvr.recorder import DvrRecorder
 from headwater_dvr.service import DvrService, service_for
 from headwater_dvr.settings import problems, root_path
 
 if TYPE_CHECKING:
+    from prometheus_client.core import Metric
     from starlette.routing import BaseRoute
 
     from headwater import Server, ServerSettings, Stream, StreamSettings
@@ -68,6 +70,12 @@ def stream_info(server: Server, stream: Stream) -> dict[str, Any] | None:
     if summary is not None:
         info["dvr_info"] = summary.describe()
     return info
+
+
+@hookimpl
+def metrics(server: Server) -> list[Metric]:
+    """``headwater_dvr_*``: archive sizes, depths and deletions."""
+    return dvr_families(server)
 
 
 @hookimpl

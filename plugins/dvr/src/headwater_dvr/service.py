@@ -60,6 +60,8 @@ class DvrService:
         self.interval = SWEEP_INTERVAL
         self.clock: Callable[[], float] = time.time
         self.disk_usage: Callable[[str], DiskUsage] | None = None
+        self.deleted: dict[str, int] = {}
+        """Segments deleted since start, by rule (``expiration``, ``storage_limit``, ...)."""
         self.recording: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
         """Stream → the number of the publication a recorder was attached to."""
         self._opening: dict[Path, anyio.Event] = {}
@@ -108,11 +110,18 @@ class DvrService:
         for archive in list(self.archives.values()):
             try:
                 kwargs = {"disk_usage": self.disk_usage} if self.disk_usage else {}
-                await sweep(
+                report = await sweep(
                     archive, lambda name: dvr_for(self.server, name), self.clock(), **kwargs
                 )
             except OSError as exc:
                 log.error("DVR %s: retention sweep failed: %s", archive.root, exc)
+                continue
+            for rule, count in report.segments.items():
+                self.count_deleted(rule, count)
+
+    def count_deleted(self, rule: str, segments: int) -> None:
+        """Add to the deleted-segments counter of ``rule`` (a retention rule, or ``api``)."""
+        self.deleted[rule] = self.deleted.get(rule, 0) + segments
 
     async def serve(self, *, task_status: TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
         """Open the configured roots, then sweep on schedule until cancelled."""
