@@ -41,6 +41,12 @@ cli_process = _load_cli_process()
 LISTEN = ("rtmp=127.0.0.1:0", "rtsp=off", "srt=off")
 
 
+def listening(child, proto: str) -> int:
+    """The port ``proto`` bound, from the server's output (a minute's patience on a busy CI)."""
+    line = child.wait_for(rf"^{proto} listening on 127\.0\.0\.1:(\d+)$", timeout=60)
+    return int(line.group(1))
+
+
 def write_config(tmp_path: Path, root: Path) -> Path:
     config = tmp_path / "headwater.toml"
     config.write_text(
@@ -87,14 +93,15 @@ def test_kill_9_mid_write_then_restart_recovers_the_last_segment(test_media, tmp
     config = write_config(tmp_path, root)
     data = tmp_path / "data"
     with cli_process.serve(data, "--config", str(config), listen=LISTEN) as child:
-        port = int(child.wait_for(r"^rtmp listening on 127\.0\.0\.1:(\d+)$").group(1))
+        port = listening(child, "rtmp")
         publisher = start_publisher(clip, port, "rec/crash")
         try:
             # mid-write: the second segment is being written and has bytes on disk
             wait_until(lambda: len(list(root.rglob("*.ts"))) >= 1 and part_files(root))
             wait_until(lambda: part_files(root)[0].stat().st_size > 20_000)
             time.sleep(0.5)
-            api = f"http://127.0.0.1:{child.http_port()}/streamer/api/v3/streams/rec/crash"
+            http_port = listening(child, "http")
+            api = f"http://127.0.0.1:{http_port}/streamer/api/v3/streams/rec/crash"
             received = httpx.get(api).json()["stats"]["frames_in"]  # just before the kill
             child.process.send_signal(signal.SIGKILL)
             killed_at = time.time()
@@ -107,8 +114,8 @@ def test_kill_9_mid_write_then_restart_recovers_the_last_segment(test_media, tmp
     assert [r[4] for r in index_rows(root)][-1] == 0, "its row says it was being written"
 
     with cli_process.serve(data, "--config", str(config), listen=LISTEN) as child:
-        http = child.http_port()
-        child.wait_for(r"recovered .*rec/crash/")
+        http = listening(child, "http")
+        child.wait_for(r"recovered .*rec/crash/", timeout=60)
         base = f"http://127.0.0.1:{http}"
         ranges = httpx.get(f"{base}/streamer/api/v3/streams/rec/crash/dvr/ranges").json()
         rows = index_rows(root)
@@ -139,13 +146,13 @@ def test_publisher_killed_mid_gop_leaves_a_playable_archive(test_media, tmp_path
     root = tmp_path / "dvr"
     config = write_config(tmp_path, root)
     with cli_process.serve(tmp_path / "data", "--config", str(config), listen=LISTEN) as child:
-        port = int(child.wait_for(r"^rtmp listening on 127\.0\.0\.1:(\d+)$").group(1))
+        port = listening(child, "rtmp")
         publisher = start_publisher(clip, port, "rec/cut")
         wait_until(lambda: part_files(root) and part_files(root)[0].stat().st_size > 30_000)
         publisher.send_signal(signal.SIGKILL)  # in the middle of the first 4 s GOP
         publisher.wait(10)
-        child.wait_for(r"rec/cut: recording stopped")
-        http = child.http_port()
+        child.wait_for(r"rec/cut: recording stopped", timeout=60)
+        http = listening(child, "http")
         base = f"http://127.0.0.1:{http}"
         (rng,) = httpx.get(f"{base}/streamer/api/v3/streams/rec/cut/dvr/ranges").json()["ranges"]
         packets, header = read_packets(f"{base}/rec/cut/archive-{rng['from']}-{rng['duration']}.ts")
