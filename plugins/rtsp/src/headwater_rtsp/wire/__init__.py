@@ -1,0 +1,1 @@
+"""The RTSP wire layer (RFC 2326): messages, headers and authentication, sans-I/O."""
