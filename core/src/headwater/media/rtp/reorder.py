@@ -1,0 +1,90 @@
+"""Sequence order for RTP over UDP (RFC 3550 section A.1 and A.3): a bounded reorder
+buffer that puts late packets back in place, drops duplicates, gives up on a gap once the
+buffer is full, and counts what was lost for receiver reports and stats."""
+
+from __future__ import annotations
+
+from headwater.media.rtp.packet import RTPPacket
+
+
+class ReorderBuffer:
+    """Packets in, packets in sequence order out; at most ``size`` held back."""
+
+    def __init__(self, size: int = 64) -> None:
+        if size < 1:
+            raise ValueError("the reorder buffer holds at least one packet")
+        self.size = size
+        self.received = 0
+        """Packets taken in (duplicates and late ones excluded)."""
+        self.lost = 0
+        """Packets given up on (never arrived, or arrived after we moved on)."""
+        self.late = 0
+        """Duplicates and packets that came after their place was given up."""
+        self.highest = -1
+        """Extended highest sequence number passed on (cycles << 16 | seq), -1 before any."""
+        self._expected: int | None = None
+        self._held: dict[int, RTPPacket] = {}
+        self._cycles = 0
+
+    @property
+    def held(self) -> int:
+        """Packets waiting for an earlier one."""
+        return len(self._held)
+
+    def push(self, packet: RTPPacket) -> list[RTPPacket]:
+        """Take one packet; return the packets now in order (possibly none)."""
+        seq = packet.sequence
+        expected = self._expected
+        if expected is None:
+            self._expected = expected = seq
+        diff = ((seq - expected + 0x8000) & 0xFFFF) - 0x8000
+        if diff < 0 or seq in self._held:
+            self.late += 1
+            return []
+        self.received += 1
+        if diff == 0 and not self._held:
+            self._advance(seq)
+            return [packet]
+        if diff >= self.size:  # a jump (a restarted sender): flush and follow it
+            out = self._flush_all()
+            self.lost += (seq - self._expected) & 0xFFFF  # type: ignore[operator]
+            self._advance(seq)
+            out.append(packet)
+            return out
+        self._held[seq] = packet
+        out = self._release()
+        if len(self._held) >= self.size:  # give up on the gap
+            while self._held and self._expected not in self._held:
+                self.lost += 1
+                self._expected = (self._expected + 1) & 0xFFFF  # type: ignore[operator]
+            out += self._release()
+        return out
+
+    def _release(self) -> list[RTPPacket]:
+        out = []
+        held = self._held
+        while self._expected in held:
+            packet = held.pop(self._expected)  # type: ignore[arg-type]
+            self._advance(packet.sequence)
+            out.append(packet)
+        return out
+
+    def _flush_all(self) -> list[RTPPacket]:
+        out = []
+        while self._held:
+            if self._expected in self._held:
+                out += self._release()
+            else:
+                self.lost += 1
+                self._expected = (self._expected + 1) & 0xFFFF  # type: ignore[operator]
+        return out
+
+    def _advance(self, seq: int) -> None:
+        if (
+            self.highest >= 0
+            and seq < (self.highest & 0xFFFF)
+            and (self.highest & 0xFFFF) - seq > 0x8000
+        ):
+            self._cycles += 1
+        self.highest = (self._cycles << 16) | seq
+        self._expected = (seq + 1) & 0xFFFF
