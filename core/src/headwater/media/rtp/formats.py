@@ -46,6 +46,7 @@ class ReceivedFormat:
     clock_rate: int
     depacketizer: Any
     """An object with ``push(packet) -> list[(timestamp, payload)]`` and ``flush()``."""
+    payload_type: int = 0
 
     @property
     def is_nal(self) -> bool:
@@ -72,6 +73,12 @@ def _b64(value: str) -> bytes:
 
 def track_from_media(media: MediaDescription, track_id: int) -> ReceivedFormat:
     """The track and depacketizer for a media section; raise UnsupportedFormat if none."""
+    received = _received(media, track_id)
+    received.payload_type = media.payload_type
+    return received
+
+
+def _received(media: MediaDescription, track_id: int) -> ReceivedFormat:
     pt = media.payload_type
     rtpmap = media.rtpmap(pt)
     if rtpmap is None:
