@@ -58,6 +58,7 @@ async def test_play_a_stream_published_over_rtsp(test_media):
     clip = test_media("h265", "aac", "mp4", seconds=2.0, gop=250, size="160x120")
     publish = ["-f", "rtsp", "-rtsp_transport", "tcp"]
     got, header, _ = await publish_and_play(clip, publish, "rtsp", "tcp")
+    assert header["codec_id 0"] == "hevc"
     source = by_codec(*read_packets(clip))
     assert_same_video(got["hevc"], source["hevc"], same_bytes=False, check_dts=False)
     assert_same_sizes(got["hevc"], source["hevc"])
