@@ -69,3 +69,16 @@ def assert_audio_run(got: list[Packet], source: list[Packet], *, missing: int = 
     assert len(ours) >= len(theirs) - missing, (len(ours), len(theirs))
     start = next(i for i in range(len(theirs)) if theirs[i : i + len(ours)] == ours)
     assert start <= missing
+
+
+HANDLER_CALLS: list[dict] = []
+
+
+async def token_check(**fields):
+    """An in-process ``on_publish`` handler: allow ``?token=good``, forbid anything else."""
+    from headwater import Refusal, Verdict
+
+    HANDLER_CALLS.append(fields)
+    if fields["args"].get("token") == "good":
+        return Verdict.allow()
+    return Verdict.deny("token refused", Refusal.FORBIDDEN)
