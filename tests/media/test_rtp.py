@@ -172,3 +172,14 @@ def test_clock_rescales_and_unwraps(rate, step, expected):
     assert clock.ticks((ts + step) & 0xFFFFFFFF) == 500 + expected
     assert clock.ticks((ts + 2 * step) & 0xFFFFFFFF) == 500 + 2 * expected
     assert clock.ticks((ts + step) & 0xFFFFFFFF) == 500 + expected  # back a little (B-frame)
+
+
+def test_reorder_gives_up_on_an_old_gap():
+    buf = ReorderBuffer(64, max_wait=0.5)
+    assert [p.sequence for p in buf.push(_packets([1])[0], now=10.0)] == [1]
+    assert buf.push(_packets([3])[0], now=10.1) == []
+    assert buf.expire(10.5) == []  # 0.4 s: still waiting for 2
+    assert [p.sequence for p in buf.expire(10.7)] == [3]
+    assert buf.lost == 1 and buf.held == 0
+    buf.push(_packets([5])[0], now=11.0)
+    assert [p.sequence for p in buf.push(_packets([6])[0], now=11.6)] == [5, 6]

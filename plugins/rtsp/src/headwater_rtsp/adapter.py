@@ -51,6 +51,7 @@ class PublishAdapter:
     formats: list[ReceivedFormat | None]
     udp: bool = False
     reorder_size: int = 64
+    reorder_wait: float = 0.5
     ssrc: int = field(default_factory=lambda: int.from_bytes(os.urandom(4), "big"))
     """Our SSRC in receiver reports."""
     malformed: int = 0
@@ -68,7 +69,7 @@ class PublishAdapter:
                 fmt,
                 fmt.track,
                 RTPClock(fmt.clock_rate),
-                ReorderBuffer(self.reorder_size) if self.udp else None,
+                ReorderBuffer(self.reorder_size, self.reorder_wait) if self.udp else None,
                 DecodeTimes() if fmt.is_nal else None,
             )
 
@@ -101,7 +102,18 @@ class PublishAdapter:
             if self._start is None:
                 self._start = now
             media.clock.start = int((now - self._start) * CLOCK_RATE)
-        packets = media.reorder.push(packet) if media.reorder is not None else [packet]
+        packets = media.reorder.push(packet, now) if media.reorder is not None else [packet]
+        return self._depacketize(media, packets)
+
+    def expire(self, now: float) -> list[Frame]:
+        """Frames freed by giving up on UDP gaps older than ``reorder_wait`` (call often)."""
+        out: list[Frame] = []
+        for media in self._media.values():
+            if media.reorder is not None and media.reorder.held:
+                out += self._depacketize(media, media.reorder.expire(now))
+        return out
+
+    def _depacketize(self, media: _Incoming, packets: list[Any]) -> list[Frame]:
         out: list[Frame] = []
         for p in packets:
             for timestamp, payload in media.fmt.depacketizer.push(p):

@@ -289,7 +289,7 @@ class Connection(asyncio.Protocol):
         """Close on an idle, read or send timeout; send receiver reports to a publisher."""
         settings = self.settings
         handshake = self.server.settings.limits.handshake_timeout
-        tick = min(1.0, settings.read_timeout / 4, handshake / 4)
+        tick = min(1.0, settings.read_timeout / 4, handshake / 4, settings.reorder_wait / 2)
         next_report = time.monotonic() + REPORT_INTERVAL
         while True:
             await anyio.sleep(tick)
@@ -298,6 +298,8 @@ class Connection(asyncio.Protocol):
                 if now - self.last_media > settings.read_timeout:
                     self.fail(TimeoutError(f"no RTP or RTCP for {settings.read_timeout:g}s"))
                     return
+                if self.publish_adapter is not None:
+                    self._publish_frames(self.publish_adapter.expire(now))
                 if now >= next_report and self.publish_adapter is not None:
                     next_report = now + REPORT_INTERVAL
                     self._send_reports(now)
@@ -401,7 +403,10 @@ class Connection(asyncio.Protocol):
         self.media = media
         udp = any(not m.tcp for m in media)
         self.publish_adapter = PublishAdapter(
-            self.session.received, udp=udp, reorder_size=self.settings.reorder_packets
+            self.session.received,
+            udp=udp,
+            reorder_size=self.settings.reorder_packets,
+            reorder_wait=self.settings.reorder_wait,
         )
         self._route(media, self._udp_rtp, self._udp_rtcp)
         self.recording = True

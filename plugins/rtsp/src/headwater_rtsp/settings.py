@@ -28,6 +28,8 @@ class RTSPSettings(BaseModel):
     """SO_RCVBUF of the UDP sockets (bytes): room for bursts of keyframes."""
     reorder_packets: int = Field(default=64, ge=1, le=4096)
     """UDP packets held while waiting for a late one before it is counted lost."""
+    reorder_wait: float = Field(default=0.5, gt=0, le=10)
+    """Seconds a gap in a UDP stream is waited for before its packets count as lost."""
     read_timeout: float = Field(default=10.0, gt=0)
     """A publishing session with no RTP or RTCP for this many seconds is closed."""
     session_timeout: int = Field(default=60, ge=5, le=3600)

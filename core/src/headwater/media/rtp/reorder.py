@@ -1,6 +1,7 @@
 """Sequence order for RTP over UDP (RFC 3550 section A.1 and A.3): a bounded reorder
 buffer that puts late packets back in place, drops duplicates, gives up on a gap once the
-buffer is full, and counts what was lost for receiver reports and stats."""
+buffer is full or the gap is ``max_wait`` seconds old, and counts what was lost for
+receiver reports and stats. Time comes in as ``now`` (sans-I/O)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from headwater.media.rtp.packet import RTPPacket
 class ReorderBuffer:
     """Packets in, packets in sequence order out; at most ``size`` held back."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int = 64, max_wait: float = 0.5) -> None:
         if size < 1:
             raise ValueError("the reorder buffer holds at least one packet")
         self.size = size
+        self.max_wait = max_wait
+        self._gap_since = 0.0
         self.received = 0
         """Packets taken in (duplicates and late ones excluded)."""
         self.lost = 0
@@ -31,8 +34,19 @@ class ReorderBuffer:
         """Packets waiting for an earlier one."""
         return len(self._held)
 
-    def push(self, packet: RTPPacket) -> list[RTPPacket]:
-        """Take one packet; return the packets now in order (possibly none)."""
+    def expire(self, now: float) -> list[RTPPacket]:
+        """Give up on a gap older than ``max_wait``; return the packets that frees."""
+        if not self._held or now - self._gap_since < self.max_wait:
+            return []
+        out = self._flush_all()
+        return out
+
+    def push(self, packet: RTPPacket, now: float = 0.0) -> list[RTPPacket]:
+        """Take one packet (received at ``now``); return the packets now in order."""
+        out = self.expire(now) if self._held else []
+        return out + self._push(packet, now)
+
+    def _push(self, packet: RTPPacket, now: float) -> list[RTPPacket]:
         seq = packet.sequence
         expected = self._expected
         if expected is None:
@@ -51,6 +65,8 @@ class ReorderBuffer:
             self._advance(seq)
             out.append(packet)
             return out
+        if not self._held:
+            self._gap_since = now
         self._held[seq] = packet
         out = self._release()
         if len(self._held) >= self.size:  # give up on the gap
@@ -58,6 +74,8 @@ class ReorderBuffer:
                 self.lost += 1
                 self._expected = (self._expected + 1) & 0xFFFF  # type: ignore[operator]
             out += self._release()
+        if self._held and out:
+            self._gap_since = now  # a new gap starts now
         return out
 
     def _release(self) -> list[RTPPacket]:
