@@ -93,6 +93,10 @@ def test_ffmpeg_publish_flow(transports, expected):
     assert r.status == 200 and isinstance(e, RecordStarted) and len(e.media) == 2
     assert s.state is State.RECORDING
     assert status(s.receive(req("GET_PARAMETER", Session=s.session_id))) == 200
+    # GStreamer's rtspclientsink pauses at the end of its stream; RECORD would resume
+    assert status(s.receive(req("PAUSE", URL, Session=s.session_id))) == 200
+    assert s.state is State.ANNOUNCED
+    assert status(s.receive(req("RECORD", URL, Session=s.session_id))) == 200
     r, e = s.receive(req("TEARDOWN", Session=s.session_id))
     assert r.status == 200 and isinstance(e, TornDown) and s.state is State.INIT
 

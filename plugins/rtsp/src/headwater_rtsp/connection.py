@@ -402,6 +402,10 @@ class Connection(asyncio.Protocol):
         """RECORD: take RTP on the transports set up."""
         self.media = media
         udp = any(not m.tcp for m in media)
+        if self.publish_adapter is not None:  # RECORD after PAUSE: carry on
+            self.recording = True
+            self.last_media = time.monotonic()
+            return
         self.publish_adapter = PublishAdapter(
             self.session.received,
             udp=udp,

@@ -8,7 +8,7 @@ server (authorizing a publisher, describing a stream) come back as :class:`Annou
 :meth:`ServerSession.accept_announce`, :meth:`ServerSession.accept_describe` or
 :meth:`ServerSession.refuse`. States::
 
-    INIT --ANNOUNCE--> ANNOUNCED --SETUP*--> ANNOUNCED --RECORD--> RECORDING
+    INIT --ANNOUNCE--> ANNOUNCED --SETUP*--> ANNOUNCED --RECORD--> RECORDING --PAUSE--> ANNOUNCED
     INIT --DESCRIBE--> DESCRIBED --SETUP*--> READY --PLAY--> PLAYING <--PAUSE/PLAY--> READY
     any  --TEARDOWN--> INIT
 
@@ -360,6 +360,9 @@ class ServerSession:
             self.state = State.READY
             return self.response(request), Paused()
         if self.state is State.READY:
+            return self.response(request), None
+        if self.state is State.RECORDING:  # RFC 2326 10.6: RECORD may resume it
+            self.state = State.ANNOUNCED
             return self.response(request), None
         raise RTSPError(f"PAUSE in state {self.state.value}", 455)
 

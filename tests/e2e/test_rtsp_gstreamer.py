@@ -1,0 +1,93 @@
+"""Interop with GStreamer's RTSP publisher, ``rtspclientsink`` (package
+``gstreamer1.0-rtsp``), over TCP and over UDP: every buffer it sent becomes one headwater
+frame, keyframes where the encoder put them, decode times evenly spaced.
+
+GStreamer is not on a fresh machine: ``.ci/run`` installs it best effort, and these tests
+skip when ``gst-launch-1.0`` or an element is missing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+
+import anyio
+import pytest
+
+from headwater import Frame, Subscription, hookimpl
+from headwater.testing import running_server
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+GST = shutil.which("gst-launch-1.0")
+VIDEO_BUFFERS = 60
+AUDIO_BUFFERS = 80
+
+
+def has_elements(*names: str) -> bool:
+    """True when gst-inspect knows every element."""
+    inspect = shutil.which("gst-inspect-1.0")
+    if not GST or not inspect:
+        return False
+    return all(
+        subprocess.run([inspect, n], capture_output=True, timeout=30).returncode == 0 for n in names
+    )
+
+
+class FrameLog:
+    """A test plugin whose consumer keeps every frame of every publication."""
+
+    def __init__(self) -> None:
+        self.frames: dict[str, list[Frame]] = {}
+        self.ended = anyio.Event()
+
+    @hookimpl
+    def stream_started(self, stream):  # type: ignore[no-untyped-def]
+        log = self
+
+        class Keep:
+            name = "test frame log"
+
+            async def run(self, subscription: Subscription) -> None:
+                kept = log.frames.setdefault(stream.name, [])
+                async for frame in subscription:
+                    kept.append(frame)
+                log.ended.set()
+
+        return [Keep()]
+
+
+@pytest.mark.skipif(
+    not has_elements("rtspclientsink", "x264enc", "voaacenc"),
+    reason="GStreamer with rtspclientsink (gstreamer1.0-rtsp), x264enc, voaacenc not installed",
+)
+@pytest.mark.parametrize("protocols", ["tcp", "udp"])
+async def test_gstreamer_rtspclientsink_publishes_every_frame(protocols) -> None:
+    log = FrameLog()
+    async with running_server(extra_plugins=[log], protocols=("rtsp",)) as hw:
+        url = hw.url("rtsp", "live/gst")
+        pipeline = (
+            f"rtspclientsink name=s location={url} protocols={protocols} "
+            f"videotestsrc num-buffers={VIDEO_BUFFERS} is-live=true "
+            "! video/x-raw,width=160,height=120,framerate=30/1 "
+            "! x264enc tune=zerolatency key-int-max=30 ! h264parse ! s. "
+            f"audiotestsrc num-buffers={AUDIO_BUFFERS} is-live=true ! voaacenc ! aacparse ! s."
+        )
+        with anyio.fail_after(60):
+            result = await anyio.run_process([GST, "-q", *pipeline.split()], check=False)
+        assert result.returncode == 0, result.stderr.decode()[-500:]
+        with anyio.fail_after(10):
+            await log.ended.wait()
+    frames = log.frames["live/gst"]
+    video = [f for f in frames if f.track.is_video]
+    audio = [f for f in frames if f.track.is_audio]
+    assert len(video) == VIDEO_BUFFERS
+    keys = [i for i, f in enumerate(video) if f.keyframe]
+    # x264enc starts with an IDR (sometimes two), then one every key-int-max frames
+    assert keys[0] == 0 and len(keys) >= 2
+    assert all(0 < b - a <= 30 for a, b in itertools.pairwise(keys))
+    assert all(f.keyframe == any(n[0] & 0x1F == 5 for n in f.nalus) for f in video)
+    assert all(b.dts - a.dts == 3000 for a, b in itertools.pairwise(video))
+    assert len(audio) >= AUDIO_BUFFERS * 0.9  # voaacenc may hold back its last frames
+    assert {f.track.codec for f in frames} == {"h264", "aac"}
