@@ -113,3 +113,13 @@ def test_digest_with_qop():
 def test_fuzz_authorization(header):
     parse_authorization(header)
     Authenticator(digest=True).check(header, "pw", "ANNOUNCE")
+
+
+def test_regression_digest_offered_to_clients_that_then_fail():
+    """Some clients fail a Digest challenge: the default challenge is Basic, and a Basic
+    answer is taken even where Digest is configured."""
+    from headwater_rtsp.settings import RTSPSettings
+
+    assert RTSPSettings().auth == "basic"
+    assert Authenticator(digest=RTSPSettings().auth == "digest").challenge().startswith("Basic")
+    assert Authenticator(digest=True).check(_basic("cam", "pw"), "pw", "ANNOUNCE")

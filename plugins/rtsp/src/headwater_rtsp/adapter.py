@@ -101,7 +101,7 @@ class PublishAdapter:
         if not media.clock.started:
             if self._start is None:
                 self._start = now
-            media.clock.start = int((now - self._start) * CLOCK_RATE)
+            media.clock.start = round((now - self._start) * CLOCK_RATE)
         packets = media.reorder.push(packet, now) if media.reorder is not None else [packet]
         return self._depacketize(media, packets)
 
@@ -124,6 +124,8 @@ class PublishAdapter:
         """Frames still held (the publisher left)."""
         out: list[Frame] = []
         for media in self._media.values():
+            if media.reorder is not None:
+                out += self._depacketize(media, media.reorder.flush())
             for timestamp, payload in media.fmt.depacketizer.flush():
                 self._frame(media, timestamp, payload, out)
             if media.times is not None:

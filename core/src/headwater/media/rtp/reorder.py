@@ -34,6 +34,10 @@ class ReorderBuffer:
         """Packets waiting for an earlier one."""
         return len(self._held)
 
+    def flush(self) -> list[RTPPacket]:
+        """Every held packet, in order, gaps counted as lost (the sender left)."""
+        return self._flush_all()
+
     def expire(self, now: float) -> list[RTPPacket]:
         """Give up on a gap older than ``max_wait``; return the packets that frees."""
         if not self._held or now - self._gap_since < self.max_wait:
