@@ -69,7 +69,7 @@ def test_play_then_publish_is_lossless():
     assert (publisher.lost, publisher.dropped, publisher.malformed) == (0, 0, 0)
     # a sender report opens each medium
     first = {}
-    for index, rtcp, data in packets:
+    for index, rtcp, _data in packets:
         first.setdefault(index, rtcp)
     assert first == {0: True, 1: True}
     assert isinstance(parse_rtcp(packets[0][2])[0], SenderReport)
