@@ -254,7 +254,7 @@ class PlayAdapter:
             self._origin = frame.dts
         clock = out.fmt.clock_rate
         elapsed = frame.pts - self._origin
-        ts = (out.base + elapsed * clock // CLOCK_RATE) & 0xFFFFFFFF
+        ts = (out.base + (elapsed * clock + CLOCK_RATE // 2) // CLOCK_RATE) & 0xFFFFFFFF
         result: list[tuple[int, bool, bytes]] = []
         if out.next_report is None or frame.pts >= out.next_report:
             out.next_report = frame.pts + SENDER_REPORT_INTERVAL

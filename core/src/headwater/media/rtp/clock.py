@@ -39,4 +39,5 @@ class RTPClock:
         elapsed = timestamp + (self._wraps << 32) - self._base
         if self.clock_rate == CLOCK_RATE:
             return self.start + elapsed
-        return self.start + elapsed * CLOCK_RATE // self.clock_rate
+        rate = self.clock_rate
+        return self.start + (elapsed * CLOCK_RATE + rate // 2) // rate  # to the nearest tick
