@@ -216,12 +216,16 @@ def test_play_flow(tcp):
         )
         r, _ = s.receive(req("SETUP", f"{URL}/trackID={i}", Transport=offer))
         assert r.status == 200 and "mode=record" not in r.headers["Transport"]
+    s.rtp_starts = [(100, 5000), (200, 6000)]
     r, e = s.receive(req("PLAY", URL + "/", Session=s.session_id, Range="npt=0.000-"))
     assert r.status == 200 and isinstance(e, PlayStarted) and [m.tcp for m in e.media] == [tcp] * 2
+    assert r.headers["RTP-Info"] == (
+        f"url={URL}/trackID=0;seq=100;rtptime=5000,url={URL}/trackID=1;seq=200;rtptime=6000"
+    )
     r, e = s.receive(req("PAUSE", URL + "/", Session=s.session_id))
     assert isinstance(e, Paused) and s.state is State.READY
     r, e = s.receive(req("PLAY", URL + "/", Session=s.session_id))
-    assert isinstance(e, PlayStarted)
+    assert isinstance(e, PlayStarted) and "RTP-Info" not in r.headers
 
 
 def test_vlc_aggregate_setup_takes_the_next_track():

@@ -238,7 +238,14 @@ class PlayAdapter:
         ]
         self._index = {tid: i for i, tid in enumerate(track_ids)}
         self._origin: int | None = None
-        self._wall = wall_clock
+        self.wall_clock = wall_clock
+        """Unix time of the first frame's dts (sender reports map media time onto it); set
+        it when playing really starts."""
+
+    @property
+    def started(self) -> bool:
+        """True once a frame was turned into packets."""
+        return self._origin is not None
 
     def rtp_info(self) -> list[tuple[int, int]]:
         """(sequence, rtptime) each medium starts at (for the ``RTP-Info`` header)."""
@@ -258,7 +265,7 @@ class PlayAdapter:
         result: list[tuple[int, bool, bytes]] = []
         if out.next_report is None or frame.pts >= out.next_report:
             out.next_report = frame.pts + SENDER_REPORT_INTERVAL
-            ntp = ntp_time(self._wall + elapsed / CLOCK_RATE)
+            ntp = ntp_time(self.wall_clock + elapsed / CLOCK_RATE)
             report = make_sender_report(out.ssrc, ntp, ts, out.packets, out.octets)
             result.append((index, True, report))
         if frame.nalus:

@@ -95,6 +95,7 @@ class Connection(asyncio.Protocol):
         self.play_formats: list[SentFormat] = []
         self.play_track_ids: list[int] = []
         self.play_stream: Any = None
+        self.play_adapter: PlayAdapter | None = None
         self.publish_end = anyio.Event()
         self.created = self.last_request = self.last_media = time.monotonic()
         self.paused_since = 0.0
@@ -313,9 +314,8 @@ class Connection(asyncio.Protocol):
                     self.fail(TimeoutError(f"not reading for {settings.send_timeout:g}s"))
                     return
             else:
-                limit = (
-                    handshake if self.session.state is ss.State.INIT else settings.session_timeout
-                )
+                early = self.session.state in (ss.State.INIT, ss.State.ANNOUNCED)
+                limit = handshake if early else settings.session_timeout
                 if now - self.last_request > limit:
                     self.fail(TimeoutError(f"idle for {limit:g}s"))
                     return
@@ -476,6 +476,9 @@ class Connection(asyncio.Protocol):
             media=[f.media for f in sent],
         )
         self.play_formats, self.play_track_ids, self.play_stream = sent, ids, stream
+        self.play_adapter = PlayAdapter(sent, ids, time.time())
+        self.session.rtp_starts = self.play_adapter.rtp_info()
+        self.session.played = False
         self.respond(self.session.accept_describe(request, description, sent))
 
     async def play(
@@ -488,8 +491,12 @@ class Connection(asyncio.Protocol):
         self.media = media
         self._route(media, self._player_packet, self._player_packet)
         wanted = {m.index for m in media}
-        sent = self.play_formats
-        adapter = PlayAdapter(sent, self.play_track_ids, time.time())
+        adapter = self.play_adapter
+        if adapter is None:  # the session only plays after a DESCRIBE on this connection
+            task_status.started()
+            return
+        if not adapter.started:
+            adapter.wall_clock = time.time()
         targets = {m.index: m for m in media}
         scope = anyio.CancelScope()
         self.play_scope = scope

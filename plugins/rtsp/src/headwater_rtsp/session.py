@@ -135,6 +135,10 @@ class ServerSession:
     """Media set up so far, by index."""
     established: bool = False
     """True once a SETUP created the session (its id is then required)."""
+    rtp_starts: list[tuple[int, int]] = field(default_factory=list)
+    """(first sequence number, RTP time of the start) of each described medium, for the
+    ``RTP-Info`` header of the first PLAY (RFC 2326 12.33); empty: no header."""
+    played: bool = False
 
     # -- input -------------------------------------------------------------------------------
 
@@ -353,6 +357,19 @@ class ServerSession:
         self.state = State.PLAYING
         media = sorted(self.media.values(), key=lambda m: m.index)
         headers = [("Range", "npt=0.000-")]
+        if self.rtp_starts and not self.played:
+            headers.append(
+                (
+                    "RTP-Info",
+                    ",".join(
+                        f"url={self.controls[m.index]};seq={self.rtp_starts[m.index][0]};"
+                        f"rtptime={self.rtp_starts[m.index][1]}"
+                        for m in media
+                        if m.index < len(self.rtp_starts)
+                    ),
+                )
+            )
+        self.played = True
         return self.response(request, headers=headers), PlayStarted(media)
 
     def _pause(self, request: Request) -> tuple[Response, Paused | None]:
