@@ -12,8 +12,8 @@ import pytest
 from headwater.media import h264
 from headwater.media.rtp.formats import media_for_track, track_from_media
 from headwater_rtsp.adapter import PlayAdapter, PublishAdapter
-from headwater_rtsp.session import Announce, RecordStarted, ServerSession, TornDown
 from headwater_rtsp.wire.message import Interleaved, MessageReader, Request
+from headwater_rtsp.wire.session import Announce, RecordStarted, ServerSession, TornDown
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "rtsp"
 CAPTURES = {

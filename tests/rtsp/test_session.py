@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from headwater.media.frames import Codec, Track
 from headwater.media.rtp.formats import media_for_track
 from headwater.media.sdp import SessionDescription
-from headwater_rtsp.session import (
+from headwater_rtsp.wire.message import Headers, MessageReader, Request
+from headwater_rtsp.wire.session import (
     Announce,
     Describe,
     Paused,
@@ -21,7 +22,6 @@ from headwater_rtsp.session import (
     State,
     TornDown,
 )
-from headwater_rtsp.wire.message import Headers, MessageReader, Request
 
 URL = "rtsp://127.0.0.1:8554/live/cam1"
 SDP = (

@@ -1,5 +1,5 @@
 """One RTSP client connection: an :class:`asyncio.Protocol` around the sans-I/O
-:class:`~headwater_rtsp.session.ServerSession`, plus one anyio task for the control flow.
+:class:`~headwater_rtsp.wire.session.ServerSession`, plus one anyio task for the control flow.
 
 The data path has no ``await``: interleaved RTP from a publisher goes from
 :meth:`Connection.data_received` (or the shared UDP sockets) through the
@@ -22,13 +22,12 @@ from typing import TYPE_CHECKING, Any, cast
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from headwater import PublishRejected, PublishRequest, Refusal
-from headwater.errors import ProtocolError
+from headwater import ProtocolError, PublishRejected, PublishRequest, Refusal
 from headwater.media.rtp.formats import SentFormat, media_for_track
 from headwater.media.sdp import SessionDescription
-from headwater_rtsp import session as ss
 from headwater_rtsp.adapter import PlayAdapter, PublishAdapter
 from headwater_rtsp.playback import PlayRefused, play, playable
+from headwater_rtsp.wire import session as ss
 from headwater_rtsp.wire.message import (
     Interleaved,
     MessageReader,
@@ -41,7 +40,7 @@ from headwater_rtsp.wire.message import (
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-    from headwater.publication import Publication
+    from headwater import Publication
     from headwater_rtsp.server import RTSPListener
 
 log = logging.getLogger("headwater.rtsp")

@@ -9,7 +9,7 @@ from headwater_rtsp.server import RTSPListener
 from headwater_rtsp.settings import RTSPSettings
 
 if TYPE_CHECKING:
-    from headwater.server import Server
+    from headwater import Server
 
 
 @hookimpl

@@ -17,8 +17,7 @@ from headwater_rtsp.udp import UDPPair
 from headwater_rtsp.wire.auth import Authenticator
 
 if TYPE_CHECKING:
-    from headwater.config.models import ListenerSettings
-    from headwater.server import Server
+    from headwater import ListenerSettings, Server
 
 log = logging.getLogger("headwater.rtsp")
 

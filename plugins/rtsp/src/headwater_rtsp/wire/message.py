@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
 _METHOD = re.compile(r"[A-Z][A-Z_\-]{0,31}")
 

@@ -30,8 +30,8 @@ from headwater.media.rtp.formats import (
     track_from_media,
 )
 from headwater.media.sdp import SDPError, SessionDescription, parse_sdp
-from headwater_rtsp.names import split_url, url_path
 from headwater_rtsp.wire.message import Headers, Request, Response, RTSPError
+from headwater_rtsp.wire.names import split_url, url_path
 from headwater_rtsp.wire.transport import Transport, parse_transports
 
 PUBLIC = (
