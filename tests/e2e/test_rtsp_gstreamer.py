@@ -91,3 +91,28 @@ async def test_gstreamer_rtspclientsink_publishes_every_frame(protocols) -> None
     assert all(b.dts - a.dts == 3000 for a, b in itertools.pairwise(video))
     assert len(audio) >= AUDIO_BUFFERS * 0.9  # voaacenc may hold back its last frames
     assert {f.track.codec for f in frames} == {"h264", "aac"}
+
+
+@pytest.mark.skipif(
+    not has_elements("rtspsrc", "rtph264depay", "h264parse", "identity"),
+    reason="GStreamer with rtspsrc and rtph264depay is not installed",
+)
+@pytest.mark.parametrize("protocols", ["tcp", "udp"])
+async def test_gstreamer_rtspsrc_plays(test_media, protocols) -> None:
+    """GStreamer's RTSP player takes 30 H.264 buffers of a stream ffmpeg publishes over RTMP
+    (identity ends the pipeline after them: a player that got no media would time out)."""
+    from headwater.testing import run_ffmpeg, wait_for_stream
+
+    clip = test_media("h264", "aac", "flv", seconds=3.0, gop=25, size="160x120")
+    async with running_server(protocols=("rtsp", "rtmp")) as hw, anyio.create_task_group() as tg:
+        tg.start_soon(run_ffmpeg, ["-re", "-i", str(clip), "-c", "copy", "-f", "flv",
+                                   hw.url("rtmp", "live/cam1")])  # fmt: skip
+        await wait_for_stream(hw.server, "live/cam1", timeout=15)
+        pipeline = (
+            f"rtspsrc location={hw.url('rtsp', 'live/cam1')} protocols={protocols} "
+            "! rtph264depay ! h264parse ! identity eos-after=30 ! fakesink"
+        )
+        with anyio.fail_after(20):
+            result = await anyio.run_process([GST, "-q", *pipeline.split()], check=False)
+        assert result.returncode == 0, result.stderr.decode()[-500:]
+        tg.cancel_scope.cancel()
