@@ -54,7 +54,7 @@ async def test_a_stalled_player_is_dropped_never_the_publisher(test_media):
                       extra=("-vf", "noise=alls=60:allf=t", "-qp", "0"))  # fmt: skip
     assert clip.stat().st_size > 8_000_000
     source, _ = read_packets(clip)
-    config = {"limits": {"queue_frames": 16}, "rtsp": {"send_timeout": 1.0}}
+    config = {"limits": {"queue_frames": 16}, "rtsp": {"send_timeout": 1.0, "describe_wait": 0}}
     async with running_server(config, protocols=("rtsp", "rtmp")) as hw:
         url = hw.url("rtmp", "live/big")
         async with anyio.create_task_group() as tg:

@@ -13,9 +13,8 @@ from pydantic import ValidationError
 import headwater_rtsp
 from headwater.config.loading import validate_document
 from headwater.media import rtp, sdp
-from headwater.server import Server
 from headwater_rtsp import plugin
-from headwater_rtsp.server import RTSPListener, rtsp_settings
+from headwater_rtsp.server import RTSPListener
 from headwater_rtsp.settings import RTSPSettings
 from headwater_rtsp.wire.names import split_url
 
@@ -35,12 +34,14 @@ def test_hooks_delegate():
         },
         "rtsp": {"auth": "digest", "rtp_port": 7000, "rtcp_port": 7001},
     }
-    settings = validate_document(doc)
-    server = Server(settings)
-    server.plugin_settings.update(server.validate_plugin_sections(settings))
-    listeners = plugin.listen(server)
+
+    class FakeServer:
+        settings = validate_document(doc)
+        plugin_settings = {"rtsp": RTSPSettings(**doc["rtsp"])}
+
+    listeners = plugin.listen(FakeServer())
     assert [type(x) for x in listeners] == [RTSPListener, RTSPListener]
-    assert rtsp_settings(server).auth == "digest" and listeners[0].auth.digest
+    assert listeners[0].settings.auth == "digest" and listeners[0].auth.digest
     assert listeners[0]._udp_ports(8554) == (7000, 7001)
     assert listeners[1]._udp_ports(9554) == (9000, 9001)
     assert listeners[0]._udp_ports(0) == (0, 0)  # tests: an ephemeral pair

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from headwater.errors import ProtocolError
+from headwater.errors import MediaError
 
 MAX_LINES = 1000
 MAX_MEDIA = 16
 
 
-class SDPError(ProtocolError, ValueError):
+class SDPError(MediaError):
     """A session description that cannot be parsed."""
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from headwater import ProtocolError, PublishRejected, PublishRequest, Refusal
+from headwater import PlayRejected, ProtocolError, PublishRejected, PublishRequest, Refusal
 from headwater.media.rtp.formats import SentFormat, media_for_track
 from headwater.media.sdp import SessionDescription
 from headwater_rtsp.adapter import PlayAdapter, PublishAdapter
@@ -501,27 +501,39 @@ class Connection(asyncio.Protocol):
         self.play_scope = scope
         self.playing = True
         task_status.started()
-        who = f"rtsp-play {self.peer[0]}:{self.peer[1]}"
-        pause = self.settings.play_interval
         ended = False
-        with scope:
-            async with play(
-                self.server, self.play_stream, who, self.session.args, self.peer
-            ) as sub:
-                async for frame in sub:
-                    out: list[bytes] = []
-                    for f in (frame, *sub.drain()):
-                        self._send(adapter.packets(f), targets, wanted, out)
-                    if out:
-                        self.write(b"".join(out))
-                    if self.paused_since:
-                        await self._writable.wait()
-                    elif pause:
-                        await asyncio.sleep(pause)
-                ended = True
+        try:
+            subscription = play(self.server, self.session.path, self.session.args, self.peer)
+            with scope:
+                async with subscription as sub:
+                    ended = await self._send_frames(sub, adapter, targets, wanted)
+        except PlayRejected as exc:  # the stream ended between DESCRIBE and PLAY
+            log.info("rtsp %s:%s PLAY %s: %s", *self.peer, self.session.path, exc.reason)
+            ended = True
         self.playing = False
-        if ended:  # the publication ended: say goodbye and close, so players stop at once
+        if ended:  # the publication ended: close, so that players stop at once
             self.close()
+
+    async def _send_frames(
+        self,
+        sub: Any,
+        adapter: PlayAdapter,
+        targets: dict[int, ss.MediaTransport],
+        wanted: set[int],
+    ) -> bool:
+        """Packetize and send until the subscription ends (True) or we are cancelled."""
+        pause = self.settings.play_interval
+        async for frame in sub:
+            out: list[bytes] = []
+            for f in (frame, *sub.drain()):
+                self._send(adapter.packets(f), targets, wanted, out)
+            if out:
+                self.write(b"".join(out))
+            if self.paused_since:
+                await self._writable.wait()  # the watchdog bounds this wait
+            elif pause:
+                await asyncio.sleep(pause)  # let frames gather: one write serves them all
+        return True
 
     def _send(
         self,

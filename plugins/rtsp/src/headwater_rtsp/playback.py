@@ -1,21 +1,25 @@
-"""Where a player's stream comes from: the core's play entry point.
-
-Kept in one place so that moving to ``server.playable``/``server.play`` (the core's play
-entry point, with access checks) changes one line in each function below.
-"""
+"""Where a player's stream comes from: the core's play entry point (``server.playable`` to
+describe a stream, ``server.play`` to watch it), with RTSP's statuses for its refusals."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
-from headwater.naming import name_problem
+from headwater import PlayRejected, PlayRequest, Refusal
 
 if TYPE_CHECKING:
-    from headwater.server import Server
-    from headwater.stream import Stream
-    from headwater.subscription import Subscription
+    from headwater import Server, Stream, Subscription
+
+PLAY_STATUS = {
+    Refusal.BAD_NAME: 400,
+    Refusal.NOT_FOUND: 404,
+    Refusal.UNAUTHORIZED: 401,
+    Refusal.FORBIDDEN: 403,
+    Refusal.BUSY: 453,
+    Refusal.LIMIT: 503,
+}
+"""How a play refusal reads in RTSP."""
 
 
 class PlayRefused(Exception):
@@ -28,20 +32,15 @@ class PlayRefused(Exception):
 
 
 def playable(server: Server, name: str, args: dict[str, str], peer: tuple[str, int]) -> Stream:
-    """The live stream ``name``, or PlayRefused (400 bad name, 404 not live)."""
-    problem = name_problem(name)
-    if problem:
-        raise PlayRefused(400, f"{problem}: {name[:80]!r}")
-    stream = server.streams.get(name)
-    if stream is None or not stream.live:
-        raise PlayRefused(404, f"stream {name!r} is not live")
-    return stream
+    """The live stream ``name`` (to describe it), or PlayRefused with its RTSP status."""
+    try:
+        return server.playable(PlayRequest("rtsp", name, peer, dict(args)))
+    except PlayRejected as exc:
+        raise PlayRefused(PLAY_STATUS.get(exc.refusal, 404), exc.reason) from None
 
 
-@asynccontextmanager
-async def play(
-    server: Server, stream: Stream, who: str, args: dict[str, str], peer: tuple[str, int]
-) -> AsyncIterator[Subscription]:
-    """A subscription to ``stream`` from its last keyframe until the publication ends."""
-    async with stream.subscribe(who) as subscription:
-        yield subscription
+def play(
+    server: Server, name: str, args: dict[str, str], peer: tuple[str, int]
+) -> AbstractAsyncContextManager[Subscription]:
+    """A subscription to ``name`` from its last keyframe until the publication ends."""
+    return server.play(PlayRequest("rtsp", name, peer, dict(args)))

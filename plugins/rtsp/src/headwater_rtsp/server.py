@@ -22,12 +22,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("headwater.rtsp")
 
 
-def rtsp_settings(server: Server) -> RTSPSettings:
-    """The validated ``rtsp`` section (defaults when the section is absent)."""
-    found = server.plugin_settings.get("rtsp")
-    return found if isinstance(found, RTSPSettings) else RTSPSettings()
-
-
 class RTSPListener:
     """One ``listeners.rtsp`` entry: TCP for RTSP, a UDP pair for RTP/RTCP."""
 
@@ -35,7 +29,7 @@ class RTSPListener:
         self.name = "rtsp"
         self.server = server
         self.listener_settings = settings
-        self.settings = rtsp_settings(server)
+        self.settings: RTSPSettings = server.plugin_settings["rtsp"]
         self.auth = Authenticator(digest=self.settings.auth == "digest")
         self.addresses: list[tuple[str, int]] = []
         self.connections: set[Connection] = set()

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from headwater.errors import ProtocolError
+from headwater.errors import MediaError
 
 RTP_VERSION = 2
 
 
-class RTPError(ProtocolError, ValueError):
+class RTPError(MediaError):
     """Bytes that are not an RTP (or RTCP) packet."""
 
 
