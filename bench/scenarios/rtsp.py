@@ -12,13 +12,11 @@ RTMP's CPU-s/GB in the same run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
-import subprocess
 
 import imageio_ffmpeg
 
-from bench.harness import IngestScenario, Run, clip
+from bench.harness import IngestScenario, Run, clip, run_until_stop
 
 LOSS = re.compile(r"(\d+) packets lost, (\d+) dropped, (\d+) malformed")
 
@@ -60,26 +58,7 @@ class Rtsp(IngestScenario):
         cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-re", "-stream_loop",
                "-1", "-i", str(self.path), "-c", "copy", "-f", "rtsp", "-rtsp_transport",
                run.args.transport, url]  # fmt: skip
-        proc = await asyncio.create_subprocess_exec(
-            *cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        stopped = asyncio.create_task(run.stop.wait())
-        exited = asyncio.create_task(proc.wait())
-        try:
-            await asyncio.wait([stopped, exited], return_when=asyncio.FIRST_COMPLETED)
-            if exited.done():
-                assert proc.stderr is not None
-                err = (await proc.stderr.read()).decode(errors="replace").strip()
-                raise ConnectionError(f"ffmpeg exited with {proc.returncode}: {err[-300:]}")
-        finally:
-            stopped.cancel()
-            if proc.returncode is None:
-                proc.terminate()
-                try:
-                    await asyncio.wait_for(exited, 10)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+        await run_until_stop(run, cmd)
 
     def drops_loss(self, run: Run, stats: dict, log: str) -> str:
         """Loss, depacketizer drops and malformed packets summed over the publishers."""

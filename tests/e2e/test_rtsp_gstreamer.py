@@ -9,53 +9,17 @@ skip when ``gst-launch-1.0`` or an element is missing.
 from __future__ import annotations
 
 import itertools
-import shutil
-import subprocess
 
 import anyio
 import pytest
+from test_interop_gstreamer import GST, FrameLog, has_elements
 
-from headwater import Frame, Subscription, hookimpl
 from headwater.testing import running_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
-GST = shutil.which("gst-launch-1.0")
 VIDEO_BUFFERS = 60
 AUDIO_BUFFERS = 80
-
-
-def has_elements(*names: str) -> bool:
-    """True when gst-inspect knows every element."""
-    inspect = shutil.which("gst-inspect-1.0")
-    if not GST or not inspect:
-        return False
-    return all(
-        subprocess.run([inspect, n], capture_output=True, timeout=30).returncode == 0 for n in names
-    )
-
-
-class FrameLog:
-    """A test plugin whose consumer keeps every frame of every publication."""
-
-    def __init__(self) -> None:
-        self.frames: dict[str, list[Frame]] = {}
-        self.ended = anyio.Event()
-
-    @hookimpl
-    def stream_started(self, stream):  # type: ignore[no-untyped-def]
-        log = self
-
-        class Keep:
-            name = "test frame log"
-
-            async def run(self, subscription: Subscription) -> None:
-                kept = log.frames.setdefault(stream.name, [])
-                async for frame in subscription:
-                    kept.append(frame)
-                log.ended.set()
-
-        return [Keep()]
 
 
 @pytest.mark.skipif(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from headwater import PlayRejected, ProtocolError, PublishRejected, PublishRequest, Refusal
+from headwater import PlayRejected, ProtocolError, PublishRejected, PublishRequest
 from headwater.media.rtp.formats import SentFormat, media_for_track
 from headwater.media.sdp import SessionDescription
 from headwater_rtsp.adapter import PlayAdapter, PublishAdapter
@@ -36,6 +36,7 @@ from headwater_rtsp.wire.message import (
     RTSPError,
     interleaved,
 )
+from headwater_rtsp.wire.refusals import REFUSAL_STATUS
 
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -45,15 +46,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("headwater.rtsp")
 
-REFUSAL_STATUS = {
-    Refusal.BAD_NAME: 400,
-    Refusal.NOT_FOUND: 404,
-    Refusal.UNAUTHORIZED: 401,
-    Refusal.FORBIDDEN: 403,
-    Refusal.BUSY: 453,
-    Refusal.LIMIT: 503,
-}
-"""How a publish refusal reads in RTSP (453 Not Enough Bandwidth: the name is taken)."""
 WRITE_HIGH_WATER = 1 << 20
 REPORT_INTERVAL = 5.0
 """Seconds between receiver reports to a publisher."""

@@ -6,20 +6,11 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
-from headwater import PlayRejected, PlayRequest, Refusal
+from headwater import PlayRejected, PlayRequest
+from headwater_rtsp.wire.refusals import REFUSAL_STATUS
 
 if TYPE_CHECKING:
     from headwater import Server, Stream, Subscription
-
-PLAY_STATUS = {
-    Refusal.BAD_NAME: 400,
-    Refusal.NOT_FOUND: 404,
-    Refusal.UNAUTHORIZED: 401,
-    Refusal.FORBIDDEN: 403,
-    Refusal.BUSY: 453,
-    Refusal.LIMIT: 503,
-}
-"""How a play refusal reads in RTSP."""
 
 
 class PlayRefused(Exception):
@@ -36,7 +27,7 @@ def playable(server: Server, name: str, args: dict[str, str], peer: tuple[str, i
     try:
         return server.playable(PlayRequest("rtsp", name, peer, dict(args)))
     except PlayRejected as exc:
-        raise PlayRefused(PLAY_STATUS.get(exc.refusal, 404), exc.reason) from None
+        raise PlayRefused(REFUSAL_STATUS.get(exc.refusal, 404), exc.reason) from None
 
 
 def play(
