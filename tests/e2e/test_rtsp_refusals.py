@@ -55,6 +55,9 @@ async def publish(clip, path: str, auth: str = "basic", userinfo: str = ""):
         url = f"rtsp://{userinfo}127.0.0.1:{port}/{path}"
         result = await run_ffmpeg(args(clip, url), check=False)
         stream = hw.server.streams.get(path.partition("?")[0])
+        with anyio.fail_after(5):  # what ffmpeg sent may still be in the socket buffer
+            while stream is not None and stream.live:  # noqa: ASYNC110 (no "ended" event)
+                await anyio.sleep(0.05)
         frames = stream.stats.frames_in if stream is not None else 0
     return result.returncode, result.stderr.decode(), frames
 

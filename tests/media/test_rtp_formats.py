@@ -222,3 +222,9 @@ def test_decode_times_short_stream_flushes():
     timeline = DecodeTimes[str]()
     assert timeline.push(0, "a") == [] and timeline.push(2 * D, "b") == []
     assert [d for _, d, _ in timeline.push(D, "c") + timeline.flush()] == [-D, 0, D]
+
+
+def test_decode_times_flush_with_nothing_held():
+    timeline = DecodeTimes[str]()
+    assert timeline.flush() == []
+    assert timeline.push(0, "a") == [] and timeline.flush() == [(0, 0, "a")]

@@ -53,6 +53,8 @@ class DecodeTimes(Generic[T]):
 
     def flush(self) -> list[tuple[int, int, T]]:
         """Every held frame (the stream ended)."""
+        if not self._window:
+            return []
         if self.reordered is None:
             self._decide()
             if not self.reordered:
@@ -66,7 +68,8 @@ class DecodeTimes(Generic[T]):
         pts = [p for p, _ in self._window]
         ordered = sorted(pts)
         self.reordered = pts != ordered
-        self._shift = max(0, *(o - p for o, p in zip(ordered, pts, strict=True)))
+        self._shift = max((o - p for o, p in zip(ordered, pts, strict=True)), default=0)
+        self._shift = max(self._shift, 0)
 
     def _drain_passthrough(self) -> list[tuple[int, int, T]]:
         out = [self._emit(p, p, item) for p, item in self._window]

@@ -36,6 +36,10 @@ class _Incoming:
     clock: RTPClock
     reorder: ReorderBuffer | None
     times: DecodeTimes[tuple[Track, tuple[bytes, ...], bool]] | None
+    push: Any = None
+    """The depacketizer's ``push`` (looked up once: this is the per-packet path)."""
+    payload_type: int = 0
+    packets_started: bool = False
     ssrc: int = 0
     report: SenderReport | None = None
     report_at: float = 0.0
@@ -71,6 +75,8 @@ class PublishAdapter:
                 RTPClock(fmt.clock_rate),
                 ReorderBuffer(self.reorder_size, self.reorder_wait) if self.udp else None,
                 DecodeTimes() if fmt.is_nal else None,
+                fmt.depacketizer.push,
+                fmt.payload_type,
             )
 
     @property
@@ -93,17 +99,25 @@ class PublishAdapter:
         except RTPError:
             self.malformed += 1
             return []
-        if packet.payload_type != media.fmt.payload_type:
+        if packet.payload_type != media.payload_type:
             self.malformed += 1
             return []
         media.ssrc = packet.ssrc
         media.packets += 1
-        if not media.clock.started:
+        if not media.packets_started:
+            media.packets_started = True
             if self._start is None:
                 self._start = now
             media.clock.start = round((now - self._start) * CLOCK_RATE)
-        packets = media.reorder.push(packet, now) if media.reorder is not None else [packet]
-        return self._depacketize(media, packets)
+        if media.reorder is not None:
+            return self._depacketize(media, media.reorder.push(packet, now))
+        units = media.push(packet)
+        if not units:  # most packets complete nothing
+            return []
+        out: list[Frame] = []
+        for timestamp, payload in units:
+            self._frame(media, timestamp, payload, out)
+        return out
 
     def expire(self, now: float) -> list[Frame]:
         """Frames freed by giving up on UDP gaps older than ``reorder_wait`` (call often)."""

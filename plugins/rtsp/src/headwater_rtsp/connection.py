@@ -47,6 +47,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("headwater.rtsp")
 
 WRITE_HIGH_WATER = 1 << 20
+UDP_TEARDOWN_GRACE = 0.1
+"""Seconds a UDP publisher's last packets get after its TEARDOWN."""
+SMALL_READ = 192 << 10
+"""A read shorter than this emptied the socket: only then is reading paused, so data
+already waiting is never held back."""
 REPORT_INTERVAL = 5.0
 """Seconds between receiver reports to a publisher."""
 
@@ -90,6 +95,9 @@ class Connection(asyncio.Protocol):
         self.publish_end = anyio.Event()
         self.created = self.last_request = self.last_media = time.monotonic()
         self.paused_since = 0.0
+        self._reading_paused = False
+        self._queued = 0
+        """Events waiting for the control task; while any wait, later ones queue behind."""
         self.tg: TaskGroup | None = None
         self._writable = anyio.Event()
         self._writable.set()
@@ -119,34 +127,61 @@ class Connection(asyncio.Protocol):
             self.write(Response(exc.status, body=b"").to_bytes())
             self.fail(exc)
             return
-        publication = self.publication
         counted = False
-        for event in events:
-            if type(event) is Interleaved:
-                counted = True
-                self._interleaved(event)
-            elif type(event) is Request:
+        for i, event in enumerate(events):
+            if self._queued or type(event) is Request:
+                # A request needs the control task, and what follows it may depend on its
+                # answer (RTP right after RECORD): from here on, in order, through the task.
                 try:
-                    self._events[0].send_nowait(event)
+                    for later in events[i:]:
+                        self._events[0].send_nowait(later)
+                        self._queued += 1
                 except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                     return
+                break
+            if type(event) is Interleaved:
+                counted = True
+                self.media_packet(event, time.monotonic() if i == 0 else self.last_media)
+        publication = self.publication
         if counted and publication is not None:
             publication.add_bytes(len(data))
+            if self.settings.read_interval and len(data) < SMALL_READ:
+                # ffmpeg writes one RTP packet per send: let several gather in the socket
+                # buffer so that one read and one parse pass serve them all.
+                self._pause_reading()
 
-    def _interleaved(self, event: Interleaved) -> None:
+    def media_packet(self, event: Interleaved, now: float) -> None:
+        """One interleaved RTP or RTCP packet (the per-packet path: kept short)."""
         target = self.channels.get(event.channel)
         if target is None:
             return
-        index, rtcp = target
-        now = time.monotonic()
         self.last_media = now
         adapter = self.publish_adapter
         if adapter is None:
             return  # a player's RTCP: it keeps the session alive
-        if rtcp:
-            adapter.rtcp(index, event.data, now)
-        else:
-            self._publish_frames(adapter.rtp(index, event.data, now))
+        if target[1]:
+            adapter.rtcp(target[0], event.data, now)
+            return
+        frames = adapter.rtp(target[0], event.data, now)
+        if frames:
+            publication = self.publication
+            if publication is not None and publication.stop_reason is None:
+                for frame in frames:
+                    publication.send(frame)
+
+    def _pause_reading(self) -> None:
+        transport = self.transport
+        if transport is None or self._reading_paused or transport.is_closing():
+            return
+        self._reading_paused = True
+        transport.pause_reading()
+        asyncio.get_running_loop().call_later(self.settings.read_interval, self._resume_reading)
+
+    def _resume_reading(self) -> None:
+        self._reading_paused = False
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.resume_reading()
 
     def _publish_frames(self, frames: list[Any]) -> None:
         publication = self.publication
@@ -231,8 +266,12 @@ class Connection(asyncio.Protocol):
                 self.tg = tg
                 tg.start_soon(self.watchdog)
                 async with receive:
-                    async for request in receive:
-                        await self.handle(request)
+                    async for event in receive:
+                        self._queued -= 1
+                        if type(event) is Interleaved:
+                            self.media_packet(event, time.monotonic())
+                        elif type(event) is Request:
+                            await self.handle(event)
                 tg.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             self.fail(_first_error(group))
@@ -272,6 +311,10 @@ class Connection(asyncio.Protocol):
         elif isinstance(event, ss.Paused):
             self.stop_playing()
         elif isinstance(event, ss.TornDown):
+            if self.recording and any(not m.tcp for m in self.media):
+                # the publisher's last RTP may still wait in the UDP socket (the TEARDOWN
+                # overtook it): take it before the session ends
+                await anyio.sleep(UDP_TEARDOWN_GRACE)
             self.stop_playing()
             self.publish_end.set()
             self._unroute()

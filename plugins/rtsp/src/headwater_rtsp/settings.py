@@ -38,6 +38,10 @@ class RTSPSettings(BaseModel):
     auth: Literal["basic", "digest"] = "basic"
     """The challenge of a 401: Basic (what every client answers), or Digest (MD5). Basic
     credentials are accepted either way."""
+    read_interval: float = Field(default=0.1, ge=0, le=1)
+    """Seconds to let a TCP publisher's small writes gather before the next read (0: read
+    at once). One read per turn instead of one per RTP packet is most of the CPU saving
+    of TCP ingest; it adds at most this latency."""
     send_timeout: float = Field(default=15.0, gt=0)
     """Seconds a TCP player may block our writes before it is dropped."""
     play_interval: float = Field(default=0.05, ge=0, le=1)

@@ -3,6 +3,7 @@ padding, parsed from and written to bytes."""
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from headwater.errors import MediaError
@@ -57,12 +58,17 @@ def rtp_header(payload_type: int, marker: bool, sequence: int, timestamp: int, s
     ) + ((timestamp & 0xFFFFFFFF) << 32 | ssrc).to_bytes(8, "big")
 
 
+_FIXED = struct.Struct("!BBHII")
+
+
 def parse_rtp(data: bytes) -> RTPPacket:
     """Parse one RTP packet; raise :class:`RTPError` when it is not one."""
     n = len(data)
     if n < 12:
         raise RTPError(f"RTP packet of {n} bytes is shorter than its header")
-    first = data[0]
+    first, second, sequence, timestamp, ssrc = _FIXED.unpack_from(data)
+    if first == 0x80:  # the common case: no padding, extension or CSRCs
+        return RTPPacket(second & 0x7F, sequence, timestamp, ssrc, data[12:], second > 0x7F)
     if first >> 6 != RTP_VERSION:
         raise RTPError(f"RTP version {first >> 6}, not 2")
     pos = 12 + 4 * (first & 0x0F)

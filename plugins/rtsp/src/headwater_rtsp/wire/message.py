@@ -134,7 +134,7 @@ class Response:
         return _serialize(f"{VERSION} {self.status} {reason}", self.headers, self.body)
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class Interleaved:
     """One ``$``-framed binary packet on the RTSP connection (RTP or RTCP of a channel)."""
 
