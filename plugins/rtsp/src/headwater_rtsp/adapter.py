@@ -20,7 +20,7 @@ from headwater.media.decode_time import DecodeTimes
 from headwater.media.frames import CLOCK_RATE, Codec, Frame, Track
 from headwater.media.rtp.clock import RTPClock
 from headwater.media.rtp.formats import ReceivedFormat, SentFormat, learn_parameter_sets
-from headwater.media.rtp.packet import RTPError, parse_rtp, rtp_header
+from headwater.media.rtp.packet import RTP_FIXED, RTPError, parse_rtp, rtp_header
 from headwater.media.rtp.reorder import ReorderBuffer
 from headwater.media.rtp.rtcp import SenderReport, ntp_time, parse_rtcp, receiver_report
 from headwater.media.rtp.rtcp import sender_report as make_sender_report
@@ -38,6 +38,8 @@ class _Incoming:
     times: DecodeTimes[tuple[Track, tuple[bytes, ...], bool]] | None
     push: Any = None
     """The depacketizer's ``push`` (looked up once: this is the per-packet path)."""
+    push_fields: Any = None
+    """The depacketizer's ``push_fields`` when it has one and packets come in order (TCP)."""
     payload_type: int = 0
     packets_started: bool = False
     ssrc: int = 0
@@ -76,6 +78,7 @@ class PublishAdapter:
                 ReorderBuffer(self.reorder_size, self.reorder_wait) if self.udp else None,
                 DecodeTimes() if fmt.is_nal else None,
                 fmt.depacketizer.push,
+                None if self.udp else getattr(fmt.depacketizer, "push_fields", None),
                 fmt.payload_type,
             )
 
@@ -94,30 +97,46 @@ class PublishAdapter:
         media = self._media.get(index)
         if media is None:
             return []
-        try:
-            packet = parse_rtp(data)
-        except RTPError:
-            self.malformed += 1
-            return []
-        if packet.payload_type != media.payload_type:
-            self.malformed += 1
-            return []
-        media.ssrc = packet.ssrc
-        media.packets += 1
-        if not media.packets_started:
-            media.packets_started = True
-            if self._start is None:
-                self._start = now
-            media.clock.start = round((now - self._start) * CLOCK_RATE)
-        if media.reorder is not None:
-            return self._depacketize(media, media.reorder.push(packet, now))
-        units = media.push(packet)
+        if media.push_fields is not None and len(data) > 12 and data[0] == 0x80:
+            # the per-packet path of TCP video: header fields straight to the depacketizer
+            _, second, sequence, timestamp, ssrc = RTP_FIXED.unpack_from(data)
+            if second & 0x7F != media.payload_type:
+                self.malformed += 1
+                return []
+            media.ssrc = ssrc
+            media.packets += 1
+            if not media.packets_started:
+                self._first_packet(media, now)
+            units = media.push_fields(sequence, timestamp, second > 0x7F, data[12:])
+        else:
+            try:
+                packet = parse_rtp(data)
+            except RTPError:
+                self.malformed += 1
+                return []
+            if packet.payload_type != media.payload_type:
+                self.malformed += 1
+                return []
+            media.ssrc = packet.ssrc
+            media.packets += 1
+            if not media.packets_started:
+                self._first_packet(media, now)
+            if media.reorder is not None:
+                return self._depacketize(media, media.reorder.push(packet, now))
+            units = media.push(packet)
         if not units:  # most packets complete nothing
             return []
         out: list[Frame] = []
         for timestamp, payload in units:
             self._frame(media, timestamp, payload, out)
         return out
+
+    def _first_packet(self, media: _Incoming, now: float) -> None:
+        """Start the medium's clock where its first packet falls on the session's time."""
+        media.packets_started = True
+        if self._start is None:
+            self._start = now
+        media.clock.start = round((now - self._start) * CLOCK_RATE)
 
     def expire(self, now: float) -> list[Frame]:
         """Frames freed by giving up on UDP gaps older than ``reorder_wait`` (call often)."""

@@ -29,23 +29,50 @@ class NALDepacketizer:
         self._fragment: bytearray | None = None
         self._next_seq: int | None = None
 
+    FU_MASK = 0
+    FU_VALUE = -1
+    """``payload[0] & FU_MASK == FU_VALUE`` for a fragmentation unit (set by each codec)."""
+    FU_HEADER_AT = 1
+    """Where the FU header (start and end bits) is; the fragment's data follows it."""
+
     def push(self, packet: RTPPacket) -> list[AccessUnit]:
         """Take one packet; return the access units it completes."""
+        return self.push_fields(packet.sequence, packet.timestamp, packet.marker, packet.payload)
+
+    def push_fields(
+        self, sequence: int, timestamp: int, marker: bool, payload: bytes
+    ) -> list[AccessUnit]:
+        """:meth:`push` from the header fields (the per-packet path: no packet object)."""
+        fragment = self._fragment
+        if (
+            fragment is not None
+            and sequence == self._next_seq
+            and timestamp == self._timestamp
+            and not marker
+            and len(payload) > self.FU_HEADER_AT
+            and payload[0] & self.FU_MASK == self.FU_VALUE
+            and not payload[self.FU_HEADER_AT] & 0xC0
+        ):  # the common case: a middle fragment, appended at once
+            self._next_seq = (sequence + 1) & 0xFFFF
+            fragment += payload[self.FU_HEADER_AT + 1 :]
+            if len(fragment) > MAX_ACCESS_UNIT:
+                self._fragment = None
+                self.dropped += 1
+            return []
         out: list[AccessUnit] = []
-        if self._timestamp is not None and packet.timestamp != self._timestamp:
+        if self._timestamp is not None and timestamp != self._timestamp:
             self._fragment = None
             self._close(out)
-        if self._next_seq is not None and packet.sequence != self._next_seq:
+        if self._next_seq is not None and sequence != self._next_seq:
             self._fragment = None  # a gap: a fragment in progress cannot be completed
-        self._next_seq = (packet.sequence + 1) & 0xFFFF
-        self._timestamp = packet.timestamp
-        payload = packet.payload
+        self._next_seq = (sequence + 1) & 0xFFFF
+        self._timestamp = timestamp
         if payload.startswith(ANNEX_B):
             for nalu in split_annexb(payload):  # an encoder that sends Annex B
                 self._add(nalu)
         elif payload:
             self._payload(payload)
-        if packet.marker:
+        if marker:
             self._fragment = None
             self._close(out)
         return out

@@ -27,6 +27,8 @@ FU_B = 29
 class H264Depacketizer(NALDepacketizer):
     """RTP packets of one H.264 stream in sequence order → access units."""
 
+    FU_MASK, FU_VALUE, FU_HEADER_AT = 0x1F, FU_A, 1
+
     def _payload(self, payload: bytes) -> None:
         kind = payload[0] & 0x1F
         if 1 <= kind <= 23:

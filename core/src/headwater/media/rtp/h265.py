@@ -22,6 +22,8 @@ PACI = 50
 class H265Depacketizer(NALDepacketizer):
     """RTP packets of one H.265 stream in sequence order → access units."""
 
+    FU_MASK, FU_VALUE, FU_HEADER_AT = 0x7E, FU << 1, 2
+
     def _payload(self, payload: bytes) -> None:
         if len(payload) < 2:
             self.dropped += 1

@@ -58,7 +58,8 @@ def rtp_header(payload_type: int, marker: bool, sequence: int, timestamp: int, s
     ) + ((timestamp & 0xFFFFFFFF) << 32 | ssrc).to_bytes(8, "big")
 
 
-_FIXED = struct.Struct("!BBHII")
+RTP_FIXED = struct.Struct("!BBHII")
+"""The fixed header: V/P/X/CC, M/PT, sequence, timestamp, SSRC (RFC 3550 5.1)."""
 
 
 def parse_rtp(data: bytes) -> RTPPacket:
@@ -66,7 +67,7 @@ def parse_rtp(data: bytes) -> RTPPacket:
     n = len(data)
     if n < 12:
         raise RTPError(f"RTP packet of {n} bytes is shorter than its header")
-    first, second, sequence, timestamp, ssrc = _FIXED.unpack_from(data)
+    first, second, sequence, timestamp, ssrc = RTP_FIXED.unpack_from(data)
     if first == 0x80:  # the common case: no padding, extension or CSRCs
         return RTPPacket(second & 0x7F, sequence, timestamp, ssrc, data[12:], second > 0x7F)
     if first >> 6 != RTP_VERSION:
