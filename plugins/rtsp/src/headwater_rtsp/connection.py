@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("headwater.rtsp")
 
 WRITE_HIGH_WATER = 1 << 20
+QUEUE_HIGH = 4096
+"""Events queued for the control task before we stop reading the client."""
 UDP_TEARDOWN_GRACE = 0.1
 """Seconds a UDP publisher's last packets get after its TEARDOWN."""
 SMALL_READ = 192 << 10
@@ -98,6 +100,7 @@ class Connection(asyncio.Protocol):
         self._reading_paused = False
         self._queued = 0
         """Events waiting for the control task; while any wait, later ones queue behind."""
+        self._queue_full = False
         self.tg: TaskGroup | None = None
         self._writable = anyio.Event()
         self._writable.set()
@@ -128,6 +131,7 @@ class Connection(asyncio.Protocol):
             self.fail(exc)
             return
         counted = False
+        now = time.monotonic()
         for i, event in enumerate(events):
             if self._queued or type(event) is Request:
                 # A request needs the control task, and what follows it may depend on its
@@ -138,14 +142,18 @@ class Connection(asyncio.Protocol):
                         self._queued += 1
                 except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                     return
+                if self._queued > QUEUE_HIGH and not self._queue_full:
+                    self._queue_full = True  # bounded: the client waits for our answers
+                    if self.transport is not None and not self.transport.is_closing():
+                        self.transport.pause_reading()
                 break
             if type(event) is Interleaved:
                 counted = True
-                self.media_packet(event, time.monotonic() if i == 0 else self.last_media)
+                self.media_packet(event, now)
         publication = self.publication
-        if counted and publication is not None:
+        if publication is not None:
             publication.add_bytes(len(data))
-            if self.settings.read_interval and len(data) < SMALL_READ:
+            if counted and self.settings.read_interval and len(data) < SMALL_READ:
                 # ffmpeg writes one RTP packet per send: let several gather in the socket
                 # buffer so that one read and one parse pass serve them all.
                 self._pause_reading()
@@ -180,7 +188,7 @@ class Connection(asyncio.Protocol):
     def _resume_reading(self) -> None:
         self._reading_paused = False
         transport = self.transport
-        if transport is not None and not transport.is_closing():
+        if transport is not None and not transport.is_closing() and not self._queue_full:
             transport.resume_reading()
 
     def _publish_frames(self, frames: list[Any]) -> None:
@@ -268,6 +276,10 @@ class Connection(asyncio.Protocol):
                 async with receive:
                     async for event in receive:
                         self._queued -= 1
+                        if self._queue_full and self._queued <= QUEUE_HIGH // 2:
+                            self._queue_full = False
+                            if not self._reading_paused:
+                                self._resume_reading()
                         if type(event) is Interleaved:
                             self.media_packet(event, time.monotonic())
                         elif type(event) is Request:
