@@ -38,6 +38,7 @@ EXPORTED = [
     "Track",
     "Verdict",
     "backend_url",
+    "emit_event",
     "hookimpl",
 ]
 

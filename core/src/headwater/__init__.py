@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "Subscription": "headwater.subscription",
     "Track": "headwater.media.frames",
     "backend_url": "headwater.config_backend",
+    "emit_event": "headwater.events.bus",
     "Verdict": "headwater.verdict",
     "hookimpl": "headwater.markers",
 }
@@ -76,6 +77,7 @@ __all__ = [
     "Track",
     "Verdict",
     "backend_url",
+    "emit_event",
     "hookimpl",
 ]
 
@@ -115,6 +117,7 @@ if TYPE_CHECKING:
         PublishRejected,
         Refusal,
     )
+    from headwater.events.bus import emit_event
     from headwater.listeners import Listener
     from headwater.markers import hookimpl
     from headwater.media.frames import Codec, Frame, MediaKind, Track
