@@ -8,9 +8,10 @@ import argparse
 import importlib
 from typing import Any, Protocol
 
-NAMES = ("rtmp", "srt", "http_mpegts", "ts_codec", "rtmp_codec", "side_by_side")
+NAMES = ("rtmp", "rtsp", "srt", "http_mpegts", "ts_codec", "rtmp_codec", "dvr_index",
+         "side_by_side")  # fmt: skip
 """Every scenario."""
-IN_ALL = NAMES[:5]
+IN_ALL = NAMES[:-1]
 """The scenarios ``python -m bench all`` runs, in order (``side_by_side`` runs the ingest
 scenarios again at the issue's sizes, so it runs on its own)."""
 

@@ -71,6 +71,14 @@ class Rtmp(IngestScenario):
         parser.add_argument("--chunk-size", type=int, help="the server's rtmp.chunk_size")
         parser.add_argument("--play-interval", type=float, help="the server's rtmp.play_interval")
         parser.add_argument("--no-players", action="store_true", help="publishers only")
+        parser.add_argument(
+            "--dvr", action="store_true", help="record every stream (headwater-dvr, 4 s segments)"
+        )
+
+    def template(self, args: argparse.Namespace) -> str:
+        """The bench template, with ``dvr`` under the server's data directory when asked."""
+        dvr = 'dvr = { root = "dvr" }\n' if args.dvr else ""
+        return super().template(args) + dvr
 
     def sections(self, args: argparse.Namespace) -> str:
         """An ``[rtmp]`` section with the knobs given on the command line."""
@@ -105,6 +113,7 @@ class Rtmp(IngestScenario):
 
     async def start_clients(self, run: Run) -> None:
         """Publishers; players once the streams exist (half the warm-up later)."""
+        self.io_start = (time.monotonic(), _written(run))
         for i in range(run.n):
             if run.args.client == "ffmpeg":
                 url = f"rtmp://127.0.0.1:{run.server.port('rtmp')}/{APP}/c{i}"
@@ -126,10 +135,19 @@ class Rtmp(IngestScenario):
         return 0 if args.no_players else 1
 
     def notes(self, run: Run, window: float) -> str:
-        """What the players received."""
+        """What the players received; with ``--dvr``, disk writes and archive size."""
         if run.args.no_players:
-            return "no players"
-        return f"players read {run.counted('played') * 8 / 1e6 / window:.1f} Mbit/s"
+            notes = "no players"
+        else:
+            notes = f"players read {run.counted('played') * 8 / 1e6 / window:.1f} Mbit/s"
+        if run.args.dvr:
+            started, written = self.io_start
+            rate = (_written(run) - written) / (time.monotonic() - started) / 1e6
+            root = run.server.dir / "data" / "dvr"
+            archive = sum(p.stat().st_size for p in root.rglob("*.ts*"))
+            ingested = sum(s["wire_bytes_in"] for s in run.server.streams(APP + "/").values())
+            notes += f"; dvr writes {rate:.1f} MB/s, archive/ingest {archive / ingested:.3f}"
+        return notes
 
     async def publisher(self, run: Run, i: int) -> None:
         """Handshake, connect, publish; then send the clip paced by its timestamps."""
@@ -188,7 +206,10 @@ class Rtmp(IngestScenario):
             await close(writer)
 
 
-SCENARIO = Rtmp()
+def _written(run: Run) -> int:
+    """Bytes the server process has sent to the storage layer so far (Linux /proc io)."""
+    assert run.server.process is not None
+    return run.server.process.io_counters().write_bytes
 
 
 async def published(run: Run, timeout: float) -> None:
@@ -200,3 +221,6 @@ async def published(run: Run, timeout: float) -> None:
         if all(streams.get(name, {}).get("alive") for name in names):
             return
         await asyncio.sleep(0.2)
+
+
+SCENARIO = Rtmp()

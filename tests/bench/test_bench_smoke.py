@@ -55,6 +55,7 @@ def test_all_argv_parses(name: str) -> None:
 def test_issue_n_values() -> None:
     """``all`` runs the N values the issues ask for."""
     expected = {"rtmp": [1, 10, 30, 60], "srt": [1, 10, 30], "http_mpegts": [1, 10, 30]}
+    expected["rtsp"] = [1, 10, 30]
     for name, ns in expected.items():
         assert parser_for(name).parse_args(list(load(name).all_argv)).publishers == ns
 
@@ -192,6 +193,13 @@ def test_srt_against_srt_live_transmit(cache: Path) -> None:
     assert re.fullmatch(r"lost \d+, retransmitted \d+, late \d+ of \d+ pkts", row.drops_loss)
 
 
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_rtsp_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str], transport: str) -> None:
+    rows = run("rtsp", [*TINY, "--cache-dir", str(cache), "--transport", transport])
+    row = _check(rows, capsys.readouterr().out)
+    assert re.fullmatch(r"lost \d+, dropped \d+, malformed 0 pkts", row.drops_loss)
+
+
 def test_codec_scenarios_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ts = run("ts_codec", ["--seconds", "1", "--repeat", "1", "--size", "320x180",
                           "--cache-dir", str(cache)])  # fmt: skip
@@ -201,3 +209,11 @@ def test_codec_scenarios_run(cache: Path, capsys: pytest.CaptureFixture[str]) ->
     assert set(rtmp) == {"whole path", "chunk parse", "demux"} and min(rtmp.values()) > 0
     out = capsys.readouterr().out
     assert "MB/s" in out and "CPU-s/GB" in out
+
+
+def test_dvr_index_tiny_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    figures = run("dvr_index", ["--days", "1", "--queries", "20", "--dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "21599 segments (1 days)" in out and "| one segment by start |" in out
+    assert set(figures) >= {"1-hour window (playlist)", "one segment by start"}
+    assert all(micros > 0 for micros in figures.values())
