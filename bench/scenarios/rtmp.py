@@ -54,6 +54,13 @@ class Rtmp(IngestScenario):
         """nginx-rtmp, when nginx and its RTMP module are installed."""
         return list(self.references) if nginx_rtmp.installed() else []
 
+    def targets(self, args: argparse.Namespace) -> list[str]:
+        """As every scenario, but headwater alone by default with ``--dvr`` (nginx-rtmp
+        would run without recording, which compares nothing)."""
+        if args.dvr and not args.targets:
+            return ["headwater"]
+        return super().targets(args)
+
     def reference(self, args: argparse.Namespace, n: int, label: str) -> Target:
         """nginx-rtmp from a generated config (never the system's)."""
         if label != nginx_rtmp.NginxRtmp.label:
