@@ -212,7 +212,7 @@ async def test_connection_limit_and_shutdown_close_clients(caplog):
             assert await first.receive()  # the first client is served
         second = await anyio.connect_tcp("127.0.0.1", port)
         assert await closed(second)
-        assert any("refused: 1 connections" in r.getMessage() for r in caplog.records)
+        assert any("limit of 1 connections is reached" in r.getMessage() for r in caplog.records)
     assert await closed(first)  # the server's end closed its clients
     await first.aclose()
     await second.aclose()

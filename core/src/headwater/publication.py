@@ -37,9 +37,9 @@ class Publication:
         self._put(frame)
 
     def add_bytes(self, count: int) -> None:
-        """Count bytes received on the wire (for stats and the idle watchdog)."""
+        """Count bytes received on the wire (for stats only: bytes that make no frame do not
+        keep a publication alive, see :attr:`idle_for`)."""
         self.stream.stats.wire_bytes_in += count
-        self.last_activity = time.monotonic()
 
     def set_metadata(self, metadata: dict[str, Any]) -> None:
         """Keep the publisher's metadata (e.g. RTMP onMetaData) in the stream info."""
@@ -47,7 +47,7 @@ class Publication:
 
     @property
     def idle_for(self) -> float:
-        """Seconds since the last frame or wire byte."""
+        """Seconds since the last frame (or since the publication began, before the first)."""
         last = max(self.last_activity, self.stream.stats.last_frame_at)
         return time.monotonic() - last
 

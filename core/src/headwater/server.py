@@ -14,7 +14,9 @@ import anyio
 import pluggy
 from anyio.abc import TaskGroup, TaskStatus
 
+from headwater.byte_budget import ByteBudget
 from headwater.config.models import ServerSettings, StreamSettings
+from headwater.connection_limits import ConnectionLimits
 from headwater.consumers import Consumer
 from headwater.errors import ConfigError, PluginError, PublishRejected, Refusal
 from headwater.hookcall import call_all, call_first, call_sync_all
@@ -58,6 +60,10 @@ class Server:
         self.publications: dict[str, Publication] = {}
         self.plugin_settings: dict[str, Any] = {}
         self.started_at = time.time()
+        self.connection_limits = ConnectionLimits(lambda: self.settings.limits)
+        """Connection gates of the TCP listeners and the open-files budget (``limits``)."""
+        self.buffers = ByteBudget(lambda: int(self.settings.limits.max_buffered_bytes))
+        """Bytes all connections hold for unfinished messages (``limits.max_buffered_bytes``)."""
         self._tg: TaskGroup | None = None
         self._backend_scope: anyio.CancelScope | None = None
 

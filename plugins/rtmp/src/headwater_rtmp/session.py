@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from headwater.byte_budget import ByteBudget
 from headwater.errors import ProtocolError
 from headwater.media.flv import amf0
 from headwater.media.flv.amf0 import UNDEFINED, AMFError, EcmaArray
@@ -56,9 +57,11 @@ class ServerSession:
         max_message_size: int = 8 << 20,
         max_streams: int = 16,
         random: Callable[[int], bytes] = os.urandom,
+        max_buffered: int | None = None,
+        budget: ByteBudget | None = None,
     ) -> None:
         self.handshake = ServerHandshake(random)
-        self.reader = ChunkReader(max_message_size)
+        self.reader = ChunkReader(max_message_size, max_buffered=max_buffered, budget=budget)
         self.writer = ChunkWriter()
         self.app = ""
         self.tc_url = ""
@@ -76,8 +79,11 @@ class ServerSession:
 
     # -- input -------------------------------------------------------------------------------
 
-    def receive_data(self, data: bytes) -> list[Event]:
-        """Consume bytes from the client; return what happened, in order."""
+    def receive_data(self, data: bytes, now: float = 0.0) -> list[Event]:
+        """Consume bytes from the client; return what happened, in order.
+
+        ``now`` (the caller's clock) stamps messages as they start, for the caller's message
+        deadline (:meth:`ChunkReader.oldest_started`)."""
         if not self.handshake.done:
             answer = self.handshake.receive_data(data)
             if answer:
@@ -89,7 +95,7 @@ class ServerSession:
                 return []
         out: list[Event] = []
         streams = self.streams
-        for msg in self.reader.feed(data):
+        for msg in self.reader.feed(data, now):
             t = msg.type_id
             if t in MEDIA_TYPES:
                 if streams.get(msg.stream_id) == PUBLISHING:
