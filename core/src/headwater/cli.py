@@ -14,6 +14,7 @@ import anyio
 import typer
 
 from headwater.errors import ConfigError, PluginError
+from headwater.log_text import LogFormatter
 
 app = typer.Typer(
     name="headwater",
@@ -48,12 +49,12 @@ def parse_listen(values: list[str]) -> dict[str, list[dict[str, Any]]]:
 
 
 def setup_logging(level: str) -> None:
-    """One line per event on stderr: time, level, logger, message."""
+    """One line per event on stderr: time, level, logger, message (the HTTP server's lines
+    too), control characters escaped so that no client can forge a line."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LogFormatter())
     logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
+        level=getattr(logging, level.upper(), logging.INFO), handlers=[handler], force=True
     )
 
 

@@ -21,6 +21,7 @@ from headwater.consumers import Consumer
 from headwater.errors import ConfigError, PluginError, PublishRejected, Refusal
 from headwater.hookcall import call_all, call_first, call_sync_all
 from headwater.listeners import ListenerSet
+from headwater.log_text import shown
 from headwater.naming import Match, match_name, validate_name
 from headwater.plugins import make_plugin_manager
 from headwater.publication import Publication
@@ -302,7 +303,9 @@ class Server:
                 "refused %s publish from %s (%s): %s",
                 request.proto,
                 request.ip,
-                request.name or request.path or request.stream_id or f"port {request.local_port}",
+                shown(request.name or request.path or request.stream_id)
+                if request.name or request.path or request.stream_id
+                else f"port {request.local_port}",
                 exc.reason,
             )
             raise

@@ -202,9 +202,6 @@ class Limits(Model):
     max_body_size: Size = Field(default=4 << 20, ge=1)
     """HTTP: largest API request body (413 beyond it); media uploads are streams and not
     bounded by it."""
-    max_log_text: int = Field(default=120, ge=16, le=4096)
-    """Characters of a client-supplied string (name, app, user agent) written to the log;
-    longer strings are cut and say so."""
     config_external_interval: Duration = 5.0
     config_external_timeout: Duration = 3.0
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import importlib.metadata
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from headwater.hookcall import call_sync_all
 from headwater.http import api_config, api_monitoring, api_streams, ui
+from headwater.http.api_guard import APIGuard
 
 if TYPE_CHECKING:
     from headwater.server import Server
@@ -28,4 +31,18 @@ def build_app(server: Server) -> FastAPI:
     app.include_router(ui.router)
     for routes in call_sync_all(server.pm.hook.http_routes, server=server):
         app.router.routes.extend(routes)
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.add_middleware(APIGuard, server=server)
     return app
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """A request FastAPI could not parse, in the API's error shape (one entry per problem)."""
+    errors = [
+        {
+            "path": ".".join(str(part) for part in error.get("loc", ())),
+            "message": str(error.get("msg", "invalid")),
+        }
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": {"errors": errors}}, status_code=422)

@@ -19,6 +19,7 @@ from typing import Any
 
 from headwater.byte_budget import ByteBudget
 from headwater.errors import ProtocolError
+from headwater.log_text import shown
 from headwater.media.flv import amf0
 from headwater.media.flv.amf0 import UNDEFINED, AMFError, EcmaArray
 from headwater.media.flv.script import ON_METADATA, SET_DATA_FRAME
@@ -128,7 +129,7 @@ class ServerSession:
             self._connect(cmd, out)
             return
         if not self.connected:
-            raise ProtocolError(f"RTMP command {name!r} before connect")
+            raise ProtocolError(f"RTMP command {shown(name)} before connect")
         if name == "createStream":
             if len(self.streams) >= self._max_streams:
                 info = status(ERROR, "NetConnection.Call.Failed", "too many streams")
