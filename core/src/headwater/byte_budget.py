@@ -1,15 +1,26 @@
 """A server-wide budget of bytes held for messages that peers have not finished.
 
-Each sans-I/O core that buffers a peer's partial message (RTMP chunk stream, RTSP requests,
-HTTP request heads) :meth:`~ByteBudget.take` s what it holds beyond what it held before and
+Each sans-I/O core that buffers a peer's partial message (RTMP chunk stream, RTSP requests)
+is a *holder*: it :meth:`~ByteBudget.take` s what it holds beyond what it held before and
 :meth:`~ByteBudget.give` s it back when the message completes or the connection closes. The
-server owns one budget (``limits.max_buffered_bytes``), so a thousand slow senders cannot
-together take the machine's memory: the connection that would pass the budget is closed.
+server owns one budget (``limits.max_buffered_bytes``), so slow senders together cannot take
+the machine's memory. When a take would pass the limit, the holder holding the most is
+evicted (its :meth:`Holder.budget_evicted` drops what it holds and closes its connection),
+so an attacker hoarding bytes loses its connection, not the publisher that asks for the
+few kilobytes of its next keyframe.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Holder(Protocol):
+    """Something that holds bytes from a :class:`ByteBudget`."""
+
+    def budget_evicted(self, reason: str) -> None:
+        """Drop everything held (the budget already took it back) and close the peer."""
 
 
 class ByteBudget:
@@ -18,25 +29,45 @@ class ByteBudget:
     def __init__(self, limit: int | Callable[[], int]) -> None:
         self._limit = limit if callable(limit) else (lambda: limit)
         self.held = 0
-        self.refused = 0
+        self.evicted = 0
+        self._holders: dict[Holder, int] = {}
 
     @property
     def limit(self) -> int:
         """The current limit in bytes."""
         return int(self._limit())
 
-    def take(self, count: int) -> bool:
-        """Hold ``count`` more bytes; False (nothing held) when that would pass the limit."""
-        if self.held + count > self._limit():
-            self.refused += 1
-            return False
+    def take(self, holder: Holder, count: int) -> bool:
+        """Hold ``count`` more bytes for ``holder``. Past the limit, the biggest holder is
+        evicted until it fits; False (nothing taken) when ``holder`` is the biggest itself."""
+        holders = self._holders
         self.held += count
+        holders[holder] = holders.get(holder, 0) + count
+        limit = self._limit()
+        while self.held > limit:
+            victim = max(holders, key=holders.__getitem__)
+            self.evicted += 1
+            self.held -= holders.pop(victim)
+            if victim is holder:
+                return False
+            victim.budget_evicted(
+                f"the server-wide limit of {limit} bytes for unfinished messages was reached "
+                "and this connection held the most"
+            )
         return True
 
-    def give(self, count: int) -> None:
-        """Give back ``count`` bytes taken before."""
+    def give(self, holder: Holder, count: int) -> None:
+        """Give back ``count`` bytes that ``holder`` took."""
+        held = self._holders.get(holder)
+        if held is None:
+            return  # evicted: its bytes were taken back then
         self.held -= count
+        if held - count > 0:
+            self._holders[holder] = held - count
+        else:
+            del self._holders[holder]
 
-
-UNLIMITED = ByteBudget(lambda: 1 << 62)
-"""A budget that never refuses (sans-I/O cores used on their own, tests)."""
+    @property
+    def holders(self) -> int:
+        """How many holders hold bytes now."""
+        return len(self._holders)

@@ -77,7 +77,9 @@ class ConnectionGate:
         if self.open >= limits.max_connections:
             reason = f"the listener's limit of {limits.max_connections} connections is reached"
         elif self.per_ip[ip] >= limits.max_connections_per_ip:
-            reason = f"the limit of {limits.max_connections_per_ip} connections per address is reached"
+            reason = (
+                f"the limit of {limits.max_connections_per_ip} connections per address is reached"
+            )
         elif self.files.open >= self.files.capacity:
             reason = (
                 f"{self.files.open} connections use the open-files limit "

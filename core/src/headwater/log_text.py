@@ -52,7 +52,7 @@ class LogFormatter(logging.Formatter):
     def __init__(self, fmt: str = LOG_FORMAT) -> None:
         super().__init__(fmt)
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+    def formatMessage(self, record: logging.LogRecord) -> str:
         """Escape and cut the message, then lay out the line."""
         message = record.message
         if len(message) > MAX_LOG_LINE:

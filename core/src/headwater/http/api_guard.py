@@ -83,7 +83,9 @@ class APIGuard:
                 limits.message_timeout,
                 size,
             )
-            await _answer(send, 408, f"the request body did not arrive within {limits.message_timeout:g}s")
+            await _answer(
+                send, 408, f"the request body did not arrive within {limits.message_timeout:g}s"
+            )
             return
         body = b"".join(chunks)
         chunks.clear()

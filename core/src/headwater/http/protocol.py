@@ -121,6 +121,4 @@ class GuardedH11Protocol(H11Protocol):
 
 def protocol_class(server: Server, gate: ConnectionGate) -> type[GuardedH11Protocol]:
     """The protocol class uvicorn instantiates per connection, bound to ``server``."""
-    return type(
-        "HeadwaterHTTPProtocol", (GuardedH11Protocol,), {"hw_server": server, "gate": gate}
-    )
+    return type("HeadwaterHTTPProtocol", (GuardedH11Protocol,), {"hw_server": server, "gate": gate})

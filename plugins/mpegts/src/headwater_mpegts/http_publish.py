@@ -107,7 +107,7 @@ def _find_sync(buf: bytearray, start: int) -> tuple[int, int]:
     or -1; and where the next search must start (nothing before it can match)."""
     n = len(buf)
     pos = buf.find(SYNC_BYTE, start)
-    while 0 <= pos and pos + 2 * PACKET_SIZE < n:
+    while pos >= 0 and pos + 2 * PACKET_SIZE < n:
         if buf[pos + PACKET_SIZE] == SYNC_BYTE and buf[pos + 2 * PACKET_SIZE] == SYNC_BYTE:
             return pos, pos
         pos = buf.find(SYNC_BYTE, pos + 1)

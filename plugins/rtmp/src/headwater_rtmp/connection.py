@@ -128,6 +128,7 @@ class Connection(asyncio.Protocol):
             max_buffered=int(limits.max_buffered_per_connection),
             budget=self.server.buffers,
         )
+        self.session.reader.on_evicted = self._evicted
 
     def data_received(self, data: bytes) -> None:
         """Feed the session; publish media frames at once; queue control events; reply."""
@@ -172,6 +173,9 @@ class Connection(asyncio.Protocol):
         transport = self.transport
         if transport is not None and not transport.is_closing():
             transport.resume_reading()
+
+    def _evicted(self, reason: str) -> None:
+        self.fail(ProtocolError(reason))
 
     def eof_received(self) -> bool:
         """The client closed its side: close ours too (RTMP has no half-close)."""

@@ -14,6 +14,7 @@ per chunk stream, each byte copied in once, whatever the reads' sizes.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 from headwater.byte_budget import ByteBudget
 from headwater.errors import ProtocolError
@@ -69,7 +70,8 @@ class ChunkReader:
     Bounded and linear whatever the peer does: ``max_message_size`` bounds one message,
     ``max_streams`` the chunk stream ids in use, ``max_buffered`` the declared size of all
     unfinished messages together, and ``budget`` (a server-wide
-    :class:`~headwater.byte_budget.ByteBudget`) the bytes really held. Held-back bytes are
+    :class:`~headwater.byte_budget.ByteBudget`, whose biggest holder is evicted when it is
+    full) the bytes really held. Held-back bytes are
     never re-copied: a chunk cut by a read goes into its message's buffer at once, and only
     an incomplete header (at most 18 bytes) waits for the next read. :meth:`oldest_started`
     tells the caller since when an unfinished message has been waiting (``now`` is the
@@ -103,6 +105,10 @@ class ChunkReader:
         """The stream whose chunk a read cut short; ``_cut_csid`` and ``_cut_left`` with it."""
         self._cut_csid = 0
         self._cut_left = 0
+        self.evicted: str | None = None
+        """Why the budget evicted this reader (then every :meth:`feed` fails), or None."""
+        self.on_evicted: Callable[[str], None] | None = None
+        """Called with the reason when the budget evicts this reader (to close the peer)."""
 
     def feed(self, data: bytes, now: float = 0.0) -> list[Message]:
         """Consume ``data``; return the messages it completes, in order."""
@@ -220,9 +226,7 @@ class ChunkReader:
             self._account()
         return out
 
-    def _cut_short(
-        self, st: _Stream, csid: int, mv: memoryview, p: int, n: int, take: int
-    ) -> int:
+    def _cut_short(self, st: _Stream, csid: int, mv: memoryview, p: int, n: int, take: int) -> int:
         """Keep the part of a chunk this read holds; the next read resumes it. Returns ``n``."""
         st.buf += mv[p:n]
         self._held += n - p
@@ -267,19 +271,34 @@ class ChunkReader:
 
     def _account(self) -> None:
         """Bring what ``budget`` holds for this reader to :attr:`_held` (or fail)."""
+        if self.evicted is not None:
+            raise ChunkError(self.evicted)
         budget = self.budget
         assert budget is not None
         diff = self._held - self._taken
         if diff > 0:
-            if not budget.take(diff):
+            if not budget.take(self, diff):
+                self._taken = 0
                 raise ChunkError(
                     f"the server-wide limit of {budget.limit} bytes for unfinished messages "
                     "is reached"
                 )
             self._taken += diff
         elif diff < 0:
-            budget.give(-diff)
+            budget.give(self, -diff)
             self._taken += diff
+
+    def budget_evicted(self, reason: str) -> None:
+        """The budget took back what this reader held: drop it; every later feed fails."""
+        self.evicted = reason
+        self._taken = 0
+        for st in self._streams.values():
+            if st.remaining:
+                self._drop(st)
+        self._cut = None
+        self._cut_left = 0
+        if self.on_evicted is not None:
+            self.on_evicted(reason)
 
     def close(self) -> None:
         """Drop every unfinished message and give back what the budget holds for them."""
@@ -289,8 +308,9 @@ class ChunkReader:
         self._cut = None
         self._cut_left = 0
         self._rest = b""
-        if self.budget is not None:
-            self._account()
+        if self.budget is not None and self._taken:
+            self.budget.give(self, self._taken)
+            self._taken = 0
 
     def oldest_started(self) -> float | None:
         """The ``now`` at which the oldest unfinished message began, or None if there is none."""
