@@ -95,9 +95,7 @@ def _rss() -> int:
 
 
 @asynccontextmanager
-async def good_publisher(
-    server: Server, url: str, name: str, clip: Path
-) -> AsyncIterator[None]:
+async def good_publisher(server: Server, url: str, name: str, clip: Path) -> AsyncIterator[None]:
     """Publish ``clip`` in real time with ffmpeg during the block; afterwards check that the
     stream got every packet of the clip."""
     async with anyio.create_task_group() as tg:

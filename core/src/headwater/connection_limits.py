@@ -6,7 +6,7 @@ the gate counts the listener's connections in total and per client address
 connections against the open-files limit (:class:`FileBudget`), which
 :func:`raise_open_files_limit` lifts to its hard maximum at start-up. A refused client is
 closed at once; refusals are counted (the monitoring API shows them) and logged in one
-line, at most one line per listener every :data:`LOG_EVERY` seconds under a flood.
+line, at most one line per listener and limit every :data:`LOG_EVERY` seconds under a flood.
 """
 
 from __future__ import annotations
@@ -67,26 +67,29 @@ class ConnectionGate:
         self.open = 0
         self.per_ip: Counter[str] = Counter()
         self.refused = 0
-        self._next_log = 0.0
-        self._quiet = 0
+        self._next_log: dict[str, float] = {}
+        self._quiet: Counter[str] = Counter()
 
     def admit(self, ip: str, port: int = 0) -> bool:
         """Count a new connection from ``ip``; False (logged, counted) when a limit is reached."""
         limits = self._limits()
-        reason = None
+        reason = kind = None
         if self.open >= limits.max_connections:
+            kind = "listener"
             reason = f"the listener's limit of {limits.max_connections} connections is reached"
         elif self.per_ip[ip] >= limits.max_connections_per_ip:
+            kind = "address"
             reason = (
                 f"the limit of {limits.max_connections_per_ip} connections per address is reached"
             )
         elif self.files.open >= self.files.capacity:
+            kind = "files"
             reason = (
                 f"{self.files.open} connections use the open-files limit "
                 f"({self.files.open_files}, {limits.reserved_fds} reserved)"
             )
-        if reason is not None:
-            self._refuse(ip, port, reason)
+        if reason is not None and kind is not None:
+            self._refuse(ip, port, kind, reason)
             return False
         self.open += 1
         self.per_ip[ip] += 1
@@ -103,16 +106,16 @@ class ConnectionGate:
         else:
             del self.per_ip[ip]
 
-    def _refuse(self, ip: str, port: int, reason: str) -> None:
+    def _refuse(self, ip: str, port: int, kind: str, reason: str) -> None:
         self.refused += 1
         now = time.monotonic()
-        if now < self._next_log:
-            self._quiet += 1
+        if now < self._next_log.get(kind, 0.0):
+            self._quiet[kind] += 1
             return
-        more = f" ({self._quiet} more refused since the last line)" if self._quiet else ""
+        quiet = self._quiet.pop(kind, 0)
+        more = f" ({quiet} more refused for this since the last line)" if quiet else ""
         log.warning("%s %s:%s refused: %s%s", self.name, ip, port, reason, more)
-        self._quiet = 0
-        self._next_log = now + LOG_EVERY
+        self._next_log[kind] = now + LOG_EVERY
 
     def stats(self) -> dict[str, int]:
         """Open and refused connections (shown by the monitoring API)."""

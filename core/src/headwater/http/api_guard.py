@@ -71,6 +71,14 @@ class APIGuard:
                 body = message.get("body", b"")
                 size += len(body)
                 if size > limit:
+                    log.info(
+                        "http %s:%s: %s %s refused (413): body over %d bytes",
+                        host,
+                        client[1] if client else 0,
+                        method,
+                        scope["path"],
+                        limit,
+                    )
                     await _answer(send, 413, f"the request body is larger than {limit} bytes")
                     return
                 chunks.append(body)
