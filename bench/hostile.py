@@ -119,7 +119,7 @@ async def until_closed(sock, seconds: float) -> float | None:
                 pass
     except TimeoutError:
         return None
-    except Exception:  # noqa: BLE001 (reset, end of stream: closed either way)
+    except Exception:
         pass
     return time.monotonic() - start
 
@@ -136,7 +136,7 @@ async def slow(server: ServerProcess, seconds: float, result: Result) -> None:
             await sock.send(bytes(1024))
             sent += 1024
             await anyio.sleep(0.005)
-    except Exception:  # noqa: BLE001
+    except Exception:
         held = time.monotonic() - start
     result.held.append(held)
     result.notes.append(f"{sent / MiB:.1f} MiB sent")
@@ -155,7 +155,7 @@ async def hoard(server: ServerProcess, seconds: float, result: Result) -> None:
             block = bytes(64 << 10)
             for _ in range(255):
                 await sock.send(block)
-        except Exception:  # noqa: BLE001 (refused or closed by the server)
+        except Exception:
             pass
 
     async with anyio.create_task_group() as tg:
@@ -194,7 +194,7 @@ async def api(server: ServerProcess, seconds: float, result: Result) -> None:
                 block = b"x" * (1 << 20)
                 for _ in range(50):
                     await sock.send(block)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
 
         failure = "no answer"
@@ -204,7 +204,7 @@ async def api(server: ServerProcess, seconds: float, result: Result) -> None:
                 with anyio.fail_after(seconds):
                     while not answer:
                         answer = await sock.receive()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 failure = f"{type(exc).__name__} (closed before the answer was read)"
             tg.cancel_scope.cancel()
         took = time.monotonic() - start
@@ -235,7 +235,7 @@ async def flood(server: ServerProcess, seconds: float, result: Result) -> None:
             while True:
                 await sock.send(b"X")
                 await anyio.sleep(1)
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
     async with anyio.create_task_group() as tg:
@@ -266,7 +266,7 @@ async def _api_status(server: ServerProcess) -> str:
                 return str(r.status)
         except urllib.error.HTTPError as exc:
             return str(exc.code)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return type(exc).__name__
 
     return await anyio.to_thread.run_sync(get)
@@ -278,7 +278,7 @@ async def _rtmp_status(server: ServerProcess) -> str:
             sock = await rtmp_handshaken(server.port("rtmp"))
             await sock.aclose()
             return "ok"
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return type(exc).__name__ or "failed"
 
 
@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(args.tree).resolve()
         paths = [root / "core" / "src", *sorted((root / "plugins").glob("*/src"))]
         os.environ["PYTHONPATH"] = os.pathsep.join(str(p) for p in paths)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the flood needs 1,100 sockets
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs")
