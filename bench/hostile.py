@@ -248,7 +248,7 @@ async def flood(server: ServerProcess, seconds: float, result: Result) -> None:
         while waited < seconds and server.process is not None:
             await anyio.sleep(1)
             waited += 1
-            if len(server.process.connections("tcp")) < 100:
+            if len(server.process.net_connections("tcp")) < 100:
                 break
         result.held.append(waited if waited < seconds else None)
         result.notes.append("API after: " + await _api_status(server))

@@ -242,3 +242,17 @@ async def test_regression_a_silent_body_never_holds_the_name(test_media):
             answer = await sock.receive()
         assert answer.startswith(b"HTTP/1.1 408")
         await sock.aclose()
+
+
+async def test_the_http_servers_own_warnings_name_the_peer(caplog):
+    """uvicorn's lines go through headwater's logging with the client's address."""
+    async with running_server(FAST, protocols=("http",)) as hw:
+        sock = await connect(hw.port("http"))
+        await sock.send(b"NOT\x00HTTP\r\n\r\n")
+        with anyio.fail_after(5):
+            answer = await sock.receive()
+        assert answer.startswith(b"HTTP/1.1 400")
+        await sock.aclose()
+    found = [r for r in caplog.records if r.name == "uvicorn.error"]
+    assert found and found[0].getMessage().startswith(f"http {ATTACKER}:")
+    assert "Invalid HTTP request" in found[0].getMessage()
