@@ -110,6 +110,22 @@ def huge_header() -> bytes:
     return size + b"\x04\0\0\0" + (0xFFFFFF).to_bytes(3, "big") + b"\x09\x01\0\0\0"
 
 
+def publish_commands(app: str, name: str) -> bytes:
+    """connect(app) + createStream + publish(name) in one write, after Set Chunk Size 64 KiB."""
+    from headwater_rtmp.wire import messages as m
+    from headwater_rtmp.wire.chunk_stream import ChunkWriter
+    from headwater_rtmp.wire.commands import encode_command
+
+    w = ChunkWriter()
+    connect = encode_command("connect", 1, {"app": app, "tcUrl": f"rtmp://127.0.0.1/{app}"})
+    return (
+        w.set_chunk_size(65536)
+        + w.write(3, m.COMMAND_AMF0, 0, 0, connect)
+        + w.write(3, m.COMMAND_AMF0, 0, 0, encode_command("createStream", 2, None))
+        + w.write(8, m.COMMAND_AMF0, 1, 0, encode_command("publish", 3, None, name, "live"))
+    )
+
+
 async def until_closed(sock, seconds: float) -> float | None:
     """Seconds until the server closed ``sock``, or None when it did not within ``seconds``."""
     start = time.monotonic()
