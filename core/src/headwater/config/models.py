@@ -190,8 +190,9 @@ class Limits(Model):
     max_buffered_bytes: Size = Field(default=256 << 20, ge=1)
     """Bytes all connections together may hold for unfinished messages; a connection that
     would pass it is closed."""
-    max_connections_per_ip: int = Field(default=1000, ge=1)
-    """Connections one client address may hold open on one listener."""
+    max_connections_per_ip: int = Field(default=256, ge=1)
+    """Connections one client address may hold open on one listener (below the open-files
+    budget, so that one address cannot take every descriptor)."""
     reserved_fds: int = Field(default=128, ge=0)
     """File descriptors kept free for recordings, the API and listeners: new connections are
     refused once the open-files limit minus this is reached."""

@@ -291,6 +291,7 @@ class Connection(asyncio.Protocol):
                 if now - start > handshake:
                     self.fail(TimeoutError(f"no RTMP handshake within {handshake:g}s"))
                     return
+                last_active = now
                 continue
             started = self.session.reader.oldest_started()
             if started is not None and now - started > message:
