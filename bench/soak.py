@@ -224,7 +224,12 @@ def soak(args: argparse.Namespace) -> int:
             )
         lines = log.splitlines()
         forged = [line for line in lines if "forged" in line]
-        print(f"log: {len(lines)} lines, {len(forged)} with the forged name, all one line each")
+        escaped = [line for line in forged if "\\n2026-11-29 00:00:00,000 INFO forged" in line]
+        fakes = [line for line in lines if line.startswith("2026-11-29 00:00:00,000")]
+        print(
+            f"log: {len(lines)} lines; {len(forged)} carry the forged name, {len(escaped)} of "
+            f"them escaped; {len(fakes)} forged lines"
+        )
         return 1 if failed else 0
 
 
