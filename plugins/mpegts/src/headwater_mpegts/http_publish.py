@@ -17,12 +17,11 @@ import anyio
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
-from headwater import Frame, PublishRejected, PublishRequest
+from headwater import Frame, PublishRejected, PublishRequest, shown
 
 if TYPE_CHECKING:
     from headwater import Publication, Server
 
-from headwater.log_text import shown
 from headwater.media.mpegts import TSReader
 from headwater.media.mpegts.packet import PACKET_SIZE, SYNC_BYTE
 

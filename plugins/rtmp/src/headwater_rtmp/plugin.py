@@ -6,12 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from headwater import hookimpl
 from headwater_rtmp.push import SCHEMES, RTMPPusher
-from headwater_rtmp.server import RTMPListener, rtmp_settings
+from headwater_rtmp.server import RTMPListener
 from headwater_rtmp.settings import RTMPSettings
 
 if TYPE_CHECKING:
-    from headwater.server import Server
-    from headwater.stream import Stream
+    from headwater import Server, Stream
 
 
 @hookimpl
@@ -33,4 +32,4 @@ def push(server: Server, stream: Stream, url: str) -> RTMPPusher | None:
     """Claim ``rtmp://`` and ``rtmps://`` push URLs."""
     if url.partition("://")[0] not in SCHEMES:
         return None
-    return RTMPPusher(url, rtmp_settings(server))
+    return RTMPPusher(url, server.plugin_settings["rtmp"])

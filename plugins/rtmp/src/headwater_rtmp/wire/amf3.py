@@ -16,7 +16,7 @@ import struct
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from headwater.log_text import shown
+from headwater import shown
 from headwater.media.flv.amf0 import (
     MAX_DEPTH,
     UNDEFINED,

@@ -16,8 +16,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
-from headwater.byte_budget import ByteBudget
-from headwater.errors import ProtocolError
+from headwater import ByteBudget, ProtocolError
 from headwater_rtmp.wire.messages import ABORT, SET_CHUNK_SIZE, Message
 
 DEFAULT_CHUNK_SIZE = 128
