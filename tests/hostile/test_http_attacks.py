@@ -40,9 +40,9 @@ async def test_regression_slowloris_headers_are_cut_at_the_header_timeout(caplog
             tg.start_soon(trickle)
             took = await closed_within(sock, 5)
             tg.cancel_scope.cancel()
-        assert took is not None and took < 1 + 0.5
+        assert took is not None and took < 1 + 1.5  # deadline + margin
         silent = await connect(port)  # a connection that never sends a byte
-        assert (await closed_within(silent, 5) or 99) < 1 + 0.5
+        assert (await closed_within(silent, 5) or 99) < 1 + 1.5
         found = lines(caplog, "closed: request headers not complete within 1s")
         assert len(found) == 2 and all(f.startswith(f"http {ATTACKER}:") for f in found)
 
@@ -53,7 +53,7 @@ async def test_an_idle_keepalive_connection_is_closed():
         await sock.send(b"GET /streamer/api/v3/monitoring/liveness HTTP/1.1\r\nHost: x\r\n\r\n")
         assert (await sock.receive()).startswith(b"HTTP/1.1 200")
         took = await closed_within(sock, 5)
-        assert took is not None and took < 1 + 0.5
+        assert took is not None and took < 1 + 1.5  # deadline + margin
 
 
 async def test_regression_connection_flood_is_refused_and_the_api_keeps_answering(

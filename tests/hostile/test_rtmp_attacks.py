@@ -55,7 +55,7 @@ async def test_regression_slow_message_sender_is_closed_at_its_deadline(test_med
                 for _ in range(3):
                     tg.start_soon(slow_sender, port, results)
             cpu, _rss = usage.since()
-        assert len(results) == 3 and all(r is not None and r < 2 + 1.5 for r in results), results
+        assert len(results) == 3 and all(r is not None and r < 2 + 2.5 for r in results), results
         assert cpu < 2.5, f"{cpu:.2f} CPU-s for three slow senders over ~3 s"
         closes = lines(caplog, "a message was still unfinished 2s after it began")
         assert len(closes) == 3 and all(c.startswith("rtmp 127.0.0.1:") for c in closes)
