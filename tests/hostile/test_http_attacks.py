@@ -146,9 +146,10 @@ async def raw_put(port: int, headers: str, body_size: int) -> bytes:
     return answer
 
 
-async def test_regression_unauthenticated_bodies_are_refused_before_they_are_read():
+async def test_regression_unauthenticated_bodies_are_refused_before_they_are_read(caplog):
     """Issue 13 attack 4: ten concurrent unauthenticated 50 MiB PUTs took the server to 1 GB
     and a core for 4 s. Now each gets 401 from its headers and the body is never read."""
+    quiet_info(caplog)
     async with running_server(AUTH, protocols=("http",)) as hw:
         port = hw.port("http")
         usage = Usage()
@@ -162,7 +163,11 @@ async def test_regression_unauthenticated_bodies_are_refused_before_they_are_rea
                 tg.start_soon(one)
         cpu, rss = usage.since()
         assert len(answers) == 10
-        assert all(a.startswith(b"HTTP/1.1 401") for a in answers), answers[0][:200]
+        # each answered 401 (a client still sending may see the close reset the connection
+        # before it reads the answer: the server's log line is the proof then)
+        assert all(a.startswith(b"HTTP/1.1 401") or a == b"" for a in answers), answers
+        assert any(a.startswith(b"HTTP/1.1 401") for a in answers)
+        assert len(lines(caplog, "refused (401) before reading its body")) == 10
         assert rss < 40 << 20, f"RSS grew {rss >> 20} MiB"
         assert cpu < 2.0, f"{cpu:.2f} CPU-s"
 
@@ -193,7 +198,7 @@ async def test_api_bodies_are_capped_and_errors_have_the_documented_shape(caplog
                 assert r.status_code == 413
             except httpx.TransportError:
                 pass  # ... which may reset the connection before the client reads the answer
-            assert lines(caplog, "PUT /streamer/api/v3/config refused (413): body over 100000")
+            assert lines(caplog, "PUT '/streamer/api/v3/config' refused (413): body over 100000")
             r = await client.put(url, json={"limits": {"max_streams": 5}}, headers=good)
             assert r.status_code == 200 and r.json()["limits"]["max_streams"] == 5
 

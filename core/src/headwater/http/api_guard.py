@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from headwater.http.access import write_access_problem
+from headwater.log_text import shown
 
 if TYPE_CHECKING:
     from headwater.server import Server
@@ -52,12 +53,30 @@ class APIGuard:
         if method not in _SAFE_METHODS and (method, scope["path"].rstrip("/")) not in OPEN_WRITES:
             problem = write_access_problem(self.server, headers.get("authorization", ""), host)
             if problem is not None:
+                log.info(
+                    "http %s:%s: %s %s refused (%d) before reading its body: %s",
+                    host,
+                    client[1] if client else 0,
+                    method,
+                    shown(scope["path"]),
+                    problem.status_code,
+                    problem.detail,
+                )
                 await _answer(send, problem.status_code, problem.detail, problem.headers)
                 return
         limits = self.server.settings.limits
         limit = int(limits.max_body_size)
         announced = headers.get("content-length", "")
         if announced.isdigit() and int(announced) > limit:
+            log.info(
+                "http %s:%s: %s %s refused (413): Content-Length %s is over %d bytes",
+                host,
+                client[1] if client else 0,
+                method,
+                shown(scope["path"]),
+                shown(announced, 20),
+                limit,
+            )
             await _answer(send, 413, f"the request body is larger than {limit} bytes")
             return
         chunks: list[bytes] = []
@@ -76,7 +95,7 @@ class APIGuard:
                         host,
                         client[1] if client else 0,
                         method,
-                        scope["path"],
+                        shown(scope["path"]),
                         limit,
                     )
                     await _answer(send, 413, f"the request body is larger than {limit} bytes")
