@@ -177,7 +177,8 @@ class Limits(Model):
     dynamic_stream_ttl: Duration = 10.0
     """How long a prefix stream stays listed after its publisher leaves."""
     publish_idle_timeout: Duration = 20.0
-    """A publisher that sends nothing for this long is disconnected."""
+    """A publisher that sends no frame for this long is disconnected (bytes that make no
+    frame do not count)."""
     handshake_timeout: Duration = 10.0
     max_message_size: Size = 16 << 20
     """Largest protocol message (an RTMP message, an RTSP request, an HTTP API body part)."""
