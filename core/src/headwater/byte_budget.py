@@ -12,8 +12,31 @@ few kilobytes of its next keyframe.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
+
+RELEASE_THRESHOLD = 32 << 20
+"""Bytes given back since the last release that make :meth:`ByteBudget.release_freed` act."""
+
+
+def trim_heap() -> bool:
+    """Return the C heap's free memory to the system (glibc ``malloc_trim``); False where
+    there is no such call."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim is False:
+        return False
+    _malloc_trim(0)
+    return True
+
+
+_malloc_trim: Any = None
 
 
 class Holder(Protocol):
@@ -30,6 +53,8 @@ class ByteBudget:
         self._limit = limit if callable(limit) else (lambda: limit)
         self.held = 0
         self.evicted = 0
+        self.peak = 0
+        """The most held since :meth:`release_freed` last ran."""
         self._holders: dict[Holder, int] = {}
 
     @property
@@ -42,6 +67,8 @@ class ByteBudget:
         evicted until it fits; False (nothing taken) when ``holder`` is the biggest itself."""
         holders = self._holders
         self.held += count
+        if self.held > self.peak:
+            self.peak = self.held
         holders[holder] = holders.get(holder, 0) + count
         limit = self._limit()
         while self.held > limit:
@@ -66,6 +93,19 @@ class ByteBudget:
             self._holders[holder] = held - count
         else:
             del self._holders[holder]
+
+    def release_freed(self, threshold: int = RELEASE_THRESHOLD) -> bool:
+        """Hand memory back to the system once holders gave back ``threshold`` bytes or more
+        since the last time, or everything they held; True when it did.
+
+        Buffers freed by the closed connections of an attack are free to Python but, cut
+        into pieces of the C heap, stay in the process; ``malloc_trim`` returns them.
+        """
+        freed = self.peak - self.held
+        if freed < threshold and not (self.held == 0 and freed > 0):
+            return False
+        self.peak = self.held
+        return trim_heap()
 
     @property
     def holders(self) -> int:

@@ -160,7 +160,8 @@ class Server:
         await self.listeners.start(tg, listeners, configured, protos)
 
     async def _housekeeping(self) -> None:
-        """Expire idle dynamic streams and disconnect silent publishers, once a second."""
+        """Expire idle dynamic streams, disconnect silent publishers and return the memory of
+        closed connections' buffers, once a second."""
         limits = self.settings.limits
         while True:
             await anyio.sleep(1.0)
@@ -171,6 +172,7 @@ class Server:
             for pub in list(self.publications.values()):
                 if pub.idle_for > limits.publish_idle_timeout:
                     pub.stop(f"no data for {limits.publish_idle_timeout:g}s")
+            self.buffers.release_freed()  # after an attack, its buffers go back to the system
 
     # -- configuration at run time ---------------------------------------------------------
 
