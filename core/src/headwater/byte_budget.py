@@ -12,8 +12,6 @@ few kilobytes of its next keyframe.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -26,6 +24,9 @@ def trim_heap() -> bool:
     there is no such call."""
     global _malloc_trim
     if _malloc_trim is None:
+        import ctypes  # here, not at the top: sans-I/O cores import this module
+        import ctypes.util
+
         try:
             _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
         except (OSError, AttributeError):

@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from headwater import ByteBudget, ProtocolError
+from headwater import ProtocolError
 from headwater_rtmp.wire.messages import ABORT, SET_CHUNK_SIZE, Message
+
+if TYPE_CHECKING:
+    from headwater import ByteBudget
 
 DEFAULT_CHUNK_SIZE = 128
 MAX_CHUNK_SIZE = 0xFFFFFF

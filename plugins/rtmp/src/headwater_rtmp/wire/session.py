@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from headwater import ByteBudget, ProtocolError, shown
+from headwater import ProtocolError, shown
 from headwater.media.flv.amf0 import UNDEFINED, EcmaArray
 from headwater.media.flv.script import ON_METADATA, SET_DATA_FRAME
 from headwater_rtmp.wire import events as ev
@@ -43,6 +43,9 @@ from headwater_rtmp.wire.stream_state import (
     StreamState,
     next_state,
 )
+
+if TYPE_CHECKING:
+    from headwater import ByteBudget
 
 Event = (
     ev.Connected
