@@ -121,7 +121,7 @@ def test_byte_budget_evicts_the_biggest_holder():
     a, b, c = Holder(budget), Holder(budget), Holder(budget)
     assert budget.take(a, 600) and budget.take(b, 300)
     assert budget.take(c, 200)  # a (600) is evicted to make room
-    assert "held the most" in a.reason and budget.held == 500
+    assert "had waited longest" in a.reason and budget.held == 500
     budget.give(a, 600)  # an evicted holder's give is ignored: its bytes went back already
     assert budget.held == 500
     assert not budget.take(c, 900)  # c would be the biggest itself: refused

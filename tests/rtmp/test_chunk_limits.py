@@ -122,9 +122,9 @@ def test_server_wide_budget_evicts_the_biggest_holder_not_the_small_publisher():
     keyframe = bytes(100_000)
     wire = w.set_chunk_size(4096) + w.write(6, m.VIDEO, 1, 0, keyframe)
     got = good.feed(wire[:60_000])  # holds 60 kB: the budget is passed, the hog goes
-    assert closed and "held the most" in closed[0]
+    assert closed and "had waited longest" in closed[0]
     assert budget.held == good.buffered
-    with pytest.raises(ChunkError, match="held the most"):
+    with pytest.raises(ChunkError, match="had waited longest"):
         hog.feed(b"more")
     got += good.feed(wire[60_000:])
     assert [x.payload for x in got[1:]] == [keyframe]
@@ -153,3 +153,26 @@ def test_close_gives_everything_back():
     for r in readers:
         r.close()
     assert budget.held == 0 and budget.holders == 0
+
+
+def test_the_budget_evicts_the_longest_waiting_message_before_a_bigger_young_one():
+    """Many small hoarders must not push out a publisher in the middle of a big keyframe:
+    the hoarders' messages are older, so they go first."""
+    budget = ByteBudget(1 << 20)
+    closed: list[str] = []
+    hoarders = []
+    for _ in range(4):  # 4 x 200 kB, begun at t=1
+        r = ChunkReader(max_message_size=0xFFFFFF, max_buffered=32 << 20, budget=budget)
+        r.on_evicted = closed.append
+        r.feed(attack_header(), now=1.0)
+        r.feed(bytes(200_000), now=1.0)
+        hoarders.append(r)
+    good = ChunkReader(max_message_size=0xFFFFFF, max_buffered=32 << 20, budget=budget)
+    w = ChunkWriter(4096)
+    keyframe = bytes(600_000)
+    wire = w.set_chunk_size(4096) + w.write(6, m.VIDEO, 1, 0, keyframe)
+    got = good.feed(wire[:300_000], now=9.0)  # the biggest holder now, but the youngest
+    got += good.feed(wire[300_000:], now=9.5)
+    assert [x.payload for x in got[1:]] == [keyframe]
+    assert len(closed) >= 1 and all("had waited longest" in c for c in closed)
+    assert good.evicted is None

@@ -4,10 +4,11 @@ Each sans-I/O core that buffers a peer's partial message (RTMP chunk stream, RTS
 is a *holder*: it :meth:`~ByteBudget.take` s what it holds beyond what it held before and
 :meth:`~ByteBudget.give` s it back when the message completes or the connection closes. The
 server owns one budget (``limits.max_buffered_bytes``), so slow senders together cannot take
-the machine's memory. When a take would pass the limit, the holder holding the most is
-evicted (its :meth:`Holder.budget_evicted` drops what it holds and closes its connection),
-so an attacker hoarding bytes loses its connection, not the publisher that asks for the
-few kilobytes of its next keyframe.
+the machine's memory. When a take would pass the limit, the holder whose unfinished message
+has waited longest is evicted (its :meth:`Holder.budget_evicted` drops what it holds and
+closes its connection): a publisher's messages complete within a second, a hoarder's do
+not, so the hoarder loses its connection, not the publisher asking for room for its next
+keyframe.
 """
 
 from __future__ import annotations
@@ -46,6 +47,16 @@ class Holder(Protocol):
     def budget_evicted(self, reason: str) -> None:
         """Drop everything held (the budget already took it back) and close the peer."""
 
+    def oldest_started(self) -> float | None:
+        """When the holder's oldest unfinished message began (its caller's clock), or None."""
+
+
+def _started(holder: Holder) -> float:
+    """A holder's oldest unfinished message's start, for choosing whom to evict."""
+    started = getattr(holder, "oldest_started", None)
+    value = started() if started is not None else None
+    return float("inf") if value is None else value
+
 
 class ByteBudget:
     """Bytes held by all connections for unfinished messages, against a limit."""
@@ -64,8 +75,9 @@ class ByteBudget:
         return int(self._limit())
 
     def take(self, holder: Holder, count: int) -> bool:
-        """Hold ``count`` more bytes for ``holder``. Past the limit, the biggest holder is
-        evicted until it fits; False (nothing taken) when ``holder`` is the biggest itself."""
+        """Hold ``count`` more bytes for ``holder``. Past the limit, holders are evicted until
+        it fits: first the one whose unfinished message has waited longest, among equals the
+        biggest; False (nothing taken) when that is ``holder`` itself."""
         holders = self._holders
         self.held += count
         if self.held > self.peak:
@@ -73,14 +85,14 @@ class ByteBudget:
         holders[holder] = holders.get(holder, 0) + count
         limit = self._limit()
         while self.held > limit:
-            victim = max(holders, key=holders.__getitem__)
+            victim = min(holders, key=lambda h: (_started(h), -holders[h]))
             self.evicted += 1
             self.held -= holders.pop(victim)
             if victim is holder:
                 return False
             victim.budget_evicted(
                 f"the server-wide limit of {limit} bytes for unfinished messages was reached "
-                "and this connection held the most"
+                "and this connection's message had waited longest"
             )
         return True
 
