@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "Subscription": "headwater.subscription",
     "Track": "headwater.media.frames",
     "backend_url": "headwater.config_backend",
+    "emit_event": "headwater.events.bus",
     "Verdict": "headwater.verdict",
     "hookimpl": "headwater.markers",
     "shown": "headwater.log_text",
@@ -81,6 +82,7 @@ __all__ = [
     "Track",
     "Verdict",
     "backend_url",
+    "emit_event",
     "hookimpl",
     "shown",
 ]
@@ -123,6 +125,7 @@ if TYPE_CHECKING:
         PublishRejected,
         Refusal,
     )
+    from headwater.events.bus import emit_event
     from headwater.listeners import Listener
     from headwater.log_text import shown
     from headwater.markers import hookimpl

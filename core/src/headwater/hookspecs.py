@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from prometheus_client.core import Metric
     from pydantic import BaseModel
     from starlette.routing import BaseRoute
 
@@ -173,4 +174,19 @@ def push(server: Server, stream: Stream, url: str) -> Consumer | Awaitable[Consu
 
     Called by the push plugin for each push URL; the first non-None result wins, so each
     protocol plugin claims its own schemes.
+    """
+
+
+# -- operations ----------------------------------------------------------------------------
+
+
+@hookspec
+def metrics(server: Server) -> Sequence[Metric] | None:
+    """Contribute Prometheus metric families to ``GET /metrics``.
+
+    :returns: ``prometheus_client`` metric families (``GaugeMetricFamily``,
+        ``CounterMetricFamily``...) read from the plugin's state now, or None. Name them
+        ``headwater_<plugin>_...`` and keep label sets bounded (streams, not clients).
+
+    Called synchronously at every scrape (must not be async); all results are concatenated.
     """

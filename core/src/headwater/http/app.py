@@ -10,7 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from headwater.hookcall import call_sync_all
-from headwater.http import api_config, api_monitoring, api_streams, ui
+from headwater.http import (
+    api_config,
+    api_metrics,
+    api_monitoring,
+    api_streams,
+    api_templates,
+    ui,
+)
 from headwater.http.api_guard import APIGuard
 
 if TYPE_CHECKING:
@@ -27,7 +34,9 @@ def build_app(server: Server) -> FastAPI:
     app.state.server = server
     app.include_router(api_streams.router)
     app.include_router(api_config.router)
+    app.include_router(api_templates.router)
     app.include_router(api_monitoring.router)
+    app.include_router(api_metrics.router)
     app.include_router(ui.router)
     for routes in call_sync_all(server.pm.hook.http_routes, server=server):
         app.router.routes.extend(routes)

@@ -69,8 +69,8 @@ class HTTPListener:
         config = uvicorn.Config(
             build_app(self.server),
             http=protocol_class(self.server, self.server.connection_limits.gate(self.name)),
-            log_config=None,  # uvicorn's lines go through headwater's handler and format
             log_level="warning",
+            log_config=None,  # uvicorn's records go through headwater's handler (text or JSON)
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=2,
