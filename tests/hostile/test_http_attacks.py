@@ -103,6 +103,9 @@ async def test_regression_connection_flood_is_refused_and_the_api_keeps_answerin
                 await sock.aclose()
         stats = hw.server.connection_limits.stats()["http"]
         assert stats["refused"] == refused + 2 and stats["open"] == 0
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(hw.http_url("metrics"))).text
+        assert f'headwater_connections_refused_total{{listener="http"}} {refused + 2}.0' in text
     assert lines(caplog, "refused: the limit of 20 connections per address is reached")
     assert lines(caplog, "use the open-files limit")
 
@@ -183,9 +186,12 @@ async def test_api_bodies_are_capped_and_errors_have_the_documented_shape(caplog
             r = await client.put(url, content=b"not json")
             assert r.status_code == 401
             r = await client.put(url, content=b"not json", headers=good)
-            assert r.status_code == 422
+            assert r.status_code == 400
             errors = r.json()["detail"]["errors"]
             assert errors and set(errors[0]) == {"path", "message"}
+            r = await client.get(hw.http_url("streamer/api/v3/streams?limit=many"))
+            assert r.status_code == 422  # FastAPI's own refusals have the same shape
+            assert r.json()["detail"]["errors"][0]["path"] == "query.limit"
             r = await client.put(url, content=b"x" * 100_001, headers=good)
             assert r.status_code == 413 and "100000 bytes" in r.json()["detail"]
 
