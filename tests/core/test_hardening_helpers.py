@@ -126,3 +126,16 @@ def test_byte_budget_evicts_the_biggest_holder():
     assert budget.held == 500
     assert not budget.take(c, 900)  # c would be the biggest itself: refused
     assert budget.held == 300 and budget.holders == 1
+
+
+def test_json_logs_are_one_line_and_cut_too():
+    import json
+
+    from headwater.log_format import JsonFormatter
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s", (FORGED + "z" * 5000,), None)
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    message = json.loads(line)["message"]
+    assert message.startswith("cam\n2026") and message.endswith("characters)")
+    assert len(message) < MAX_LOG_LINE + 100

@@ -3,7 +3,8 @@
 Every string a peer chose (stream names, RTMP app and tcUrl, query arguments, user agents,
 SDP fields) goes through :func:`shown` before it reaches a log call. :class:`LogFormatter`
 is the safety net under it: whatever reaches a handler has its control characters escaped
-and is cut at :data:`MAX_LOG_LINE`, so one record is always one line.
+and is cut at :data:`MAX_LOG_LINE`, so one record is always one line (the JSON format,
+``--log-format json``, escapes them itself and cuts with :func:`cut_message`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ def shown(text: object, limit: int = MAX_LOG_TEXT) -> str:
     return escape_controls(repr(text[:limit])) + f"... (cut, {size})"
 
 
+def cut_message(message: str) -> str:
+    """``message`` cut at :data:`MAX_LOG_LINE` characters, saying how long it was."""
+    if len(message) <= MAX_LOG_LINE:
+        return message
+    return message[:MAX_LOG_LINE] + f"... (cut, {len(message)} characters)"
+
+
 class LogFormatter(logging.Formatter):
     """headwater's formatter: :data:`LOG_FORMAT`, control characters escaped, long messages
     cut. A traceback (our own bug) still follows on its own lines."""
@@ -54,8 +62,5 @@ class LogFormatter(logging.Formatter):
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         """Escape and cut the message, then lay out the line."""
-        message = record.message
-        if len(message) > MAX_LOG_LINE:
-            message = message[:MAX_LOG_LINE] + f"... (cut, {len(record.message)} characters)"
-        record.message = escape_controls(message)
+        record.message = escape_controls(cut_message(record.message))
         return super().formatMessage(record)
