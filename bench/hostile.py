@@ -15,7 +15,8 @@ Attacks (``--attacks``): ``slow`` (Set Chunk Size 0x7fffffff, a 16 MiB message a
 stalling), ``api`` (10 concurrent unauthenticated 50 MiB PUTs to the config API), ``flood``
 (1,100 HTTP connections from one address sending a header byte a second, under a 1,024
 open-files limit), ``hoard1000`` (1,000 connections from four addresses, 1 MiB each: the
-defaults keep this under 512 MB). The default runs all but ``hoard1000``.
+defaults keep this under 512 MB), ``api_post`` (10 concurrent 50 MiB POSTs to the
+validate-only config API, which needs no credentials). The default runs the first four.
 By hand, not in CI; the figures go to ``docs/security.md``.
 """
 
@@ -41,7 +42,7 @@ from bench.harness.server import ServerProcess
 
 TEMPLATE = 'name = "live"\nprefixes = ["live"]\ninputs = [{ url = "publish://" }]'
 SECTIONS = '[edit_auth]\nlogin = "admin"\npassword = "secret"\n'
-ATTACKS = ("slow", "hoard", "api", "flood", "hoard1000")
+ATTACKS = ("slow", "hoard", "api", "flood", "hoard1000", "api_post")
 MiB = 1 << 20
 
 
@@ -214,13 +215,22 @@ async def _hoarders(
 
 async def api(server: ServerProcess, seconds: float, result: Result) -> None:
     """10 concurrent unauthenticated PUTs of 50 MiB to the config API."""
+    await _big_bodies(server, seconds, result, "PUT")
+
+
+async def api_post(server: ServerProcess, seconds: float, result: Result) -> None:
+    """10 concurrent 50 MiB POSTs to the validate-only config API (open to anyone)."""
+    await _big_bodies(server, seconds, result, "POST")
+
+
+async def _big_bodies(server: ServerProcess, seconds: float, result: Result, method: str) -> None:
     statuses: list[str] = []
 
     async def one() -> None:
         sock = await anyio.connect_tcp("127.0.0.1", server.port("http"))
         size = 50 * MiB
         head = (
-            "PUT /streamer/api/v3/config HTTP/1.1\r\nHost: x\r\n"
+            f"{method} /streamer/api/v3/config HTTP/1.1\r\nHost: x\r\n"
             f"Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
         )
         start = time.monotonic()
@@ -327,6 +337,7 @@ RUN: dict[str, Callable] = {
     "hoard": hoard,
     "hoard1000": hoard1000,
     "api": api,
+    "api_post": api_post,
     "flood": flood,
 }
 
