@@ -1,0 +1,24 @@
+"""Hook implementations of headwater-rtsp: thin functions that delegate."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from headwater import hookimpl
+from headwater_rtsp.server import RTSPListener
+from headwater_rtsp.settings import RTSPSettings
+
+if TYPE_CHECKING:
+    from headwater import Server
+
+
+@hookimpl
+def settings_sections() -> dict[str, Any]:
+    """The ``rtsp`` section (UDP ports, timeouts, authentication scheme, limits)."""
+    return {"rtsp": RTSPSettings}
+
+
+@hookimpl
+def listen(server: Server) -> list[RTSPListener]:
+    """One listener per ``listeners.rtsp`` entry."""
+    return [RTSPListener(server, entry) for entry in server.settings.listeners.get("rtsp", [])]
