@@ -140,3 +140,11 @@ def test_codec_scenarios_run(cache: Path, capsys: pytest.CaptureFixture[str]) ->
     assert set(rtmp) == {"whole path", "chunk parse", "demux"} and min(rtmp.values()) > 0
     out = capsys.readouterr().out
     assert "MB/s" in out and "CPU-s/GB" in out
+
+
+def test_dvr_index_tiny_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    figures = run("dvr_index", ["--days", "1", "--queries", "20", "--dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "21599 segments (1 days)" in out and "| one segment by start |" in out
+    assert set(figures) >= {"1-hour window (playlist)", "one segment by start"}
+    assert all(micros > 0 for micros in figures.values())

@@ -15,6 +15,7 @@ EXPORTED = [
     "ConfigError",
     "ConnectionGate",
     "Consumer",
+    "DVRSettings",
     "Frame",
     "HandshakeRejected",
     "HeadwaterError",
@@ -40,9 +41,13 @@ EXPORTED = [
     "Track",
     "Verdict",
     "backend_url",
+    "check_read_access",
+    "check_write_access",
     "emit_event",
     "hookimpl",
+    "name_problem",
     "shown",
+    "validate_name",
 ]
 
 PROMISED_TO_PLUGIN_AUTHORS = {

@@ -18,7 +18,7 @@ from headwater.http import (
     api_templates,
     ui,
 )
-from headwater.http.api_guard import APIGuard
+from headwater.http.api_guard import API_PREFIX, APIGuard
 
 if TYPE_CHECKING:
     from headwater.server import Server
@@ -32,14 +32,20 @@ def build_app(server: Server) -> FastAPI:
         description="Live-video ingest server API (Flussonic API v3 field names).",
     )
     app.state.server = server
+    plugin_routes = [
+        r for rs in call_sync_all(server.pm.hook.http_routes, server=server) for r in rs
+    ]
+    # plugin routes under the API prefix (``/streams/{name}/dvr/ranges``) go first, so the
+    # core's ``/streams/{name}`` does not swallow them; every other plugin route goes last
+    api = [r for r in plugin_routes if getattr(r, "path", "").startswith(API_PREFIX)]
+    app.router.routes.extend(api)
     app.include_router(api_streams.router)
     app.include_router(api_config.router)
     app.include_router(api_templates.router)
     app.include_router(api_monitoring.router)
     app.include_router(api_metrics.router)
     app.include_router(ui.router)
-    for routes in call_sync_all(server.pm.hook.http_routes, server=server):
-        app.router.routes.extend(routes)
+    app.router.routes.extend(r for r in plugin_routes if r not in api)
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_middleware(APIGuard, server=server)
     return app
