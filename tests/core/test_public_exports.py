@@ -16,6 +16,8 @@ EXPORTED = [
     "Listener",
     "ListenerSettings",
     "MediaKind",
+    "PlayBase",
+    "PlayURL",
     "PluginError",
     "PortRange",
     "ProtocolError",

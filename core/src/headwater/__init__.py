@@ -17,6 +17,7 @@ from headwater.errors import (
 from headwater.listeners import Listener
 from headwater.markers import hookimpl
 from headwater.media.frames import Codec, Frame, MediaKind, Track
+from headwater.play_urls import PlayBase, PlayURL
 from headwater.publication import Publication
 from headwater.publish_request import PublishRequest
 from headwater.server import Server
@@ -33,6 +34,8 @@ __all__ = [
     "Listener",
     "ListenerSettings",
     "MediaKind",
+    "PlayBase",
+    "PlayURL",
     "PluginError",
     "PortRange",
     "ProtocolError",

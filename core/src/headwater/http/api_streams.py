@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from headwater.play_urls import PlayBase, play_urls
+
 router = APIRouter(prefix="/streamer/api/v3", tags=["streams"])
 
 
@@ -31,9 +33,16 @@ def list_streams(
 
 
 @router.get("/streams/{name:path}")
-def get_stream(request: Request, name: str) -> dict[str, Any]:
-    """One stream with its stats; 404 when no stream has that name."""
-    stream = request.app.state.server.streams.get(name)
+async def get_stream(request: Request, name: str) -> dict[str, Any]:
+    """One stream with its stats and ``play_urls`` (every plugin's ways to watch it).
+
+    404 when no stream has that name. The play URLs use the host the client asked for.
+    """
+    server = request.app.state.server
+    stream = server.streams.get(name)
     if stream is None:
         raise HTTPException(404, f"no stream named {name!r}")
-    return stream.describe()
+    info = stream.describe()
+    base = PlayBase.from_url(str(request.base_url))
+    info["play_urls"] = [u.describe() for u in await play_urls(server, stream, base)]
+    return info

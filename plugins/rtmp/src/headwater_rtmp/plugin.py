@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from headwater import hookimpl
+from headwater import PlayBase, PlayURL, hookimpl
+from headwater.play_urls import listener_ports
+from headwater_rtmp.names import DROPPED_APP
 from headwater_rtmp.push import SCHEMES, RTMPPusher
 from headwater_rtmp.server import RTMPListener, rtmp_settings
 from headwater_rtmp.settings import RTMPSettings
@@ -34,3 +36,22 @@ def push(server: Server, stream: Stream, url: str) -> RTMPPusher | None:
     if url.partition("://")[0] not in SCHEMES:
         return None
     return RTMPPusher(url, rtmp_settings(server))
+
+
+@hookimpl
+def play_urls(server: Server, stream: Stream, base: PlayBase) -> list[PlayURL]:
+    """``rtmp://host[:port]/NAME`` per RTMP listener, ``rtmps://`` per RTMPS listener.
+
+    The first path segment of an RTMP URL is the application, so a one-segment name is put
+    under the application ``rtmp`` (dropped again when the player connects).
+    """
+    path = stream.name if "/" in stream.name else f"{DROPPED_APP}/{stream.name}"
+    urls = [
+        PlayURL("rtmp", base.url("rtmp", port, path, default_port=1935), "RTMP")
+        for port in listener_ports(server, "rtmp")
+    ]
+    urls += [
+        PlayURL("rtmps", base.url("rtmps", port, path, default_port=443), "RTMPS (TLS)")
+        for port in listener_ports(server, "rtmps")
+    ]
+    return urls

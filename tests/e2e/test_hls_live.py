@@ -1,0 +1,73 @@
+"""End to end: ffmpeg publishes over RTMP or SRT; ffmpeg plays ``/NAME/index.m3u8`` back.
+
+The comparison is on decoded pictures: every video frame ffmpeg decodes from our HLS must
+equal, CRC for CRC, a run of the source clip's decoded frames that starts at a keyframe
+and reaches the clip's very last frame (nothing lost at the end of the publication).
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import anyio
+import httpx
+import pytest
+
+from headwater.testing import ffmpeg_exe, run_ffmpeg, running_server, wait_for_stream
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+HLS = {"hls": {"segment_duration": 1, "segment_count": 3}}
+
+
+def decoded_crcs(source: str) -> tuple[list[str], list[str]]:
+    """CRCs of every decoded frame of ``source``'s first video and first audio stream."""
+    args = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", source]
+    args += ["-map", "0:v:0", "-map", "0:a:0", "-fps_mode", "passthrough", "-f", "framecrc", "-"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 or done.stdout, done.stderr[-500:]
+    out: tuple[list[str], list[str]] = ([], [])
+    for line in done.stdout.splitlines():
+        if line[:1] != "#":
+            fields = [f.strip() for f in line.split(",")]
+            out[int(fields[0])].append(fields[5])
+    return out
+
+
+async def decoded_crcs_async(source: str) -> tuple[list[str], list[str]]:
+    return await anyio.to_thread.run_sync(decoded_crcs, source)
+
+
+def assert_tail_of(got: list[str], source: list[str], at_least: int) -> None:
+    """``got`` is ``source`` from some index on, to its end, and not shorter than ``at_least``."""
+    assert len(got) >= at_least, f"only {len(got)} frames came back"
+    start = len(source) - len(got)
+    assert got == source[start:], "HLS frames are not the end of the source clip"
+
+
+@pytest.mark.parametrize("proto", ["rtmp", "srt"])
+async def test_ffmpeg_plays_live_hls_of_a_publication(test_media, proto) -> None:
+    ext = "flv" if proto == "rtmp" else "ts"
+    clip = test_media("h264", "aac", ext, seconds=3.0, size="160x120", gop=25)
+    source_video, source_audio = decoded_crcs(str(clip))
+    async with running_server(HLS, protocols=("http", proto)) as hw, anyio.create_task_group() as tg:
+        if proto == "rtmp":
+            url, fmt = hw.url("rtmp", "live/cam"), "flv"
+        else:
+            url = f"srt://127.0.0.1:{hw.port('srt')}?mode=caller&latency=120000&streamid=live/cam"
+            fmt = "mpegts"
+        tg.start_soon(run_ffmpeg, ["-re", "-i", str(clip), "-c", "copy", "-f", fmt, url])
+        await wait_for_stream(hw.server, "live/cam", frames=5, timeout=15)
+        master = hw.http_url("live/cam/index.m3u8")
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(master)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/vnd.apple.mpegurl"
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert 'CODECS="avc1.' in response.text and "mp4a.40.2" in response.text
+        assert "RESOLUTION=160x120" in response.text
+        with anyio.fail_after(30):
+            video, audio = await decoded_crcs_async(master)
+    assert_tail_of(video, source_video, at_least=len(source_video) // 3)
+    # AAC frames overlap: the first one decoded after joining differs from the source's.
+    assert_tail_of(audio[1:], source_audio, at_least=len(source_audio) // 3)
