@@ -38,11 +38,13 @@ async def decoded_crcs_async(source: str) -> tuple[list[str], list[str]]:
     return await anyio.to_thread.run_sync(decoded_crcs, source)
 
 
-def assert_tail_of(got: list[str], source: list[str], at_least: int) -> None:
-    """``got`` is ``source`` from some index on, to its end, and not shorter than ``at_least``."""
+def assert_run_of(got: list[str], source: list[str], at_least: int, *, to_end: bool) -> None:
+    """``got`` is a run of ``source`` (to its very end when ``to_end``), ``at_least`` long."""
     assert len(got) >= at_least, f"only {len(got)} frames came back"
-    start = len(source) - len(got)
-    assert got == source[start:], "HLS frames are not the end of the source clip"
+    start = source.index(got[0])
+    assert got == source[start : start + len(got)], "HLS frames are not a run of the source's"
+    if to_end:
+        assert start + len(got) == len(source), "the end of the publication is missing"
 
 
 @pytest.mark.parametrize("proto", ["rtmp", "srt"])
@@ -50,7 +52,8 @@ async def test_ffmpeg_plays_live_hls_of_a_publication(test_media, proto) -> None
     ext = "flv" if proto == "rtmp" else "ts"
     clip = test_media("h264", "aac", ext, seconds=3.0, size="160x120", gop=25)
     source_video, source_audio = decoded_crcs(str(clip))
-    async with running_server(HLS, protocols=("http", proto)) as hw, anyio.create_task_group() as tg:
+    server = running_server(HLS, protocols=("http", proto))
+    async with server as hw, anyio.create_task_group() as tg:
         if proto == "rtmp":
             url, fmt = hw.url("rtmp", "live/cam"), "flv"
         else:
@@ -68,6 +71,8 @@ async def test_ffmpeg_plays_live_hls_of_a_publication(test_media, proto) -> None
         assert "RESOLUTION=160x120" in response.text
         with anyio.fail_after(30):
             video, audio = await decoded_crcs_async(master)
-    assert_tail_of(video, source_video, at_least=len(source_video) // 3)
+    assert_run_of(video, source_video, len(source_video) // 3, to_end=True)
     # AAC frames overlap: the first one decoded after joining differs from the source's.
-    assert_tail_of(audio[1:], source_audio, at_least=len(source_audio) // 3)
+    # ffmpeg's SRT caller closes without lingering (live mode), so the audio that its TS
+    # muxer holds back until the end (up to 0.7 s) may never be sent over SRT.
+    assert_run_of(audio[1:], source_audio, len(source_audio) // 3, to_end=proto == "rtmp")
