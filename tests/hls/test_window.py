@@ -6,6 +6,7 @@ with TSReader, so what a player would download is checked, not just the bookkeep
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -111,7 +112,7 @@ def test_program_date_time_follows_the_publication_clock() -> None:
     frames = av(5, 1, start=123_456)
     segments = publish(w, frames, now=T0)
     assert segments[0].date_time == T0
-    for a, b in zip(segments, segments[1:], strict=False):
+    for a, b in itertools.pairwise(segments):
         assert b.date_time == pytest.approx(a.date_time + a.duration)
     text = w.media_playlist()
     assert text.count("#EXT-X-PROGRAM-DATE-TIME:") == len(w.listed())
