@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from headwater.hookcall import call_sync_all
-from headwater.http import api_config, api_monitoring, api_streams, ui
+from headwater.http import api_config, api_monitoring, api_streams, ui, ui_stream
 
 if TYPE_CHECKING:
     from headwater.server import Server
@@ -26,6 +26,7 @@ def build_app(server: Server) -> FastAPI:
     app.include_router(api_config.router)
     app.include_router(api_monitoring.router)
     app.include_router(ui.router)
+    app.include_router(ui_stream.router)
     for routes in call_sync_all(server.pm.hook.http_routes, server=server):
         app.router.routes.extend(routes)
     return app

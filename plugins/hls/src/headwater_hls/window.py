@@ -12,8 +12,10 @@ Numbering never goes backwards, so players never stall on a reset (RFC 8216 6.2.
   earlier run of the server could have reached, since segments last at least 0.5 s;
 - a republication inside one window continues the numbers and marks its first segment
   ``EXT-X-DISCONTINUITY``;
-- ``EXT-X-DISCONTINUITY-SEQUENCE`` starts at the wall-clock second and grows by one for each
-  discontinuity that leaves the playlist.
+- ``EXT-X-DISCONTINUITY-SEQUENCE`` starts at the wall-clock minute counted from 2026-01-01
+  (:func:`clock_discontinuity`) and grows by one for each discontinuity that leaves the
+  playlist. Minutes, not seconds: hls.js does work in proportion to the number (a value in
+  the billions freezes the page for seconds; millions play normally).
 """
 
 from __future__ import annotations
@@ -43,9 +45,14 @@ def clock_sequence(now: float) -> int:
     return int(now * SEQUENCE_RATE)
 
 
+DISCONTINUITY_EPOCH = 1_767_225_600
+"""2026-01-01T00:00:00Z, the zero of :func:`clock_discontinuity`."""
+
+
 def clock_discontinuity(now: float) -> int:
-    """The first discontinuity sequence number of a window opened at POSIX time ``now``."""
-    return int(now)
+    """The first discontinuity sequence number of a window opened at POSIX time ``now``:
+    whole minutes since 2026-01-01 (a republish a minute on average never outruns it)."""
+    return max(0, int(now - DISCONTINUITY_EPOCH) // 60)
 
 
 def segment_uri(sequence: int) -> str:
