@@ -46,7 +46,8 @@ PLAYING = """([least]) => {
   const v = document.querySelector("video");
   if (!v || v.readyState < 2) return false;
   const q = v.getVideoPlaybackQuality();
-  return v.currentTime >= least && q.totalVideoFrames > 10 ? [v.currentTime, q.totalVideoFrames] : false;
+  const ok = v.currentTime >= least && q.totalVideoFrames > 10;
+  return ok ? [v.currentTime, q.totalVideoFrames] : false;
 }"""
 
 
@@ -73,7 +74,8 @@ def watch(page) -> list[str]:
 async def test_click_a_stream_and_watch_it_then_embed(test_media) -> None:
     async_api = pytest.importorskip("playwright.async_api")
     clip = test_media("h264", "aac", "flv", seconds=14.0, size="320x240", gop=25)
-    async with running_server(HLS, protocols=("http", "rtmp")) as hw, anyio.create_task_group() as tg:
+    server = running_server(HLS, protocols=("http", "rtmp"))
+    async with server as hw, anyio.create_task_group() as tg:
         publish = ["-re", "-i", str(clip), "-c", "copy", "-f", "flv", hw.url("rtmp", "live/cam")]
         tg.start_soon(run_ffmpeg, publish)
         await wait_for_stream(hw.server, "live/cam", frames=5, timeout=15)
