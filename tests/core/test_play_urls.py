@@ -63,10 +63,11 @@ async def test_api_and_pages_show_every_plugins_play_urls() -> None:
             pub.send(video(0))
             info = (await http.get(hw.http_url(f"{API}/streams/live/cam1"))).json()
             port = hw.port("http")
+            hls = f"http://127.0.0.1:{port}/live/cam1/index.m3u8"
             assert sorted(info["play_urls"], key=lambda u: u["proto"]) == [
                 {"proto": "dummy", "url": "dummy://127.0.0.1:7000/live/cam1", "label": "Dummy protocol"},
-                {"proto": "hls", "url": f"http://127.0.0.1:{port}/live/cam1/index.m3u8", "label": "HLS"},
-            ]  # fmt: skip
+                {"proto": "hls", "url": hls, "label": "HLS"},
+            ]
             listing = (await http.get(hw.http_url())).text
             assert 'href="/ui/streams/live/cam1"' in listing
             page = await http.get(hw.http_url("ui/streams/live/cam1"))
@@ -82,10 +83,13 @@ async def test_api_and_pages_show_every_plugins_play_urls() -> None:
 
 @pytest.mark.anyio
 async def test_without_an_hls_plugin_the_page_says_so() -> None:
-    async with core_server() as hw, httpx.AsyncClient(timeout=5) as http:
-        async with hw.server.publish(request("live/cam1")) as pub:
-            pub.send(video(0))
-            page = (await http.get(hw.http_url("ui/streams/live/cam1"))).text
+    async with (
+        core_server() as hw,
+        httpx.AsyncClient(timeout=5) as http,
+        hw.server.publish(request("live/cam1")) as pub,
+    ):
+        pub.send(video(0))
+        page = (await http.get(hw.http_url("ui/streams/live/cam1"))).text
     assert "No HLS playback is installed" in page and "<video" not in page
 
 
