@@ -25,7 +25,7 @@ class SyncPlugin:
 class AsyncPlugin:
     @hookimpl
     async def play_urls(self, server, stream, base):
-        return [PlayURL("dummy", base.url("dummy", 7000, stream.name), "Dummy protocol")]
+        return [PlayURL("dummy", base.url("dummy", 7000, stream.name), "Dummy")]
 
 
 class NonePlugin:
@@ -65,7 +65,7 @@ async def test_api_and_pages_show_every_plugins_play_urls() -> None:
             port = hw.port("http")
             hls = f"http://127.0.0.1:{port}/live/cam1/index.m3u8"
             assert sorted(info["play_urls"], key=lambda u: u["proto"]) == [
-                {"proto": "dummy", "url": "dummy://127.0.0.1:7000/live/cam1", "label": "Dummy protocol"},
+                {"proto": "dummy", "url": "dummy://127.0.0.1:7000/live/cam1", "label": "Dummy"},
                 {"proto": "hls", "url": hls, "label": "HLS"},
             ]
             listing = (await http.get(hw.http_url())).text
