@@ -11,7 +11,7 @@ def test_plugin_is_discovered_with_its_hooks() -> None:
     plugin = pm.get_plugin("hls")
     assert plugin is not None
     hooks = {h.name for h in pm.get_hookcallers(plugin)}
-    assert {"http_routes", "play_urls", "settings_sections"} <= hooks
+    assert {"http_routes", "play_urls", "settings_sections", "stream_started"} <= hooks
 
 
 def test_settings_defaults_and_units() -> None:

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("headwater.hls")
 
-OFFLINE_POLL = 0.25
-"""Seconds between checks whether a watched stream that went offline is back."""
+OFFLINE_POLL = 1.0
+"""Seconds between checks whether a watched stream that went offline is back (the
+``stream_started`` hook wakes it at once; the poll is the safety net)."""
 REMEMBERED = 4096
 """Stream names whose last sequence numbers are remembered after their HLS stopped."""
 
@@ -41,9 +42,8 @@ class LiveHLS:
         self.window = window
         self.last_request = time.monotonic()
         self.started_at = time.monotonic()
-        self.offline_since: float | None = None
-        """Monotonic time the last publication ended (None while one is being read)."""
         self._changed = anyio.Event()
+        self._republished = anyio.Event()
         self._scope = anyio.CancelScope()
 
     def touch(self) -> None:
@@ -57,10 +57,16 @@ class LiveHLS:
         publisher leaves, players may still fetch the final segments; a republication in
         that time continues the same playlist after an ``EXT-X-DISCONTINUITY``.
         """
-        if self.offline_since is None or not self.window.segments:
+        stream = self.server.streams.get(self.name)
+        ended = stream.ended_at if stream is not None and not stream.live else None
+        if ended is None or not self.window.segments:
             return False
         grace = self.settings.segment_count * self.settings.segment_duration
-        return time.monotonic() - self.offline_since < grace
+        return time.monotonic() - ended < grace
+
+    def wake(self) -> None:
+        """The stream was published again: resubscribe now rather than at the next poll."""
+        self._republished.set()
 
     def stop(self) -> None:
         """Stop following the stream (the segments go with this object)."""
@@ -99,9 +105,11 @@ class LiveHLS:
         window = self.window
         who = f"hls {self.name}"
         while True:
+            self._republished = anyio.Event()
             subscription = subscribe(self.server, self.name, who)
             if subscription is None:
-                await anyio.sleep(OFFLINE_POLL)
+                with anyio.move_on_after(OFFLINE_POLL):
+                    await self._republished.wait()
                 continue
             async with subscription as sub:
                 backlog = sub.drain()
@@ -111,7 +119,6 @@ class LiveHLS:
                         continue  # ended before sending anything
                     backlog = [first]
                 window.start_publication(sub.tracks, time.time(), backlog[-1].dts)
-                self.offline_since = None
                 try:
                     for frame in backlog:
                         if window.feed(frame) is not None:
@@ -123,7 +130,6 @@ class LiveHLS:
                             if window.feed(more) is not None:
                                 self._notify()
                 finally:
-                    self.offline_since = time.monotonic()
                     if window.end_publication() is not None:
                         self._notify()
             log.debug("%s: publication ended; HLS waits for the next one", self.name)
@@ -141,6 +147,12 @@ class HLSHub:
     def settings(self) -> HLSSettings:
         """The ``[hls]`` section as currently configured."""
         return self.server.plugin_settings.get("hls") or HLSSettings()
+
+    def stream_started(self, name: str) -> None:
+        """A publication of ``name`` began: a running HLS waiting for it resubscribes now."""
+        live = self.running.get(name)
+        if live is not None:
+            live.wake()
 
     def get(self, name: str) -> LiveHLS | None:
         """The running HLS of ``name``, or None."""

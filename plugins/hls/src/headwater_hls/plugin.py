@@ -44,3 +44,9 @@ def http_routes(server: Server) -> list[Route]:
 def play_urls(stream: Stream, base: PlayBase) -> list[PlayURL]:
     """``http://host:port/NAME/index.m3u8`` on the HTTP listener the client used."""
     return [PlayURL("hls", base.http_url(f"{stream.name}/index.m3u8"), "HLS")]
+
+
+@hookimpl
+def stream_started(server: Server, stream: Stream) -> None:
+    """Wake a running HLS of this stream that waits for its publisher to come back."""
+    hub_of(server).stream_started(stream.name)
