@@ -131,3 +131,31 @@ def test_refresh_script_refuses_a_tarball_whose_hash_differs() -> None:
         script.verify_integrity(data + b"!", good)
     with pytest.raises(ValueError, match="unsupported"):
         script.verify_integrity(data, "md5-abc")
+
+
+class StopRoutePlugin:
+    """Stands in for the API's stop route (``POST /streamer/api/v3/streams/NAME/stop``)."""
+
+    @hookimpl
+    def http_routes(self):
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        async def stop(request):
+            return Response(status_code=204)
+
+        return [Route(ui_stream.STOP_ROUTE, stop, methods=["POST"])]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("with_route", [False, True])
+async def test_stop_button_only_where_the_api_can_stop(with_route: bool) -> None:
+    plugins = [StopRoutePlugin()] if with_route else []
+    async with (
+        core_server(extra_plugins=plugins) as hw,
+        httpx.AsyncClient(timeout=5) as http,
+        hw.server.publish(request("live/cam1")) as pub,
+    ):
+        pub.send(video(0))
+        page = (await http.get(hw.http_url("ui/streams/live/cam1"))).text
+    assert ('<button id="stop">' in page) is with_route

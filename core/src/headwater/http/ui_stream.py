@@ -1,7 +1,9 @@
 """The web UI's stream page, the embeddable player and the vendored player script.
 
 - ``/ui/streams/{name}``: the player and what the API knows of the stream (state, uptime,
-  publisher, tracks, a live bitrate graph, consumers) and every play URL with a copy button;
+  publisher, tracks, a live bitrate graph, consumers, pushes with their state, retries and
+  last error), every play URL with a copy button, and a Stop button where the API has the
+  stop route;
   ``static/stream.js`` polls ``GET /streamer/api/v3/streams/{name}`` every two seconds.
 - ``/{name}/embed.html``: Flussonic's embeddable page, the player alone.
 - ``/ui/hls.min.js``, ``/ui/player.js``, ``/ui/stream.js``: the scripts. hls.js is vendored
@@ -65,6 +67,17 @@ def _player(url: str | None, *, controls: bool = True) -> str:
     )
 
 
+STOP_ROUTE = "/streamer/api/v3/streams/{name:path}/stop"
+
+
+def _stop_button(request: Request) -> str:
+    """The Stop button, shown only when the API has the stop route (``POST .../stop``)."""
+    routes = request.app.router.routes
+    if not any(getattr(r, "path", None) == STOP_ROUTE for r in routes):
+        return ""
+    return '<p><button id="stop">Stop</button> <small id="stop-result"></small></p>'
+
+
 def _not_found(name: str) -> HTMLResponse:
     return HTMLResponse(
         f"<!doctype html><title>not found</title><p>No stream named "
@@ -103,7 +116,9 @@ async def stream_page(request: Request, name: str) -> HTMLResponse:
 <dt>since</dt><dd id="since">—</dd><dt>bitrate</dt><dd id="bitrate">—</dd>
 <dt>received</dt><dd id="received">—</dd><dt>drops</dt><dd id="drops">—</dd></dl>
 <h2>Tracks</h2><table><tbody id="tracks"></tbody></table>
-<h2>Consumers</h2><table><tbody id="consumers"></tbody></table></div></div>
+{_stop_button(request)}
+<h2>Consumers</h2><table><tbody id="consumers"></tbody></table>
+<h2>Pushes</h2><table><tbody id="pushes"></tbody></table></div></div>
 <h2>Play URLs</h2><table><tbody id="play-urls">{rows or "<tr><td>none</td></tr>"}</tbody></table>
 <script src="/ui/hls.min.js"></script><script src="/ui/player.js"></script>
 <script src="/ui/stream.js"></script></body></html>""")

@@ -82,6 +82,12 @@
       function (c) { return c.pending + " queued"; },
       function (c) { return c.dropped + " dropped"; },
     ]);
+    fill("pushes", pub.pushes || [], [
+      function (p) { return p.url; },
+      function (p) { return p.state; },
+      function (p) { return p.attempts + " attempts, " + p.errors + " errors"; },
+      function (p) { return p.last_error || ""; },
+    ]);
     history.push([Date.now(), st.input_bitrate || 0]);
     while (history.length > KEEP) history.shift();
     graph();
@@ -107,6 +113,23 @@
         button.textContent = "copied";
         setTimeout(function () { button.textContent = "copy"; }, 1500);
       });
+    });
+  }
+
+  const stop = $("stop");
+  if (stop) {
+    stop.addEventListener("click", async function () {
+      if (!confirm("Disconnect the publisher of " + name + "?")) return;
+      // With edit_auth set the browser asks for the credentials (401 + Basic challenge).
+      const response = await fetch(api + "/stop", { method: "POST" });
+      if (response.ok) {
+        text("stop-result", "stopped");
+      } else {
+        let reason = response.statusText;
+        try { reason = (await response.json()).detail; } catch (error) { /* not JSON */ }
+        text("stop-result", response.status + ": " + reason);
+      }
+      poll();
     });
   }
 
