@@ -69,11 +69,15 @@
     text("bitrate", bitrate(st.input_bitrate || 0));
     text("received", st.frames_in + " frames, " + st.bytes_in + " bytes");
     text("drops", String(st.drops));
+    const meta = st.media_info.metadata || {};
     fill("tracks", st.media_info.tracks, [
       function (t) { return t.content; },
       function (t) { return t.codec; },
       function (t) { return t.width ? t.width + "×" + t.height : ""; },
-      function (t) { return t.fps ? t.fps + " fps" : ""; },
+      function (t) {
+        const fps = t.fps || (t.content === "video" && meta.framerate);
+        return fps ? Math.round(fps * 100) / 100 + " fps" : "";
+      },
       function (t) { return t.sample_rate ? t.sample_rate + " Hz" : ""; },
       function (t) { return t.channels ? t.channels + " ch" : ""; },
     ]);
