@@ -132,3 +132,12 @@ def test_codec_scenarios_run(cache: Path, capsys: pytest.CaptureFixture[str]) ->
     assert set(rtmp) == {"whole path", "chunk parse", "demux"} and min(rtmp.values()) > 0
     out = capsys.readouterr().out
     assert "MB/s" in out and "CPU-s/GB" in out
+
+
+def test_rtmp_hls_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = [*TINY, "--cache-dir", str(cache), "--segment-duration", "1", "--warmup", "4"]
+    rows = run("rtmp_hls", args)
+    row = _check(rows, capsys.readouterr().out)
+    notes = row.cells()[-1]
+    read = re.search(r"HLS readers read ([\d.]+) Mbit/s", notes)
+    assert read and float(read[1]) > 0, notes
