@@ -20,10 +20,10 @@ import time
 from bench.harness import IngestScenario, Run, clip
 from bench.harness.flv import looped, media_tags
 from bench.harness.streams import close, sleep_or_stop
-from headwater_rtmp import events as ev
-from headwater_rtmp.client_session import ClientSession
+from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
 from headwater_rtmp.wire.chunk_stream import ChunkWriter
+from headwater_rtmp.wire.client_session import ClientSession
 from headwater_rtmp.wire.commands import encode_command
 
 CHUNK_SIZE = 4096

@@ -20,11 +20,11 @@ from pathlib import Path
 from bench.harness import clip
 from bench.harness.flv import looped, media_tags
 from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
-from headwater_rtmp.session import ServerSession
 from headwater_rtmp.wire import messages as m
 from headwater_rtmp.wire.chunk_stream import ChunkReader, ChunkWriter
 from headwater_rtmp.wire.commands import encode_command
 from headwater_rtmp.wire.handshake import SIZE
+from headwater_rtmp.wire.session import ServerSession
 
 CHUNK_SIZE = 4096
 

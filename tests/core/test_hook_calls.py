@@ -24,7 +24,12 @@ from headwater import (
     hookimpl,
 )
 from headwater.config import validate_document
-from headwater.plugins import BUILTIN_PLUGINS, describe_plugins, make_plugin_manager
+from headwater.plugins import (
+    BUILTIN_PLUGINS,
+    describe_plugins,
+    make_plugin_manager,
+    validate_plugin_sections,
+)
 from headwater.server import Server
 
 
@@ -234,14 +239,13 @@ async def test_every_hook_sync_and_async_through_a_running_server() -> None:
 def test_check_settings_errors_refuse_the_settings() -> None:
     sync, _ = plugins()
     pm = make_plugin_manager(load_entry_points=False, extra=[sync])
-    server = Server(validate_document({}), pm=pm)
     with pytest.raises(ConfigError, match=r"^syncsection\.level: 13 is unlucky$"):
-        server.validate_plugin_sections(validate_document({"syncsection": {"level": 13}}))
+        validate_plugin_sections(pm, validate_document({"syncsection": {"level": 13}}))
     with pytest.raises(ConfigError, match=r"^syncsection\.level: "):
-        server.validate_plugin_sections(validate_document({"syncsection": {"level": "high"}}))
+        validate_plugin_sections(pm, validate_document({"syncsection": {"level": "high"}}))
     with pytest.raises(ConfigError, match=r"^syncsection\.colour: "):
-        server.validate_plugin_sections(validate_document({"syncsection": {"colour": "red"}}))
-    sections = server.validate_plugin_sections(validate_document({}))
+        validate_plugin_sections(pm, validate_document({"syncsection": {"colour": "red"}}))
+    sections = validate_plugin_sections(pm, validate_document({}))
     assert sections == {"syncsection": SectionModel()}
 
 
@@ -260,7 +264,7 @@ def test_two_plugins_claiming_one_section() -> None:
     other.__name__ = "other-plugin"
     pm = make_plugin_manager(load_entry_points=False, extra=[SyncPlugin(), other])
     with pytest.raises(PluginError, match="'sync-plugin' and 'other-plugin' both claim section"):
-        Server(validate_document({}), pm=pm).validate_plugin_sections(validate_document({}))
+        validate_plugin_sections(pm, validate_document({}))
 
 
 def test_describe_plugins_lists_builtins_and_hooks() -> None:

@@ -19,9 +19,8 @@ from headwater import (
     hookimpl,
 )
 from headwater.config import validate_document
-from headwater.hookcall import call_all, call_all_named, call_first, call_sync_all
-from headwater.plugins import make_plugin_manager
-from headwater.server import Server
+from headwater.hookcall import call_all, call_first, call_sync_all
+from headwater.plugins import describe_plugins, make_plugin_manager, validate_plugin_sections
 
 # -- call_first / call_all -------------------------------------------------------------------
 
@@ -74,8 +73,6 @@ async def test_call_all_awaits_and_keeps_order() -> None:
     )
     req = request("p")
     assert await call_all(pm.hook.resolve_name, request=req) == ["three", "one", "p"]
-    named = await call_all_named(pm.hook.resolve_name, request=req)
-    assert named == [("c", "three"), ("a", "one"), ("headwater.builtin.path_resolver", "p")]
 
 
 class Raiser:
@@ -134,7 +131,7 @@ def test_synchronous_hooks_refuse_async_implementations() -> None:
         call_sync_all(pm.hook.http_routes, server=None)
     pm = manager(AsyncSections())
     with pytest.raises(PluginError, match="'async-sections': hook settings_sections must"):
-        Server(validate_document({}), pm=pm).validate_plugin_sections(validate_document({}))
+        validate_plugin_sections(pm, validate_document({}))
 
 
 class Misspelt:
@@ -238,3 +235,41 @@ async def test_listeners_for_a_protocol_nobody_serves_are_skipped_with_a_warning
     assert "no installed plugin listens for 'rtsp'; its listeners are ignored" in [
         r.getMessage() for r in caplog.records
     ]
+
+
+class OldWrapper:
+    __name__ = "old-wrapper"
+
+    @hookimpl(hookwrapper=True)
+    def resolve_name(self, request: Any) -> Any:
+        yield
+
+
+class NewWrapper:
+    __name__ = "new-wrapper"
+
+    @hookimpl(wrapper=True)
+    def authorize(self, request: Any, settings: Any) -> Any:
+        return (yield)
+
+
+@pytest.mark.parametrize(
+    ("plugin", "hook"), [(OldWrapper(), "resolve_name"), (NewWrapper(), "authorize")]
+)
+def test_hook_wrappers_are_refused_at_registration(plugin: object, hook: str) -> None:
+    with pytest.raises(PluginError) as info:
+        manager(plugin)
+    assert str(info.value).startswith(
+        f"plugin {plugin.__name__!r}: hook wrappers are not supported ({hook})"  # type: ignore[attr-defined]
+    )
+    pm = manager()
+    with pytest.raises(PluginError):
+        pm.register(plugin)
+    assert not pm.is_registered(plugin)
+
+
+def test_versions_of_entry_point_plugins_are_kept() -> None:
+    pm = make_plugin_manager()
+    infos = {info.name: info for info in describe_plugins(pm)}
+    assert pm.versions["rtmp"] == importlib.metadata.version("headwater-rtmp")
+    assert infos["rtmp"].version == pm.versions["rtmp"]

@@ -358,3 +358,26 @@ async def test_stream_stopped_only_when_the_stream_really_stops() -> None:
                 second.send(video(2))
                 assert stopped == []
         assert stopped == [("shared", False, 3)]
+
+
+@pytest.mark.anyio
+async def test_a_stream_stopped_hook_that_hangs_is_not_waited_for(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from headwater import publish_path
+
+    class Hangs:
+        __name__ = "hangs"
+
+        @hookimpl
+        async def stream_stopped(self, stream: Any) -> None:
+            await anyio.sleep_forever()
+
+    monkeypatch.setattr(publish_path, "STOPPED_HOOK_TIMEOUT", 0.2)
+    async with core_server(extra_plugins=[Hangs()]) as hw:
+        with anyio.fail_after(3):
+            async with hw.server.publish(request("live/cam1")) as pub:
+                pub.send(video(0))
+    assert "live/cam1: stream_stopped took longer than 0.2s; not waited for" in [
+        r.getMessage() for r in caplog.records
+    ]

@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from headwater.config import models
 from headwater.config.loading import default_document, load_settings, validate_document
-from headwater.server import Server
+from headwater.plugins import make_plugin_manager, validate_plugin_sections
 
 DOC = "configuration.md"
 
@@ -176,7 +176,7 @@ def test_toml_and_json_forms_are_the_same_valid_document(
     document = tomllib.loads(toml_text)
     assert json.loads(json_text) == document, f"{DOC}:{line}: TOML and JSON forms differ"
     settings = validate_document(document)
-    Server(settings).validate_plugin_sections(settings)  # plugin sections and cross-key rules
+    validate_plugin_sections(make_plugin_manager(), settings)  # plugin sections and cross-key rules
 
 
 def test_environment_examples_load_as_described(
@@ -205,3 +205,50 @@ def test_persisted_api_changes_override_the_file(tmp_path: Path) -> None:
     settings = load_settings(config)
     assert (settings.limits.max_streams, settings.limits.queue_frames) == (9, 100)
     assert load_settings(config, {"log_level": "error"}).log_level == "error"
+
+
+# -- the plugins' own sections -----------------------------------------------------------------
+
+_SECTION_HEADING = re.compile(r"^#{2,3} .*`\[(\w+)\]`", re.M)
+_PLUGIN_ROW = re.compile(r"^\| `(\w+)` \| ([^|]*) \|", re.M)
+
+
+def plugin_sections() -> dict[str, type[BaseModel]]:
+    """Every config section an installed plugin declares, with its model."""
+    pm = make_plugin_manager()
+    return {
+        key: model
+        for impl in pm.hook.settings_sections.get_hookimpls()
+        for key, model in (impl.function() or {}).items()
+    }
+
+
+def documented_section(key: str) -> dict[str, str]:
+    """key → default cell of the ``[key]`` settings table, from whichever page has it."""
+    for page in sorted(Path(__file__).resolve().parents[2].joinpath("docs").glob("*.md")):
+        text = without_fences(page.read_text("utf-8"))
+        for match in _SECTION_HEADING.finditer(text):
+            if match.group(1) == key:
+                rest = text[match.end() :]
+                stop = re.search(r"^#{1,3} ", rest, re.M)
+                body = rest[: stop.start()] if stop else rest
+                return {m.group(1): m.group(2).strip() for m in _PLUGIN_ROW.finditer(body)}
+    raise AssertionError(f"no page in docs/ has a '## ... `[{key}]` ...' settings section")
+
+
+def test_installed_plugins_declare_sections() -> None:
+    assert {"rtmp", "srt"} <= set(plugin_sections())
+
+
+@pytest.mark.parametrize("key", sorted(plugin_sections()))
+def test_every_plugin_setting_is_documented_with_its_default(key: str) -> None:
+    model = plugin_sections()[key]
+    documented = documented_section(key)
+    assert set(documented) == set(model.model_fields), f"[{key}]: docs and model keys differ"
+    for name, field in model.model_fields.items():
+        cell = documented[name]
+        number = re.fullmatch(r"([\d.]+)(?: (?:s|ms|bytes))?", cell)
+        shown: Any = {"true": True, "false": False}.get(cell)
+        if number:
+            shown = float(number.group(1))
+        assert shown == field.get_default(call_default_factory=True), f"[{key}] {name}: {cell}"

@@ -13,8 +13,7 @@ from docs_markdown import ROOT, blocks, read
 
 from headwater import ConfigError, hookspecs
 from headwater.config import validate_document
-from headwater.plugins import ENTRY_POINT_GROUP, make_plugin_manager
-from headwater.server import Server
+from headwater.plugins import ENTRY_POINT_GROUP, make_plugin_manager, validate_plugin_sections
 
 EXAMPLE = ROOT / "examples" / "headwater-hello"
 
@@ -89,11 +88,11 @@ def test_config_shown_in_the_guide_validates(monkeypatch: pytest.MonkeyPatch) ->
     for block in blocks(read("plugins.md")):
         if block.lang == "toml" and not block.text.startswith("# "):
             settings = validate_document(tomllib.loads(block.text))
-            Server(settings, pm=pm).validate_plugin_sections(settings)
+            validate_plugin_sections(pm, settings)
             checked += 1
     assert checked >= 2
     bad = validate_document({"hello": {"max_line": 8}})
     with pytest.raises(
         ConfigError, match=r"hello\.max_line: Input should be greater than or equal to 16"
     ):
-        Server(bad, pm=pm).validate_plugin_sections(bad)
+        validate_plugin_sections(pm, bad)

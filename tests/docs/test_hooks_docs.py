@@ -28,9 +28,7 @@ def hook_sections() -> dict[str, str]:
 def callers() -> dict[str, set[str]]:
     """hook name → the hookcall helpers the core calls it with (from the core's source)."""
     found: dict[str, set[str]] = {}
-    pattern = re.compile(
-        r"(call_first|call_all_named|call_all|call_sync_all)\(\s*[\w.]*hook\.(\w+)"
-    )
+    pattern = re.compile(r"(call_first|call_all|call_sync_all)(?:_named)?\(\s*[\w.]*hook\.(\w+)")
     direct = re.compile(r"hook\.(\w+)\.get_hookimpls\(\)")
     for path in CORE.rglob("*.py"):
         text = path.read_text("utf-8")

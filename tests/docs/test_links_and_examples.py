@@ -12,7 +12,7 @@ from docs_markdown import DOCS, ROOT, blocks, links, read, without_fences
 
 import headwater
 from headwater.config import validate_document
-from headwater.server import Server
+from headwater.plugins import make_plugin_manager, validate_plugin_sections
 
 OWN_PAGES = [
     "README.md",
@@ -82,7 +82,7 @@ def test_toml_examples_are_valid_configs(page: str) -> None:
         if block.lang != "toml":
             continue
         settings = validate_document(tomllib.loads(block.text))
-        Server(settings).validate_plugin_sections(settings)
+        validate_plugin_sections(make_plugin_manager(), settings)
 
 
 def test_specifications_lists_every_media_module() -> None:

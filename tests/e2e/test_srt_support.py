@@ -188,7 +188,7 @@ class LossyRelay:
             seqs = sorted(seqs, key=lambda s: (s - seqs[-1]) & 0x7FFF_FFFF)
         if passphrase is None:
             return b"".join(self.sent[s][16:] for s in seqs)
-        from headwater_srt.crypto import StreamDecryptor
+        from headwater_srt.wire.crypto import StreamDecryptor
         from headwater_srt.wire.keymaterial import KeyMaterial
 
         assert self.key_material is not None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from headwater.plugins import make_plugin_manager
 from headwater_hls.settings import HLSSettings
 
@@ -14,8 +17,9 @@ def test_plugin_is_discovered_with_its_hooks() -> None:
     assert {"http_routes", "play_urls", "settings_sections", "stream_started"} <= hooks
 
 
-def test_settings_defaults_and_units() -> None:
+def test_settings_defaults_and_limits() -> None:
     s = HLSSettings()
     assert (s.segment_duration, s.segment_count, s.hls_idle) == (2.0, 4, 60.0)
-    s = HLSSettings.model_validate({"hls_idle": "2m", "max_segment_bytes": "8M"})
-    assert (s.hls_idle, s.max_segment_bytes) == (120.0, 8 << 20)
+    for bad in ({"segment_duration": 0.1}, {"segment_count": 1}, {"hls_idle": 0}, {"x": 1}):
+        with pytest.raises(ValidationError):
+            HLSSettings.model_validate(bad)

@@ -208,7 +208,7 @@ def test_type3_new_message_after_extended_delta_by_hand():
 
 def test_aggregate_message_is_split_with_rebased_timestamps():
     from headwater.media.flv import encode_tag
-    from headwater_rtmp.session import split_aggregate
+    from headwater_rtmp.wire.session import split_aggregate
 
     body = encode_tag(m.VIDEO, 500, b"\x17\x01\0\0\0") + encode_tag(m.AUDIO, 520, b"\xaf\x01")
     parts = split_aggregate(m.Message(m.AGGREGATE, 1, 1000, body))

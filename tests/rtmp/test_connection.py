@@ -18,11 +18,11 @@ import pytest
 from headwater.media.flv import FlvMuxer
 from headwater.media.frames import Codec, Frame, MediaKind, Track
 from headwater.testing import running_server, wait_for_stream
-from headwater_rtmp import events as ev
-from headwater_rtmp.client_session import ClientSession
+from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
 from headwater_rtmp.wire.chunk_stream import ChunkReader, ChunkWriter
-from headwater_rtmp.wire.commands import encode_command
+from headwater_rtmp.wire.client_session import ClientSession
+from headwater_rtmp.wire.commands import encode_command, parse_command
 
 pytestmark = pytest.mark.anyio
 
@@ -236,3 +236,30 @@ async def test_a_publisher_taken_over_is_closed_and_the_new_one_publishes():
         assert stream.stats.frames_in == 20
         await first.sock.aclose()
         await second.sock.aclose()
+
+
+async def read_status(sock, reader: ChunkReader) -> dict:
+    """The first ``onStatus`` info object the player gets."""
+    with anyio.fail_after(5):
+        while True:
+            for msg in reader.feed(await sock.receive()):
+                if msg.type_id == m.COMMAND_AMF0:
+                    command = parse_command(msg.type_id, msg.payload)
+                    if command.name == "onStatus":
+                        return command.args[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("nobody", "no stream 'live/nobody'"), ("idle", "stream 'live/idle' is not live")],
+)
+async def test_a_player_of_no_live_stream_gets_stream_not_found(name, reason, caplog):
+    caplog.set_level(logging.WARNING, "headwater.play")
+    config = {"streams": [{"name": "live/idle", "inputs": [{"url": "publish://"}]}]}
+    async with running_server(config, protocols=("rtmp",)) as hw:
+        sock, reader = await play(hw.port("rtmp"), name)
+        info = await read_status(sock, reader)
+        assert info["code"] == "NetStream.Play.StreamNotFound" and info["description"] == reason
+        assert any(f"refused rtmp play from 127.0.0.1 (live/{name}): {reason}" in r.getMessage()
+                   for r in caplog.records)  # fmt: skip
+        await sock.aclose()

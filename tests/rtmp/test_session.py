@@ -9,16 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from headwater.errors import ProtocolError
+from headwater.errors import LocalProtocolError, ProtocolError
 from headwater.media.flv import amf0
-from headwater_rtmp import events as ev
-from headwater_rtmp.client_session import ClientSession
-from headwater_rtmp.names import join_path
-from headwater_rtmp.session import ServerSession
+from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
 from headwater_rtmp.wire.chunk_stream import ChunkReader, ChunkWriter
+from headwater_rtmp.wire.client_session import ClientSession
 from headwater_rtmp.wire.commands import encode_command, parse_command
 from headwater_rtmp.wire.handshake import SIZE
+from headwater_rtmp.wire.names import join_path
+from headwater_rtmp.wire.session import ServerSession
 
 
 def pump(client: ClientSession, server: ServerSession, rounds: int = 10):
@@ -108,8 +108,8 @@ def test_ack_window_and_ping():
     pump(client, server)
     # the client announces a small window: the server must acknowledge
     w = client.writer
-    client._out.append(w.write(m.CSID_CONTROL, m.WINDOW_ACK_SIZE, 0, 0, m.window_ack_size(1000)))
-    client._out.append(w.write(m.CSID_CONTROL, m.USER_CONTROL, 0, 0, m.user_control(6, 77)))
+    client.outbox.raw(w.write(m.CSID_CONTROL, m.WINDOW_ACK_SIZE, 0, 0, m.window_ack_size(1000)))
+    client.outbox.raw(w.write(m.CSID_CONTROL, m.USER_CONTROL, 0, 0, m.user_control(6, 77)))
     client.send_media(m.AUDIO, 0, b"\xaf\x01" + bytes(3000))
     server.receive_data(client.data_to_send())
     del server.sent[:]
@@ -260,3 +260,43 @@ def test_amf3_command_and_data_messages():
     assert server.receive_data(w.write(5, m.DATA_AMF3, 1, 0, meta)) == [
         ev.MetadataReceived(1, {"width": 640})
     ]
+
+
+# -- the stream state table (stream_state.py) -------------------------------------------------
+
+
+def test_every_transition_is_in_the_table():
+    from headwater_rtmp.wire.stream_state import TRANSITIONS, StreamState, next_state
+
+    assert next_state(StreamState.IDLE, "publish", 1) is StreamState.PENDING_PUBLISH
+    assert next_state(StreamState.PENDING_PLAY, "accept_play", 1) is StreamState.PLAYING
+    for state in StreamState:
+        assert TRANSITIONS[state, "close"] is StreamState.IDLE
+    with pytest.raises(LocalProtocolError, match=r"accept_publish is not allowed .* state idle"):
+        next_state(StreamState.IDLE, "accept_publish", 3)
+    with pytest.raises(LocalProtocolError, match="never created"):
+        next_state(None, "accept_play", 9)
+
+
+def test_accepting_a_publish_that_was_never_requested_is_our_bug():
+    _client, server, _, s_events = connected_pair()
+    server.accept_publish(s_events[1].stream_id)
+    with pytest.raises(LocalProtocolError):
+        server.accept_publish(s_events[1].stream_id)  # already publishing
+    with pytest.raises(LocalProtocolError):
+        server.accept_publish(42)  # no such message stream
+    assert not isinstance(LocalProtocolError("x"), ProtocolError)  # not the peer's fault
+
+
+def test_a_decision_after_the_client_withdrew_its_publish_is_dropped():
+    client, server, _, s_events = connected_pair()
+    sid = s_events[1].stream_id
+    client.finish()  # FCUnpublish + deleteStream before we decided
+    _, s_events = pump(client, server)
+    assert s_events == [ev.StreamClosed(sid)]
+    sent = len(server.sent)
+    server.accept_publish(sid)  # moot: nothing is sent, nothing raised
+    pump(client, server)
+    assert len(server.sent) == sent
+    with pytest.raises(LocalProtocolError):
+        server.accept_publish(sid)  # the one decision was used up

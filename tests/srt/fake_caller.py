@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from headwater_srt.crypto import PayloadCipher, make_key_material
+from headwater_srt.wire.crypto import PayloadCipher, make_key_material
 from headwater_srt.wire.handshake import (
     ExtensionFlag,
     ExtensionType,

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from headwater_srt.crypto import (
+from headwater_srt.wire.crypto import (
     BadSecret,
     PayloadCipher,
     StreamDecryptor,
@@ -49,7 +49,7 @@ def test_rfc3394_unwrap_vectors(
     klen = len(bytes.fromhex(key))
     km = KeyMaterial(1, 2, b"\0" * 16, klen, bytes.fromhex(wrapped))
     # unwrap_keys derives the KEK from a passphrase; feed it the vector's KEK instead
-    monkeypatch.setattr("headwater_srt.crypto.derive_kek", lambda *_: kek)
+    monkeypatch.setattr("headwater_srt.wire.crypto.derive_kek", lambda *_: kek)
     assert unwrap_keys(km, "ignored-passphrase") == {KeySpec.EVEN: bytes.fromhex(key)}
 
 
@@ -123,7 +123,7 @@ def test_both_keys_and_rekeying() -> None:
 def test_fast_ctr_context_equals_the_public_api() -> None:
     import os
 
-    import headwater_srt.crypto as crypto
+    import headwater_srt.wire.crypto as crypto
 
     key, salt = os.urandom(32), os.urandom(16)
     fast = PayloadCipher(key, salt)

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from headwater_srt.endpoint import Endpoint
 from headwater_srt.wire.control import Ack, ackack_packet, decode_loss_list, shutdown_packet
+from headwater_srt.wire.endpoint import Endpoint
 from headwater_srt.wire.handshake import (
     SRT_MAGIC,
     ExtensionType,

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headwater import ProtocolError
-from headwater_srt.endpoint import Endpoint
 from headwater_srt.wire.control import Ack, decode_loss_list, parse_dropreq
+from headwater_srt.wire.endpoint import Endpoint
 from headwater_srt.wire.handshake import Handshake, decode_stream_id, encode_stream_id
 from headwater_srt.wire.keymaterial import KeyMaterial
 from headwater_srt.wire.packet import parse_packet

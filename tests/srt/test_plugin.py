@@ -1,9 +1,8 @@
-"""The plugin is discovered through its entry point, its hooks are thin, and the wire
-layer stays sans-I/O."""
+"""The plugin is discovered through its entry point and its hooks are thin (that
+``headwater_srt.wire`` loads no I/O module is checked in tests/core/test_sans_io.py)."""
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import headwater_srt
 from headwater import PublishRequest, Refusal
 from headwater.plugins import make_plugin_manager
 from headwater_srt import plugin
-from headwater_srt.port_resolver import PORT_RESOLVERS, PortResolver
+from headwater_srt.port_resolver import PortResolver
 from headwater_srt.publisher import REJECTIONS
 
 SRC = Path(headwater_srt.__file__).parent
@@ -29,23 +28,6 @@ def test_entry_point_and_discovery() -> None:
     assert {"listen", "resolve_name", "settings_sections"} <= hooks
 
 
-SANS_IO = [*sorted((SRC / "wire").glob("*.py"))] + [
-    SRC / name for name in ("connection.py", "endpoint.py", "crypto.py", "streamid.py")
-]
-
-
-@pytest.mark.parametrize("path", SANS_IO, ids=lambda p: p.name)
-def test_protocol_core_does_no_io(path: Path) -> None:
-    tree = ast.parse(path.read_text())
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            imported.add(node.module.split(".")[0])
-    assert not imported & {"anyio", "asyncio", "socket", "trio", "httpx", "select"}
-
-
 def test_every_refusal_maps_to_an_srt_rejection() -> None:
     assert set(REJECTIONS) == set(Refusal)
 
@@ -56,13 +38,55 @@ async def test_resolve_name_hook_only_for_srt_ports_it_owns() -> None:
         async def resolve(self, request):  # type: ignore[override]
             return "from_backend"
 
-    assert await plugin.resolve_name(PublishRequest(proto="rtmp", local_port=9)) is None
-    assert await plugin.resolve_name(PublishRequest(proto="srt", path="x", local_port=9)) is None
-    assert await plugin.resolve_name(PublishRequest(proto="srt", local_port=9)) is None
-    PORT_RESOLVERS[9] = Fixed(lambda: None)
-    try:
-        assert (
-            await plugin.resolve_name(PublishRequest(proto="srt", local_port=9)) == "from_backend"
-        )
-    finally:
-        del PORT_RESOLVERS[9]
+    class PortRange:
+        """An SRT listener that names port 9 by asking the backend."""
+
+        def resolver_for(self, port: int) -> PortResolver | None:
+            return Fixed(lambda: None) if port == 9 else None
+
+    class FakeServer:
+        class listeners:
+            @staticmethod
+            def of(proto: str) -> list[object]:
+                return [object(), PortRange()] if proto == "srt" else []
+
+    async def resolve(**kw: object) -> str | None:
+        return await plugin.resolve_name(FakeServer(), PublishRequest(**kw))  # type: ignore[arg-type]
+
+    assert await resolve(proto="rtmp", local_port=9) is None
+    assert await resolve(proto="srt", path="x", local_port=9) is None
+    assert await resolve(proto="srt", local_port=10) is None
+    assert await resolve(proto="srt", local_port=9) == "from_backend"
+
+
+def test_srt_refusals_are_handshake_rejections() -> None:
+    from headwater.errors import HandshakeRejected
+    from headwater_srt.caller import Refused
+    from headwater_srt.publisher import SecretMismatch
+    from headwater_srt.wire.crypto import BadSecret
+
+    for error in (Refused, BadSecret, SecretMismatch):
+        assert issubclass(error, HandshakeRejected), error
+
+
+def test_a_caller_is_decided_through_the_callables_it_was_given() -> None:
+    """Caller knows no socket: the port passes in what accept/reject/check_secret mean."""
+    from types import SimpleNamespace
+
+    from headwater_srt.caller import Caller
+    from headwater_srt.wire.rejection import RejectReason
+
+    calls: list[tuple[str, object]] = []
+    request = SimpleNamespace(stream_id="live/cam", peer=("10.0.0.1", 9), encrypted=False)
+    caller = Caller(
+        request,  # type: ignore[arg-type]
+        2345,
+        accept=lambda c, secret: calls.append(("accept", secret)) or "session",  # type: ignore[arg-type,return-value]
+        reject=lambda c, reason: calls.append(("reject", reason)),
+        check_secret=lambda req, secret: RejectReason.BADSECRET if secret else None,
+    )
+    assert (caller.local_port, caller.stream_id, caller.peer) == (2345, "live/cam", ("10.0.0.1", 9))
+    assert caller.check_secret("wrong one") is RejectReason.BADSECRET
+    assert caller.accept(None) == "session"
+    caller.reject(RejectReason.PEER)
+    assert calls == [("accept", None), ("reject", RejectReason.PEER)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from headwater import PublishRejected, PublishRequest, Refusal
-from headwater_srt.port_resolver import PortResolver, backend_path
+from headwater import PublishRejected, PublishRequest, Refusal, backend_url
+from headwater_srt.port_resolver import PortResolver
 
 pytestmark = pytest.mark.anyio
 
@@ -20,9 +20,7 @@ def request(port: int = 2345) -> PublishRequest:
     ["http://b:1/config_backend/", "http://b:1/config_backend", "http://b:1/config_backend//"],
 )
 def test_one_slash_between_base_and_path(base) -> None:
-    assert (
-        backend_path(base, "srt_port_resolve/7") == "http://b:1/config_backend/srt_port_resolve/7"
-    )
+    assert backend_url(base, "srt_port_resolve/7") == "http://b:1/config_backend/srt_port_resolve/7"
 
 
 async def test_backend_names_the_port() -> None:

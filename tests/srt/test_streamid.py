@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from headwater_srt.streamid import StreamIdError, parse_stream_id
+from headwater_srt.wire.streamid import StreamIdError, parse_stream_id
 
 CASES = [
     (None, "", "publish", {}),

@@ -83,7 +83,7 @@ def serve(
 ) -> None:
     """Run the server (with no --config, the embedded default config)."""
     from headwater.config.loading import load_settings
-    from headwater.plugins import describe_plugins
+    from headwater.plugins import describe_plugins, validate_plugin_sections
     from headwater.server import Server
 
     overrides: dict[str, Any] = {}
@@ -95,7 +95,7 @@ def serve(
             settings.listeners = {**settings.listeners, **_listener_models(parse_listen(listen))}
         setup_logging(settings.log_level)
         server = Server(settings)
-        server.validate_plugin_sections(settings)
+        validate_plugin_sections(server.pm, settings)
     except (ConfigError, PluginError) as exc:
         fail(str(exc))
     for info in describe_plugins(server.pm):
@@ -180,11 +180,12 @@ def check_config(
 ) -> None:
     """Validate a config file; print each error with its key path and exit 1 if any."""
     from headwater.config.loading import load_settings
-    from headwater.server import Server
+    from headwater.plugins import make_plugin_manager, validate_plugin_sections
 
     try:
         settings = load_settings(file, use_persisted=False)
-        Server(settings).validate_plugin_sections(settings)
+        pm = make_plugin_manager(disabled=settings.plugins.disabled)
+        validate_plugin_sections(pm, settings)
     except (ConfigError, PluginError) as exc:
         for line in str(exc).splitlines():
             typer.secho(f"{file}: {line}", fg=typer.colors.RED, err=True)

@@ -14,23 +14,22 @@ import json
 import logging
 import socket
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import anyio
 import httpx
 from pydantic import ValidationError
 
-from headwater.config.models import StreamSettings
-
-if TYPE_CHECKING:
-    from headwater.server import Server
+from headwater.config.models import Limits, StreamSettings
 
 log = logging.getLogger("headwater.config_backend")
 
 
 def backend_url(base: str, path: str) -> str:
-    """Join base and path with exactly one slash, whatever the base ends with."""
+    """Join a config backend's base URL and a path with exactly one slash between them,
+    whatever the base ends with (DESIGN §6); every call to the backend is built here."""
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 
@@ -63,27 +62,40 @@ def parse_streams(payload: Any) -> tuple[list[StreamSettings], list[str]]:
 
 
 class ConfigBackend:
-    """Polls a config backend and keeps the server's backend streams in step with it."""
+    """Polls a config backend; owns the streams it lists and the status the API shows.
 
-    def __init__(self, server: Server, base: str) -> None:
-        self.server = server
+    ``limits`` gives the current limits (they may change at run time); ``on_change`` is
+    called with the previous and the new stream list after each good answer, and is how
+    the server keeps its registry in step and stops streams no longer listed.
+    """
+
+    def __init__(
+        self,
+        base: str,
+        *,
+        limits: Callable[[], Limits],
+        on_change: Callable[[list[StreamSettings], list[StreamSettings]], None],
+    ) -> None:
         self.base = base
         self.host = socket.gethostname()
+        self.streams: list[StreamSettings] = []
+        """The streams of the last good answer."""
+        self.status: dict[str, Any] = {"url": base, "ok": None, "last_error": None, "streams": 0}
+        """What ``GET /streamer/api/v3/config`` shows under ``config_external``."""
+        self._limits = limits
+        self._on_change = on_change
 
     async def run(self) -> None:
         """Poll until cancelled."""
-        status = self.server.backend_status
-        status.clear()
-        status.update({"url": self.base, "ok": None, "last_error": None, "streams": 0})
         while True:
             await self.poll_once()
-            await anyio.sleep(self.server.settings.limits.config_external_interval)
+            await anyio.sleep(self._limits().config_external_interval)
 
     async def poll_once(self) -> None:
         """Fetch ``/streams`` once and apply it; on failure keep the last good answer."""
-        status = self.server.backend_status
+        status = self.status
         url = backend_url(self.base, f"streams?host={quote(self.host)}")
-        timeout = self.server.settings.limits.config_external_timeout
+        timeout = self._limits().config_external_timeout
         try:
             with anyio.fail_after(timeout):  # a deadline for the whole answer, not each read
                 async with httpx.AsyncClient(timeout=timeout) as client:
@@ -118,15 +130,8 @@ class ConfigBackend:
         )
 
     def apply(self, streams: list[StreamSettings]) -> None:
-        """Replace the backend streams; stop publications of streams no longer listed."""
-        server = self.server
-        names = {s.name for s in streams}
-        for old in server.backend_streams:
-            if old.name not in names:
-                pub = server.publications.get(old.name)
-                if pub is not None and pub.stream.named_by == "backend":
-                    pub.stop("the config backend no longer lists this stream")
-        if [s.name for s in server.backend_streams] != [s.name for s in streams]:
+        """Replace the backend streams and tell the server."""
+        old, self.streams = self.streams, streams
+        if [s.name for s in old] != [s.name for s in streams]:
             log.info("config backend lists %d streams", len(streams))
-        server.backend_streams = streams
-        server.streams.sync_static(streams, named_by="backend")
+        self._on_change(old, streams)

@@ -3,13 +3,20 @@
 ::
 
     HeadwaterError
-    ├── PublishRejected        a publication refused (bad name, unauthorized, busy, ...)
+    ├── Rejected               a client refused, with a Refusal and one-sentence reason
+    │   ├── PublishRejected    a publication refused (bad name, unauthorized, busy, ...)
+    │   └── PlayRejected       a player refused (bad name, unknown or idle stream)
     ├── ConfigError            settings that do not validate (names the key path)
     ├── PluginError            a plugin failed to load or broke a hook contract
-    └── ProtocolError          a peer sent bytes its protocol does not allow (remote error)
+    ├── ProtocolError          a peer sent bytes its protocol does not allow (remote error)
+    │   └── MediaError         codec or container bytes that do not parse (headwater.media:
+    │                          AAC, AVC/HEVC records, AVCC, bitstreams, AMF, FLV, PES, PSI)
+    ├── LocalProtocolError     we misused a protocol state machine (our bug, not the peer's)
+    └── HandshakeRejected      a peer's connection refused in its handshake, before any
+                               stream is named (SRT: bad secret, unsupported options)
 
-A :class:`ProtocolError` closes that one peer; anything else escaping a connection
-handler is our own bug and is logged with a traceback.
+A :class:`ProtocolError` closes that one peer; a :class:`LocalProtocolError` or anything
+else escaping a connection handler is our own bug and is logged with a traceback.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ class HeadwaterError(Exception):
 
 
 class Refusal(StrEnum):
-    """Why a publication was refused; each protocol maps it to its own terms.
+    """Why a publication or a player was refused; each protocol maps it to its own terms.
 
     RTMP: ``BAD_NAME``/``NOT_FOUND``/``BUSY`` → ``NetStream.Publish.BadName``,
     ``UNAUTHORIZED`` → ``NetStream.Publish.Unauthorized``. HTTP: 400/404/401/403/409/503.
@@ -33,7 +40,7 @@ class Refusal(StrEnum):
     BAD_NAME = "bad_name"
     """The name breaks the naming rules (characters, segments, length)."""
     NOT_FOUND = "not_found"
-    """No stream or template accepts publishing under this name."""
+    """No stream or template accepts publishing under this name (play: no live stream)."""
     UNAUTHORIZED = "unauthorized"
     """Missing or wrong password, or an on_publish handler said no."""
     FORBIDDEN = "forbidden"
@@ -55,8 +62,8 @@ HTTP_STATUS = {
 """How a refusal reads as an HTTP status code."""
 
 
-class PublishRejected(HeadwaterError):
-    """A publication was refused; ``reason`` is one human sentence for the client and log."""
+class Rejected(HeadwaterError):
+    """A client was refused; ``reason`` is one human sentence for the client and log."""
 
     def __init__(self, refusal: Refusal, reason: str) -> None:
         super().__init__(reason)
@@ -69,6 +76,14 @@ class PublishRejected(HeadwaterError):
         return HTTP_STATUS[self.refusal]
 
 
+class PublishRejected(Rejected):
+    """A publication was refused (raised by ``server.publish``)."""
+
+
+class PlayRejected(Rejected):
+    """A player was refused (raised by ``server.playable`` and ``server.play``)."""
+
+
 class ConfigError(HeadwaterError):
     """Settings do not validate; the message names each offending key path."""
 
@@ -79,3 +94,22 @@ class PluginError(HeadwaterError):
 
 class ProtocolError(HeadwaterError):
     """A peer sent bytes its protocol does not allow; that peer is closed and logged."""
+
+
+class MediaError(ProtocolError, ValueError):
+    """Codec or container bytes that do not parse; every error of ``headwater.media`` is one.
+
+    It is a remote error (the bytes came from a peer) and a ``ValueError``.
+    """
+
+
+class LocalProtocolError(HeadwaterError):
+    """Our own code asked a protocol state machine for something its state does not allow
+    (e.g. accepting a publish on a stream id that was never requested): a bug, not a peer's
+    fault."""
+
+
+class HandshakeRejected(HeadwaterError):
+    """A peer's connection is refused during its handshake, before any stream is named (a
+    secret that does not match, options we do not support); the protocol plugin answers
+    in its own terms (SRT: a handshake rejection code)."""

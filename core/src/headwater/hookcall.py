@@ -67,13 +67,13 @@ async def call_all(hook: pluggy.HookCaller, **kwargs: Any) -> list[Any]:
     return [result async for _name, result in _results(hook, kwargs) if result is not None]
 
 
-async def call_all_named(hook: pluggy.HookCaller, **kwargs: Any) -> list[tuple[str, Any]]:
-    """Every non-None result with the name of the plugin that gave it."""
-    return [(name, result) async for name, result in _results(hook, kwargs) if result is not None]
-
-
 def call_sync_all(hook: pluggy.HookCaller, **kwargs: Any) -> list[Any]:
     """Every non-None result of a hook that must be synchronous (e.g. ``http_routes``)."""
+    return [result for _name, result in call_sync_all_named(hook, **kwargs)]
+
+
+def call_sync_all_named(hook: pluggy.HookCaller, **kwargs: Any) -> list[tuple[str, Any]]:
+    """Every non-None result of a synchronous hook, with the name of the plugin that gave it."""
     out = []
     trace = _tracing()
     for impl in reversed(hook.get_hookimpls()):
@@ -89,7 +89,7 @@ def call_sync_all(hook: pluggy.HookCaller, **kwargs: Any) -> list[Any]:
                 result.close()  # never awaited, on purpose
             raise PluginError(f"plugin {impl.plugin_name!r}: hook {hook.name} must not be async")
         if result is not None:
-            out.append(result)
+            out.append((impl.plugin_name, result))
     return out
 
 

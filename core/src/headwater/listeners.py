@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
-
-from headwater.hookcall import call_all
-
-if TYPE_CHECKING:
-    from headwater.server import Server
 
 log = logging.getLogger("headwater.listeners")
 
@@ -55,26 +50,41 @@ def _fold(run: list[tuple[str, int]]) -> str:
 
 
 class ListenerSet:
-    """The running listeners, grouped by protocol so one protocol can be reopened alone."""
+    """The running listeners, grouped by protocol so one protocol can be reopened alone.
 
-    def __init__(self, server: Server) -> None:
-        self.server = server
+    It runs what it is given: the server asks the ``listen`` hook and hands the listeners
+    over, with the protocols the settings configure (to warn about those nobody serves).
+    """
+
+    def __init__(self) -> None:
         self.running: dict[str, list[tuple[Listener, anyio.CancelScope, anyio.Event]]] = {}
         self.announce = True
+
+    def of(self, proto: str) -> list[Listener]:
+        """The running listeners of a protocol."""
+        return [listener for listener, _s, _d in self.running.get(proto, [])]
 
     def addresses(self, proto: str) -> list[tuple[str, int]]:
         """Bound addresses of a protocol's listeners."""
         return [a for lst, _s, _d in self.running.get(proto, []) for a in lst.addresses]
 
-    async def start(self, tg: TaskGroup, protos: Iterable[str] | None = None) -> None:
-        """Ask every plugin for listeners and start those of ``protos`` (all when None)."""
+    async def start(
+        self,
+        tg: TaskGroup,
+        listeners: Iterable[Listener],
+        configured: Iterable[str],
+        protos: Iterable[str] | None = None,
+    ) -> None:
+        """Start the ``listeners`` of ``protos`` (all when None) in ``tg``, each bound first.
+
+        ``configured`` names the protocols that have listener settings; one that no
+        listener serves is logged once and ignored.
+        """
         wanted = None if protos is None else set(protos)
-        listeners: list[Listener] = []
-        for result in await call_all(self.server.pm.hook.listen, server=self.server):
-            listeners.extend(result)
+        listeners = list(listeners)
         served = {lst.name for lst in listeners}
-        for proto, entries in self.server.settings.listeners.items():
-            if entries and proto not in served and (wanted is None or proto in wanted):
+        for proto in configured:
+            if proto not in served and (wanted is None or proto in wanted):
                 log.warning("no installed plugin listens for %r; its listeners are ignored", proto)
         for listener in listeners:
             if wanted is not None and listener.name not in wanted:

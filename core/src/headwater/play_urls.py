@@ -79,15 +79,6 @@ class PlayURL:
         return asdict(self)
 
 
-def listener_ports(server: Server, proto: str) -> list[int]:
-    """Distinct bound ports of ``proto``'s running listeners, in order."""
-    ports: list[int] = []
-    for _host, port in server.listeners.addresses(proto):
-        if port not in ports:
-            ports.append(port)
-    return ports
-
-
 async def play_urls(server: Server, stream: Stream, base: PlayBase) -> list[PlayURL]:
     """Every plugin's play URLs for ``stream``, concatenated in plugin order."""
     out: list[PlayURL] = []

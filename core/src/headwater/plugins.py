@@ -1,6 +1,9 @@
 """The plugin manager factory: built-in plugins, then the ``headwater`` entry-point group.
 
-Nothing happens at import. ``HEADWATER_TRACE_HOOKS=1`` logs every hook call and result.
+Nothing happens at import. Hook wrappers are refused at registration: the core calls each
+implementation itself (:mod:`headwater.hookcall`), so a wrapper would run as a plain
+function. Plugin-section validation lives here too, so checking a config file needs a
+plugin manager, not a server.
 """
 
 from __future__ import annotations
@@ -8,15 +11,19 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
 
 import pluggy
+from pydantic import BaseModel, ValidationError
 
 from headwater import hookspecs
-from headwater.errors import PluginError
+from headwater.config.loading import format_validation_error
+from headwater.config.models import ServerSettings
+from headwater.errors import ConfigError, PluginError
+from headwater.hookcall import call_sync_all, call_sync_all_named
 
 log = logging.getLogger("headwater.plugins")
 
@@ -43,19 +50,50 @@ class PluginInfo:
     builtin: bool = False
 
 
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager with headwater's rules: no hook wrappers, versions of our own."""
+
+    def __init__(self) -> None:
+        super().__init__("headwater")
+        self.versions: dict[str, str] = {}
+        """Plugin name → version of the distribution it was loaded from."""
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        """Register ``plugin``; a hook wrapper or an implementation that does not fit its
+        spec raises :class:`PluginError` naming the plugin (and nothing is registered)."""
+        label = name or getattr(plugin, "__name__", None) or repr(plugin)
+        try:
+            registered = super().register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"plugin {label!r}: {exc}") from exc
+        wrappers = sorted(
+            caller.name
+            for caller in self.get_hookcallers(plugin) or []
+            for impl in caller.get_hookimpls()
+            if impl.plugin is plugin and (impl.wrapper or impl.hookwrapper)
+        )
+        if wrappers:
+            self.unregister(plugin)
+            raise PluginError(
+                f"plugin {label!r}: hook wrappers are not supported ({', '.join(wrappers)}); "
+                "headwater awaits each implementation itself, so write a plain hookimpl"
+            )
+        return registered
+
+
 def make_plugin_manager(
     *,
     disabled: Iterable[str] = (),
     load_entry_points: bool = True,
     extra: Iterable[ModuleType | object] = (),
-) -> pluggy.PluginManager:
+) -> PluginManager:
     """Build a plugin manager with the hookspecs, built-ins, installed and extra plugins.
 
     ``disabled`` names entry points (or built-in module names) to skip. A plugin that fails
     to import raises :class:`PluginError` naming it; ``check_pending`` at the end turns a
     misspelt hook into a start-up error.
     """
-    pm = pluggy.PluginManager("headwater")
+    pm = PluginManager()
     pm.add_hookspecs(hookspecs)
     skip = set(disabled)
     for modname in BUILTIN_PLUGINS:
@@ -74,37 +112,26 @@ def make_plugin_manager(
                 raise PluginError(
                     f"plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
                 ) from exc
-            _register(pm, plugin, ep.name)
+            pm.register(plugin, name=ep.name)
             dist = getattr(ep, "dist", None)
             if dist is not None:
-                pm._plugin_distinfo.append((plugin, dist))  # shown by list_plugin_distinfo()
+                pm.versions[ep.name] = dist.version
     for index, plugin in enumerate(extra):
         if pm.is_registered(plugin):
             continue
         name = getattr(plugin, "__name__", None) or f"extra-{index}"
-        _register(pm, plugin, name)
+        pm.register(plugin, name=name)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         name = pm.get_name(exc.plugin) or repr(exc.plugin)
         raise PluginError(f"plugin {name!r}: {exc}") from exc
-    if os.environ.get("HEADWATER_TRACE_HOOKS"):
-        pm.trace.root.setwriter(lambda msg: log.info("hook %s", msg.rstrip()))
-        pm.enable_tracing()
     return pm
-
-
-def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
-    """Register a plugin; a hook implementation that does not fit its spec names the plugin."""
-    try:
-        pm.register(plugin, name=name)
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {name!r}: {exc}") from exc
 
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
     """Name, version, module and implemented hooks of every registered plugin."""
-    versions = {id(p): d.version for p, d in pm.list_plugin_distinfo()}
+    versions = getattr(pm, "versions", {})
     infos = []
     for name, plugin in pm.list_name_plugin():
         if plugin is None:
@@ -112,7 +139,7 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
         hooks = sorted(c.name for c in pm.get_hookcallers(plugin) or [])
         module = getattr(plugin, "__name__", type(plugin).__name__)
         builtin = name in BUILTIN_PLUGINS
-        version = versions.get(id(plugin)) or (_core_version() if builtin else "")
+        version = versions.get(name) or (_core_version() if builtin else "")
         infos.append(PluginInfo(name, version, module, hooks, builtin))
     return infos
 
@@ -122,3 +149,40 @@ def _core_version() -> str:
         return importlib.metadata.version("headwater")
     except importlib.metadata.PackageNotFoundError:
         return ""
+
+
+def validate_plugin_sections(pm: pluggy.PluginManager, settings: ServerSettings) -> dict[str, Any]:
+    """Validate the plugins' own config sections against their models; return them by key.
+
+    Each ``settings_sections`` implementation (synchronous, through the sync-call helper)
+    names the sections it owns; two plugins claiming one key is a :class:`PluginError`.
+    A section that does not validate, or a ``check_settings`` problem, raises
+    :class:`ConfigError` naming the key; a section nobody owns is logged and ignored.
+    """
+    owners: dict[str, str] = {}
+    models: dict[str, type[BaseModel]] = {}
+    for plugin, declared in reversed(call_sync_all_named(pm.hook.settings_sections)):
+        if not isinstance(declared, dict):
+            raise PluginError(f"plugin {plugin!r}: hook settings_sections must return a dict")
+        for key, model in declared.items():
+            if key in owners:
+                claimants = f"{owners[key]!r} and {plugin!r}"
+                raise PluginError(f"plugins {claimants} both claim section {key!r}")
+            owners[key] = plugin
+            models[key] = model
+    sections: dict[str, Any] = {}
+    for key, model in models.items():
+        try:
+            sections[key] = model.model_validate(settings.plugin_section(key) or {})
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, prefix=f"{key}.")) from exc
+    known = set(ServerSettings.model_fields) | set(owners)
+    for key in settings.model_extra or {}:
+        if key not in known:
+            log.warning("config section %r is not known to headwater or any plugin; ignored", key)
+    problems = [
+        line for lines in call_sync_all(pm.hook.check_settings, settings=settings) for line in lines
+    ]
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return sections

@@ -1,4 +1,9 @@
-"""A publisher's handle on its stream while the publication lasts."""
+"""A publisher's handle on its stream while the publication lasts, and its consumers.
+
+The publication owns its consumers (recorders, pushers): each runs in the server's task
+group on its own subscription, under a cancel scope of its own, and sets its own done
+event when it ends, so that stopping waits for exactly this publication's consumers.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,19 @@ import time
 from typing import Any
 
 import anyio
+from anyio.abc import TaskGroup
 
+from headwater.consumers import Consumer
 from headwater.media.frames import Frame
 from headwater.publish_request import PublishRequest
 from headwater.stream import Stream
+from headwater.subscription import Subscription
 
 log = logging.getLogger("headwater.publish")
+
+CONSUMER_GRACE = 5.0
+"""Seconds a consumer may take to drain after its publication ended (and again once
+cancelled)."""
 
 
 class Publication:
@@ -31,6 +43,7 @@ class Publication:
         self.stop_reason: str | None = None
         self.last_activity = time.monotonic()
         self._put = stream.put
+        self._consumers: list[tuple[anyio.CancelScope, anyio.Event]] = []
 
     def send(self, frame: Frame) -> None:
         """Publish one frame to the stream (fan-out, GOP cache, stats)."""
@@ -57,3 +70,43 @@ class Publication:
             self.stop_reason = reason
             log.info("%s: stopping publisher %s: %s", self.name, self.request.ip, reason)
         self.scope.cancel()
+
+    # -- consumers -------------------------------------------------------------------------
+
+    def start_consumer(self, consumer: Consumer, task_group: TaskGroup) -> None:
+        """Run ``consumer`` on a subscription of its own for as long as this publication."""
+        subscription = self.stream.open_subscription(consumer.name)
+        scope = anyio.CancelScope()  # one each: a CancelScope guards a single `with`
+        done = anyio.Event()
+        self._consumers.append((scope, done))
+        task_group.start_soon(self._run_consumer, consumer, subscription, scope, done)
+
+    async def _run_consumer(
+        self,
+        consumer: Consumer,
+        subscription: Subscription,
+        scope: anyio.CancelScope,
+        done: anyio.Event,
+    ) -> None:
+        try:
+            with scope:
+                await consumer.run(subscription)
+        except Exception as exc:
+            log.error(
+                "%s: consumer %s failed: %s: %s", self.name, consumer.name, type(exc).__name__, exc
+            )
+        finally:
+            self.stream.close_subscription(subscription)
+            done.set()
+
+    async def stop_consumers(self, grace: float = CONSUMER_GRACE) -> None:
+        """Give the consumers ``grace`` seconds to drain, cancel the rest, wait as long again."""
+        with anyio.move_on_after(grace):
+            for _scope, done in self._consumers:
+                await done.wait()
+        for scope, _done in self._consumers:
+            scope.cancel()
+        with anyio.move_on_after(grace):
+            for _scope, done in self._consumers:
+                await done.wait()
+        self._consumers.clear()

@@ -1,14 +1,14 @@
-"""The server: root task group, listeners, the publish path and the stream lifecycle."""
+"""The server: root task group, listeners, settings at run time; entry to the publish and
+play paths (:mod:`headwater.publish_path`, :mod:`headwater.play_path`)."""
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import pluggy
@@ -16,22 +16,25 @@ from anyio.abc import TaskGroup, TaskStatus
 
 from headwater.config.models import ServerSettings, StreamSettings
 from headwater.consumers import Consumer
-from headwater.errors import ConfigError, PluginError, PublishRejected, Refusal
-from headwater.hookcall import call_all, call_first, call_sync_all
+from headwater.errors import PublishRejected, Refusal
+from headwater.hookcall import call_all, call_first
 from headwater.listeners import ListenerSet
 from headwater.naming import Match, match_name, validate_name
-from headwater.plugins import make_plugin_manager
+from headwater.play_path import play, playable
+from headwater.play_request import PlayRequest
+from headwater.plugins import make_plugin_manager, validate_plugin_sections
 from headwater.publication import Publication
+from headwater.publish_path import publish
 from headwater.publish_request import PublishRequest
 from headwater.registry import StreamRegistry
 from headwater.stream import Stream
 from headwater.subscription import Subscription
 from headwater.verdict import Verdict
 
-log = logging.getLogger("headwater.server")
+if TYPE_CHECKING:
+    from headwater.config_backend import ConfigBackend
 
-CONSUMER_GRACE = 5.0
-"""Seconds a consumer may take to drain after its publication ended."""
+log = logging.getLogger("headwater.server")
 
 
 class Server:
@@ -51,10 +54,9 @@ class Server:
         self.settings = settings
         self.pm = pm or make_plugin_manager(disabled=settings.plugins.disabled, extra=extra_plugins)
         self.streams = StreamRegistry(settings.limits)
-        self.listeners = ListenerSet(self)
-        self.backend_streams: list[StreamSettings] = []
-        """Streams the config backend (``config_external``) lists, merged with local ones."""
-        self.backend_status: dict[str, Any] = {}
+        self.listeners = ListenerSet()
+        self.backend: ConfigBackend | None = None
+        """The config backend (``config_external``) while one is configured and serving."""
         self.publications: dict[str, Publication] = {}
         self.plugin_settings: dict[str, Any] = {}
         self.started_at = time.time()
@@ -75,62 +77,14 @@ class Server:
 
     # -- life cycle ----------------------------------------------------------------------
 
-    def validate_plugin_sections(self, settings: ServerSettings) -> dict[str, Any]:
-        """Validate the plugins' own config sections; raise ConfigError naming the key."""
-        from pydantic import ValidationError
-
-        from headwater.config.loading import format_validation_error
-
-        sections: dict[str, Any] = {}
-        owners: dict[str, str] = {}
-        for impl in self.pm.hook.settings_sections.get_hookimpls():
-            try:
-                declared = impl.function() or {}
-            except Exception as exc:
-                raise PluginError(
-                    f"plugin {impl.plugin_name!r} failed in hook settings_sections: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-            if not isinstance(declared, dict):
-                if inspect.iscoroutine(declared):
-                    declared.close()
-                raise PluginError(
-                    f"plugin {impl.plugin_name!r}: hook settings_sections must return a dict "
-                    "(and must not be async)"
-                )
-            for key, model in declared.items():
-                if key in owners:
-                    claimants = f"{owners[key]!r} and {impl.plugin_name!r}"
-                    raise PluginError(f"plugins {claimants} both claim section {key!r}")
-                owners[key] = impl.plugin_name
-                raw = settings.plugin_section(key)
-                try:
-                    sections[key] = model.model_validate(raw or {})
-                except ValidationError as exc:
-                    raise ConfigError(format_validation_error(exc, prefix=f"{key}.")) from exc
-        known = set(ServerSettings.model_fields) | set(owners)
-        for key in settings.model_extra or {}:
-            if key not in known:
-                log.warning(
-                    "config section %r is not known to headwater or any plugin; ignored", key
-                )
-        problems = [
-            line
-            for lines in call_sync_all(self.pm.hook.check_settings, settings=settings)
-            for line in lines
-        ]
-        if problems:
-            raise ConfigError("\n".join(problems))
-        return sections
-
     async def serve(self, *, task_status: TaskStatus[Server] = anyio.TASK_STATUS_IGNORED) -> None:
         """Open every listener, then run until cancelled."""
-        self.plugin_settings = self.validate_plugin_sections(self.settings)
+        self.plugin_settings = validate_plugin_sections(self.pm, self.settings)
         self.streams.sync_static(self.settings.streams)
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
-                await self.listeners.start(tg)
+                await self.open_listeners(tg)
                 tg.start_soon(self._housekeeping)
                 self._start_backend()
                 task_status.started(self)
@@ -145,15 +99,31 @@ class Server:
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
 
+    @property
+    def backend_streams(self) -> list[StreamSettings]:
+        """Streams the config backend (``config_external``) lists, merged with local ones."""
+        return self.backend.streams if self.backend is not None else []
+
+    @property
+    def backend_status(self) -> dict[str, Any]:
+        """The config backend's state as the API shows it (empty without a backend)."""
+        return self.backend.status if self.backend is not None else {}
+
     def _start_backend(self) -> None:
         if self._backend_scope is not None:
             self._backend_scope.cancel()
             self._backend_scope = None
+        self.backend = None
         if not self.settings.config_external or self._tg is None:
             return
-        from headwater.config_backend import ConfigBackend
+        from headwater.config_backend import ConfigBackend  # httpx only when configured
 
-        backend = ConfigBackend(self, self.settings.config_external)
+        backend = ConfigBackend(
+            self.settings.config_external,
+            limits=lambda: self.settings.limits,
+            on_change=self._backend_changed,
+        )
+        self.backend = backend
         scope = anyio.CancelScope()
         self._backend_scope = scope
 
@@ -162,6 +132,26 @@ class Server:
                 await backend.run()
 
         self._tg.start_soon(run)
+
+    def _backend_changed(self, old: list[StreamSettings], new: list[StreamSettings]) -> None:
+        """Stop publications of streams the backend no longer lists; sync the registry."""
+        names = {s.name for s in new}
+        for gone in old:
+            if gone.name not in names:
+                pub = self.publications.get(gone.name)
+                if pub is not None and pub.stream.named_by == "backend":
+                    pub.stop("the config backend no longer lists this stream")
+        self.streams.sync_static(new, named_by="backend")
+
+    async def open_listeners(self, tg: TaskGroup, protos: list[str] | None = None) -> None:
+        """Ask the ``listen`` hook for listeners and start those of ``protos`` (all: None)."""
+        listeners = [
+            listener
+            for result in await call_all(self.pm.hook.listen, server=self)
+            for listener in result
+        ]
+        configured = [proto for proto, entries in self.settings.listeners.items() if entries]
+        await self.listeners.start(tg, listeners, configured, protos)
 
     async def _housekeeping(self) -> None:
         """Expire idle dynamic streams and disconnect silent publishers, once a second."""
@@ -184,7 +174,7 @@ class Server:
         Returns the protocols whose listeners were reopened. The HTTP listener is reopened
         in the background (the request that asked for it is still being answered).
         """
-        sections = self.validate_plugin_sections(new)
+        sections = validate_plugin_sections(self.pm, new)
         old = self.settings
         old_sections = self.plugin_settings
         changed = sorted(
@@ -197,15 +187,14 @@ class Server:
         self._use_settings(new, sections)
         try:
             await self.listeners.stop(inline)
-            await self.listeners.start(tg, inline)
+            await self.open_listeners(tg, inline)
         except Exception:
             log.warning("new listeners failed to open; going back to the previous settings")
             await self.listeners.stop(inline)
             self._use_settings(old, old_sections)
-            await self.listeners.start(tg, inline)
+            await self.open_listeners(tg, inline)
             raise
         if old.config_external != new.config_external:
-            self.backend_streams = []
             self.streams.sync_static([], named_by="backend")
             self._start_backend()
         if "http" in changed:
@@ -213,7 +202,7 @@ class Server:
             async def reopen_http() -> None:
                 await anyio.sleep(0.2)
                 await self.listeners.stop(["http"])
-                await self.listeners.start(tg, ["http"])
+                await self.open_listeners(tg, ["http"])
 
             tg.start_soon(reopen_http)
         return changed
@@ -265,16 +254,38 @@ class Server:
         """The consumer of the first plugin whose ``push`` hook claims ``url``, or None."""
         return await call_first(self.pm.hook.push, server=self, stream=stream, url=url)
 
+    # -- the play path -----------------------------------------------------------------------
+
+    def playable(self, request: PlayRequest) -> Stream:
+        """The live stream a player asks for, or raise :class:`PlayRejected` (logged).
+
+        Validates the name, finds the stream and checks it is live. A protocol that must
+        describe a stream before playing it (RTSP DESCRIBE, an HLS master playlist) reads
+        ``tracks`` from the result.
+        """
+        return playable(self.streams, request)
+
+    def play(self, request: PlayRequest) -> AbstractAsyncContextManager[Subscription]:
+        """``async with server.play(request) as subscription``: frames from a keyframe on.
+
+        Raises :class:`PlayRejected` on entry, like :meth:`playable`. The subscription
+        starts at the last keyframe of the stream's GOP cache, drops to the next keyframe
+        when the player falls behind, and ends when the publication ends.
+        """
+        return play(self.streams, request)
+
     # -- the publish path --------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def publish(
+    def publish(
         self,
         request: PublishRequest,
         *,
         check: Callable[[StreamSettings], object] | None = None,
-    ) -> AsyncIterator[Publication]:
-        """Resolve, authorize and register a publication; yield it until the client leaves.
+    ) -> AbstractAsyncContextManager[Publication]:
+        """``async with server.publish(request) as publication``: send frames until done.
+
+        Resolves the name, authorizes and registers the publication; yields it until the
+        client leaves (the path itself is :mod:`headwater.publish_path`).
 
         ``check``, when given, is called with the matched settings after the name is
         resolved and before anyone is asked to authorize: a protocol plugin uses it for
@@ -285,136 +296,4 @@ class Server:
         is bad or unknown, the publisher is not authorized, the name is live, or a limit is
         reached. Recorders and pushes start with the publication and stop after it.
         """
-        try:
-            name, match = await self.resolve(request)
-            if check is not None:
-                check(match.settings)
-            verdicts = await self.authorize(request, match.settings)
-            stream = self._claim(name, match, request)
-        except PublishRejected as exc:
-            log.warning(
-                "refused %s publish from %s (%s): %s",
-                request.proto,
-                request.ip,
-                request.name or request.path or request.stream_id or f"port {request.local_port}",
-                exc.reason,
-            )
-            raise
-        scope = anyio.CancelScope()
-        publication = Publication(stream, request, scope)
-        self.publications[name] = publication
-        stream.begin({"proto": request.proto, "ip": request.ip, "port": request.peer[1]})
-        generation = stream.publications
-        stats = stream.stats
-        consumers_done = stream.consumers_done
-        log.info("%s: publishing over %s from %s:%s", name, request.proto, *request.peer)
-        consumer_scopes: list[anyio.CancelScope] = []
-        try:
-            await self._start_consumers(
-                stream, match.settings, verdicts, consumer_scopes, generation
-            )
-            with scope:
-                yield publication
-        finally:
-            if self.publications.get(name) is publication:
-                del self.publications[name]
-            if stream.publications == generation:  # not taken over: the stream ends with us
-                stream.finish()
-            log.info(
-                "%s: publisher %s left (%d frames, %d bytes%s)",
-                name,
-                request.ip,
-                stats.frames_in,
-                stats.bytes_in,
-                f"; {publication.stop_reason}" if publication.stop_reason else "",
-            )
-            with anyio.CancelScope(shield=True):
-                await self._stop_consumers(stream, consumer_scopes, consumers_done)
-                if stream.publications == generation:  # not taken over: the stream stopped
-                    await call_all(self.pm.hook.stream_stopped, server=self, stream=stream)
-
-    def _claim(self, name: str, match: Match, request: PublishRequest) -> Stream:
-        """Register the publisher under ``name`` (no await: atomic against a racing publisher)."""
-        current = self.publications.get(name)
-        if current is not None:
-            if not match.settings.takeover:
-                raise PublishRejected(
-                    Refusal.BUSY,
-                    f"stream {name!r} is already being published from {current.request.ip}",
-                )
-            current.stop(f"taken over by a new publisher from {request.ip}")
-            del self.publications[name]
-            current.stream.finish()
-        elif self.streams.live_count() >= self.settings.limits.max_streams:
-            raise PublishRejected(
-                Refusal.LIMIT, f"the limit of {self.settings.limits.max_streams} streams is reached"
-            )
-        return self.streams.ensure(
-            name, match.settings, static=match.static, location=match.location
-        )
-
-    async def _start_consumers(
-        self,
-        stream: Stream,
-        settings: StreamSettings,
-        verdicts: list[Verdict],
-        scopes: list[anyio.CancelScope],
-        generation: int,
-    ) -> None:
-        consumers: list[Consumer] = []
-        paths = [v.record_path for v in verdicts if v.record_path] or [None]
-        for path in paths:
-            consumers.extend(
-                await call_all(
-                    self.pm.hook.record, server=self, stream=stream, settings=settings, path=path
-                )
-            )
-        for result in await call_all(
-            self.pm.hook.stream_started, server=self, stream=stream, settings=settings
-        ):
-            consumers.extend(result)
-        if not consumers or stream.publications != generation:
-            return  # nothing to run, or taken over while the hooks were answering
-        for consumer in consumers:
-            sub = stream.open_subscription(consumer.name)
-            done = anyio.Event()
-            stream.consumers_done.append(done)
-            scope = anyio.CancelScope()  # one each: a CancelScope guards a single `with`
-            scopes.append(scope)
-            self.task_group.start_soon(self._run_consumer, consumer, stream, sub, scope, done)
-
-    async def _run_consumer(
-        self,
-        consumer: Consumer,
-        stream: Stream,
-        sub: Subscription,
-        scope: anyio.CancelScope,
-        done: anyio.Event,
-    ) -> None:
-        try:
-            with scope:
-                await consumer.run(sub)
-        except Exception as exc:
-            log.error(
-                "%s: consumer %s failed: %s: %s",
-                stream.name,
-                consumer.name,
-                type(exc).__name__,
-                exc,
-            )
-        finally:
-            stream.close_subscription(sub)
-            done.set()
-
-    async def _stop_consumers(
-        self, stream: Stream, scopes: list[anyio.CancelScope], waiting: list[anyio.Event]
-    ) -> None:
-        with anyio.move_on_after(CONSUMER_GRACE):
-            for done in waiting:
-                await done.wait()
-        for scope in scopes:
-            scope.cancel()
-        with anyio.move_on_after(CONSUMER_GRACE):
-            for done in waiting:
-                await done.wait()
-        waiting.clear()
+        return publish(self, request, check=check)

@@ -11,8 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
-
 from headwater.config.models import StreamSettings
 from headwater.media.frames import Frame, MediaKind, Track
 from headwater.stream_stats import StreamStats
@@ -49,8 +47,6 @@ class Stream:
         self.ended_at: float | None = None
         """Monotonic time the last publication ended (None while live or never published)."""
         self.publications = 0
-        self.consumers_done: list[anyio.Event] = []
-        """One event per running consumer of the current publication, set when it ends."""
         self.dropped_total = 0
         self._gop: list[Frame] = []
         self._gop_bytes = 0
@@ -110,7 +106,6 @@ class Stream:
         self._gop = []
         self._gop_bytes = 0
         self.ended_at = None
-        self.consumers_done = []
         self.publications += 1
 
     def finish(self) -> None:

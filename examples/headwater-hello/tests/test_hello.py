@@ -19,8 +19,7 @@ from hypothesis import strategies as st
 
 from headwater import ConfigError, ProtocolError, PublishRejected, PublishRequest, Refusal
 from headwater.config import validate_document
-from headwater.plugins import make_plugin_manager
-from headwater.server import Server
+from headwater.plugins import make_plugin_manager, validate_plugin_sections
 from headwater.testing import RunningServer, running_server, wait_for_stream
 
 CONFIG = {
@@ -88,9 +87,9 @@ def test_the_hooks_are_valid() -> None:
 def test_check_settings_names_the_key() -> None:
     doc = {"streams": [{"name": "a", "hello_protocols": "rtmp"}]}
     settings = validate_document(doc)
-    server = Server(settings, pm=make_plugin_manager(extra=[plugin], load_entry_points=False))
+    pm = make_plugin_manager(extra=[plugin], load_entry_points=False)
     with pytest.raises(ConfigError, match=r"streams\.0\.hello_protocols: expected a list"):
-        server.validate_plugin_sections(settings)
+        validate_plugin_sections(pm, settings)
 
 
 def hello_server() -> AbstractAsyncContextManager[RunningServer]:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from headwater.config.loading import PERSISTED_FILE, deep_merge, validate_document
 from headwater.errors import ConfigError, PluginError
 from headwater.http.access import check_write_access
+from headwater.plugins import validate_plugin_sections
 
 router = APIRouter(prefix="/streamer/api/v3", tags=["config"])
 log = logging.getLogger("headwater.api")
@@ -72,7 +73,7 @@ def validate_config(request: Request, body: dict[str, Any] = Body(...)) -> JSONR
     server = request.app.state.server
     try:
         merged = validate_document(deep_merge(current_document(server), body))
-        server.validate_plugin_sections(merged)
+        validate_plugin_sections(server.pm, merged)
     except (ConfigError, PluginError) as exc:
         return JSONResponse({"valid": False, "errors": error_list(str(exc))}, status_code=400)
     return JSONResponse({"valid": True, "errors": []})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from headwater.errors import MediaError
+
 SAMPLE_RATES = (
     96000,
     88200,
@@ -22,7 +24,7 @@ SAMPLE_RATES = (
 SAMPLES_PER_FRAME = 1024
 
 
-class AACError(ValueError):
+class AACError(MediaError):
     """An AudioSpecificConfig or ADTS header cannot be parsed."""
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 
+from headwater.errors import MediaError
+
 _U32 = struct.Struct(">I")
 
 
-class AVCCError(ValueError):
+class AVCCError(MediaError):
     """A length-prefixed NAL buffer is malformed (a length runs past the end)."""
 
 

@@ -8,10 +8,10 @@ must be removed before the bits can be read. :func:`unescape_rbsp` does that wit
 
 from __future__ import annotations
 
-from headwater.errors import ProtocolError
+from headwater.errors import MediaError
 
 
-class BitstreamError(ProtocolError, ValueError):
+class BitstreamError(MediaError):
     """A bitstream (SPS, VPS...) ends early or holds a value its syntax does not allow."""
 
 

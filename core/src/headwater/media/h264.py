@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from headwater.errors import MediaError
+
 NAL_SLICE = 1
 NAL_IDR = 5
 NAL_SEI = 6
@@ -15,7 +17,7 @@ AUD_NALU = b"\x09\xf0"
 """An access unit delimiter NAL unit (primary_pic_type 7: any slice type)."""
 
 
-class AVCConfigError(ValueError):
+class AVCConfigError(MediaError):
     """An AVCDecoderConfigurationRecord is malformed."""
 
 

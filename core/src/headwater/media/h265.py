@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from headwater.errors import MediaError
+
 NAL_IDR_W_RADL = 19
 NAL_IDR_N_LP = 20
 NAL_CRA = 21
@@ -16,7 +18,7 @@ AUD_NALU = b"\x46\x01\x50"
 """An access unit delimiter NAL unit (pic_type 2: any slice type)."""
 
 
-class HEVCConfigError(ValueError):
+class HEVCConfigError(MediaError):
     """An HEVCDecoderConfigurationRecord is malformed."""
 
 

@@ -2,7 +2,7 @@
 
 One connection is one command. ``PUBLISH`` goes through ``server.publish`` (naming,
 authorization, recording and pushes are the core's business) and turns each further line
-into a frame; ``PLAY`` subscribes to a live stream and writes its frames back as lines.
+into a frame; ``PLAY`` goes through ``server.play`` and writes the frames back as lines.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from headwater import (
     Frame,
     ListenerSettings,
     MediaKind,
+    PlayRejected,
+    PlayRequest,
     ProtocolError,
     PublishRejected,
     PublishRequest,
@@ -105,11 +107,11 @@ class HelloListener:
 
     async def play(self, client: SocketStream, command: Command, peer: tuple[str, int]) -> None:
         """Send every frame of a live stream as a line until the publication ends."""
-        stream = self.server.streams.get(command.path.strip("/"))
-        if stream is None or not stream.live:
-            await client.send(f"ERROR not_found no live stream {command.path!r}\n".encode())
-            return
-        await client.send(f"OK {stream.name}\n".encode())
-        async with stream.subscribe(f"hello-play {peer[0]}:{peer[1]}") as subscription:
-            async for frame in subscription:
-                await client.send(frame.data + b"\n")
+        request = PlayRequest(proto="hello", name=command.path.strip("/"), peer=peer)
+        try:
+            async with self.server.play(request) as subscription:
+                await client.send(f"OK {request.name}\n".encode())
+                async for frame in subscription:
+                    await client.send(frame.data + b"\n")
+        except PlayRejected as exc:
+            await client.send(f"ERROR {exc.refusal} {exc.reason}\n".encode())

@@ -9,6 +9,7 @@ runs it in the server's task group until ``hls_idle`` seconds pass without a req
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from headwater_hls.play import subscribe
+from headwater_hls.play import PlayRejected, subscribe
 from headwater_hls.settings import HLSSettings
 from headwater_hls.window import SegmentWindow, clock_discontinuity, clock_sequence
 
@@ -102,37 +103,42 @@ class LiveHLS:
 
     async def _follow(self) -> None:
         """Read each publication of the stream in turn; wait while it is offline."""
-        window = self.window
-        who = f"hls {self.name}"
         while True:
             self._republished = anyio.Event()
-            subscription = subscribe(self.server, self.name, who)
-            if subscription is None:
-                with anyio.move_on_after(OFFLINE_POLL):
-                    await self._republished.wait()
-                continue
-            async with subscription as sub:
-                backlog = sub.drain()
-                if not backlog:
-                    first = await anext(sub, None)
-                    if first is None:
-                        continue  # ended before sending anything
-                    backlog = [first]
-                window.start_publication(sub.tracks, time.time(), backlog[-1].dts)
-                try:
-                    for frame in backlog:
-                        if window.feed(frame) is not None:
-                            self._notify()
-                    async for frame in sub:
-                        if window.feed(frame) is not None:
-                            self._notify()
-                        for more in sub.drain():
-                            if window.feed(more) is not None:
-                                self._notify()
-                finally:
-                    if window.end_publication() is not None:
+            # PlayRejected: it went offline between the check and the subscription
+            with contextlib.suppress(PlayRejected):
+                await self._read_publication()
+            with anyio.move_on_after(OFFLINE_POLL):
+                await self._republished.wait()
+
+    async def _read_publication(self) -> None:
+        """Cut the current publication into segments until it ends (nothing when offline)."""
+        window = self.window
+        subscription = subscribe(self.server, self.name)
+        if subscription is None:
+            return
+        async with subscription as sub:
+            backlog = sub.drain()
+            if not backlog:
+                first = await anext(sub, None)
+                if first is None:
+                    return  # ended before sending anything
+                backlog = [first]
+            window.start_publication(sub.tracks, time.time(), backlog[-1].dts)
+            try:
+                for frame in backlog:
+                    if window.feed(frame) is not None:
                         self._notify()
-            log.debug("%s: publication ended; HLS waits for the next one", self.name)
+                async for frame in sub:
+                    if window.feed(frame) is not None:
+                        self._notify()
+                    for more in sub.drain():
+                        if window.feed(more) is not None:
+                            self._notify()
+            finally:
+                if window.end_publication() is not None:
+                    self._notify()
+        log.debug("%s: publication ended; HLS waits for the next one", self.name)
 
 
 class HLSHub:
@@ -146,7 +152,7 @@ class HLSHub:
     @property
     def settings(self) -> HLSSettings:
         """The ``[hls]`` section as currently configured."""
-        return self.server.plugin_settings.get("hls") or HLSSettings()
+        return self.server.plugin_settings["hls"]
 
     def stream_started(self, name: str) -> None:
         """A publication of ``name`` began: a running HLS waiting for it resubscribes now."""

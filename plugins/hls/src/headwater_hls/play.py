@@ -1,8 +1,8 @@
-"""How live HLS reaches a stream: the one place that asks the core for it.
+"""How live HLS reaches a stream: through the core's play entry point.
 
-These two functions are today's equivalent of the core's play entry point
-(``server.playable(PlayRequest)`` / ``server.play(PlayRequest)``); switching to it changes
-only their bodies.
+A playlist request is checked with ``server.playable`` (name, existence, live) for the
+client that asked; the stream's HLS reads it through ``server.play`` on one subscription
+shared by every viewer.
 """
 
 from __future__ import annotations
@@ -10,21 +10,28 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
+from headwater import PlayRejected, PlayRequest
+
 if TYPE_CHECKING:
     from headwater import Server, Stream, Subscription
 
 
-def playable(server: Server, name: str) -> Stream | None:
-    """The stream called ``name`` if it can be watched now (it exists and is live)."""
+def is_live(server: Server, name: str) -> bool:
+    """Whether ``name`` is live now (a quiet check: nothing is logged)."""
     stream = server.streams.get(name)
-    if stream is None or not stream.live:
+    return stream is not None and stream.live
+
+
+def playable(server: Server, request: PlayRequest) -> Stream:
+    """The stream a client asks for, or raise :class:`PlayRejected` (the core logs it)."""
+    return server.playable(request)
+
+
+def subscribe(server: Server, name: str) -> AbstractAsyncContextManager[Subscription] | None:
+    """The HLS's own subscription to ``name`` from its cached keyframe, or None if offline."""
+    if not is_live(server, name):
         return None
-    return stream
+    return server.play(PlayRequest("hls", name))
 
 
-def subscribe(
-    server: Server, name: str, who: str
-) -> AbstractAsyncContextManager[Subscription] | None:
-    """A subscription to ``name`` starting at its cached keyframe, or None when not live."""
-    stream = playable(server, name)
-    return None if stream is None else stream.subscribe(who)
+__all__ = ["PlayRejected", "is_live", "playable", "subscribe"]

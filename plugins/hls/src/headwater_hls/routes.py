@@ -11,20 +11,19 @@ which is cut from the stream's cached group of pictures.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from headwater import PlayRejected, PlayRequest
 from headwater_hls.live import HLSHub, LiveHLS
-from headwater_hls.play import playable
+from headwater_hls.play import is_live, playable
 
 if TYPE_CHECKING:
     from headwater import Server
 
-log = logging.getLogger("headwater.hls")
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_TYPE = "video/mp2t"
@@ -40,16 +39,24 @@ def _name(request: Request) -> str:
     return str(request.path_params["name"]).strip("/")
 
 
+def play_request(request: Request) -> PlayRequest:
+    """The core's description of the HTTP client asking for a playlist."""
+    client = request.client
+    peer = (client.host, client.port) if client else ("", 0)
+    return PlayRequest("hls", _name(request), peer, dict(request.query_params))
+
+
 async def _ready(hub: HLSHub, request: Request) -> LiveHLS | Response:
     """The running HLS of the requested live stream with a segment, or the refusal."""
     name = _name(request)
-    if playable(hub.server, name) is None:
-        live = hub.get(name)
-        if live is not None and live.lingering():
-            live.touch()
-            return live
-        log.info("hls %s: %s is not live", request.url.path, name)
-        return _refuse(404, f"stream {name!r} is not live")
+    live = hub.get(name)
+    if live is not None and not is_live(hub.server, name) and live.lingering():
+        live.touch()  # the publisher just left: its last segments are still served
+        return live
+    try:
+        playable(hub.server, play_request(request))
+    except PlayRejected as exc:
+        return _refuse(exc.http_status, exc.reason)
     live = hub.start(name)
     live.touch()
     wait = hub.settings.playlist_wait
@@ -65,7 +72,7 @@ def routes(server: Server, hub: HLSHub) -> list[Route]:
         live = await _ready(hub, request)
         if isinstance(live, Response):
             return live
-        stream = server.streams.get(live.name)
+        stream = server.streams.get(live.name)  # live or lingering: its last tracks
         tracks = stream.tracks if stream is not None else []
         text = live.window.master_playlist(tracks, "mono.m3u8")
         return Response(text, media_type=PLAYLIST_TYPE, headers=PLAYLIST_HEADERS)

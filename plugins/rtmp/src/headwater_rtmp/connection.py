@@ -1,5 +1,5 @@
 """One RTMP client connection: an :class:`asyncio.Protocol` around the sans-I/O
-:class:`~headwater_rtmp.session.ServerSession`, plus one anyio task for the control flow.
+:class:`~headwater_rtmp.wire.session.ServerSession`, plus one anyio task for the control flow.
 
 The data path has no ``await``: the event loop calls :meth:`Connection.data_received` with
 what it read, the session turns it into messages, and a publisher's frames go straight to
@@ -27,19 +27,24 @@ from typing import TYPE_CHECKING, Any, cast
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from headwater import PublishRejected, PublishRequest, Refusal
-from headwater.errors import ProtocolError
-from headwater_rtmp import events as ev
+from headwater import (
+    PlayRejected,
+    PlayRequest,
+    ProtocolError,
+    PublishRejected,
+    PublishRequest,
+    Refusal,
+)
 from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
-from headwater_rtmp.session import ServerSession
 from headwater_rtmp.settings import RTMPSettings
+from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire.messages import Message
+from headwater_rtmp.wire.session import ServerSession
 
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-    from headwater.publication import Publication
-    from headwater.server import Server
+    from headwater import Publication, Server
 
 log = logging.getLogger("headwater.rtmp")
 
@@ -322,21 +327,21 @@ class Connection(asyncio.Protocol):
     ) -> None:
         """Send one stream to the player, from its last keyframe, until it ends."""
         sid = event.stream_id
-        stream = self.server.streams.get(event.path)
-        if stream is None or not stream.live:
+        request = PlayRequest(proto=self.proto, name=event.path, peer=self.peer, args=event.args)
+        try:
+            stream = self.server.playable(request)
+        except PlayRejected as exc:
             task_status.started()
-            self.session.reject_play(sid, f"stream {event.path!r} is not live")
+            self.session.reject_play(sid, exc.reason)
             self.flush()
-            log.info("%s %s:%s play %s: not found", self.proto, *self.peer, event.path)
             self.close()
             return
         scope = anyio.CancelScope()
         self.playing[sid] = scope
         task_status.started()
         adapter = PlayAdapter(self.settings.multitrack)
-        name = f"{self.proto}-play {self.peer[0]}:{self.peer[1]}"
         with scope:
-            async with stream.subscribe(name) as sub:
+            async with self.server.play(request) as sub:
                 self.session.accept_play(sid, adapter.metadata_for(stream.metadata))
                 self.flush()
                 send_media = self.session.send_media

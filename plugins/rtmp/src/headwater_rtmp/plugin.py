@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from headwater import PlayBase, PlayURL, hookimpl
-from headwater.play_urls import listener_ports
-from headwater_rtmp.names import DROPPED_APP
 from headwater_rtmp.push import SCHEMES, RTMPPusher
-from headwater_rtmp.server import RTMPListener, rtmp_settings
+from headwater_rtmp.server import RTMPListener
 from headwater_rtmp.settings import RTMPSettings
+from headwater_rtmp.wire.names import DROPPED_APP
 
 if TYPE_CHECKING:
-    from headwater.server import Server
-    from headwater.stream import Stream
+    from headwater import Server, Stream
 
 
 @hookimpl
@@ -35,7 +33,7 @@ def push(server: Server, stream: Stream, url: str) -> RTMPPusher | None:
     """Claim ``rtmp://`` and ``rtmps://`` push URLs."""
     if url.partition("://")[0] not in SCHEMES:
         return None
-    return RTMPPusher(url, rtmp_settings(server))
+    return RTMPPusher(url, server.plugin_settings["rtmp"])
 
 
 @hookimpl
@@ -48,10 +46,15 @@ def play_urls(server: Server, stream: Stream, base: PlayBase) -> list[PlayURL]:
     path = stream.name if "/" in stream.name else f"{DROPPED_APP}/{stream.name}"
     urls = [
         PlayURL("rtmp", base.url("rtmp", port, path, default_port=1935), "RTMP")
-        for port in listener_ports(server, "rtmp")
+        for port in _ports(server, "rtmp")
     ]
     urls += [
         PlayURL("rtmps", base.url("rtmps", port, path, default_port=443), "RTMPS (TLS)")
-        for port in listener_ports(server, "rtmps")
+        for port in _ports(server, "rtmps")
     ]
     return urls
+
+
+def _ports(server: Server, proto: str) -> list[int]:
+    """Distinct bound ports of ``proto``'s listeners, in order."""
+    return list(dict.fromkeys(port for _host, port in server.listeners.addresses(proto)))

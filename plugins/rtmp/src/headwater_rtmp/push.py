@@ -17,14 +17,14 @@ from urllib.parse import urlsplit
 import anyio
 from anyio.abc import ByteStream
 
-from headwater.errors import ProtocolError
-from headwater_rtmp import events as ev
+from headwater import ProtocolError
 from headwater_rtmp.adapter import PlayAdapter
-from headwater_rtmp.client_session import ClientSession
 from headwater_rtmp.settings import RTMPSettings
+from headwater_rtmp.wire import events as ev
+from headwater_rtmp.wire.client_session import ClientSession
 
 if TYPE_CHECKING:
-    from headwater.subscription import Subscription
+    from headwater import Subscription
 
 log = logging.getLogger("headwater.rtmp.push")
 

@@ -21,16 +21,9 @@ from headwater_rtmp.connection import Connection
 from headwater_rtmp.settings import RTMPSettings
 
 if TYPE_CHECKING:
-    from headwater.config.models import ListenerSettings
-    from headwater.server import Server
+    from headwater import ListenerSettings, Server
 
 log = logging.getLogger("headwater.rtmp")
-
-
-def rtmp_settings(server: Server) -> RTMPSettings:
-    """The validated ``rtmp`` section (defaults when the section is absent)."""
-    found = server.plugin_settings.get("rtmp")
-    return found if isinstance(found, RTMPSettings) else RTMPSettings()
 
 
 class RTMPListener:
@@ -49,7 +42,7 @@ class RTMPListener:
         """Bind, report the address, accept connections until cancelled."""
         host, port = self.settings.address
         context = self._tls_context() if self.tls else None
-        settings = rtmp_settings(self.server)
+        settings: RTMPSettings = self.server.plugin_settings["rtmp"]
         loop = asyncio.get_running_loop()
 
         def connection() -> Connection:

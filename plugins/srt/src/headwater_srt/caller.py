@@ -4,24 +4,22 @@ stream's passphrase) or reject, then a :class:`Session` to iterate for its paylo
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .clock import now_us
-from .connection import Connection
-from .endpoint import Address, ConnectRequest
-from .wire.rejection import RejectReason
+from headwater import HandshakeRejected
 
-if TYPE_CHECKING:
-    from .server import SRTPort
+from .clock import now_us
+from .wire.connection import Connection
+from .wire.endpoint import Address, ConnectRequest
+from .wire.rejection import RejectReason
 
 SESSION_QUEUE = 4096
 """Payload batches a session may hold before its handler is considered stuck."""
 
 
-class Refused(Exception):
+class Refused(HandshakeRejected):
     """The caller was refused during :meth:`Caller.accept` (``reason`` says why)."""
 
     def __init__(self, reason: RejectReason, message: str) -> None:
@@ -41,7 +39,9 @@ class Session:
         self._send, self._recv = anyio.create_memory_object_stream[bytes](SESSION_QUEUE)
         self.overflowed = False
 
-    def _push(self, data: bytes) -> None:
+    def deliver(self, data: bytes) -> None:
+        """Hand delivered payload to the handler (never blocks); a handler that falls
+        ``SESSION_QUEUE`` batches behind has its connection closed."""
         try:
             self._send.send_nowait(data)
         except anyio.WouldBlock:
@@ -50,7 +50,8 @@ class Session:
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             pass
 
-    def _finish(self) -> None:
+    def finish(self) -> None:
+        """The connection ended: iteration stops once the queued payload is read."""
         self._send.close()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -69,11 +70,26 @@ class Session:
 
 
 class Caller:
-    """A caller waiting for a decision: :meth:`accept` or :meth:`reject` it."""
+    """A caller waiting for a decision: :meth:`accept` or :meth:`reject` it.
 
-    def __init__(self, port: SRTPort, request: ConnectRequest) -> None:
-        self._port = port
+    It knows nothing of sockets: the port that received the handshake passes in what
+    accepting, rejecting and checking a secret mean for it.
+    """
+
+    def __init__(
+        self,
+        request: ConnectRequest,
+        local_port: int,
+        *,
+        accept: Callable[[Caller, str | None], Session],
+        reject: Callable[[Caller, RejectReason], None],
+        check_secret: Callable[[ConnectRequest, str | None], RejectReason | None],
+    ) -> None:
         self.request = request
+        self._local_port = local_port
+        self._accept = accept
+        self._reject = reject
+        self._check_secret = check_secret
         self.session: Session | None = None
         self.decided_event = anyio.Event()
 
@@ -90,7 +106,7 @@ class Caller:
     @property
     def local_port(self) -> int:
         """The port the caller connected to."""
-        return self._port.port
+        return self._local_port
 
     @property
     def encrypted(self) -> bool:
@@ -104,7 +120,7 @@ class Caller:
 
     def check_secret(self, passphrase: str | None) -> RejectReason | None:
         """What :meth:`accept` would refuse with for this passphrase, or None."""
-        return self._port.endpoint.check_secret(self.request, passphrase)
+        return self._check_secret(self.request, passphrase)
 
     def accept(self, passphrase: str | None) -> Session:
         """Accept with the stream's passphrase (None for an unencrypted stream).
@@ -112,11 +128,11 @@ class Caller:
         :raises Refused: with ``UNSECURE`` or ``BADSECRET`` when the caller's encryption
             does not match; the caller has then been told.
         """
-        return self._port.accept(self, passphrase)
+        return self._accept(self, passphrase)
 
     def reject(self, reason: RejectReason) -> None:
         """Refuse the caller with ``reason``."""
-        self._port.reject(self, reason)
+        self._reject(self, reason)
 
 
 Handler = Callable[[Caller], Awaitable[None]]

@@ -12,7 +12,7 @@ from anyio.abc import TaskStatus
 
 from headwater import ListenerSettings
 
-from .port_resolver import PORT_RESOLVERS, PortResolver
+from .port_resolver import PortResolver
 from .publisher import SRTPublisher
 from .server import SRTService
 from .settings import SRTSettings
@@ -74,6 +74,8 @@ class SRTListener:
         self.resolver = PortResolver(
             lambda: self.server.settings.config_external, timeout=settings.resolve_timeout
         )
+        self._resolved_ports: frozenset[int] = frozenset()
+        """The bound ports this listener names by asking the config backend."""
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
@@ -86,19 +88,16 @@ class SRTListener:
         if count > 1:
             raise_open_files_limit(count + FD_MARGIN)
 
-        registered: list[int] = []
-        try:
-            async with anyio.create_task_group() as tg:
-                addresses = await tg.start(self.service.serve)
-                if self.by_port:
-                    for _host, port in addresses:
-                        PORT_RESOLVERS[port] = self.resolver
-                        registered.append(port)
-                if count > 1:
-                    first, last = addresses[0][1], addresses[-1][1]
-                    log.info("srt: listening on %d ports %d..%d", count, first, last)
-                task_status.started(addresses)
-        finally:
-            for port in registered:
-                if PORT_RESOLVERS.get(port) is self.resolver:
-                    del PORT_RESOLVERS[port]
+        async with anyio.create_task_group() as tg:
+            addresses = await tg.start(self.service.serve)
+            if self.by_port:
+                self._resolved_ports = frozenset(port for _host, port in addresses)
+            if count > 1:
+                first, last = addresses[0][1], addresses[-1][1]
+                log.info("srt: listening on %d ports %d..%d", count, first, last)
+            task_status.started(addresses)
+
+    def resolver_for(self, port: int) -> PortResolver | None:
+        """The backend resolver of ``port`` when this listener names publications by port."""
+        return self.resolver if port in self._resolved_ports else None
+        return None

@@ -9,7 +9,6 @@ from pydantic import BaseModel
 from headwater import PublishRequest, hookimpl
 
 from .listener import SRTListener
-from .port_resolver import PORT_RESOLVERS
 from .settings import SRTSettings
 
 if TYPE_CHECKING:
@@ -25,20 +24,20 @@ def settings_sections() -> dict[str, type[BaseModel]]:
 @hookimpl
 def listen(server: Server) -> list[SRTListener]:
     """One listener per ``listeners.srt`` entry."""
-    settings = server.plugin_settings.get("srt") or SRTSettings()
+    settings: SRTSettings = server.plugin_settings["srt"]
     entries = server.settings.listeners.get("srt", [])
     return [SRTListener(server, entry, settings) for entry in entries]
 
 
 @hookimpl
-async def resolve_name(request: PublishRequest) -> str | None:
+async def resolve_name(server: Server, request: PublishRequest) -> str | None:
     """Name an SRT publication on a port-range port from the config backend
     (``srt_port_resolve``), unless its stream id already named it."""
-    if request.proto != "srt":
+    if request.proto != "srt" or request.path:
         return None
-    if request.path:
-        return None
-    resolver = PORT_RESOLVERS.get(request.local_port)
-    if resolver is None:
-        return None
-    return await resolver.resolve(request)
+    for listener in server.listeners.of("srt"):
+        resolver_for = getattr(listener, "resolver_for", None)  # another plugin's "srt"?
+        resolver = resolver_for(request.local_port) if resolver_for else None
+        if resolver is not None:
+            return await resolver.resolve(request)
+    return None

@@ -14,14 +14,9 @@ from collections.abc import Callable
 
 import httpx
 
-from headwater import PublishRejected, PublishRequest, Refusal
+from headwater import PublishRejected, PublishRequest, Refusal, backend_url
 
 log = logging.getLogger("headwater.srt")
-
-
-def backend_path(base: str, path: str) -> str:
-    """Join the backend base URL and a path with exactly one slash between them."""
-    return base.rstrip("/") + "/" + path.lstrip("/")
 
 
 class PortResolver:
@@ -53,7 +48,7 @@ class PortResolver:
                 Refusal.NOT_FOUND,
                 f"SRT port {port} has no stream id name and no config backend to resolve it",
             )
-        url = backend_path(base, f"srt_port_resolve/{port}")
+        url = backend_url(base, f"srt_port_resolve/{port}")
         params = {"mode": "publish", "host": request.ip}
         try:
             async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
@@ -73,7 +68,3 @@ class PortResolver:
                 Refusal.NOT_FOUND, f"config backend gave an empty name for SRT port {port}"
             )
         return name
-
-
-PORT_RESOLVERS: dict[int, PortResolver] = {}
-"""Resolvers of the ports currently listened on in ``mode = "publish"``, by port."""

@@ -14,12 +14,19 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from headwater import Frame, PublishRejected, PublishRequest, Refusal, StreamSettings
+from headwater import (
+    Frame,
+    HandshakeRejected,
+    PublishRejected,
+    PublishRequest,
+    Refusal,
+    StreamSettings,
+)
 from headwater.media.mpegts.reader import TSReader
 
 from .caller import Caller, Refused, Session, refusal_text
-from .streamid import PUBLISH_MODES, StreamIdError, parse_stream_id
 from .wire.rejection import RejectReason
+from .wire.streamid import PUBLISH_MODES, StreamIdError, parse_stream_id
 
 if TYPE_CHECKING:
     from headwater import Publication, Server
@@ -43,7 +50,7 @@ def passphrase_of(settings: StreamSettings) -> str | None:
     return srt.passphrase if srt is not None and srt.passphrase else None
 
 
-class SecretMismatch(Exception):
+class SecretMismatch(HandshakeRejected):
     """The caller's encryption does not fit the stream's passphrase (BADSECRET/UNSECURE)."""
 
     def __init__(self, reason: RejectReason) -> None:

@@ -1,4 +1,4 @@
-"""The thin transport around :class:`~headwater_srt.endpoint.Endpoint`: UDP sockets (one
+"""The thin transport around :class:`~headwater_srt.wire.endpoint.Endpoint`: UDP sockets (one
 per port, any number of connections per socket), one timer task for every connection of
 the service, and one task per caller running the application's handler.
 
@@ -25,11 +25,11 @@ from collections.abc import Sequence
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
 from .caller import Caller, Handler, Refused, Session, refusal_text
 from .clock import now_us
-from .endpoint import Address, Endpoint
+from .wire.endpoint import Address, Endpoint
 from .wire.rejection import RejectReason
 
 log = logging.getLogger("headwater.srt")
@@ -103,7 +103,14 @@ class SRTPort:
             self.flush()
         if ep.requests:
             for request in ep.requests:
-                self.service.spawn(Caller(self, request))
+                caller = Caller(
+                    request,
+                    self.port,
+                    accept=self.accept,
+                    reject=self.reject,
+                    check_secret=ep.check_secret,
+                )
+                self.service.spawn(caller)
             ep.requests.clear()
         if conn is not None and conn.closed:
             self.service.wake()
@@ -151,9 +158,9 @@ class SRTPort:
         for socket_id, session in list(self.sessions.items()):
             conn = session.connection
             if conn.has_payload and (hand_over or conn.closed):
-                session._push(conn.take_payload())
+                session.deliver(conn.take_payload())
             if conn in closed or (conn.closed and socket_id not in self.endpoint.connections):
-                session._finish()
+                session.finish()
                 del self.sessions[socket_id]
         self.flush()
 
@@ -162,7 +169,7 @@ class SRTPort:
         self.endpoint.close_all(now_us())
         self.flush()
         for s in self.sessions.values():
-            s._finish()
+            s.finish()
         self.sock.close()
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from headwater.errors import ProtocolError
+from headwater.errors import MediaError
 
 MAX_DEPTH = 64
 """Deepest nesting of objects and arrays accepted, so hostile input cannot exhaust the stack."""
@@ -47,7 +47,7 @@ _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 
 
-class AMFError(ProtocolError):
+class AMFError(MediaError):
     """AMF bytes that cannot be decoded (truncated, unknown marker, too deep)."""
 
 

@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from headwater.errors import ProtocolError
 from headwater.media import h264, h265
-from headwater.media.aac import AACError, AudioSpecificConfig
-from headwater.media.avcc import AVCCError, split_avcc
+from headwater.media.aac import AudioSpecificConfig
+from headwater.media.avcc import split_avcc
 from headwater.media.flv import tags
 from headwater.media.flv.audio import AudioPacket, parse_audio
 from headwater.media.flv.script import metadata_of
@@ -89,7 +88,8 @@ class FlvDemuxer:
 
     ``tracks`` maps headwater track ids to the current :class:`Track`; a new sequence
     header makes a new Track object with the same id. ``metadata`` holds the last
-    ``onMetaData``. Bad bodies raise :class:`~headwater.errors.ProtocolError`.
+    ``onMetaData``. Bad bodies raise a :class:`~headwater.errors.MediaError` (a remote
+    ``ProtocolError``) from the codec or container module that found the fault.
     """
 
     def __init__(self, amf3: Callable[..., Any] | None = None) -> None:
@@ -128,10 +128,7 @@ class FlvDemuxer:
             track = self.tracks.get(1)
             frame_type = body[0] >> 4
             if frame_type != FRAME_COMMAND and track is not None and track.codec is Codec.H264:
-                try:
-                    nalus = split_avcc(memoryview(body)[5:], self._length_size.get(1, 4))
-                except AVCCError as exc:
-                    raise ProtocolError(f"bad {Codec.H264} frame: {exc}") from exc
+                nalus = split_avcc(memoryview(body)[5:], self._length_size.get(1, 4))
                 pts = (dts_ms + int.from_bytes(body[2:5], "big", signed=True)) * 90
                 keyframe = frame_type == FRAME_KEY
                 return [Frame(track, pts, dts_ms * 90, keyframe, nalus=tuple(nalus))]
@@ -157,23 +154,20 @@ class FlvDemuxer:
         codec = packet.codec
         assert codec is not None
         record = bytes(packet.payload)
-        try:
-            if codec is Codec.H264:
-                size, sps, pps = h264.parse_avc_config(record)
-                self._length_size[tid] = size
-                track = Track(tid, codec, MediaKind.VIDEO, parameter_sets=(*sps, *pps))
-                if sps:
-                    _set_size(track, "h264", sps[0])
-                return track
-            if codec is Codec.H265:
-                size, vps, sps, pps = h265.parse_hevc_config(record)
-                self._length_size[tid] = size
-                track = Track(tid, codec, MediaKind.VIDEO, parameter_sets=(*vps, *sps, *pps))
-                if sps:
-                    _set_size(track, "h265", sps[0])
-                return track
-        except (h264.AVCConfigError, h265.HEVCConfigError) as exc:
-            raise ProtocolError(f"bad {codec} sequence header: {exc}") from exc
+        if codec is Codec.H264:
+            size, sps, pps = h264.parse_avc_config(record)
+            self._length_size[tid] = size
+            track = Track(tid, codec, MediaKind.VIDEO, parameter_sets=(*sps, *pps))
+            if sps:
+                _set_size(track, "h264", sps[0])
+            return track
+        if codec is Codec.H265:
+            size, vps, sps, pps = h265.parse_hevc_config(record)
+            self._length_size[tid] = size
+            track = Track(tid, codec, MediaKind.VIDEO, parameter_sets=(*vps, *sps, *pps))
+            if sps:
+                _set_size(track, "h265", sps[0])
+            return track
         return Track(tid, codec, MediaKind.VIDEO, config=record)
 
     def _video_frame(self, tid: int, packet: VideoPacket, dts_ms: int) -> Frame | None:
@@ -188,10 +182,7 @@ class FlvDemuxer:
         dts = dts_ms * 90
         pts = (dts_ms + packet.cts) * 90
         if codec in (Codec.H264, Codec.H265):
-            try:
-                nalus = split_avcc(packet.payload, self._length_size.get(tid, 4))
-            except AVCCError as exc:
-                raise ProtocolError(f"bad {codec} frame: {exc}") from exc
+            nalus = split_avcc(packet.payload, self._length_size.get(tid, 4))
             return Frame(track, pts, dts, packet.keyframe, nalus=tuple(nalus))
         return Frame(track, pts, dts, packet.keyframe, data=bytes(packet.payload))
 
@@ -235,10 +226,7 @@ class FlvDemuxer:
         config = bytes(packet.payload)
         track = Track(tid, codec, MediaKind.AUDIO, config=config)
         if codec is Codec.AAC:
-            try:
-                asc = AudioSpecificConfig.parse(config)
-            except AACError as exc:
-                raise ProtocolError(f"bad AAC sequence header: {exc}") from exc
+            asc = AudioSpecificConfig.parse(config)
             track.sample_rate, track.channels = asc.sample_rate, asc.channels
         elif codec is Codec.OPUS:
             track.sample_rate = 48000
@@ -260,6 +248,6 @@ def _set_size(track: Track, codec: str, sps: bytes) -> None:
     """Fill width/height from an SPS; a malformed SPS leaves them 0 (the stream still flows)."""
     try:
         info: Any = parse_h264_sps(sps) if codec == "h264" else parse_h265_sps(sps)
-    except (ProtocolError, ValueError, IndexError):
+    except (ValueError, IndexError):  # every MediaError is a ValueError
         return
     track.width, track.height = info.width, info.height

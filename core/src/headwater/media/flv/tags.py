@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from headwater.errors import ProtocolError
+from headwater.errors import MediaError
 
 AUDIO = 8
 VIDEO = 9
@@ -29,7 +29,7 @@ _TAG_HEADER = struct.Struct(
 _U32 = struct.Struct(">I")
 
 
-class FlvError(ProtocolError):
+class FlvError(MediaError):
     """Bytes that are not a valid FLV stream."""
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from headwater.errors import ProtocolError
+from headwater.errors import MediaError
 
 TIMESTAMP_WRAP = 1 << 33
 
@@ -22,7 +22,7 @@ STREAM_ID_METADATA = 0xFC
 _NO_HEADER = frozenset({0xBC, 0xBE, 0xBF, 0xF0, 0xF1, 0xF2, 0xF8, 0xFF})
 
 
-class PESError(ProtocolError, ValueError):
+class PESError(MediaError):
     """A PES packet is malformed or shorter than its PES_packet_length."""
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from headwater.errors import ProtocolError
+from headwater.errors import MediaError
 from headwater.media.mpegts.crc32 import crc32_mpeg2
 from headwater.media.mpegts.packet import PACKET_SIZE, header
 
@@ -21,7 +21,7 @@ MAX_SECTION = 4096
 """Longest private section (12-bit section_length plus 3); PAT/PMT are limited to 1024."""
 
 
-class PSIError(ProtocolError, ValueError):
+class PSIError(MediaError):
     """A PSI section is malformed (bad length, bad CRC, wrong table)."""
 
 

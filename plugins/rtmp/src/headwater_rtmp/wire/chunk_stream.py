@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 from headwater_rtmp.wire.messages import ABORT, SET_CHUNK_SIZE, Message
 
 DEFAULT_CHUNK_SIZE = 128

@@ -37,10 +37,14 @@ def amf_values(type_id: int, payload: bytes) -> list[Any]:
 
 
 def parse_command(type_id: int, payload: bytes) -> Command:
-    """Decode a command message (type 20 or 17); raises ``AMFError`` if malformed."""
-    values = amf_values(type_id, payload)
+    """Decode a command message (type 20 or 17); raises ``AMFError`` (a remote
+    ``ProtocolError``) if malformed."""
+    try:
+        values = amf_values(type_id, payload)
+    except amf0.AMFError as exc:
+        raise amf0.AMFError(f"malformed RTMP command: {exc}") from exc
     if not values or not isinstance(values[0], str):
-        raise amf0.AMFError("command message does not start with a command name")
+        raise amf0.AMFError("malformed RTMP command: it does not start with a command name")
     tid = values[1] if len(values) > 1 and isinstance(values[1], float) else 0.0
     obj = values[2] if len(values) > 2 else None
     return Command(values[0], tid, obj, values[3:])

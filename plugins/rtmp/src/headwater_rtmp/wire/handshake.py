@@ -16,7 +16,7 @@ import hmac
 import os
 from collections.abc import Callable
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
 VERSION = 3
 SIZE = 1536

@@ -8,7 +8,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
 SET_CHUNK_SIZE = 1
 ABORT = 2

@@ -8,7 +8,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
 from .packet import ControlPacket, ControlType
 from .seq import SEQ_MAX, seq_diff

@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
 from .packet import ControlPacket, ControlType
 

@@ -1,7 +1,7 @@
 """The Key Material message (draft-sharabayko-srt §3.2.2), carried in KMREQ/KMRSP.
 
 It announces the cipher, the salt and the stream encrypting key(s) wrapped with the key
-encrypting key derived from the passphrase (see ``headwater_srt.crypto``).
+encrypting key derived from the passphrase (see ``headwater_srt.wire.crypto``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
 _HEAD = struct.Struct("!BHBIBBBBHBB")
 KM_SIGN = 0x2029

@@ -10,7 +10,7 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
 HEADER = struct.Struct("!IIII")
 """The four 32-bit words of every SRT header."""

@@ -12,10 +12,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
-from .crypto import BadSecret, StreamDecryptor
-from .wire.control import (
+from .control import (
     ack_packet,
     ackack_packet,
     keepalive_packet,
@@ -23,10 +22,11 @@ from .wire.control import (
     parse_dropreq,
     shutdown_packet,
 )
-from .wire.handshake import ExtensionType
-from .wire.keymaterial import KeyMaterial, KmState
-from .wire.packet import HEADER_SIZE, ControlPacket, ControlType, parse_packet
-from .wire.receiver import LiveReceiver
+from .crypto import BadSecret, StreamDecryptor
+from .handshake import ExtensionType
+from .keymaterial import KeyMaterial, KmState
+from .packet import HEADER_SIZE, ControlPacket, ControlType, parse_packet
+from .receiver import LiveReceiver
 
 _DATA_HEAD = struct.Struct("!III")
 KEEPALIVE_INTERVAL = 1_000_000

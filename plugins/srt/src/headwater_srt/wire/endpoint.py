@@ -19,11 +19,11 @@ import os
 import secrets
 from dataclasses import dataclass, field
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 
 from .connection import Connection, ConnectionInfo
 from .crypto import BadSecret, StreamDecryptor
-from .wire.handshake import (
+from .handshake import (
     SRT_MAGIC,
     ExtensionFlag,
     ExtensionType,
@@ -34,9 +34,9 @@ from .wire.handshake import (
     decode_stream_id,
     encode_peer_ip,
 )
-from .wire.keymaterial import KeyMaterial
-from .wire.packet import ControlPacket, ControlType, parse_packet
-from .wire.rejection import RejectReason
+from .keymaterial import KeyMaterial
+from .packet import ControlPacket, ControlType, parse_packet
+from .rejection import RejectReason
 
 SRT_VERSION = 0x0001_0503
 """The SRT version we announce in HSRSP (behaves like libsrt 1.5.3 for a live caller)."""

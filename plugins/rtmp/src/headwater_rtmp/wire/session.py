@@ -2,7 +2,7 @@
 5.4, 7.1-7.2; the NetConnection/NetStream command flow real clients use).
 
 Feed received bytes to :meth:`ServerSession.receive_data`; it returns events
-(:mod:`headwater_rtmp.events`, or a :class:`Message` for each audio/video message of a
+(:mod:`headwater_rtmp.wire.events`, or a :class:`Message` for each audio/video message of a
 publishing stream) and queues replies that :meth:`data_to_send` hands out. Commands:
 ``connect``, ``releaseStream``, ``FCPublish``, ``createStream``, ``publish``,
 ``FCUnpublish``, ``deleteStream``, ``closeStream``, ``getStreamLength``, ``play``,
@@ -17,31 +17,44 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from headwater.errors import ProtocolError
-from headwater.media.flv import amf0
-from headwater.media.flv.amf0 import UNDEFINED, AMFError, EcmaArray
+from headwater import ProtocolError
+from headwater.media.flv.amf0 import UNDEFINED, EcmaArray
 from headwater.media.flv.script import ON_METADATA, SET_DATA_FRAME
-from headwater_rtmp import events as ev
-from headwater_rtmp.names import join_path
+from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
-from headwater_rtmp.wire.chunk_stream import ChunkReader, ChunkWriter
+from headwater_rtmp.wire.chunk_stream import ChunkReader
 from headwater_rtmp.wire.commands import (
     ERROR,
     STATUS,
     Command,
     amf_values,
-    encode_command,
     parse_command,
     status,
 )
 from headwater_rtmp.wire.handshake import ServerHandshake
+from headwater_rtmp.wire.names import join_path
+from headwater_rtmp.wire.outbox import Outbox
+from headwater_rtmp.wire.stream_state import (
+    IDLE,
+    PENDING_PLAY,
+    PENDING_PUBLISH,
+    PLAYING,
+    PUBLISHING,
+    StreamState,
+    next_state,
+)
 
-Event = Any
-"""An event from :mod:`headwater_rtmp.events` or a media :class:`Message`."""
+Event = (
+    ev.Connected
+    | ev.PublishRequested
+    | ev.PlayRequested
+    | ev.MetadataReceived
+    | ev.StreamClosed
+    | m.Message
+)
+"""What :meth:`ServerSession.receive_data` returns: a control event or a media message."""
 
-IDLE, PENDING_PUBLISH, PUBLISHING, PENDING_PLAY, PLAYING = range(5)
 MEDIA_TYPES = frozenset({m.AUDIO, m.VIDEO})
-_CSID = {m.VIDEO: m.CSID_VIDEO, m.AUDIO: m.CSID_AUDIO}
 SUPPORTED_FOURCCS = ["avc1", "hvc1", "av01", "vp09", "Opus", "mp4a", ".mp3", "ac-3", "ec-3"]
 
 
@@ -59,20 +72,20 @@ class ServerSession:
     ) -> None:
         self.handshake = ServerHandshake(random)
         self.reader = ChunkReader(max_message_size)
-        self.writer = ChunkWriter()
+        self.outbox = Outbox()
+        self.writer = self.outbox.writer
         self.app = ""
         self.tc_url = ""
         self.connected = False
-        self.streams: dict[int, int] = {}
-        """Message stream id → IDLE/PENDING_PUBLISH/PUBLISHING/PENDING_PLAY/PLAYING."""
+        self.streams: dict[int, StreamState] = {}
+        """Message stream id → its state (transitions in :mod:`.stream_state`)."""
+        self._withdrawn: set[int] = set()
+        """Streams the client closed while we were deciding: a late decision is moot."""
         self.names: dict[int, str] = {}
-        self._out: list[bytes | memoryview] = []
         self._chunk_size = chunk_size
         self._window = window
         self._max_streams = max_streams
         self._next_stream = 1
-        self._peer_window = 0
-        self._acked = 0
 
     # -- input -------------------------------------------------------------------------------
 
@@ -81,7 +94,7 @@ class ServerSession:
         if not self.handshake.done:
             answer = self.handshake.receive_data(data)
             if answer:
-                self._out.append(answer)
+                self.outbox.raw(answer)
             if not self.handshake.done:
                 return []
             data = self.handshake.rest
@@ -99,23 +112,16 @@ class ServerSession:
             elif t in (m.DATA_AMF0, m.DATA_AMF3):
                 self._data(msg, out)
             elif t == m.USER_CONTROL:
-                event, value = m.parse_user_control(msg.payload)
-                if event == m.PING_REQUEST:
-                    self._control(m.USER_CONTROL, m.user_control(m.PING_RESPONSE, value))
+                self.outbox.answer_ping(msg.payload)
             elif t == m.WINDOW_ACK_SIZE:
-                self._peer_window = m.u32(msg.payload, "Window Acknowledgement Size")
+                self.outbox.peer_window = m.u32(msg.payload, "Window Acknowledgement Size")
             elif t == m.AGGREGATE and streams.get(msg.stream_id) == PUBLISHING:
                 out.extend(split_aggregate(msg))
-        if self._peer_window and self.reader.received - self._acked >= self._peer_window:
-            self._acked = self.reader.received
-            self._control(m.ACK, m.acknowledgement(self._acked))
+        self.outbox.acknowledge(self.reader.received)
         return out
 
     def _command(self, msg: m.Message, out: list[Event]) -> None:
-        try:
-            cmd = parse_command(msg.type_id, msg.payload)
-        except AMFError as exc:
-            raise ProtocolError(f"malformed RTMP command: {exc}") from exc
+        cmd = parse_command(msg.type_id, msg.payload)  # an AMFError is a ProtocolError
         name = cmd.name
         sid = msg.stream_id
         if name == "connect":
@@ -139,7 +145,7 @@ class ServerSession:
                 self._on_status(sid, ERROR, "NetStream.Publish.BadName", "stream is busy")
                 return
             full, args = join_path(self.app, path, self.tc_url)
-            self.streams[sid] = PENDING_PUBLISH
+            self._move(sid, "publish")
             self.names[sid] = full
             out.append(ev.PublishRequested(sid, full, args, kind))
         elif name == "play":
@@ -149,7 +155,7 @@ class ServerSession:
             if self.streams[sid] != IDLE:
                 return
             full, args = join_path(self.app, path, self.tc_url)
-            self.streams[sid] = PENDING_PLAY
+            self._move(sid, "play")
             self.names[sid] = full
             out.append(ev.PlayRequested(sid, full, args))
         elif name in ("releaseStream", "FCPublish", "FCSubscribe", "_checkbw"):
@@ -169,7 +175,7 @@ class ServerSession:
         self.connected = True
         self._control(m.WINDOW_ACK_SIZE, m.window_ack_size(self._window))
         self._control(m.SET_PEER_BANDWIDTH, m.set_peer_bandwidth(self._window))
-        self._out.append(self.writer.set_chunk_size(self._chunk_size))
+        self.outbox.raw(self.writer.set_chunk_size(self._chunk_size))
         server_props: dict[str, Any] = {"fmsVer": "FMS/3,0,1,123", "capabilities": 31.0}
         if "fourCcList" in props:
             server_props["fourCcList"] = SUPPORTED_FOURCCS
@@ -203,19 +209,18 @@ class ServerSession:
             self._on_status(sid, STATUS, "NetStream.Unpublish.Success", f"{name} stopped")
         if state != IDLE:
             out.append(ev.StreamClosed(sid))
+        if state in (PENDING_PUBLISH, PENDING_PLAY):
+            self._withdrawn.add(sid)
         if cmd.name == "deleteStream":
             del self.streams[sid]
         else:
-            self.streams[sid] = IDLE
+            self._move(sid, "close")
         self.names.pop(sid, None)
 
     def _data(self, msg: m.Message, out: list[Event]) -> None:
         if self.streams.get(msg.stream_id) != PUBLISHING:
             return
-        try:
-            values = amf_values(msg.type_id, msg.payload)
-        except AMFError as exc:
-            raise ProtocolError(f"malformed RTMP data message: {exc}") from exc
+        values = amf_values(msg.type_id, msg.payload)  # an AMFError is a ProtocolError
         if values and values[0] == SET_DATA_FRAME:
             values = values[1:]
         if len(values) >= 2 and values[0] == ON_METADATA and isinstance(values[1], dict):
@@ -225,20 +230,26 @@ class ServerSession:
 
     def accept_publish(self, stream_id: int) -> None:
         """Answer a :class:`PublishRequested`: Stream Begin and ``NetStream.Publish.Start``."""
-        self.streams[stream_id] = PUBLISHING
+        if self._moot(stream_id):
+            return
+        self._move(stream_id, "accept_publish")
         self._control(m.USER_CONTROL, m.user_control(m.STREAM_BEGIN, stream_id))
         name = self.names.get(stream_id, "")
         self._on_status(stream_id, STATUS, "NetStream.Publish.Start", f"{name} is now published.")
 
     def reject_publish(self, stream_id: int, code: str, description: str) -> None:
         """Refuse a publish (``NetStream.Publish.BadName``/``Unauthorized``); close afterwards."""
-        self.streams[stream_id] = IDLE
+        if self._moot(stream_id):
+            return
+        self._move(stream_id, "reject_publish")
         self._on_status(stream_id, ERROR, code, description)
 
     def accept_play(self, stream_id: int, metadata: dict[str, Any] | None = None) -> None:
         """Answer a :class:`PlayRequested`: Stream Begin, ``Play.Reset``, ``Play.Start``,
         ``|RtmpSampleAccess`` and the stream's ``onMetaData``; media may follow."""
-        self.streams[stream_id] = PLAYING
+        if self._moot(stream_id):
+            return
+        self._move(stream_id, "accept_play")
         name = self.names.get(stream_id, "")
         self._control(m.USER_CONTROL, m.user_control(m.STREAM_BEGIN, stream_id))
         self._on_status(stream_id, STATUS, "NetStream.Play.Reset", f"Resetting {name}.")
@@ -249,7 +260,9 @@ class ServerSession:
 
     def reject_play(self, stream_id: int, description: str) -> None:
         """Refuse a play with ``NetStream.Play.StreamNotFound``."""
-        self.streams[stream_id] = IDLE
+        if self._moot(stream_id):
+            return
+        self._move(stream_id, "reject_play")
         self._on_status(stream_id, ERROR, "NetStream.Play.StreamNotFound", description)
 
     def end_play(self, stream_id: int) -> None:
@@ -258,34 +271,41 @@ class ServerSession:
             return
         self._on_status(stream_id, STATUS, "NetStream.Play.UnpublishNotify", "stream ended")
         self._control(m.USER_CONTROL, m.user_control(m.STREAM_EOF, stream_id))
-        self.streams[stream_id] = IDLE
+        self._move(stream_id, "end_play")
+
+    def _move(self, stream_id: int, event: str) -> None:
+        self.streams[stream_id] = next_state(self.streams.get(stream_id), event, stream_id)
+        if event in ("publish", "play"):
+            self._withdrawn.discard(stream_id)
+
+    def _moot(self, stream_id: int) -> bool:
+        """True when the client withdrew this request (closed the stream) before we decided;
+        each request gets one decision, so the mark is used up here."""
+        if stream_id in self._withdrawn and self.streams.get(stream_id) in (None, IDLE):
+            self._withdrawn.discard(stream_id)
+            return True
+        return False
 
     # -- output ------------------------------------------------------------------------------
 
     def send_media(self, stream_id: int, type_id: int, timestamp: int, payload: bytes) -> None:
         """Queue one audio (8), video (9) or data (18) message for a playing stream."""
-        csid = _CSID.get(type_id, m.CSID_DATA)
-        self._out.extend(self.writer.write_parts(csid, type_id, stream_id, timestamp, payload))
+        self.outbox.media(stream_id, type_id, timestamp, payload)
 
     @property
     def pending(self) -> bool:
         """True when replies or media are queued for :meth:`data_to_send`."""
-        return bool(self._out)
+        return self.outbox.pending
 
     def data_to_send(self) -> bytes:
         """Everything queued for the client, joined once; empties the queue."""
-        if not self._out:
-            return b""
-        data = b"".join(self._out)
-        self._out.clear()
-        return data
+        return self.outbox.data_to_send()
 
     def _control(self, type_id: int, payload: bytes) -> None:
-        self._out.append(self.writer.write(m.CSID_CONTROL, type_id, 0, 0, payload))
+        self.outbox.control(type_id, payload)
 
     def _send_command(self, stream_id: int, name: str, tid: float, obj: Any, *args: Any) -> None:
-        payload = encode_command(name, tid, obj, *args)
-        self._out.append(self.writer.write(m.CSID_COMMAND, m.COMMAND_AMF0, stream_id, 0, payload))
+        self.outbox.command(stream_id, name, tid, obj, *args)
 
     def _reply(self, name: str, cmd: Command, info: dict[str, Any]) -> None:
         self._send_command(0, name, cmd.transaction_id, None, info)
@@ -294,8 +314,7 @@ class ServerSession:
         self._send_command(stream_id, "onStatus", 0, None, status(level, code, description))
 
     def _data_message(self, stream_id: int, *values: Any) -> None:
-        payload = amf0.encode(*values)
-        self._out.append(self.writer.write(m.CSID_DATA, m.DATA_AMF0, stream_id, 0, payload))
+        self.outbox.data(stream_id, *values)
 
 
 def split_aggregate(msg: m.Message) -> list[m.Message]:

@@ -26,9 +26,11 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from .wire.keymaterial import Cipher as KmCipher
-from .wire.keymaterial import KeyMaterial
-from .wire.packet import KeySpec
+from headwater import HandshakeRejected
+
+from .keymaterial import Cipher as KmCipher
+from .keymaterial import KeyMaterial
+from .packet import KeySpec
 
 PBKDF2_ITERATIONS = 2048
 """Iteration count of the KEK derivation (§6.1.4)."""
@@ -37,7 +39,7 @@ MIN_PASSPHRASE = 10
 MAX_PASSPHRASE = 79
 
 
-class BadSecret(Exception):
+class BadSecret(HandshakeRejected):
     """The key material cannot be unwrapped with this passphrase."""
 
 

@@ -4,8 +4,8 @@ publish), the same flow ffmpeg and OBS use, so any RTMP server accepts it.
 
 :meth:`ClientSession.start` queues the handshake; feed the server's bytes to
 :meth:`receive_data`, send :meth:`data_to_send`; once it returns
-:class:`~headwater_rtmp.events.PublishStarted`, queue media with :meth:`send_media`.
-A refusal is a :class:`~headwater_rtmp.events.Refused` event.
+:class:`~headwater_rtmp.wire.events.PublishStarted`, queue media with :meth:`send_media`.
+A refusal is a :class:`~headwater_rtmp.wire.events.Refused` event.
 """
 
 from __future__ import annotations
@@ -14,17 +14,16 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from headwater.errors import ProtocolError
+from headwater import ProtocolError
 from headwater.media.flv import amf0
-from headwater.media.flv.amf0 import AMFError
-from headwater_rtmp import events as ev
+from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
-from headwater_rtmp.wire.chunk_stream import ChunkReader, ChunkWriter
-from headwater_rtmp.wire.commands import encode_command, parse_command
+from headwater_rtmp.wire.chunk_stream import ChunkReader
+from headwater_rtmp.wire.commands import parse_command
 from headwater_rtmp.wire.handshake import ClientHandshake
+from headwater_rtmp.wire.outbox import Outbox
 
 _CONNECT, _RELEASE, _FCPUBLISH, _CREATE, _PUBLISH = 1.0, 2.0, 3.0, 4.0, 5.0
-_CSID = {m.VIDEO: m.CSID_VIDEO, m.AUDIO: m.CSID_AUDIO}
 
 
 class ClientSession:
@@ -47,15 +46,13 @@ class ClientSession:
         self.publishing = False
         self.handshake = ClientHandshake(random)
         self.reader = ChunkReader(max_message_size)
-        self.writer = ChunkWriter()
+        self.outbox = Outbox()
+        self.writer = self.outbox.writer
         self._chunk_size = chunk_size
-        self._out: list[bytes | memoryview] = []
-        self._peer_window = 0
-        self._acked = 0
 
     def start(self) -> None:
         """Queue C0+C1."""
-        self._out.append(self.handshake.start())
+        self.outbox.raw(self.handshake.start())
 
     def receive_data(self, data: bytes) -> list[Any]:
         """Consume bytes from the server; return events."""
@@ -63,8 +60,8 @@ class ClientSession:
             c2 = self.handshake.receive_data(data)
             if not self.handshake.done:
                 return []
-            self._out.append(c2)
-            self._out.append(self.writer.set_chunk_size(self._chunk_size))
+            self.outbox.raw(c2)
+            self.outbox.raw(self.writer.set_chunk_size(self._chunk_size))
             props = {
                 "app": self.app,
                 "type": "nonprivate",
@@ -80,27 +77,14 @@ class ClientSession:
             if t in (m.COMMAND_AMF0, m.COMMAND_AMF3):
                 self._on_command(msg, out)
             elif t == m.WINDOW_ACK_SIZE:
-                self._peer_window = m.u32(msg.payload, "Window Acknowledgement Size")
+                self.outbox.peer_window = m.u32(msg.payload, "Window Acknowledgement Size")
             elif t == m.USER_CONTROL:
-                event, value = m.parse_user_control(msg.payload)
-                if event == m.PING_REQUEST:
-                    payload = m.user_control(m.PING_RESPONSE, value)
-                    self._out.append(
-                        self.writer.write(m.CSID_CONTROL, m.USER_CONTROL, 0, 0, payload)
-                    )
-        if self._peer_window and self.reader.received - self._acked >= self._peer_window:
-            self._acked = self.reader.received
-            self._control(m.ACK, m.acknowledgement(self._acked))
+                self.outbox.answer_ping(msg.payload)
+        self.outbox.acknowledge(self.reader.received)
         return out
 
-    def _control(self, type_id: int, payload: bytes) -> None:
-        self._out.append(self.writer.write(m.CSID_CONTROL, type_id, 0, 0, payload))
-
     def _on_command(self, msg: m.Message, out: list[Any]) -> None:
-        try:
-            cmd = parse_command(msg.type_id, msg.payload)
-        except AMFError as exc:
-            raise ProtocolError(f"malformed RTMP command from the server: {exc}") from exc
+        cmd = parse_command(msg.type_id, msg.payload)  # an AMFError is a ProtocolError
         info = cmd.arg(0)
         info = info if isinstance(info, dict) else {}
         if cmd.name == "_error" or (cmd.name == "onStatus" and info.get("level") == "error"):
@@ -123,18 +107,15 @@ class ClientSession:
             out.append(ev.PublishStarted(self.stream_id))
 
     def _command(self, stream_id: int, name: str, tid: float, obj: Any, *args: Any) -> None:
-        payload = encode_command(name, tid, obj, *args)
-        self._out.append(self.writer.write(m.CSID_COMMAND, m.COMMAND_AMF0, stream_id, 0, payload))
+        self.outbox.command(stream_id, name, tid, obj, *args)
 
     def send_metadata(self, metadata: dict[str, Any]) -> None:
         """Queue ``@setDataFrame onMetaData``."""
-        payload = amf0.encode("@setDataFrame", "onMetaData", amf0.EcmaArray(metadata))
-        self._out.append(self.writer.write(m.CSID_DATA, m.DATA_AMF0, self.stream_id, 0, payload))
+        self.outbox.data(self.stream_id, "@setDataFrame", "onMetaData", amf0.EcmaArray(metadata))
 
     def send_media(self, type_id: int, timestamp: int, payload: bytes) -> None:
         """Queue one audio or video message (an FLV tag body)."""
-        csid = _CSID.get(type_id, m.CSID_DATA)
-        self._out.extend(self.writer.write_parts(csid, type_id, self.stream_id, timestamp, payload))
+        self.outbox.media(self.stream_id, type_id, timestamp, payload)
 
     def finish(self) -> None:
         """Queue FCUnpublish and deleteStream (a polite goodbye)."""
@@ -143,8 +124,4 @@ class ClientSession:
 
     def data_to_send(self) -> bytes:
         """Everything queued for the server, joined once; empties the queue."""
-        if not self._out:
-            return b""
-        data = b"".join(self._out)
-        self._out.clear()
-        return data
+        return self.outbox.data_to_send()
