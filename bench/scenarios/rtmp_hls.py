@@ -47,6 +47,11 @@ class RtmpHls(Rtmp):
         """``[rtmp]`` as in the rtmp scenario, and ``[hls]``."""
         return super().sections(args) + f"[hls]\nsegment_duration = {args.segment_duration}\n"
 
+    def prepare(self, args: argparse.Namespace) -> str:
+        """The rtmp scenario's clip, looped 30 s longer: a busy bench process paces late."""
+        longer = argparse.Namespace(**{**vars(args), "seconds": args.seconds + 30})
+        return super().prepare(longer)
+
     def warmup(self, args: argparse.Namespace, n: int) -> float:
         """Long enough for the readers to be past their first segments."""
         return args.warmup if args.warmup is not None else 3.0 + 2 * args.segment_duration
