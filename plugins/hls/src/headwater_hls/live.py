@@ -124,7 +124,9 @@ class LiveHLS:
                 if first is None:
                     return  # ended before sending anything
                 backlog = [first]
-            window.start_publication(sub.tracks, time.time(), backlog[-1].dts)
+            # The newest timestamp waiting arrived about now (the last frame may be audio
+            # that the publisher interleaves behind its video: take the largest).
+            window.start_publication(sub.tracks, time.time(), max(f.dts for f in backlog))
             try:
                 for frame in backlog:
                     if window.feed(frame) is not None:
