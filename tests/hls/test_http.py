@@ -82,6 +82,8 @@ async def test_refusals_are_404_with_a_reason() -> None:
             assert reply.status_code == 404, path
             assert "live/none" in reply.text
             assert reply.headers["access-control-allow-origin"] == "*"
+        bad = await http.get(hw.http_url("live/a%20b/index.m3u8"))
+        assert bad.status_code == 400 and "live/a b" in bad.text  # the core's name check
         assert hub_of(hw.server).running == {}
 
 

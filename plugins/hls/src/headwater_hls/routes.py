@@ -1,12 +1,12 @@
 """The HTTP side of live HLS: Flussonic's URLs, MIME types, caching and CORS headers.
 
 ``/{name}/index.m3u8`` (master playlist), ``/{name}/mono.m3u8`` and its alias
-``/{name}/video.m3u8`` (media playlist), ``/{name}/mono-{N}.ts`` (segments). A playlist of
-a stream that is not live is a 404 with the reason in the body (for one playlist's length
-after the publisher leaves, the last playlist is still served so players get the final
-segments); the first playlist request
-of a stream starts its HLS and waits (``playlist_wait`` at most) for the first segment,
-which is cut from the stream's cached group of pictures.
+``/{name}/video.m3u8`` (media playlist), ``/{name}/mono-{N}.ts`` (segments). Each playlist
+request goes through the core's ``server.playable`` (name, existence, live), so a refusal
+is the core's, with its status and reason; for one playlist's length after the publisher
+leaves, the last playlist is still served so players get the final segments. The first
+playlist request of a stream starts its HLS and waits (``playlist_wait`` at most) for the
+first segment, which is cut from the stream's cached group of pictures.
 """
 
 from __future__ import annotations
