@@ -38,6 +38,15 @@ async def decoded_crcs_async(source: str) -> tuple[list[str], list[str]]:
     return await anyio.to_thread.run_sync(decoded_crcs, source)
 
 
+def warmed_up(audio: list[str], source: list[str]) -> list[str]:
+    """Decoded AAC from the first frame equal to a source frame on: the decoder's first
+    outputs after joining mid-stream overlap frames it never saw, so they differ (a few)."""
+    for skip in range(6):
+        if audio[skip] in source:
+            return audio[skip:]
+    raise AssertionError("no decoded audio frame equals the source's")
+
+
 def assert_run_of(got: list[str], source: list[str], at_least: int, *, to_end: bool) -> None:
     """``got`` is a run of ``source`` (to its very end when ``to_end``), ``at_least`` long."""
     assert len(got) >= at_least, f"only {len(got)} frames came back"
@@ -73,11 +82,11 @@ async def test_ffmpeg_plays_live_hls_of_a_publication(test_media, proto) -> None
             video, audio = await decoded_crcs_async(master)
     if proto == "rtmp":
         assert_run_of(video, source_video, len(source_video) // 3, to_end=True)
-        # AAC frames overlap: the first two decoded after joining (the decoder's warm-up)
-        # may differ from the source's; from then on every one is the source's.
-        assert_run_of(audio[2:], source_audio, len(source_audio) // 3, to_end=True)
+        audio = warmed_up(audio, source_audio)
+        assert_run_of(audio, source_audio, len(source_audio) // 3, to_end=True)
     else:
         # ffmpeg's SRT caller closes without lingering (live mode): what it sent in its
         # last moments (its TS muxer holds audio back up to 0.7 s) may not arrive whole.
         assert_run_of(video[:-5], source_video, len(source_video) // 3, to_end=False)
-        assert_run_of(audio[2:-40], source_audio, len(source_audio) // 3, to_end=False)
+        audio = warmed_up(audio, source_audio)
+        assert_run_of(audio[:-40], source_audio, len(source_audio) // 3, to_end=False)
