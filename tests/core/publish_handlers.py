@@ -44,3 +44,10 @@ def broken(**fields: Any) -> bool:
 
 
 not_callable = 42
+
+
+def lua_pair(**fields: Any) -> tuple[bool, dict[str, Any]]:
+    """Answer as Flussonic's Lua handlers do: ``true, {record_path = ...}``."""
+    if fields["args"].get("token") != "good":
+        return False, {"code": 403, "reason": "bad token"}
+    return True, {"record_path": f"lua/{fields['name']}.flv"}

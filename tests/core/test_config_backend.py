@@ -93,7 +93,7 @@ async def test_backend_streams_come_and_go(slash: str) -> None:
             assert peer.requests[0]["method"] == "GET"
             assert peer.requests[0]["path"].startswith("/config_backend/streams?host=")
             stream = server.streams.get("backend1")
-            assert stream is not None and stream.named_by == "backend" and stream.static
+            assert stream is not None and stream.named_by == "external" and stream.static
 
             # the backend's settings apply: its password is asked for
             with pytest.raises(PublishRejected) as info:

@@ -92,7 +92,7 @@ async def test_one_stream_with_live_stats() -> None:
             assert reply.status_code == 200
             info = reply.json()
             stats = info["stats"]
-            assert info["name"] == "live/cam1" and info["named_by"] == "template"
+            assert info["name"] == "live/cam1" and info["named_by"] == "user"
             assert stats["alive"] is True and stats["status"] == "running"
             assert stats["bytes_in"] == 28 * 1100 and stats["frames_in"] == 56
             assert stats["input_bitrate"] > 0
@@ -208,7 +208,7 @@ async def test_invalid_put_changes_nothing_and_post_only_validates(tmp_path: Pat
         assert [e["path"] for e in reply.json()["detail"]["errors"]] == expected_paths
 
         ok = await http.post(url, json={"limits": {"max_streams": 3}})
-        assert ok.status_code == 200 and ok.json() == {"valid": True, "errors": []}
+        assert ok.status_code == 200 and ok.json() == {"valid": True, "errors": [], "warnings": []}
         # neither the POST nor the failed PUT changed anything
         assert hw.server.settings.limits.max_streams == 10_000
         assert "rtmp" not in hw.server.settings.listeners

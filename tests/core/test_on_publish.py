@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 from pathlib import Path
@@ -11,7 +12,17 @@ import anyio
 import anyio.lowlevel
 import publish_handlers
 import pytest
-from core_helpers import H264, PUBLISH, Reply, audio, core_server, http_peer, request, video
+from core_helpers import (
+    H264,
+    PUBLISH,
+    Reply,
+    audio,
+    core_server,
+    frame_index,
+    http_peer,
+    request,
+    video,
+)
 
 from headwater import Frame, PublishRejected, Refusal, hookimpl
 from headwater.media.flv.demuxer import FlvDemuxer
@@ -202,7 +213,7 @@ async def test_x_record_writes_an_endless_flv_into_the_data_dir(tmp_path: Path) 
         for publication in range(2):  # a second publication continues the same file
             async with hw.server.publish(request("chats/room")) as pub:
                 for i in range(50):
-                    for frame in (video(i + 50 * publication), audio(i)):
+                    for frame in (video(i + 50 * publication), audio(i + 50 * publication)):
                         pub.send(frame)
                         sent.append(frame)
                     if i % 10 == 0:
@@ -215,3 +226,49 @@ async def test_x_record_writes_an_endless_flv_into_the_data_dir(tmp_path: Path) 
     assert got_video == sent_video
     assert [f.data for f in got if f.track.is_audio] == [f.data for f in sent if f.track.is_audio]
     assert got[0].track.width == 320 and got[0].track.parameter_sets[-2:] == H264.parameter_sets
+
+
+@pytest.mark.anyio
+async def test_x_record_second_publication_continues_timestamps(tmp_path: Path) -> None:
+    """Regression: a second publication into the same x-record file restarted at 0, so the
+    FLV's timestamps went backwards. Appended tags now carry on after the file's latest."""
+    config = template("python:publish_handlers:record_into")
+    async with core_server(config, data_dir=tmp_path) as hw:
+        for _publication in range(3):  # each publisher starts its clock at 0, as encoders do
+            async with hw.server.publish(request("chats/room")) as pub:
+                for i in range(30):
+                    pub.send(video(i))
+                    pub.send(audio(i))
+                    await anyio.lowlevel.checkpoint()
+    path = tmp_path / "rec" / "chats" / "room.flv"
+    tags = [t for t in FlvReader().feed(path.read_bytes()) if isinstance(t, FlvTag)]
+    stamps = [t.timestamp for t in tags if t.kind == 9]
+    assert len(stamps) == 3 * 31  # 30 frames and a sequence header per publication
+    per = [stamps[i * 31 : (i + 1) * 31] for i in range(3)]
+    for earlier, later in itertools.pairwise(per):
+        assert min(later) > max(earlier)
+        # within a publication the spacing is what the publisher sent (40 ms at 25 fps)
+        assert [b - a for a, b in itertools.pairwise(later[1:])] == [40] * 29
+    frames = read_flv(path)
+    assert [frame_index(f) for f in frames if f.track.is_video] == list(range(30)) * 3
+
+
+@pytest.mark.anyio
+async def test_x_record_trims_a_partial_tag_left_by_a_crash(tmp_path: Path) -> None:
+    config = template("python:publish_handlers:record_into")
+    path = tmp_path / "rec" / "chats" / "room.flv"
+    async with core_server(config, data_dir=tmp_path) as hw:
+        async with hw.server.publish(request("chats/room")) as pub:
+            for i in range(10):
+                pub.send(video(i))
+                await anyio.lowlevel.checkpoint()
+        whole = path.stat().st_size
+        with path.open("ab") as f:
+            f.write(b"\x09\x00\x10\x00half a tag")
+        async with hw.server.publish(request("chats/room")) as pub:
+            for i in range(10):
+                pub.send(video(i))
+                await anyio.lowlevel.checkpoint()
+    assert path.stat().st_size > whole
+    frames = read_flv(path)
+    assert [frame_index(f) for f in frames] == list(range(10)) * 2

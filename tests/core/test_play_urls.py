@@ -133,29 +133,18 @@ def test_refresh_script_refuses_a_tarball_whose_hash_differs() -> None:
         script.verify_integrity(data, "md5-abc")
 
 
-class StopRoutePlugin:
-    """Stands in for the API's stop route (``POST /streamer/api/v3/streams/NAME/stop``)."""
-
-    @hookimpl
-    def http_routes(self):
-        from starlette.responses import Response
-        from starlette.routing import Route
-
-        async def stop(request):
-            return Response(status_code=204)
-
-        return [Route(ui_stream.STOP_ROUTE, stop, methods=["POST"])]
-
-
 @pytest.mark.anyio
-@pytest.mark.parametrize("with_route", [False, True])
-async def test_stop_button_only_where_the_api_can_stop(with_route: bool) -> None:
-    plugins = [StopRoutePlugin()] if with_route else []
+async def test_view_auth_guards_the_stream_page_embed_and_scripts() -> None:
+    config = {"view_auth": {"login": "viewer", "password": "secret"}}
     async with (
-        core_server(extra_plugins=plugins) as hw,
+        core_server(config) as hw,
         httpx.AsyncClient(timeout=5) as http,
         hw.server.publish(request("live/cam1")) as pub,
     ):
         pub.send(video(0))
-        page = (await http.get(hw.http_url("ui/streams/live/cam1"))).text
-    assert ('<button id="stop">' in page) is with_route
+        for path in ("ui/streams/live/cam1", "live/cam1/embed.html", "ui/player.js"):
+            refused = await http.get(hw.http_url(path))
+            assert refused.status_code == 401, path
+            assert refused.headers["www-authenticate"].startswith("Basic")
+            allowed = await http.get(hw.http_url(path), auth=("viewer", "secret"))
+            assert allowed.status_code == 200, path

@@ -40,6 +40,7 @@ EXPORTED = [
     "Track",
     "Verdict",
     "backend_url",
+    "emit_event",
     "hookimpl",
 ]
 

@@ -160,7 +160,7 @@ def test_stats_describe_what_was_published() -> None:
     stream.metadata = {"encoder": "test", "blob": b"\x01\x02"}
     info = stream.describe()
     stats = info["stats"]
-    assert info["name"] == "live/a" and info["named_by"] == "template" and not info["static"]
+    assert info["name"] == "live/a" and info["named_by"] == "user" and not info["static"]
     assert stats["alive"] and stats["status"] == "running"
     assert stats["bytes_in"] == 10 * 200 + 10 * 50
     assert stats["frames_in"] == 20
@@ -243,8 +243,8 @@ def test_registry_sync_static_keeps_live_streams() -> None:
     registry.get("b").begin({})  # type: ignore[union-attr]
     registry.sync_static([StreamSettings(name="c")])
     assert sorted(s.name for s in registry) == ["b", "c"]
-    registry.sync_static([StreamSettings(name="x")], named_by="backend")
-    registry.sync_static([], named_by="backend")
+    registry.sync_static([StreamSettings(name="x")], named_by="external")
+    registry.sync_static([], named_by="external")
     assert "x" not in registry and "c" in registry
 
 

@@ -31,6 +31,7 @@ SECTION_OF_MODEL: dict[type[BaseModel], str] = {
     models.PushSettings: "pushes",
     models.SRTPublishSettings: "srt_publish",
     models.EditAuth: "edit_auth",
+    models.EventSinkSettings: "event_sinks",
     models.Limits: "limits",
     models.PluginsSettings: "plugins",
 }
@@ -77,6 +78,11 @@ def rows(title: str) -> dict[str, tuple[str, str]]:
     }
 
 
+def documented_keys(model: type[BaseModel]) -> list[str]:
+    """The keys as written in a document: a field's alias (``except``) or its name."""
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
 def test_every_config_model_has_a_section() -> None:
     missing = config_models() - set(SECTION_OF_MODEL)
     assert not missing, f"models with no section in {DOC}: {sorted(m.__name__ for m in missing)}"
@@ -87,13 +93,13 @@ def test_every_config_model_has_a_section() -> None:
 )
 def test_every_field_has_a_row(model: type[BaseModel]) -> None:
     documented = rows(SECTION_OF_MODEL[model])
-    missing = [name for name in model.model_fields if name not in documented]
+    missing = [key for key in documented_keys(model) if key not in documented]
     assert not missing, f"{model.__name__}: no row in '{SECTION_OF_MODEL[model]}' for {missing}"
 
 
 @pytest.mark.parametrize("title", sorted(set(SECTION_OF_MODEL.values())))
 def test_no_row_documents_a_key_that_does_not_exist(title: str) -> None:
-    fields = {n for m, t in SECTION_OF_MODEL.items() if t == title for n in m.model_fields}
+    fields = {n for m, t in SECTION_OF_MODEL.items() if t == title for n in documented_keys(m)}
     fiction = sorted(set(rows(title)) - fields)
     assert not fiction, f"'{title}' documents keys the model does not have: {fiction}"
 
@@ -115,7 +121,7 @@ def _documented_value(cell: str, annotation: Any) -> Any:
 def test_documented_defaults_are_the_model_defaults(model: type[BaseModel]) -> None:
     documented = rows(SECTION_OF_MODEL[model])
     for name, field in model.model_fields.items():
-        cell = documented[name][1]
+        cell = documented[field.alias or name][1]
         if field.is_required():
             assert cell == "required", f"{model.__name__}.{name} is required, docs say {cell!r}"
             continue

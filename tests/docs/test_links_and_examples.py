@@ -23,6 +23,9 @@ OWN_PAGES = [
     "docs/push.md",
     "docs/api.md",
     "docs/specifications.md",
+    "docs/flussonic.md",
+    "docs/metrics.md",
+    "docs/events.md",
 ]
 """Pages kept by this test module (the protocol pages have their own owners)."""
 

@@ -8,6 +8,7 @@ Skipped where /usr/bin/chromium is absent (``.ci/run`` installs it best effort).
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -73,11 +74,11 @@ def watch(page) -> list[str]:
 
 async def test_click_a_stream_and_watch_it_then_embed(test_media) -> None:
     async_api = pytest.importorskip("playwright.async_api")
-    clip = test_media("h264", "aac", "flv", seconds=14.0, size="320x240", gop=25)
+    clip = test_media("h264", "aac", "flv", seconds=40.0, size="320x240", gop=25)
     server = running_server(HLS, protocols=("http", "rtmp"))
     async with server as hw, anyio.create_task_group() as tg:
         publish = ["-re", "-i", str(clip), "-c", "copy", "-f", "flv", hw.url("rtmp", "live/cam")]
-        tg.start_soon(run_ffmpeg, publish)
+        tg.start_soon(partial(run_ffmpeg, publish, check=False))  # the Stop button ends it
         await wait_for_stream(hw.server, "live/cam", frames=5, timeout=15)
         async with async_api.async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
@@ -99,6 +100,14 @@ async def test_click_a_stream_and_watch_it_then_embed(test_media) -> None:
                 await embed.goto(hw.http_url("live/cam/embed.html"))
                 first, frames = await played(embed, 1.0, log)
                 assert frames > 10
+
+                # Stop (loopback, no edit_auth: allowed) disconnects the publisher.
+                page.on("dialog", lambda dialog: dialog.accept())
+                await page.click("#stop")
+                await page.wait_for_function(
+                    "() => document.getElementById('stop-result').textContent === 'stopped'"
+                )
+                assert not hw.server.streams.get("live/cam").live
             finally:
                 await browser.close()
         tg.cancel_scope.cancel()

@@ -140,17 +140,22 @@ class FakeServer:
         return self.target
 
 
-@pytest.mark.anyio
-async def test_a_failing_destination_is_retried_with_back_off_until_the_stream_ends() -> None:
-    stream = live_stream(StreamSettings(name="t", prefixes=["live"]))
-    target = FlakyTarget(failures=2)
-    push = Push(FakeServer(target), stream, "rtmp://u:pw@cdn/app/live/cam", Backoff(0.01, 0.02))  # type: ignore[arg-type]
+async def run_until_the_stream_ends(push: Push, stream: Stream) -> None:
+    """Run ``push`` on the stream for 0.1 s, then end the publication and let it finish."""
     subscription = stream.open_subscription(push.name)
     with anyio.fail_after(5):
         async with anyio.create_task_group() as tg:
             tg.start_soon(push.run, subscription)
             await anyio.sleep(0.1)
             stream.finish()
+
+
+@pytest.mark.anyio
+async def test_a_failing_destination_is_retried_with_back_off_until_the_stream_ends() -> None:
+    stream = live_stream(StreamSettings(name="t", prefixes=["live"]))
+    target = FlakyTarget(failures=2)
+    push = Push(FakeServer(target), stream, "rtmp://u:pw@cdn/app/live/cam", Backoff(0.01, 0.02))  # type: ignore[arg-type]
+    await run_until_the_stream_ends(push, stream)
     assert target.runs == 3
     assert push.status["attempts"] == 3 and push.status["errors"] == 2
     assert push.status["state"] == "stopped"
@@ -165,3 +170,32 @@ async def test_a_url_no_plugin_claims_is_unsupported() -> None:
     with anyio.fail_after(5):
         await push.run(stream.open_subscription(push.name))
     assert push.status["state"] == "unsupported"
+
+
+class Recorder:
+    """An event bus double: remembers what was emitted."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def emit(self, name: str, **fields: Any) -> None:
+        self.events.append((name, fields))
+
+
+@pytest.mark.anyio
+async def test_each_attempt_emits_push_started_and_push_closed() -> None:
+    stream = live_stream(StreamSettings(name="t", prefixes=["live"]))
+    server = FakeServer(FlakyTarget(failures=1))
+    server.events = Recorder()  # type: ignore[attr-defined]
+    push = Push(server, stream, "rtmp://u:pw@cdn/app/%s", Backoff(0.01, 0.02))  # type: ignore[arg-type]
+    await run_until_the_stream_ends(push, stream)
+    events = server.events.events  # type: ignore[attr-defined]
+    assert [name for name, _ in events] == [
+        "push_started",
+        "push_closed",
+        "push_started",
+        "push_closed",
+    ]
+    assert all(f["url"] == "rtmp://cdn/app/%s" and f["media"] == stream.name for _, f in events)
+    assert events[1][1]["reason"] == "ConnectionError: refused #1"
+    assert events[3][1]["reason"] == "stream ended"

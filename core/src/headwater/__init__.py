@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "Subscription": "headwater.subscription",
     "Track": "headwater.media.frames",
     "backend_url": "headwater.config_backend",
+    "emit_event": "headwater.events.bus",
     "Verdict": "headwater.verdict",
     "hookimpl": "headwater.markers",
 }
@@ -80,6 +81,7 @@ __all__ = [
     "Track",
     "Verdict",
     "backend_url",
+    "emit_event",
     "hookimpl",
 ]
 
@@ -119,6 +121,7 @@ if TYPE_CHECKING:
         PublishRejected,
         Refusal,
     )
+    from headwater.events.bus import emit_event
     from headwater.listeners import Listener
     from headwater.markers import hookimpl
     from headwater.media.frames import Codec, Frame, MediaKind, Track

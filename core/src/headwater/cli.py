@@ -47,14 +47,37 @@ def parse_listen(values: list[str]) -> dict[str, list[dict[str, Any]]]:
     return listeners
 
 
-def setup_logging(level: str) -> None:
-    """One line per event on stderr: time, level, logger, message."""
+def setup_logging(level: str, log_format: str = "text") -> None:
+    """One line per event on stderr: time, level, logger, message (or JSON, one per line)."""
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
         force=True,
     )
+    if log_format == "json":
+        from headwater.log_format import JsonFormatter
+
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
+
+
+def _version(value: bool) -> None:
+    if value:
+        import importlib.metadata
+
+        print(f"headwater {importlib.metadata.version('headwater')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version"),
+    ] = False,
+) -> None:
+    """headwater: a live-video ingest server (RTMP, RTSP, SRT, MPEG-TS over HTTP)."""
 
 
 def fail(message: str) -> None:
@@ -65,7 +88,10 @@ def fail(message: str) -> None:
 
 @app.command()
 def serve(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Config file: TOML, JSON or Flussonic's syntax"),
+    ] = None,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="State and recordings")
     ] = None,
@@ -80,6 +106,9 @@ def serve(
     log_level: Annotated[
         str | None, typer.Option("--log-level", help="debug, info, warning, error")
     ] = None,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="text, or json (one object per line)")
+    ] = "text",
 ) -> None:
     """Run the server (with no --config, the embedded default config)."""
     from headwater.config.loading import load_settings
@@ -89,11 +118,16 @@ def serve(
     overrides: dict[str, Any] = {}
     if log_level:
         overrides["log_level"] = log_level
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("expected text or json", param_hint="--log-format")
+    warnings: list[str] = []
     try:
-        settings = load_settings(config, overrides, data_dir=data_dir)
+        settings = load_settings(config, overrides, data_dir=data_dir, warnings=warnings)
         if listen:
             settings.listeners = {**settings.listeners, **_listener_models(parse_listen(listen))}
-        setup_logging(settings.log_level)
+        setup_logging(settings.log_level, log_format)
+        for line in warnings:
+            logging.getLogger("headwater.config").warning("%s: %s", config, line)
         server = Server(settings)
         validate_plugin_sections(server.pm, settings)
     except (ConfigError, PluginError) as exc:
@@ -176,21 +210,42 @@ def plugins(
 
 @app.command("check-config")
 def check_config(
-    file: Annotated[Path, typer.Argument(help="TOML config file to validate")],
+    file: Annotated[
+        Path, typer.Argument(help="Config file to validate (TOML, JSON or Flussonic's syntax)")
+    ],
 ) -> None:
-    """Validate a config file; print each error with its key path and exit 1 if any."""
+    """Validate a config file; print warnings, and each error with its key path or line.
+
+    Exits 1 when there is an error; warnings (ignored Flussonic directives) do not fail.
+    """
     from headwater.config.loading import load_settings
     from headwater.plugins import make_plugin_manager, validate_plugin_sections
 
+    warnings: list[str] = []
     try:
-        settings = load_settings(file, use_persisted=False)
+        settings = load_settings(file, use_persisted=False, warnings=warnings)
+        _print_warnings(file, warnings)
         pm = make_plugin_manager(disabled=settings.plugins.disabled)
         validate_plugin_sections(pm, settings)
     except (ConfigError, PluginError) as exc:
+        _print_warnings(file, warnings)
         for line in str(exc).splitlines():
+            line = line.removeprefix(f"{file}: ")  # reading errors already name the file
             typer.secho(f"{file}: {line}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     print(f"{file}: ok")
+
+
+def _print_warnings(file: Path, warnings: list[str]) -> None:
+    for line in warnings:
+        typer.secho(f"{file}: warning: {line}", fg=typer.colors.YELLOW, err=True)
+    warnings.clear()
+
+
+from headwater.cli_remote import stop_command, streams_command  # noqa: E402
+
+app.command("streams")(streams_command)
+app.command("stop")(stop_command)
 
 
 def main() -> None:

@@ -75,6 +75,7 @@ class ConfigBackend:
         *,
         limits: Callable[[], Limits],
         on_change: Callable[[list[StreamSettings], list[StreamSettings]], None],
+        on_error: Callable[[str, str], None] | None = None,
     ) -> None:
         self.base = base
         self.host = socket.gethostname()
@@ -84,6 +85,9 @@ class ConfigBackend:
         """What ``GET /streamer/api/v3/config`` shows under ``config_external``."""
         self._limits = limits
         self._on_change = on_change
+        self._on_error = on_error
+        """Called with Flussonic's error kind (``network_error``, ``malformed_json``,
+        ``invalid_request``) and the message after each failed poll."""
 
     async def run(self) -> None:
         """Poll until cancelled."""
@@ -110,6 +114,17 @@ class ConfigBackend:
                 message = f"{type(exc).__name__}: {exc}"
             else:
                 message = str(exc)
+            if self._on_error is not None:
+                network = isinstance(exc, httpx.HTTPError | TimeoutError)
+                malformed = "neither JSON" in message
+                kind = (
+                    "network_error"
+                    if network
+                    else "malformed_json"
+                    if malformed
+                    else ("invalid_request")
+                )
+                self._on_error(kind, message)
             if status.get("last_error") != message:
                 log.warning(
                     "config backend %s failed (%s); keeping the last good answer", url, message

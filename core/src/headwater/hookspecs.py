@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from prometheus_client.core import Metric
     from pydantic import BaseModel
     from starlette.routing import BaseRoute
 
@@ -197,4 +198,19 @@ def play_urls(
 
     Called each time the API shows one stream (``GET /streamer/api/v3/streams/{name}``) and
     for the stream page of the web UI. All results are concatenated, in plugin order.
+    """
+
+
+# -- operations ----------------------------------------------------------------------------
+
+
+@hookspec
+def metrics(server: Server) -> Sequence[Metric] | None:
+    """Contribute Prometheus metric families to ``GET /metrics``.
+
+    :returns: ``prometheus_client`` metric families (``GaugeMetricFamily``,
+        ``CounterMetricFamily``...) read from the plugin's state now, or None. Name them
+        ``headwater_<plugin>_...`` and keep label sets bounded (streams, not clients).
+
+    Called synchronously at every scrape (must not be async); all results are concatenated.
     """

@@ -35,6 +35,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "headwater.builtin.on_publish",
     "headwater.builtin.http",
     "headwater.builtin.x_record",
+    "headwater.builtin.events",
 )
 """Modules registered before any installed plugin (so they answer last)."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -54,6 +55,11 @@ class Publication:
         self.stream.stats.wire_bytes_in += count
         self.last_activity = time.monotonic()
 
+    def set_input_stats(self, provider: Callable[[], dict[str, Any]]) -> None:
+        """Let the API show the protocol's live counters (SRT RTT, loss...) under ``input``;
+        ``provider`` is called on each API read while the publication lasts."""
+        self.stream.input_stats = provider
+
     def set_metadata(self, metadata: dict[str, Any]) -> None:
         """Keep the publisher's metadata (e.g. RTMP onMetaData) in the stream info."""
         self.stream.metadata = dict(metadata)
@@ -68,6 +74,7 @@ class Publication:
         """End the publication from outside; the protocol handler is cancelled."""
         if self.stop_reason is None:
             self.stop_reason = reason
+            self.stream.source_error = reason
             log.info("%s: stopping publisher %s: %s", self.name, self.request.ip, reason)
         self.scope.cancel()
 

@@ -22,6 +22,7 @@ from headwater.naming import Match
 from headwater.publication import Publication
 from headwater.publish_request import PublishRequest
 from headwater.stream import Stream
+from headwater.telemetry import publish_refused
 from headwater.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ async def publish(
         verdicts = await server.authorize(request, match.settings)
         stream = claim(server, name, match, request)
     except PublishRejected as exc:
+        publish_refused(server, request, exc)
         log.warning(
             "refused %s publish from %s (%s): %s",
             request.proto,

@@ -2,12 +2,15 @@
 
 Frames are written as they arrive, in batches, and flushed after every batch, so the file
 is complete up to the last frame received even when the publisher vanishes or the server
-stops. A file that already exists is appended to (a new publication continues it).
+stops. A file that already exists is appended to: a new publication continues it, its
+timestamps carrying on from the file's last tag (never going backwards), after trimming
+half a tag a crash may have left at the end.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +19,7 @@ import anyio
 
 from headwater.media.flv.muxer import FlvMuxer
 from headwater.media.flv.tags import encode_header, encode_tag
+from headwater.media.flv.tail import flv_tail
 
 if TYPE_CHECKING:
     from headwater.subscription import Subscription
@@ -45,6 +49,15 @@ class FlvFileRecorder:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         muxer = FlvMuxer()
         fresh = not self.path.exists() or self.path.stat().st_size == 0
+        resume: int | None = None  # the timestamp the appended tags start from
+        if not fresh:
+            end, last = await anyio.to_thread.run_sync(flv_tail, self.path)
+            if end != self.path.stat().st_size:
+                log.warning(
+                    "%s: trimming a partial tag at the end of %s", self.stream_name, self.path
+                )
+                await anyio.to_thread.run_sync(os.truncate, self.path, end)
+            resume = None if last is None else last + 1
         log.info("%s: recording into %s", self.stream_name, self.path)
         async with aiofiles.open(self.path, "ab") as out:
             if fresh:
@@ -52,13 +65,21 @@ class FlvFileRecorder:
             metadata = subscription.stream.metadata
             if metadata:
                 tag = muxer.metadata(metadata)
-                await out.write(encode_tag(tag.kind, tag.timestamp, tag.data))
+                await out.write(encode_tag(tag.kind, resume or 0, tag.data))
             parts: list[bytes] = []
             size = 0
+            offset: int | None = None
+            floor = resume or 0
             try:
                 async for frame in subscription:
                     for tag in muxer.frame(frame):
-                        data = encode_tag(tag.kind, tag.timestamp, tag.data)
+                        ts = tag.timestamp
+                        if resume is not None:
+                            if offset is None:  # shift only a clock that starts behind the file
+                                offset = max(resume - ts, 0)
+                            ts = max(ts + offset, floor)
+                            floor = ts
+                        data = encode_tag(tag.kind, ts, tag.data)
                         parts.append(data)
                         size += len(data)
                     if size >= BATCH_BYTES or not subscription.pending:

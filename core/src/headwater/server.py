@@ -17,6 +17,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from headwater.config.models import ServerSettings, StreamSettings
 from headwater.consumers import Consumer
 from headwater.errors import PublishRejected, Refusal
+from headwater.events import EventBus
 from headwater.hookcall import call_all, call_first
 from headwater.listeners import ListenerSet
 from headwater.naming import Match, match_name, validate_name
@@ -29,6 +30,7 @@ from headwater.publish_request import PublishRequest
 from headwater.registry import StreamRegistry
 from headwater.stream import Stream
 from headwater.subscription import Subscription
+from headwater.telemetry import Tallies, backend_failed
 from headwater.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -60,6 +62,10 @@ class Server:
         self.publications: dict[str, Publication] = {}
         self.plugin_settings: dict[str, Any] = {}
         self.started_at = time.time()
+        self.events = EventBus()
+        """Where events go (``event_sinks``); ``headwater.events.emit`` queues one."""
+        self.tallies = Tallies()
+        """Totals for the metrics (refusals, bytes of ended publications...)."""
         self._tg: TaskGroup | None = None
         self._backend_scope: anyio.CancelScope | None = None
 
@@ -84,6 +90,7 @@ class Server:
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
+                self.events.configure(tg, self.settings.event_sinks)
                 await self.open_listeners(tg)
                 tg.start_soon(self._housekeeping)
                 self._start_backend()
@@ -91,6 +98,7 @@ class Server:
                 await anyio.sleep_forever()
         finally:
             self._tg = None
+            self.events.stop()
 
     def stop(self) -> None:
         """Stop serving: publishers are disconnected, consumers and listeners closed."""
@@ -122,6 +130,7 @@ class Server:
             self.settings.config_external,
             limits=lambda: self.settings.limits,
             on_change=self._backend_changed,
+            on_error=lambda kind, message: backend_failed(self, backend.base, kind, message),
         )
         self.backend = backend
         scope = anyio.CancelScope()
@@ -139,9 +148,9 @@ class Server:
         for gone in old:
             if gone.name not in names:
                 pub = self.publications.get(gone.name)
-                if pub is not None and pub.stream.named_by == "backend":
+                if pub is not None and pub.stream.named_by == "external":
                     pub.stop("the config backend no longer lists this stream")
-        self.streams.sync_static(new, named_by="backend")
+        self.streams.sync_static(new, named_by="external")
 
     async def open_listeners(self, tg: TaskGroup, protos: list[str] | None = None) -> None:
         """Ask the ``listen`` hook for listeners and start those of ``protos`` (all: None)."""
@@ -162,7 +171,9 @@ class Server:
                 log.debug(
                     "%s: dynamic stream removed after %gs idle", name, limits.dynamic_stream_ttl
                 )
+            now = time.monotonic()
             for pub in list(self.publications.values()):
+                pub.stream.sample_output(now)
                 if pub.idle_for > limits.publish_idle_timeout:
                     pub.stop(f"no data for {limits.publish_idle_timeout:g}s")
 
@@ -185,6 +196,7 @@ class Server:
         tg = self.task_group
         inline = [p for p in changed if p != "http"]
         self._use_settings(new, sections)
+        self.events.configure(tg, new.event_sinks)
         try:
             await self.listeners.stop(inline)
             await self.open_listeners(tg, inline)
@@ -192,10 +204,11 @@ class Server:
             log.warning("new listeners failed to open; going back to the previous settings")
             await self.listeners.stop(inline)
             self._use_settings(old, old_sections)
+            self.events.configure(tg, old.event_sinks)
             await self.open_listeners(tg, inline)
             raise
         if old.config_external != new.config_external:
-            self.streams.sync_static([], named_by="backend")
+            self.streams.sync_static([], named_by="external")
             self._start_backend()
         if "http" in changed:
 

@@ -7,7 +7,7 @@ the stream keeps the last group of pictures so that a new consumer starts at a k
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -34,7 +34,7 @@ class Stream:
         self.settings = settings
         self.static = static
         self.location = location
-        self.named_by = "config" if static else "template"
+        self.named_by = "config" if static else "user"
         self.queue_frames = queue_frames
         self.gop_cache_bytes = gop_cache_bytes
         self.live = False
@@ -48,6 +48,13 @@ class Stream:
         """Monotonic time the last publication ended (None while live or never published)."""
         self.publications = 0
         self.dropped_total = 0
+        self.bytes_out_total = 0
+        """Bytes taken by consumers that have left (live ones count their own)."""
+        self.input_stats: Callable[[], dict[str, Any]] | None = None
+        """The publishing protocol's live counters (SRT RTT, loss...), set by the plugin."""
+        self.source_error: str | None = None
+        """Why the last publication was stopped from outside (idle, API...), if it was."""
+        self._out_marks: list[tuple[float, int]] = []
         self._gop: list[Frame] = []
         self._gop_bytes = 0
 
@@ -58,19 +65,50 @@ class Stream:
         """Current tracks in id order."""
         return [self.tracks_by_id[k] for k in sorted(self.tracks_by_id)]
 
+    @property
+    def bytes_out(self) -> int:
+        """Payload bytes every consumer (player, recorder, push) has taken."""
+        return self.bytes_out_total + sum(s.bytes_out for s in self.subscriptions)
+
+    @property
+    def status(self) -> str:
+        """Flussonic's ``running`` (published now), ``waiting`` (for a publisher) or
+        ``error`` (the last publication was stopped: idle, API, backend)."""
+        if self.live:
+            return "running"
+        return "error" if self.source_error else "waiting"
+
+    def sample_output(self, now: float) -> None:
+        """Remember ``bytes_out`` now (called once a second) for :meth:`output_bitrate`."""
+        marks = self._out_marks
+        marks.append((now, self.bytes_out))
+        if len(marks) > 6:
+            del marks[0]
+
+    def output_bitrate(self) -> int:
+        """Output bitrate in kbit/s over the last few seconds' samples."""
+        marks = self._out_marks
+        if len(marks) < 2 or not self.live:
+            return 0
+        (t0, b0), (t1, b1) = marks[0], marks[-1]
+        return int(max(b1 - b0, 0) * 8 / max(t1 - t0, 1e-3) / 1000)
+
     def describe(self) -> dict[str, Any]:
         """The stream as ``GET /streamer/api/v3/streams`` shows it (Flussonic-style names)."""
         now = time.monotonic()
         stats = self.stats
         info: dict[str, Any] = {
             "alive": self.live,
-            "status": "running" if self.live else "idle",
+            "status": self.status,
             "publish_enabled": bool(self.settings and self.settings.publish_enabled),
             "bytes_in": stats.bytes_in,
+            "bytes_out": self.bytes_out,
             "frames_in": stats.frames_in,
             "wire_bytes_in": stats.wire_bytes_in,
             "input_bitrate": stats.bitrate(now) if self.live else 0,
+            "output_bitrate": self.output_bitrate(),
             "online_clients": len(self.subscriptions),
+            "client_count": len(self.subscriptions),
             "drops": self.dropped_total + sum(s.dropped for s in self.subscriptions),
             "media_info": {
                 "tracks": [t.describe() for t in self.tracks],
@@ -80,8 +118,16 @@ class Stream:
         if stats.started_at:
             info["opened_at"] = int(stats.started_at * 1000)
             info["lifetime"] = int((time.time() - stats.started_at) * 1000) if self.live else 0
+        if stats.frames_in:
+            info["last_dts"] = stats.last_dts // 90
+            info["last_dts_at"] = int((time.time() - (now - stats.last_frame_at)) * 1000)
+            info["ts_delay"] = int((now - stats.last_frame_at) * 1000) if self.live else 0
+        if self.source_error:
+            info["source_error"] = self.source_error
         if self.publisher:
             info["publisher"] = dict(self.publisher)
+            live_counters = self.input_stats() if self.live and self.input_stats else {}
+            info["input"] = {**self.publisher, **live_counters}
         info["consumers"] = [
             {"name": s.name, "pending": s.pending, "dropped": s.dropped} for s in self.subscriptions
         ]
@@ -107,6 +153,9 @@ class Stream:
         self._gop_bytes = 0
         self.ended_at = None
         self.publications += 1
+        self.input_stats = None
+        self.source_error = None
+        self._out_marks = []
 
     def finish(self) -> None:
         """Detach the publisher; every subscription ends once drained."""
@@ -126,7 +175,7 @@ class Stream:
             if track.kind is MediaKind.VIDEO:
                 self.has_video = True
         size = frame.size
-        self.stats.add(size, frame.keyframe, time.monotonic())
+        self.stats.add(size, frame.keyframe, time.monotonic(), frame.dts)
         # GOP cache: restart at each video keyframe; audio-only streams keep a short tail.
         if frame.keyframe and track.kind is MediaKind.VIDEO:
             self._gop = [frame]
@@ -165,6 +214,7 @@ class Stream:
         if sub in self.subscriptions:
             self.subscriptions.remove(sub)
             self.dropped_total += sub.dropped
+            self.bytes_out_total += sub.bytes_out
         sub.end()
 
     @asynccontextmanager

@@ -22,10 +22,13 @@ class StreamStats:
     """Wall-clock time (seconds since the epoch) the publication started."""
     last_frame_at: float = 0.0
     """Monotonic time of the last frame."""
+    last_dts: int = 0
+    """DTS of the last frame (90 kHz)."""
     _marks: list[tuple[float, int]] = field(default_factory=list)
 
-    def add(self, size: int, keyframe: bool, now: float) -> None:
+    def add(self, size: int, keyframe: bool, now: float, dts: int = 0) -> None:
         """Count one frame of ``size`` payload bytes received at monotonic time ``now``."""
+        self.last_dts = dts
         self.bytes_in += size
         self.frames_in += 1
         if keyframe:

@@ -30,6 +30,7 @@ class Subscription:
         "_queue",
         "_waiter",
         "_waiting_key",
+        "bytes_out",
         "drop_events",
         "dropped",
         "maxsize",
@@ -42,6 +43,8 @@ class Subscription:
         self.name = name
         self.maxsize = maxsize
         self.dropped = 0
+        self.bytes_out = 0
+        """Payload bytes of the frames this consumer took."""
         """Frames thrown away because this consumer fell behind."""
         self.drop_events = 0
         self._queue: deque[Frame] = deque()
@@ -107,7 +110,11 @@ class Subscription:
 
     def get_nowait(self) -> Frame | None:
         """The next queued frame, or None when the queue is empty."""
-        return self._queue.popleft() if self._queue else None
+        if not self._queue:
+            return None
+        frame = self._queue.popleft()
+        self.bytes_out += frame.size
+        return frame
 
     def __aiter__(self) -> Subscription:
         return self
@@ -120,7 +127,9 @@ class Subscription:
             waiter = anyio.Event()
             self._waiter = waiter
             await waiter.wait()
-        return queue.popleft()
+        frame = queue.popleft()
+        self.bytes_out += frame.size
+        return frame
 
     def resync(self) -> None:
         """Throw the backlog away and resume at the next video keyframe (after a reconnect)."""
@@ -133,4 +142,5 @@ class Subscription:
         """Take every queued frame at once (for consumers that batch their writes)."""
         frames = list(self._queue)
         self._queue.clear()
+        self.bytes_out += sum(f.size for f in frames)
         return frames

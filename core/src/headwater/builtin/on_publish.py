@@ -3,8 +3,9 @@
 HTTP: a JSON POST of ``{name, location, proto, args, ip}``; 200 allows, any other status,
 an error or a timeout denies; an ``x-record`` response header names a file to record the
 stream into. Python (``url = "python:package.module:function"``): the function is called
-with the same fields as keyword arguments and returns True/False or a :class:`Verdict`
-(it may be ``async``).
+with the same fields as keyword arguments and returns True/False, a :class:`Verdict`, a
+recording path, or the pair Flussonic's Lua handlers return, ``(allowed, {"record_path":
+PATH})`` (it may be ``async``).
 """
 
 from __future__ import annotations
@@ -67,11 +68,24 @@ async def ask_python(spec: str, fields: dict[str, Any], timeout: float) -> Verdi
         return Verdict.deny(f"on_publish handler failed: {type(exc).__name__}")
     if isinstance(result, Verdict):
         return result
+    if isinstance(result, tuple | list) and len(result) == 2 and isinstance(result[1], dict):
+        return lua_shaped_verdict(bool(result[0]), result[1])
     if result is True or result is None:
         return Verdict.allow()
     if isinstance(result, str):
         return Verdict.allow(record_path=result)
     return Verdict.deny("on_publish handler denied the publication")
+
+
+def lua_shaped_verdict(allowed: bool, extra: dict[str, Any]) -> Verdict:
+    """A verdict from ``(allowed, {...})``: ``record_path`` (or ``x-record``) names a
+    recording; on denial ``code`` 403 means forbidden and ``reason`` is logged."""
+    if allowed:
+        path = extra.get("record_path") or extra.get("x-record")
+        return Verdict.allow(record_path=str(path) if path else None)
+    refusal = Refusal.FORBIDDEN if extra.get("code") == 403 else Refusal.UNAUTHORIZED
+    reason = extra.get("reason") or "on_publish handler denied the publication"
+    return Verdict.deny(str(reason), refusal)
 
 
 async def ask_http(url: str, fields: dict[str, Any], timeout: float) -> Verdict:

@@ -16,7 +16,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from headwater.config.units import Duration, Size
 
 READ_ONLY_FIELDS = frozenset(
-    {"stats", "named_by", "static", "position", "config_on_disk", "runtime"}
+    {
+        "stats",
+        "named_by",
+        "static",
+        "position",
+        "config_on_disk",
+        "runtime",
+        "location",
+        "template",
+        "warnings",
+    }
 )
 """Fields the API shows but never takes as input."""
 
@@ -96,6 +106,12 @@ class OnPublish(Model):
     url: str
     timeout: Duration = 3.0
 
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_url(cls, data: Any) -> Any:
+        """``on_publish = "http://..."`` is the same as ``on_publish = {url = "http://..."}``."""
+        return {"url": data} if isinstance(data, str) else data
+
 
 class DVRSettings(Model):
     """Recording of what is published: where, how long, how much."""
@@ -152,6 +168,26 @@ class StreamSettings(Model):
     """A second publisher replaces the live one instead of being refused."""
     disabled: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_publish_enabled(cls, data: Any) -> Any:
+        """Flussonic's legacy ``publish_enabled = true``: the same as ``input publish://``."""
+        if not isinstance(data, dict) or "publish_enabled" not in data:
+            return data
+        data = dict(data)
+        enabled = data.pop("publish_enabled")
+        if not isinstance(enabled, bool):
+            raise ValueError("publish_enabled must be true or false")
+        inputs = list(data.get("inputs") or [])
+        has = any(
+            isinstance(i, dict) and str(i.get("url", "")).startswith("publish://") for i in inputs
+        )
+        if enabled and not has:
+            data["inputs"] = [*inputs, {"url": "publish://"}]
+        elif not enabled and has:
+            raise ValueError("publish_enabled = false contradicts the publish:// input")
+        return data
+
     @property
     def publish_enabled(self) -> bool:
         """True when one of the inputs is ``publish://``."""
@@ -183,6 +219,49 @@ class Limits(Model):
     config_external_timeout: Duration = 3.0
 
 
+class EventSinkSettings(Model):
+    """Where events go: an ``http(s)://`` handler (JSON batches) or ``jsonlog://PATH``.
+
+    ``only`` and ``except`` are lists of filters; a filter maps an event field to the
+    values it may have (``{event = ["stream_opened", "source_*"]}``), and an event matches
+    it when every field matches one of its values.
+    """
+
+    name: str = ""
+    url: str
+    only: list[dict[str, list[str]]] | None = None
+    except_: list[dict[str, list[str]]] | None = Field(default=None, alias="except")
+    throttle_delay: Duration = 0.0
+    """Seconds events gather before a batch is sent (100 waiting events go at once)."""
+    resend_limit: int = Field(default=1000, ge=1, le=1_000_000)
+    """Events kept for a sink that does not answer; the oldest are dropped beyond it."""
+    resend_timeout: Duration = 10.0
+    """Longest wait between retries to a failing HTTP sink (back-off doubles up to it)."""
+    timeout: Duration = 5.0
+    """Timeout of one HTTP delivery."""
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, url: str) -> str:
+        scheme, sep, rest = url.partition("://")
+        if not sep or not rest:
+            raise ValueError(f"{url!r} is not a URL (http://, https:// or jsonlog://PATH)")
+        if scheme == "log" or scheme.endswith(".lua") or url.endswith(".lua"):
+            raise ValueError(
+                f"{url!r}: text-log and Lua sinks are not supported; use jsonlog://PATH or an "
+                "http(s):// handler"
+            )
+        if scheme not in ("http", "https", "jsonlog"):
+            raise ValueError(f"{url!r}: a sink URL is http://, https:// or jsonlog://PATH")
+        return url
+
+    @model_validator(mode="after")
+    def _named(self) -> EventSinkSettings:
+        if not self.name:
+            self.name = self.url
+        return self
+
+
 class PluginsSettings(Model):
     """Which installed plugins to load."""
 
@@ -196,6 +275,9 @@ class ServerSettings(Model):
 
     config_external: str | None = None
     edit_auth: EditAuth | None = None
+    view_auth: EditAuth | None = None
+    """Credentials for reading the API and the web page (Basic auth); none: open reads."""
+    event_sinks: list[EventSinkSettings] = Field(default_factory=list)
     listeners: dict[str, list[ListenerSettings]] = Field(default_factory=dict)
     streams: list[StreamSettings] = Field(default_factory=list)
     templates: list[StreamSettings] = Field(default_factory=list)
@@ -219,6 +301,19 @@ class ServerSettings(Model):
                 if item.name in seen:
                     raise ValueError(f"{kind}: name {item.name!r} is used twice")
                 seen.add(item.name)
+        owners: dict[str, str] = {}
+        for template in self.templates:
+            for prefix in template.prefixes:
+                key = prefix.strip("/")
+                if key in owners and owners[key] != template.name:
+                    raise ValueError(
+                        f"templates: prefix {key!r} is used by both {owners[key]!r} and "
+                        f"{template.name!r} (only the first would ever be matched)"
+                    )
+                owners[key] = template.name
+        sinks = [s.name for s in self.event_sinks]
+        if len(sinks) != len(set(sinks)):
+            raise ValueError("event_sinks: two sinks have the same name")
         return self
 
     def plugin_section(self, name: str) -> Any:

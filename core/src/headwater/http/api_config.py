@@ -8,12 +8,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from headwater.config.loading import PERSISTED_FILE, deep_merge, validate_document
+from headwater.config.loading import PERSISTED_FILE, deep_merge
 from headwater.errors import ConfigError, PluginError
 from headwater.http.access import check_write_access
+from headwater.http.config_body import ConfigBody, read_config_body
 from headwater.plugins import validate_plugin_sections
 
 router = APIRouter(prefix="/streamer/api/v3", tags=["config"])
@@ -51,6 +52,24 @@ def error_list(message: str) -> list[dict[str, str]]:
     return out
 
 
+async def apply_patch(server: Any, body: ConfigBody) -> list[str]:
+    """Merge ``body.patch`` into the running config, apply it live and persist it.
+
+    Raises HTTPException 400 naming every problem; the running config is then unchanged.
+    """
+    try:
+        changed = await server.apply_settings(_merged(server, body))
+    except (ConfigError, PluginError) as exc:
+        raise HTTPException(400, {"errors": error_list(str(exc))}) from exc
+    except OSError as exc:
+        raise HTTPException(400, {"errors": [{"path": "listeners", "message": str(exc)}]}) from exc
+    persist(server, {k: v for k, v in body.patch.items() if k != "stats"})
+    log.info(
+        "config changed through the API%s", f"; reopened {', '.join(changed)}" if changed else ""
+    )
+    return changed
+
+
 @router.get("/config", dependencies=[Depends(check_write_access)])
 def get_config(request: Request) -> dict[str, Any]:
     """The running configuration, with read-only ``stats`` (config backend state).
@@ -67,31 +86,62 @@ def get_config(request: Request) -> dict[str, Any]:
     return doc
 
 
-@router.post("/config")
-def validate_config(request: Request, body: dict[str, Any] = Body(...)) -> JSONResponse:
-    """Validate a (partial) config document merged over the running one; change nothing."""
-    server = request.app.state.server
+def _merged(server: Any, body: ConfigBody) -> Any:
+    from pydantic import ValidationError
+
+    from headwater.config.loading import format_validation_error
+    from headwater.config.models import ServerSettings
+
+    document = deep_merge(current_document(server), body.patch)
     try:
-        merged = validate_document(deep_merge(current_document(server), body))
-        validate_plugin_sections(server.pm, merged)
-    except (ConfigError, PluginError) as exc:
-        return JSONResponse({"valid": False, "errors": error_list(str(exc))}, status_code=400)
-    return JSONResponse({"valid": True, "errors": []})
+        return ServerSettings.model_validate(document)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, locate=body.locate)) from exc
 
 
-@router.put("/config", dependencies=[Depends(check_write_access)])
-async def put_config(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-    """Merge a partial config into the running one, apply it live and persist it."""
+_BODY_DOC = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+        "required": True,
+    }
+}
+
+
+@router.post("/config", openapi_extra=_BODY_DOC)
+async def validate_config(request: Request) -> JSONResponse:
+    """Validate a config (JSON patch, or Flussonic text as ``text/plain``); change nothing."""
+    server = request.app.state.server
+    body = ConfigBody({})
+    try:
+        body = await read_config_body(request, current_document(server))
+        validate_plugin_sections(server.pm, _merged(server, body))
+    except (ConfigError, PluginError) as exc:
+        return JSONResponse(
+            {"valid": False, "errors": error_list(str(exc)), "warnings": body.warnings},
+            status_code=400,
+        )
+    return JSONResponse({"valid": True, "errors": [], "warnings": body.warnings})
+
+
+@router.put("/config", dependencies=[Depends(check_write_access)], openapi_extra=_BODY_DOC)
+async def put_config(request: Request) -> dict[str, Any]:
+    """Change the running config, apply it live and persist it.
+
+    A JSON body is merged over the running config; a ``text/plain`` body (Flussonic's
+    syntax) replaces it.
+    """
     server = request.app.state.server
     try:
-        merged = validate_document(deep_merge(current_document(server), body))
-        changed = await server.apply_settings(merged)
-    except (ConfigError, PluginError) as exc:
+        body = await read_config_body(request, current_document(server))
+    except ConfigError as exc:
         raise HTTPException(400, {"errors": error_list(str(exc))}) from exc
-    except OSError as exc:
-        raise HTTPException(400, {"errors": [{"path": "listeners", "message": str(exc)}]}) from exc
-    persist(server, {k: v for k, v in body.items() if k != "stats"})
-    log.info(
-        "config changed through the API%s", f"; reopened {', '.join(changed)}" if changed else ""
-    )
-    return get_config(request)
+    for line in body.warnings:
+        log.warning("config from the API: %s", line)
+    await apply_patch(server, body)
+    answer = get_config(request)
+    if body.warnings:
+        answer["warnings"] = body.warnings
+    return answer

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from headwater.hookcall import call_sync_all
-from headwater.http import api_config, api_monitoring, api_streams, ui, ui_stream
+from headwater.http import (
+    api_config,
+    api_metrics,
+    api_monitoring,
+    api_streams,
+    api_templates,
+    ui,
+    ui_stream,
+)
 
 if TYPE_CHECKING:
     from headwater.server import Server
@@ -24,7 +32,9 @@ def build_app(server: Server) -> FastAPI:
     app.state.server = server
     app.include_router(api_streams.router)
     app.include_router(api_config.router)
+    app.include_router(api_templates.router)
     app.include_router(api_monitoring.router)
+    app.include_router(api_metrics.router)
     app.include_router(ui.router)
     app.include_router(ui_stream.router)
     for routes in call_sync_all(server.pm.hook.http_routes, server=server):

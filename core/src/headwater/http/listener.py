@@ -68,6 +68,7 @@ class HTTPListener:
         config = uvicorn.Config(
             build_app(self.server),
             log_level="warning",
+            log_config=None,  # uvicorn's records go through headwater's handler (text or JSON)
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=2,

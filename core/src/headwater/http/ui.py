@@ -9,8 +9,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
+
+from headwater.http.access import check_read_access
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +88,7 @@ listening: {html.escape(listeners)} · <a href="/docs">API</a></small></p>
 <tbody>{body}</tbody></table></body></html>"""
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=[Depends(check_read_access)])
 def index(request: Request) -> HTMLResponse:
     """The stream list page."""
     return HTMLResponse(render(request.app.state.server))

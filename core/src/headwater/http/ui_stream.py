@@ -2,8 +2,8 @@
 
 - ``/ui/streams/{name}``: the player and what the API knows of the stream (state, uptime,
   publisher, tracks, a live bitrate graph, consumers, pushes with their state, retries and
-  last error), every play URL with a copy button, and a Stop button where the API has the
-  stop route;
+  last error), every play URL with a copy button, and a Stop button (the API's
+  ``POST /streamer/api/v3/streams/{name}/stop``);
   ``static/stream.js`` polls ``GET /streamer/api/v3/streams/{name}`` every two seconds.
 - ``/{name}/embed.html``: Flussonic's embeddable page, the player alone.
 - ``/ui/hls.min.js``, ``/ui/player.js``, ``/ui/stream.js``: the scripts. hls.js is vendored
@@ -11,7 +11,8 @@
   Apache-2.0 licence at ``/ui/hls.js.LICENSE``.
 
 The player plays the stream's ``hls`` play URL, so it works with any plugin that names one
-(headwater-hls); without one the page says so.
+(headwater-hls); without one the page says so. With ``view_auth`` set, these pages (like
+the list at ``/`` and the API's reads) need its credentials.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import html
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from headwater.http.access import check_read_access
 from headwater.play_urls import PlayBase, PlayURL, play_urls
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(check_read_access)])
+"""Every page and script here needs the ``view_auth`` credentials when it is set."""
 
 STATIC = Path(__file__).with_name("static")
 ASSETS = {
@@ -67,17 +70,6 @@ def _player(url: str | None, *, controls: bool = True) -> str:
     )
 
 
-STOP_ROUTE = "/streamer/api/v3/streams/{name:path}/stop"
-
-
-def _stop_button(request: Request) -> str:
-    """The Stop button, shown only when the API has the stop route (``POST .../stop``)."""
-    routes = request.app.router.routes
-    if not any(getattr(r, "path", None) == STOP_ROUTE for r in routes):
-        return ""
-    return '<p><button id="stop">Stop</button> <small id="stop-result"></small></p>'
-
-
 def _not_found(name: str) -> HTMLResponse:
     return HTMLResponse(
         f"<!doctype html><title>not found</title><p>No stream named "
@@ -116,7 +108,7 @@ async def stream_page(request: Request, name: str) -> HTMLResponse:
 <dt>since</dt><dd id="since">—</dd><dt>bitrate</dt><dd id="bitrate">—</dd>
 <dt>received</dt><dd id="received">—</dd><dt>drops</dt><dd id="drops">—</dd></dl>
 <h2>Tracks</h2><table><tbody id="tracks"></tbody></table>
-{_stop_button(request)}
+<p><button id="stop">Stop</button> <small id="stop-result"></small></p>
 <h2>Consumers</h2><table><tbody id="consumers"></tbody></table>
 <h2>Pushes</h2><table><tbody id="pushes"></tbody></table></div></div>
 <h2>Play URLs</h2><table><tbody id="play-urls">{rows or "<tr><td>none</td></tr>"}</tbody></table>

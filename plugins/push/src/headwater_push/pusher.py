@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from headwater import emit_event as emit
 from headwater_push.backoff import Backoff
 from headwater_push.template import redact
 
@@ -54,11 +55,19 @@ class Push:
             status["attempts"] += 1
             status["state"] = "running"
             started = time.monotonic()
+            emit(self.server, "push_started", media=self.stream.name, url=redact(self.url))
             try:
                 await target.run(subscription)
             except Exception as exc:
                 status["errors"] += 1
                 status["last_error"] = f"{type(exc).__name__}: {exc}"
+                emit(
+                    self.server,
+                    "push_closed",
+                    media=self.stream.name,
+                    url=redact(self.url),
+                    reason=status["last_error"],
+                )
                 delay = self.backoff.next_delay(time.monotonic() - started)
                 status["state"] = "retrying"
                 log.warning(
@@ -73,5 +82,12 @@ class Push:
                     break
                 subscription.resync()
                 continue
+            emit(
+                self.server,
+                "push_closed",
+                media=self.stream.name,
+                url=redact(self.url),
+                reason="stream ended",
+            )
             break
         status["state"] = "stopped"

@@ -12,7 +12,7 @@ from anyio.abc import TaskStatus
 
 from headwater import ListenerSettings
 
-from .port_resolver import PortResolver
+from .port_resolver import FixedName, PortResolver
 from .publisher import SRTPublisher
 from .server import SRTService
 from .settings import SRTSettings
@@ -62,7 +62,8 @@ class SRTListener:
         self.entry = entry
         extra: dict[str, Any] = entry.model_extra or {}
         ports = list(entry.ports) if entry.ports is not None else [entry.port or 0]
-        self.by_port = entry.mode == "publish" or entry.ports is not None
+        fixed = extra.get("stream")
+        self.by_port = entry.mode == "publish" or entry.ports is not None or bool(fixed)
         self.service = SRTService(
             entry.host,
             ports,
@@ -71,8 +72,12 @@ class SRTListener:
             idle_timeout=settings.peer_idle_timeout,
             decision_timeout=settings.resolve_timeout + 0.5,
         )
-        self.resolver = PortResolver(
-            lambda: self.server.settings.config_external, timeout=settings.resolve_timeout
+        self.resolver: PortResolver | FixedName = (
+            FixedName(str(fixed))
+            if fixed
+            else PortResolver(
+                lambda: self.server.settings.config_external, timeout=settings.resolve_timeout
+            )
         )
         self._resolved_ports: frozenset[int] = frozenset()
         """The bound ports this listener names by asking the config backend."""
@@ -97,7 +102,8 @@ class SRTListener:
                 log.info("srt: listening on %d ports %d..%d", count, first, last)
             task_status.started(addresses)
 
-    def resolver_for(self, port: int) -> PortResolver | None:
-        """The backend resolver of ``port`` when this listener names publications by port."""
+    def resolver_for(self, port: int) -> PortResolver | FixedName | None:
+        """The resolver of ``port`` when this listener names publications by port (the
+        config backend's, or one fixed stream name)."""
         return self.resolver if port in self._resolved_ports else None
         return None

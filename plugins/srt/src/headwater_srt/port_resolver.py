@@ -68,3 +68,15 @@ class PortResolver:
                 Refusal.NOT_FOUND, f"config backend gave an empty name for SRT port {port}"
             )
         return name
+
+
+class FixedName:
+    """Names every publication on a listener's port with one stream name: Flussonic's
+    ``srt PORT;`` inside a stream (``listeners.srt`` entry with ``stream = NAME``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def resolve(self, request: PublishRequest) -> str:
+        """The configured name, whoever calls."""
+        return self.name

@@ -108,6 +108,7 @@ class SRTPublisher:
     async def _pump(self, session: Session, publication: Publication) -> None:
         reader = TSReader()
         send = publication.send
+        publication.set_input_stats(lambda: live_counters(session))
         try:
             async for chunk in session:
                 publication.add_bytes(len(chunk))
@@ -141,3 +142,19 @@ class SRTPublisher:
         what = (request and request.name) or caller.stream_id or f"port {caller.local_port}"
         log.warning("refused srt publish from %s (%s): %s", caller.peer[0], what, text)
         caller.reject(reason)
+
+
+def live_counters(session: Session) -> dict[str, int | float]:
+    """The SRT receiver's counters as the API shows them under ``stats.input``."""
+    receiver = session.connection.receiver
+    st = receiver.stats
+    return {
+        "srt_rtt": round(receiver.rtt / 1000, 3),
+        "srt_rtt_var": round(receiver.rtt_var / 1000, 3),
+        "srt_packets": st.packets,
+        "srt_lost": st.lost,
+        "srt_retransmitted": st.retransmitted,
+        "srt_recovered": st.recovered,
+        "srt_dropped": st.dropped,
+        "srt_naks_sent": st.naks_sent,
+    }
