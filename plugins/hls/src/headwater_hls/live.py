@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from headwater_hls.play import PlayRejected, subscribe
+from headwater import PlayRejected
+from headwater_hls.play import subscribe
 from headwater_hls.settings import HLSSettings
 from headwater_hls.window import SegmentWindow, clock_discontinuity, clock_sequence
 

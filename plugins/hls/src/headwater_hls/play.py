@@ -10,7 +10,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
-from headwater import PlayRejected, PlayRequest
+from headwater import PlayRequest
 
 if TYPE_CHECKING:
     from headwater import Server, Stream, Subscription
@@ -23,7 +23,7 @@ def is_live(server: Server, name: str) -> bool:
 
 
 def playable(server: Server, request: PlayRequest) -> Stream:
-    """The stream a client asks for, or raise :class:`PlayRejected` (the core logs it)."""
+    """The stream a client asks for, or raise ``PlayRejected`` (the core logs it)."""
     return server.playable(request)
 
 
@@ -32,6 +32,3 @@ def subscribe(server: Server, name: str) -> AbstractAsyncContextManager[Subscrip
     if not is_live(server, name):
         return None
     return server.play(PlayRequest("hls", name))
-
-
-__all__ = ["PlayRejected", "is_live", "playable", "subscribe"]
