@@ -12,14 +12,12 @@ Target: ≤ 22 CPU-s/GB at N = 30 with AES-128.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 import shutil
-import subprocess
 
 import imageio_ffmpeg
 
-from bench.harness import IngestScenario, Run, clip
+from bench.harness import IngestScenario, Run, clip, run_until_stop
 
 PASSPHRASE = "bench-passphrase-0123"
 LOSS = re.compile(r"(\d+) packets, (\d+) lost, (\d+) recovered, (\d+) dropped too late")
@@ -77,26 +75,7 @@ class Srt(IngestScenario):
             url += f"&latency={args.latency}"
         cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-re", "-stream_loop",
                "-1", "-i", str(self.path), "-c", "copy", "-f", "mpegts", url]  # fmt: skip
-        proc = await asyncio.create_subprocess_exec(
-            *cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        stopped = asyncio.create_task(run.stop.wait())
-        exited = asyncio.create_task(proc.wait())
-        try:
-            await asyncio.wait([stopped, exited], return_when=asyncio.FIRST_COMPLETED)
-            if exited.done():
-                assert proc.stderr is not None
-                err = (await proc.stderr.read()).decode(errors="replace").strip()
-                raise ConnectionError(f"ffmpeg exited with {proc.returncode}: {err[-300:]}")
-        finally:
-            stopped.cancel()
-            if proc.returncode is None:
-                proc.terminate()
-                try:
-                    await asyncio.wait_for(exited, 10)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+        await run_until_stop(run, cmd)
 
     def drops_loss(self, run: Run, stats: dict, log: str) -> str:
         """SRT receiver counters summed over the callers (logged when each left)."""

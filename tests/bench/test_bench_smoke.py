@@ -51,6 +51,7 @@ def test_all_argv_parses(name: str) -> None:
 def test_issue_n_values() -> None:
     """``all`` runs the N values the issues ask for."""
     expected = {"rtmp": [1, 10, 30, 60], "srt": [1, 10, 30], "http_mpegts": [1, 10, 30]}
+    expected["rtsp"] = [1, 10, 30]
     for name, ns in expected.items():
         assert parser_for(name).parse_args(list(load(name).all_argv)).publishers == ns
 
@@ -121,6 +122,13 @@ def test_srt_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str], tmp_path:
     loss = re.fullmatch(r"lost (\d+), recovered (\d+), late (\d+) of (\d+) pkts", row.drops_loss)
     assert loss and int(loss[4]) > 100  # the server logged the caller's packets when it left
     assert '"connected": 1' in report.read_text()
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_rtsp_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str], transport: str) -> None:
+    rows = run("rtsp", [*TINY, "--cache-dir", str(cache), "--transport", transport])
+    row = _check(rows, capsys.readouterr().out)
+    assert re.fullmatch(r"lost \d+, dropped \d+, malformed 0 pkts", row.drops_loss)
 
 
 def test_codec_scenarios_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,8 +22,8 @@ IO_MODULES = sorted(
 )
 """What a sans-I/O module must not load, directly or through what it imports."""
 
-PACKAGES = ["headwater.media", "headwater_rtmp.wire", "headwater_srt.wire"]
-SINGLE_MODULES = ["headwater.errors", "headwater_rtmp.adapter"]
+PACKAGES = ["headwater.media", "headwater_rtmp.wire", "headwater_srt.wire", "headwater_rtsp.wire"]
+SINGLE_MODULES = ["headwater.errors", "headwater_rtmp.adapter", "headwater_rtsp.adapter"]
 
 
 def modules_under(package: str) -> list[str]:

@@ -257,4 +257,7 @@ def test_every_plugin_setting_is_documented_with_its_default(key: str) -> None:
         shown: Any = {"true": True, "false": False}.get(cell)
         if number:
             shown = float(number.group(1))
+        text = re.fullmatch(r'`"([^"]*)"`', cell)  # a string default, as `"basic"`
+        if text:
+            shown = text.group(1)
         assert shown == field.get_default(call_default_factory=True), f"[{key}] {name}: {cell}"
