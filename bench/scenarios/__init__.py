@@ -8,7 +8,7 @@ import argparse
 import importlib
 from typing import Any, Protocol
 
-NAMES = ("rtmp", "rtsp", "srt", "http_mpegts", "ts_codec", "rtmp_codec", "rtmp_hls")
+NAMES = ("rtmp", "rtsp", "srt", "http_mpegts", "ts_codec", "rtmp_codec", "dvr_index", "rtmp_hls")
 """Every scenario, in the order ``python -m bench all`` runs them."""
 
 

@@ -45,6 +45,14 @@ class Rtmp(IngestScenario):
         parser.add_argument("--read-interval", type=float, help="the server's rtmp.read_interval")
         parser.add_argument("--play-interval", type=float, help="the server's rtmp.play_interval")
         parser.add_argument("--no-players", action="store_true", help="publishers only")
+        parser.add_argument(
+            "--dvr", action="store_true", help="record every stream (headwater-dvr, 4 s segments)"
+        )
+
+    def template(self, args: argparse.Namespace) -> str:
+        """The bench template, with ``dvr`` under the server's data directory when asked."""
+        dvr = 'dvr = { root = "dvr" }\n' if args.dvr else ""
+        return super().template(args) + dvr
 
     def sections(self, args: argparse.Namespace) -> str:
         """An ``[rtmp]`` section with the intervals given on the command line."""
@@ -74,6 +82,7 @@ class Rtmp(IngestScenario):
 
     async def start_clients(self, run: Run) -> None:
         """Publishers; players once the streams exist (half the warm-up later)."""
+        self.io_start = (time.monotonic(), _written(run))
         for i in range(run.n):
             run.spawn(i, self.publisher(run, i))
         if not run.args.no_players:
@@ -86,10 +95,19 @@ class Rtmp(IngestScenario):
         return 0 if args.no_players else 1
 
     def notes(self, run: Run, window: float) -> str:
-        """What the players received."""
+        """What the players received; with ``--dvr``, disk writes and archive size."""
         if run.args.no_players:
-            return "no players"
-        return f"players read {run.counted('played') * 8 / 1e6 / window:.1f} Mbit/s"
+            notes = "no players"
+        else:
+            notes = f"players read {run.counted('played') * 8 / 1e6 / window:.1f} Mbit/s"
+        if run.args.dvr:
+            started, written = self.io_start
+            rate = (_written(run) - written) / (time.monotonic() - started) / 1e6
+            root = run.server.dir / "data" / "dvr"
+            archive = sum(p.stat().st_size for p in root.rglob("*.ts*"))
+            ingested = sum(s["wire_bytes_in"] for s in run.server.streams(APP + "/").values())
+            notes += f"; dvr writes {rate:.1f} MB/s, archive/ingest {archive / ingested:.3f}"
+        return notes
 
     async def publisher(self, run: Run, i: int) -> None:
         """Handshake, connect, publish; then send the clip paced by its timestamps."""
@@ -146,6 +164,12 @@ class Rtmp(IngestScenario):
                 run.count("played", len(data))
         finally:
             await close(writer)
+
+
+def _written(run: Run) -> int:
+    """Bytes the server process has sent to the storage layer so far (Linux /proc io)."""
+    assert run.server.process is not None
+    return run.server.process.io_counters().write_bytes
 
 
 def _has_nginx_rtmp() -> bool:

@@ -142,6 +142,14 @@ def test_codec_scenarios_run(cache: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "MB/s" in out and "CPU-s/GB" in out
 
 
+def test_dvr_index_tiny_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    figures = run("dvr_index", ["--days", "1", "--queries", "20", "--dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "21599 segments (1 days)" in out and "| one segment by start |" in out
+    assert set(figures) >= {"1-hour window (playlist)", "one segment by start"}
+    assert all(micros > 0 for micros in figures.values())
+
+
 def test_rtmp_hls_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = [*TINY, "--cache-dir", str(cache), "--segment-duration", "1", "--warmup", "4"]
     rows = run("rtmp_hls", args)

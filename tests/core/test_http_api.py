@@ -22,6 +22,7 @@ from core_helpers import (
     video,
 )
 
+from headwater import hookimpl
 from headwater.config import load_settings
 from headwater.config.loading import PERSISTED_FILE
 from headwater.http.app import build_app
@@ -338,3 +339,38 @@ async def test_a_listener_that_cannot_open_rolls_the_change_back(tmp_path: Path)
             (address,) = hw.server.listeners.addresses("greet")
             assert await greeting(address) == b"hello from greet\n"
     assert not (tmp_path / PERSISTED_FILE).exists()
+
+
+class StatsPlugin:
+    """Adds to stats through ``stream_info`` and a route under the API prefix."""
+
+    @hookimpl
+    def stream_info(self, server: Any, stream: Any) -> dict[str, Any] | None:
+        return {"extra_info": stream.name.upper()} if stream.name.startswith("live/") else None
+
+    @hookimpl
+    def http_routes(self, server: Any) -> list[Any]:
+        from starlette.responses import PlainTextResponse
+        from starlette.routing import Route
+
+        async def sub(request: Any) -> PlainTextResponse:
+            return PlainTextResponse(f"sub of {request.path_params['name']}")
+
+        return [Route(f"/{API}/streams/{{name:path}}/sub", sub)]
+
+
+@pytest.mark.anyio
+async def test_plugins_add_stats_and_stream_sub_resources() -> None:
+    """``stream_info`` results appear in ``stats`` (list and single stream); a plugin route
+    below ``/streams/{name}`` is not swallowed by the core's own."""
+    async with (
+        core_server(extra_plugins=[StatsPlugin()]) as hw,
+        client() as http,
+        hw.server.publish(request("live/cam1")),
+    ):
+        one = (await http.get(hw.http_url(f"{API}/streams/live/cam1"))).json()
+        assert one["stats"]["extra_info"] == "LIVE/CAM1"
+        listed = (await http.get(hw.http_url(f"{API}/streams"))).json()["streams"]
+        assert listed[0]["stats"]["extra_info"] == "LIVE/CAM1"
+        sub = await http.get(hw.http_url(f"{API}/streams/live/cam1/sub"))
+        assert sub.text == "sub of live/cam1"

@@ -13,6 +13,7 @@ EXPORTED = [
     "Codec",
     "ConfigError",
     "Consumer",
+    "DVRSettings",
     "Frame",
     "HandshakeRejected",
     "HeadwaterError",
@@ -40,8 +41,12 @@ EXPORTED = [
     "Track",
     "Verdict",
     "backend_url",
+    "check_read_access",
+    "check_write_access",
     "emit_event",
     "hookimpl",
+    "name_problem",
+    "validate_name",
 ]
 
 PROMISED_TO_PLUGIN_AUTHORS = {

@@ -21,6 +21,7 @@ OWN_PAGES = [
     "docs/plugins.md",
     "docs/hooks.md",
     "docs/push.md",
+    "docs/dvr.md",
     "docs/api.md",
     "docs/specifications.md",
     "docs/flussonic.md",

@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "Codec": "headwater.media.frames",
     "ConfigError": "headwater.errors",
     "Consumer": "headwater.consumers",
+    "DVRSettings": "headwater.config.models",
     "Frame": "headwater.media.frames",
     "HandshakeRejected": "headwater.errors",
     "HeadwaterError": "headwater.errors",
@@ -44,6 +45,10 @@ _EXPORTS: dict[str, str] = {
     "Subscription": "headwater.subscription",
     "Track": "headwater.media.frames",
     "backend_url": "headwater.config_backend",
+    "check_read_access": "headwater.http.access",
+    "check_write_access": "headwater.http.access",
+    "name_problem": "headwater.naming",
+    "validate_name": "headwater.naming",
     "emit_event": "headwater.events.bus",
     "Verdict": "headwater.verdict",
     "hookimpl": "headwater.markers",
@@ -54,6 +59,7 @@ __all__ = [
     "Codec",
     "ConfigError",
     "Consumer",
+    "DVRSettings",
     "Frame",
     "HandshakeRejected",
     "HeadwaterError",
@@ -81,8 +87,12 @@ __all__ = [
     "Track",
     "Verdict",
     "backend_url",
+    "check_read_access",
+    "check_write_access",
     "emit_event",
     "hookimpl",
+    "name_problem",
+    "validate_name",
 ]
 
 
@@ -102,6 +112,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from headwater.config.models import (
+        DVRSettings,
         ListenerSettings,
         PortRange,
         ServerSettings,
@@ -122,9 +133,11 @@ if TYPE_CHECKING:
         Refusal,
     )
     from headwater.events.bus import emit_event
+    from headwater.http.access import check_read_access, check_write_access
     from headwater.listeners import Listener
     from headwater.markers import hookimpl
     from headwater.media.frames import Codec, Frame, MediaKind, Track
+    from headwater.naming import name_problem, validate_name
     from headwater.play_request import PlayRequest
     from headwater.play_urls import PlayBase, PlayURL
     from headwater.publication import Publication

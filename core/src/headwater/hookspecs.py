@@ -8,7 +8,7 @@ result, and then combines them as each docstring says (:mod:`headwater.hookcall`
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -161,6 +161,19 @@ def stream_stopped(server: Server, stream: Stream) -> Awaitable[None] | None:
 
     Called once per publication after its consumers were stopped; results are ignored.
     Not called when a takeover replaced the publisher: the stream goes on under the new one.
+    """
+
+
+@hookspec
+def stream_info(server: Server, stream: Stream) -> dict[str, Any] | None:
+    """Add fields to a stream's ``stats`` as ``GET /streamer/api/v3/streams`` shows it.
+
+    :param stream: the stream being described (live or idle).
+    :returns: a dict merged into the stream's ``stats`` (e.g. the DVR's ``dvr_enabled``
+        and ``dvr_info``), or None.
+
+    Called synchronously for each stream the API describes, so it must answer from memory;
+    all results are merged in plugin order (a later plugin's key wins).
     """
 
 

@@ -181,9 +181,26 @@ def validate_plugin_sections(pm: pluggy.PluginManager, settings: ServerSettings)
     for key in settings.model_extra or {}:
         if key not in known:
             log.warning("config section %r is not known to headwater or any plugin; ignored", key)
+    _warn_unrecorded(pm, settings)
     problems = [
         line for lines in call_sync_all(pm.hook.check_settings, settings=settings) for line in lines
     ]
     if problems:
         raise ConfigError("\n".join(problems))
     return sections
+
+
+def _warn_unrecorded(pm: pluggy.PluginManager, settings: ServerSettings) -> None:
+    """Warn when ``dvr`` is set but no installed plugin records (e.g. no headwater-dvr)."""
+    with_dvr = [e.name for e in [*settings.streams, *settings.templates] if e.dvr is not None]
+    if not with_dvr:
+        return
+    for name, plugin in pm.list_name_plugin():
+        callers = pm.get_hookcallers(plugin) or []
+        if name not in BUILTIN_PLUGINS and any(c.name == "record" for c in callers):
+            return
+    log.warning(
+        "dvr is set on %s but no recording plugin is installed (pip install headwater-dvr): "
+        "nothing will be recorded",
+        ", ".join(repr(n) for n in with_dvr),
+    )

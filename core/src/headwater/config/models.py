@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from headwater.config.units import Duration, Size
 
@@ -115,13 +115,27 @@ class OnPublish(Model):
 
 
 class DVRSettings(Model):
-    """Recording of what is published: where, how long, how much."""
+    """Recording of what is published: where, how long, how much.
+
+    ``root`` is where ``NAME/`` is recorded (relative paths are under ``data_dir``);
+    ``expiration`` the archive depth; ``storage_limit`` the bytes this stream's archive may
+    take; ``disk_usage_limit`` a percentage of the root's file system past which the oldest
+    segments go; ``segment_duration`` the target length of one segment (cut at keyframes).
+    """
 
     model_config = ConfigDict(extra="allow")
 
     root: str
     expiration: Duration | None = None
     storage_limit: Size | None = None
+    disk_usage_limit: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        validation_alias=AliasChoices("disk_usage_limit", "disk_limit"),
+    )
+    """Also read as ``disk_limit`` (the ``dvr /storage 2d 90%;`` form of Flussonic's text)."""
+    segment_duration: Duration = Field(default=4.0, ge=1, le=60)
 
 
 class PushSettings(Model):

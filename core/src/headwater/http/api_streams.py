@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
 
+from headwater.hookcall import call_sync_all
 from headwater.http.access import check_read_access, check_write_access, who
 from headwater.http.collection_query import (
     matches_filters,
@@ -50,7 +51,7 @@ def list_streams(
 
         return Response(openmetrics_text(server), media_type=f"{OPENMETRICS}; version=1.0.0")
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-    items = [stream_view(s) for s in server.streams if not name or name in s.name]
+    items = [describe(server, s) for s in server.streams if not name or name in s.name]
     if q:
         items = [i for i in items if matches_search(i, q)]
     if filters:
@@ -96,9 +97,17 @@ async def get_stream(request: Request, name: str) -> dict[str, Any]:
     stream = server.streams.get(name)
     if stream is None:
         raise HTTPException(404, f"no stream named {name!r}")
-    info = stream_view(stream)
+    info = describe(server, stream)
     base = PlayBase.from_url(str(request.base_url))
     info["play_urls"] = [u.describe() for u in await play_urls(server, stream, base)]
+    return info
+
+
+def describe(server: Any, stream: Any) -> dict[str, Any]:
+    """:func:`stream_view` with what plugins add to ``stats`` (the ``stream_info`` hook)."""
+    info = stream_view(stream)
+    for extra in call_sync_all(server.pm.hook.stream_info, server=server, stream=stream):
+        info["stats"].update(extra)
     return info
 
 
@@ -113,7 +122,7 @@ async def put_stream(
     entry = {k: v for k, v in body.items() if k != "stats"} | {"name": name}
     await apply_patch(server, ConfigBody({"streams": [entry]}))
     stream = server.streams.get(name)
-    return stream_view(stream) if stream else {"name": name}
+    return describe(server, stream) if stream else {"name": name}
 
 
 @router.delete("/streams/{name:path}", status_code=204, dependencies=[Depends(check_write_access)])

@@ -21,6 +21,8 @@ from headwater.http import (
 if TYPE_CHECKING:
     from headwater.server import Server
 
+API_PREFIX = "/streamer/api/"
+
 
 def build_app(server: Server) -> FastAPI:
     """The FastAPI app for ``server``; OpenAPI at ``/docs`` and ``/openapi.json``."""
@@ -30,6 +32,13 @@ def build_app(server: Server) -> FastAPI:
         description="Live-video ingest server API (Flussonic API v3 field names).",
     )
     app.state.server = server
+    plugin_routes = [
+        r for rs in call_sync_all(server.pm.hook.http_routes, server=server) for r in rs
+    ]
+    # plugin routes under the API prefix (``/streams/{name}/dvr/ranges``) go first, so the
+    # core's ``/streams/{name}`` does not swallow them; every other plugin route goes last
+    api = [r for r in plugin_routes if getattr(r, "path", "").startswith(API_PREFIX)]
+    app.router.routes.extend(api)
     app.include_router(api_streams.router)
     app.include_router(api_config.router)
     app.include_router(api_templates.router)
@@ -37,6 +46,5 @@ def build_app(server: Server) -> FastAPI:
     app.include_router(api_metrics.router)
     app.include_router(ui.router)
     app.include_router(ui_stream.router)
-    for routes in call_sync_all(server.pm.hook.http_routes, server=server):
-        app.router.routes.extend(routes)
+    app.router.routes.extend(r for r in plugin_routes if r not in api)
     return app

@@ -1,0 +1,1 @@
+"""headwater-dvr: records published streams as MPEG-TS segments, indexes, cleans and plays them."""

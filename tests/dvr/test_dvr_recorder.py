@@ -1,0 +1,107 @@
+"""The recorder on a scripted subscription and clock: files, rows and the time axis."""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from headwater.config.models import DVRSettings
+from headwater.media.frames import CLOCK_RATE, Frame
+from headwater.media.mpegts import TracksChanged, TSReader
+from headwater_dvr.archive import Archive
+from headwater_dvr.recorder import DvrRecorder
+
+pytestmark = pytest.mark.anyio
+
+T0 = 1_795_000_000.0
+
+
+class ScriptedSubscription:
+    """Frames handed out one at a time; before each, ``on_frame`` may move the clock."""
+
+    def __init__(self, frames: list[Frame], on_frame, pending: int = 0) -> None:
+        self.frames = deque(frames)
+        self.on_frame = on_frame
+        self.fake_pending = pending
+        self.tracks: list = []
+
+    @property
+    def pending(self) -> int:
+        return self.fake_pending
+
+    def drain(self) -> list[Frame]:
+        return []
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self) -> Frame:
+        if not self.frames:
+            raise StopAsyncIteration
+        frame = self.frames.popleft()
+        self.on_frame(frame)
+        await anyio.lowlevel.checkpoint()
+        return frame
+
+
+@pytest.fixture
+def frames(test_media) -> list[Frame]:
+    """6 s of H.264 + AAC with a keyframe a second, as the core hands them to consumers."""
+    data = test_media("h264", "aac", "ts", seconds=6, gop=25, size="160x120").read_bytes()
+    reader = TSReader()
+    return [e for e in reader.feed(data) + reader.flush() if not isinstance(e, TracksChanged)]
+
+
+async def record(tmp_path, frames, clock_of, pending: int = 0):
+    archive = Archive(tmp_path)
+    await archive.open()
+    now = [T0]
+    base = frames[0].dts
+
+    def on_frame(frame: Frame) -> None:
+        now[0] = clock_of((frame.dts - base) / CLOCK_RATE)
+
+    recorder = DvrRecorder(
+        "cam", archive, DVRSettings(root=str(tmp_path), segment_duration=2), clock=lambda: now[0]
+    )
+    await recorder.run(ScriptedSubscription(frames, on_frame, pending))  # type: ignore[arg-type]
+    rows = await archive.run(archive.db.segments, "cam", 0, 2**62)
+    ranges = await archive.run(archive.db.ranges, "cam")
+    await archive.close()
+    return recorder, rows, ranges
+
+
+async def test_segments_are_contiguous_on_the_wall_clock_and_match_their_files(tmp_path, frames):
+    recorder, rows, ranges = await record(tmp_path, frames, lambda t: T0 + t)
+    assert len(rows) == 3 and all(r.complete for r in rows)
+    assert rows[0].start_ms == int(T0 * 1000)
+    assert all(a.end_ms == b.start_ms for a, b in itertools.pairwise(rows))
+    assert [r.duration_ms // 100 for r in rows[:2]] == [20, 20]
+    assert ranges == [(rows[0].start_ms, rows[-1].end_ms)]
+    assert rows[0].discontinuity and not rows[1].discontinuity
+    for row in rows:
+        assert (tmp_path / row.path).stat().st_size == row.bytes
+        assert row.keyframes == 2 or row is rows[-1]
+    assert recorder.bytes_written == sum(r.bytes for r in rows)
+    assert not list(tmp_path.rglob("*.part"))
+
+
+async def test_a_stalled_publisher_starts_a_new_range(tmp_path, frames):
+    """The wall clock runs 10 s ahead at 3 s of media (the publisher stalled): re-anchored."""
+    _, rows, ranges = await record(tmp_path, frames, lambda t: T0 + t + (10 if t >= 3 else 0))
+    assert len(ranges) == 2
+    assert ranges[1][0] >= int((T0 + 14) * 1000)
+    assert rows[2].discontinuity
+
+
+async def test_a_lagging_recorder_keeps_the_publishers_time(tmp_path, frames):
+    """The same clock with frames still queued is lag, not a gap: one range."""
+    _, rows, ranges = await record(
+        tmp_path, frames, lambda t: T0 + t + (10 if t >= 3 else 0), pending=500
+    )
+    assert len(ranges) == 1
+    assert all(a.end_ms == b.start_ms for a, b in itertools.pairwise(rows))
