@@ -535,13 +535,8 @@ class Connection(asyncio.Protocol):
                 sent.append(fmt)
                 ids.append(track.id)
         if not sent:
-            reason = f"stream {event.path!r} has no track RTSP can carry"
-            log.info(
-                "rtsp %s:%s DESCRIBE %s: 415 %s",
-                *self.peer,
-                shown(event.path),
-                f"stream {shown(event.path)} has no track RTSP can carry",
-            )
+            reason = f"stream {shown(event.path)} has no track RTSP can carry"
+            log.info("rtsp %s:%s DESCRIBE %s: 415 %s", *self.peer, shown(event.path), reason)
             self.respond(self.session.refuse(request, 415, reason))
             return
         description = SessionDescription(
