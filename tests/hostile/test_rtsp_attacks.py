@@ -89,3 +89,53 @@ async def test_regression_forged_log_line_in_an_rtsp_url_is_escaped(caplog):
     found = lines(caplog, "PLAY 'rtsp://127.0.0.1/live/x\\x1b[2J")
     assert len(found) == 1, [r.getMessage() for r in caplog.records]
     assert "\x1b" not in found[0] and "(cut, " in found[0]
+
+
+async def body_hoarder(port: int, results: list) -> None:
+    """Announce a 60 KiB body, send all of it but the last byte, and wait."""
+    sock = await anyio.connect_tcp("127.0.0.1", port)
+    body = 60 << 10
+    head = f"ANNOUNCE rtsp://127.0.0.1/live/h RTSP/1.0\r\nCSeq: 1\r\nContent-Length: {body}\r\n"
+    try:
+        await sock.send(head.encode() + b"Content-Type: application/sdp\r\n\r\n")
+        await sock.send(bytes(body - 1))
+        results.append(await closed_within(sock, 6))
+    except (anyio.BrokenResourceError, ConnectionError, OSError):
+        results.append(0.0)
+    finally:
+        await sock.aclose()
+
+
+async def test_regression_unfinished_rtsp_bodies_are_bounded_server_wide(test_media, caplog):
+    """Hoarded request bodies count against ``max_buffered_bytes``: past it the oldest
+    hoarder is evicted (503), never the publisher whose frames complete at once."""
+    pytest.importorskip("headwater_rtsp")
+    quiet_info(caplog)
+    clip = test_media("h264", None, "flv", seconds=3.0, gop=25, size="160x120")
+    budget = 256 << 10
+    config = {"limits": {"max_buffered_bytes": budget, "message_timeout": 4}}
+    async with running_server(config, protocols=("rtsp",)) as hw:
+        port = hw.port("rtsp")
+        peak = 0
+
+        async def watch() -> None:
+            nonlocal peak
+            while True:
+                peak = max(peak, hw.server.buffers.held)
+                await anyio.sleep(0.01)
+
+        output = ("-f", "rtsp", "-rtsp_transport", "tcp")
+        url = hw.url("rtsp", "live/good")
+        async with good_publisher(hw.server, url, "live/good", clip, output):
+            results: list = []
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(watch)
+                async with anyio.create_task_group() as attackers:
+                    for _ in range(8):  # 8 x 60 KiB: about twice the budget
+                        attackers.start_soon(body_hoarder, port, results)
+                tg.cancel_scope.cancel()
+        assert len(results) == 8 and all(r is not None for r in results), results
+        assert peak <= budget
+        evicted = lines(caplog, "bytes for unfinished messages was reached and this connection")
+        assert len(evicted) >= 3 and all(e.startswith("rtsp 127.0.0.1:") for e in evicted)
+        assert hw.server.buffers.held == 0

@@ -5,6 +5,8 @@ timed), and the bytes of unfinished messages counted against the server-wide bud
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from headwater import ByteBudget
 from headwater_rtsp.wire.message import Interleaved, MessageReader, Request, RTSPError
@@ -141,3 +143,31 @@ def test_client_text_in_errors_is_escaped_and_cut():
     text = str(info.value)
     assert "\x1b" not in text and "\\x1b" in text
     assert "cut" in text and len(text) < 200
+
+
+@given(st.lists(st.integers(1, 64), min_size=1, max_size=40))
+def test_any_split_gives_the_same_messages_clocks_and_linear_work(cuts):
+    """Whatever the split, the same events come out, the clock is that of the read holding
+    the message's first byte, and the head search stays linear."""
+    stream = OPTIONS + FRAME + ANNOUNCE + b"\r\n" + OPTIONS
+    budget = ByteBudget(1 << 20)
+    reader = MessageReader(budget=budget)
+    ends, at = set(), 0
+    for part in (OPTIONS, FRAME, ANNOUNCE, b"\r", b"\n", OPTIONS):
+        at += len(part)
+        ends.add(at)  # nothing unfinished there
+    events, pos, clock = [], 0, 0.0
+    for cut in [*cuts, len(stream)]:
+        if pos >= len(stream):
+            break
+        clock += 1.0
+        events += reader.feed(stream[pos : pos + cut], clock)
+        pos = min(pos + cut, len(stream))
+        started = reader.oldest_started()
+        assert (started is None) == (pos in ends)
+        assert started is None or started <= clock
+        assert budget.held == reader.buffered
+    assert [type(e).__name__ for e in events] == ["Request", "Interleaved", "Request", "Request"]
+    assert events[2].body == b"0123456789"
+    assert reader.scanned <= 4 * len(stream)
+    assert budget.held == 0
