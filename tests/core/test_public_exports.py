@@ -10,8 +10,10 @@ from pathlib import Path
 import headwater
 
 EXPORTED = [
+    "ByteBudget",
     "Codec",
     "ConfigError",
+    "ConnectionGate",
     "Consumer",
     "DVRSettings",
     "Frame",
@@ -46,13 +48,14 @@ EXPORTED = [
     "emit_event",
     "hookimpl",
     "name_problem",
+    "shown",
     "validate_name",
 ]
 
 PROMISED_TO_PLUGIN_AUTHORS = {
     "hookimpl", "Server", "PublishRequest", "PublishRejected", "Refusal", "ProtocolError",
     "Stream", "Subscription", "Consumer", "Listener", "Frame", "Track", "Codec", "MediaKind",
-    "PlayRequest", "PlayRejected",
+    "PlayRequest", "PlayRejected", "ByteBudget", "ConnectionGate", "shown",
 }  # fmt: skip
 
 

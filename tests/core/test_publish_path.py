@@ -233,7 +233,7 @@ async def test_refusal_is_logged_in_one_line(caplog: pytest.LogCaptureFixture) -
             async with hw.server.publish(request("published", password="nope")):
                 pass
     lines = [r.getMessage() for r in caplog.records if r.name == "headwater.server"]
-    assert "refused test publish from 127.0.0.1 (published): wrong password" in lines
+    assert "refused test publish from 127.0.0.1 ('published'): wrong password" in lines
 
 
 class Consumers:

@@ -209,6 +209,9 @@ NAMES = [
     ("live?password=y", "cam1", "rtmp://h/live?password=y", "live/cam1", {"password": "y"}),
     ("chats", "my/chat-15", "rtmp://h/chats?a=1", "chats/my/chat-15", {"a": "1"}),
     ("rtmp", "mp4:vod/x", "", "vod/x", {}),
+    # regression (issue 13): slashes are judged by the core's one rule, not tidied away
+    ("live/", "a", "rtmp://h/live/", "live//a", {}),
+    ("live", "/a", "", "live//a", {}),
 ]
 
 

@@ -15,8 +15,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
+    "ByteBudget": "headwater.byte_budget",
     "Codec": "headwater.media.frames",
     "ConfigError": "headwater.errors",
+    "ConnectionGate": "headwater.connection_limits",
     "Consumer": "headwater.consumers",
     "DVRSettings": "headwater.config.models",
     "Frame": "headwater.media.frames",
@@ -52,12 +54,15 @@ _EXPORTS: dict[str, str] = {
     "emit_event": "headwater.events.bus",
     "Verdict": "headwater.verdict",
     "hookimpl": "headwater.markers",
+    "shown": "headwater.log_text",
 }
 """Each public name and the module that defines it."""
 
 __all__ = [
+    "ByteBudget",
     "Codec",
     "ConfigError",
+    "ConnectionGate",
     "Consumer",
     "DVRSettings",
     "Frame",
@@ -92,6 +97,7 @@ __all__ = [
     "emit_event",
     "hookimpl",
     "name_problem",
+    "shown",
     "validate_name",
 ]
 
@@ -111,6 +117,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from headwater.byte_budget import ByteBudget
     from headwater.config.models import (
         DVRSettings,
         ListenerSettings,
@@ -119,6 +126,7 @@ if TYPE_CHECKING:
         StreamSettings,
     )
     from headwater.config_backend import backend_url
+    from headwater.connection_limits import ConnectionGate
     from headwater.consumers import Consumer
     from headwater.errors import (
         ConfigError,
@@ -135,6 +143,7 @@ if TYPE_CHECKING:
     from headwater.events.bus import emit_event
     from headwater.http.access import check_read_access, check_write_access
     from headwater.listeners import Listener
+    from headwater.log_text import shown
     from headwater.markers import hookimpl
     from headwater.media.frames import Codec, Frame, MediaKind, Track
     from headwater.naming import name_problem, validate_name

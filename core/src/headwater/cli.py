@@ -14,6 +14,7 @@ import anyio
 import typer
 
 from headwater.errors import ConfigError, PluginError
+from headwater.log_text import LogFormatter
 
 app = typer.Typer(
     name="headwater",
@@ -48,18 +49,19 @@ def parse_listen(values: list[str]) -> dict[str, list[dict[str, Any]]]:
 
 
 def setup_logging(level: str, log_format: str = "text") -> None:
-    """One line per event on stderr: time, level, logger, message (or JSON, one per line)."""
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
+    """One line per event on stderr: time, level, logger, message (or JSON, one per line),
+    the HTTP server's lines too, control characters escaped so that no client can forge a
+    line."""
+    handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         from headwater.log_format import JsonFormatter
 
-        for handler in logging.getLogger().handlers:
-            handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(LogFormatter())
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO), handlers=[handler], force=True
+    )
 
 
 def _version(value: bool) -> None:

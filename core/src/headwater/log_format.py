@@ -6,6 +6,8 @@ import json
 import logging
 import time
 
+from headwater.log_text import cut_message
+
 
 class JsonFormatter(logging.Formatter):
     """Formats a record as ``{"ts", "level", "logger", "message"}`` plus any exception."""
@@ -17,7 +19,7 @@ class JsonFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": cut_message(record.getMessage()),
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

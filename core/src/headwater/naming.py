@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from headwater.config.models import StreamSettings
 from headwater.errors import PublishRejected, Refusal
+from headwater.log_text import shown
 
 MAX_NAME_BYTES = 255
 _ALLOWED = re.compile(r"[A-Za-z0-9_.\-/]+")
@@ -24,8 +25,9 @@ def name_problem(name: str) -> str | None:
     """Why ``name`` is not a valid stream name, or None when it is."""
     if not name:
         return "the stream name is empty"
-    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
-        return f"the stream name is longer than {MAX_NAME_BYTES} bytes"
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        return f"the stream name is {size} bytes long, longer than {MAX_NAME_BYTES} bytes"
     if not _ALLOWED.fullmatch(name):
         bad = sorted({c for c in name if not _ALLOWED.fullmatch(c)})
         shown = "".join(bad)[:10]
@@ -44,7 +46,7 @@ def validate_name(name: str) -> str:
     """Return ``name`` if valid, else raise ``PublishRejected(BAD_NAME)`` with the reason."""
     problem = name_problem(name)
     if problem:
-        raise PublishRejected(Refusal.BAD_NAME, f"{problem}: {name[:80]!r}")
+        raise PublishRejected(Refusal.BAD_NAME, f"{problem}: {shown(name, 80)}")
     return name
 
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from headwater.errors import PlayRejected, Refusal
+from headwater.log_text import shown
 from headwater.naming import name_problem
 from headwater.play_request import PlayRequest
 from headwater.registry import StreamRegistry
@@ -31,7 +32,7 @@ def playable(streams: StreamRegistry, request: PlayRequest) -> Stream:
             "refused %s play from %s (%s): %s",
             request.proto,
             request.ip or "?",
-            request.name[:80],
+            shown(request.name),
             exc.reason,
         )
         raise
@@ -40,7 +41,7 @@ def playable(streams: StreamRegistry, request: PlayRequest) -> Stream:
 def _find_live(streams: StreamRegistry, name: str) -> Stream:
     problem = name_problem(name)
     if problem:
-        raise PlayRejected(Refusal.BAD_NAME, f"{problem}: {name[:80]!r}")
+        raise PlayRejected(Refusal.BAD_NAME, f"{problem}: {shown(name, 80)}")
     stream = streams.get(name)
     if stream is None:
         raise PlayRejected(Refusal.NOT_FOUND, f"no stream {name!r}")

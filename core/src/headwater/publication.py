@@ -51,9 +51,9 @@ class Publication:
         self._put(frame)
 
     def add_bytes(self, count: int) -> None:
-        """Count bytes received on the wire (for stats and the idle watchdog)."""
+        """Count bytes received on the wire (for stats only: bytes that make no frame do not
+        keep a publication alive, see :attr:`idle_for`)."""
         self.stream.stats.wire_bytes_in += count
-        self.last_activity = time.monotonic()
 
     def set_input_stats(self, provider: Callable[[], dict[str, Any]]) -> None:
         """Let the API show the protocol's live counters (SRT RTT, loss...) under ``input``;
@@ -66,7 +66,7 @@ class Publication:
 
     @property
     def idle_for(self) -> float:
-        """Seconds since the last frame or wire byte."""
+        """Seconds since the last frame (or since the publication began, before the first)."""
         last = max(self.last_activity, self.stream.stats.last_frame_at)
         return time.monotonic() - last
 

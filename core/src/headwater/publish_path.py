@@ -18,6 +18,7 @@ from headwater.config.models import StreamSettings
 from headwater.consumers import Consumer
 from headwater.errors import PublishRejected, Refusal
 from headwater.hookcall import call_all
+from headwater.log_text import shown
 from headwater.naming import Match
 from headwater.publication import Publication
 from headwater.publish_request import PublishRequest
@@ -57,7 +58,9 @@ async def publish(
             "refused %s publish from %s (%s): %s",
             request.proto,
             request.ip,
-            request.name or request.path or request.stream_id or f"port {request.local_port}",
+            shown(request.name or request.path or request.stream_id)
+            if request.name or request.path or request.stream_id
+            else f"port {request.local_port}",
             exc.reason,
         )
         raise

@@ -14,7 +14,9 @@ import anyio
 import pluggy
 from anyio.abc import TaskGroup, TaskStatus
 
+from headwater.byte_budget import ByteBudget
 from headwater.config.models import ServerSettings, StreamSettings
+from headwater.connection_limits import ConnectionLimits
 from headwater.consumers import Consumer
 from headwater.errors import PublishRejected, Refusal
 from headwater.events import EventBus
@@ -62,6 +64,10 @@ class Server:
         self.publications: dict[str, Publication] = {}
         self.plugin_settings: dict[str, Any] = {}
         self.started_at = time.time()
+        self.connection_limits = ConnectionLimits(lambda: self.settings.limits)
+        """Connection gates of the TCP listeners and the open-files budget (``limits``)."""
+        self.buffers = ByteBudget(lambda: int(self.settings.limits.max_buffered_bytes))
+        """Bytes all connections hold for unfinished messages (``limits.max_buffered_bytes``)."""
         self.events = EventBus()
         """Where events go (``event_sinks``); ``headwater.events.emit`` queues one."""
         self.tallies = Tallies()
@@ -163,7 +169,8 @@ class Server:
         await self.listeners.start(tg, listeners, configured, protos)
 
     async def _housekeeping(self) -> None:
-        """Expire idle dynamic streams and disconnect silent publishers, once a second."""
+        """Expire idle dynamic streams, disconnect silent publishers and return the memory of
+        closed connections' buffers, once a second."""
         limits = self.settings.limits
         while True:
             await anyio.sleep(1.0)
@@ -176,6 +183,7 @@ class Server:
                 pub.stream.sample_output(now)
                 if pub.idle_for > limits.publish_idle_timeout:
                     pub.stop(f"no data for {limits.publish_idle_timeout:g}s")
+            self.buffers.release_freed()  # after an attack, its buffers go back to the system
 
     # -- configuration at run time ---------------------------------------------------------
 

@@ -221,15 +221,40 @@ class Limits(Model):
 
     max_streams: int = 10_000
     max_connections: int = 20_000
+    """Connections one listener holds open at once (also capped by the open-files limit)."""
     queue_frames: int = Field(default=4096, ge=16)
     """Frames a consumer may fall behind before it drops to the next keyframe."""
     gop_cache_bytes: Size = 16 << 20
     dynamic_stream_ttl: Duration = 10.0
     """How long a prefix stream stays listed after its publisher leaves."""
     publish_idle_timeout: Duration = 20.0
-    """A publisher that sends nothing for this long is disconnected."""
+    """A publisher that sends no frame for this long is disconnected (bytes that make no
+    frame do not count)."""
     handshake_timeout: Duration = 10.0
     max_message_size: Size = 16 << 20
+    """Largest protocol message (an RTMP message, an RTSP request, an HTTP API body part)."""
+    message_timeout: Duration = Field(default=10.0, gt=0)
+    """A message must be complete this long after its first byte arrived (RTMP/RTSP), and
+    a publication's first media must arrive this long after it started; bytes that never
+    finish a message do not extend it."""
+    max_buffered_per_connection: Size = Field(default=32 << 20, ge=1)
+    """Bytes one connection may hold for messages it has not finished."""
+    max_buffered_bytes: Size = Field(default=256 << 20, ge=1)
+    """Bytes all connections together may hold for unfinished messages; a connection that
+    would pass it is closed."""
+    max_connections_per_ip: int = Field(default=256, ge=1)
+    """Connections one client address may hold open on one listener (below the open-files
+    budget, so that one address cannot take every descriptor)."""
+    reserved_fds: int = Field(default=128, ge=0)
+    """File descriptors kept free for recordings, the API and listeners: new connections are
+    refused once the open-files limit minus this is reached."""
+    header_timeout: Duration = Field(default=10.0, gt=0)
+    """HTTP: the request line and headers must arrive within this long."""
+    keepalive_timeout: Duration = Field(default=5.0, gt=0)
+    """HTTP: an idle keep-alive connection is closed after this long."""
+    max_body_size: Size = Field(default=4 << 20, ge=1)
+    """HTTP: largest API request body (413 beyond it); media uploads are streams and not
+    bounded by it."""
     config_external_interval: Duration = 5.0
     config_external_timeout: Duration = 3.0
 

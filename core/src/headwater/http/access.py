@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hmac
 import ipaddress
+from typing import Any
 
 from fastapi import HTTPException, Request
 
@@ -23,7 +24,10 @@ def is_loopback(host: str | None) -> bool:
 
 
 def _basic(request: Request) -> tuple[str, str] | None:
-    header = request.headers.get("authorization", "")
+    return _basic_header(request.headers.get("authorization", ""))
+
+
+def _basic_header(header: str) -> tuple[str, str] | None:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic" or not value:
         return None
@@ -66,19 +70,33 @@ def check_read_access(request: Request) -> None:
     )
 
 
-def check_write_access(request: Request) -> None:
-    """Raise 401/403 unless the request may change the server (FastAPI dependency)."""
-    server = request.app.state.server
+def write_access_problem(
+    server: Any, authorization: str, client: str | None
+) -> HTTPException | None:
+    """Why a client may not write (401/403), from its ``Authorization`` header and address
+    alone, or None when it may. Needs no body, so it runs before a body is read."""
     auth = server.settings.edit_auth
     if auth is None:
-        client = request.client.host if request.client else None
         if not is_loopback(client):
-            raise HTTPException(403, "API writes are allowed from loopback only (no edit_auth set)")
-        return
-    if _matches(_basic(request), auth):
-        return
-    raise HTTPException(
+            return HTTPException(
+                403, "API writes are allowed from loopback only (no edit_auth set)"
+            )
+        return None
+    if _matches(_basic_header(authorization), auth):
+        return None
+    return HTTPException(
         401,
         "API writes need the edit_auth credentials",
         {"WWW-Authenticate": 'Basic realm="headwater"'},
     )
+
+
+def check_write_access(request: Request) -> None:
+    """Raise 401/403 unless the request may change the server (FastAPI dependency)."""
+    problem = write_access_problem(
+        request.app.state.server,
+        request.headers.get("authorization", ""),
+        request.client.host if request.client else None,
+    )
+    if problem is not None:
+        raise problem

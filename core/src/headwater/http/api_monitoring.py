@@ -21,4 +21,7 @@ def liveness(request: Request) -> dict[str, Any]:
         "uptime": int(time.time() - server.started_at),
         "streams": len(server.streams),
         "live_streams": server.streams.live_count(),
+        "connections": server.connection_limits.stats(),
+        "buffered_bytes": server.buffers.held,
+        "buffer_evictions": server.buffers.evicted,
     }

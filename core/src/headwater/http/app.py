@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib.metadata
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from headwater.hookcall import call_sync_all
 from headwater.http import (
@@ -17,11 +19,10 @@ from headwater.http import (
     ui,
     ui_stream,
 )
+from headwater.http.api_guard import API_PREFIX, APIGuard
 
 if TYPE_CHECKING:
     from headwater.server import Server
-
-API_PREFIX = "/streamer/api/"
 
 
 def build_app(server: Server) -> FastAPI:
@@ -47,4 +48,18 @@ def build_app(server: Server) -> FastAPI:
     app.include_router(ui.router)
     app.include_router(ui_stream.router)
     app.router.routes.extend(r for r in plugin_routes if r not in api)
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.add_middleware(APIGuard, server=server)
     return app
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """A request FastAPI could not parse, in the API's error shape (one entry per problem)."""
+    errors = [
+        {
+            "path": ".".join(str(part) for part in error.get("loc", ())),
+            "message": str(error.get("msg", "invalid")),
+        }
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": {"errors": errors}}, status_code=422)

@@ -56,6 +56,7 @@ class HTTPListener:
     async def serve(self, *, task_status: TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
         """Bind, report the address, then serve HTTP until cancelled."""
         from headwater.http.app import build_app
+        from headwater.http.protocol import protocol_class
 
         host, port = self.settings.address
         try:
@@ -67,11 +68,13 @@ class HTTPListener:
         self.addresses = [sock.getsockname()[:2]]
         config = uvicorn.Config(
             build_app(self.server),
+            http=protocol_class(self.server, self.server.connection_limits.gate(self.name)),
             log_level="warning",
             log_config=None,  # uvicorn's records go through headwater's handler (text or JSON)
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=2,
+            timeout_keep_alive=int(self.server.settings.limits.keepalive_timeout) or 1,
             ws="none",
         )
         server = _EmbeddedUvicorn(config)

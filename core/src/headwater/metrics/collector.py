@@ -123,8 +123,36 @@ class ServerCollector(Collector):
             g.add_metric([sink.settings.name], len(sink.queue))
             d.add_metric([sink.settings.name], sink.dropped)
         yield from (g, d)
+        yield from _limit_families(server)
         for families in call_sync_all(server.pm.hook.metrics, server=server):
             yield from families
+
+
+def _limit_families(server: Any) -> Iterator[Metric]:
+    """Connections open and refused per listener, bytes held for unfinished messages."""
+    gates = server.connection_limits.gates
+    g = GaugeMetricFamily(
+        "headwater_connections", "Client connections open, by listener", labels=["listener"]
+    )
+    c = CounterMetricFamily(
+        "headwater_connections_refused",
+        "Connections refused by a connection limit, by listener",
+        labels=["listener"],
+    )
+    for name, gate in sorted(gates.items()):
+        g.add_metric([name], gate.open)
+        c.add_metric([name], gate.refused)
+    yield from (g, c)
+    yield GaugeMetricFamily(
+        "headwater_buffered_bytes",
+        "Bytes held for messages peers have not finished",
+        value=server.buffers.held,
+    )
+    yield CounterMetricFamily(
+        "headwater_buffer_evictions",
+        "Connections closed because the bytes held for unfinished messages passed the limit",
+        value=server.buffers.evicted,
+    )
 
 
 def metrics_registry(server: Any) -> CollectorRegistry:

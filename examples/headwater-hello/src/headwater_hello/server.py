@@ -58,8 +58,19 @@ class HelloListener:
             await listener.serve(self.handle)
 
     async def handle(self, client: SocketStream) -> None:
-        """One connection: read the command, then publish or play."""
+        """One connection past the core's connection limits: read the command, then publish
+        or play."""
         peer = client.extra(SocketAttribute.remote_address)[:2]
+        gate = self.server.connection_limits.gate(self.name)
+        if not gate.admit(*peer):  # refused (logged and counted by the gate)
+            await client.aclose()
+            return
+        try:
+            await self._serve_client(client, peer)
+        finally:
+            gate.release(peer[0])
+
+    async def _serve_client(self, client: SocketStream, peer: tuple[str, int]) -> None:
         reader = LineReader(self.server.plugin_settings[SECTION].max_line)
         async with client:
             try:

@@ -83,13 +83,8 @@ class Connection(asyncio.Protocol):
         self.proto = proto
         self._start = start
         self._done = done
-        limits = server.settings.limits
-        self.session = ServerSession(
-            chunk_size=settings.chunk_size,
-            window=settings.window_ack_size,
-            max_message_size=min(int(limits.max_message_size), 0xFFFFFF),
-            max_streams=settings.max_streams_per_connection,
-        )
+        self.session: ServerSession
+        """Made in :meth:`connection_made`, once the listener's gate admitted the client."""
         self.transport: asyncio.Transport | None = None
         self.peer: tuple[str, int] = ("", 0)
         self.local_port = 0
@@ -97,7 +92,7 @@ class Connection(asyncio.Protocol):
         self.ends: dict[int, anyio.Event] = {}
         self.playing: dict[int, anyio.CancelScope] = {}
         self.received = 0
-        """Bytes received so far (the idle watchdog compares it between ticks)."""
+        """Bytes received so far (counted for stats; bytes alone keep no deadline open)."""
         self.paused_since = 0.0
         """Monotonic time our writes were paused by the transport (0 while writable)."""
         self.tg: TaskGroup | None = None
@@ -127,12 +122,23 @@ class Connection(asyncio.Protocol):
             self._events[0].close()
             self._events[1].close()
             transport.abort()
+            return
+        limits = self.server.settings.limits
+        self.session = ServerSession(
+            chunk_size=self.settings.chunk_size,
+            window=self.settings.window_ack_size,
+            max_message_size=min(int(limits.max_message_size), 0xFFFFFF),
+            max_streams=self.settings.max_streams_per_connection,
+            max_buffered=int(limits.max_buffered_per_connection),
+            budget=self.server.buffers,
+        )
+        self.session.reader.on_evicted = self._evicted
 
     def data_received(self, data: bytes) -> None:
         """Feed the session; publish media frames at once; queue control events; reply."""
         self.received += len(data)
         try:
-            events = self.session.receive_data(data)
+            events = self.session.receive_data(data, time.monotonic())
             if events:
                 publishing = self.publishing
                 counted: Publication | None = None
@@ -172,14 +178,21 @@ class Connection(asyncio.Protocol):
         if transport is not None and not transport.is_closing():
             transport.resume_reading()
 
+    def _evicted(self, reason: str) -> None:
+        self.fail(ProtocolError(reason))
+
     def eof_received(self) -> bool:
         """The client closed its side: close ours too (RTMP has no half-close)."""
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        """End the control task (it ends the publications and subscriptions of this client)."""
+        """End the control task (it ends the publications and subscriptions of this client)
+        and give back the memory held for its unfinished messages."""
         self._events[0].close()
         self._writable.set()
+        session = getattr(self, "session", None)
+        if session is not None:
+            session.reader.close()
 
     def pause_writing(self) -> None:
         """The transport's buffer is full: players wait (the watchdog bounds the wait)."""
@@ -262,13 +275,19 @@ class Connection(asyncio.Protocol):
                 scope.cancel()
 
     async def watchdog(self) -> None:
-        """Close the connection on a handshake, idle or send timeout."""
+        """Close the connection on a handshake, message, idle or send timeout.
+
+        Bytes alone extend nothing: the handshake must complete, every message must complete
+        ``message_timeout`` after its first byte, and a client that neither publishes nor
+        plays is closed ``publish_idle_timeout`` after the handshake or its last stream
+        (a publisher that sends no frames is stopped by the core's idle check).
+        """
         limits = self.server.settings.limits
         handshake, idle = limits.handshake_timeout, limits.publish_idle_timeout
+        message = limits.message_timeout
         send = self.settings.send_timeout
-        tick = min(1.0, handshake / 4, idle / 4, send / 4)
-        start = last_change = time.monotonic()
-        seen = self.received
+        tick = min(1.0, handshake / 4, idle / 4, send / 4, message / 4)
+        start = last_active = time.monotonic()
         while True:
             await anyio.sleep(tick)
             now = time.monotonic()
@@ -276,11 +295,21 @@ class Connection(asyncio.Protocol):
                 if now - start > handshake:
                     self.fail(TimeoutError(f"no RTMP handshake within {handshake:g}s"))
                     return
+                last_active = now
                 continue
-            if self.received != seen:
-                seen, last_change = self.received, now
-            elif not (self.publishing or self.playing) and now - last_change > idle:
-                self.fail(TimeoutError(f"idle for {idle:g}s without publishing"))
+            started = self.session.reader.oldest_started()
+            if started is not None and now - started > message:
+                self.fail(
+                    TimeoutError(
+                        f"a message was still unfinished {message:g}s after it began "
+                        f"({self.session.reader.buffered} bytes held)"
+                    )
+                )
+                return
+            if self.publishing or self.playing:
+                last_active = now
+            elif now - last_active > idle:
+                self.fail(TimeoutError(f"idle for {idle:g}s without publishing or playing"))
                 return
             paused = self.paused_since
             if paused and now - paused > send:

@@ -36,6 +36,7 @@ class RTMPListener:
         self.tls = tls
         self.addresses: list[tuple[str, int]] = []
         self.connections: set[Connection] = set()
+        self._gate = server.connection_limits.gate(self.name)
         self._tg: TaskGroup | None = None
 
     async def serve(self, *, task_status: TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -84,16 +85,19 @@ class RTMPListener:
         return context
 
     def _start(self, conn: Connection) -> bool:
-        """Run a new connection's control task, unless a limit or shutdown turns it away."""
-        limit = self.server.settings.limits.max_connections
+        """Run a new connection's control task, unless a limit or shutdown turns it away.
+
+        Called before the connection allocates its session: the gate counts connections in
+        total, per address and against the open-files limit (``limits``)."""
         if self._tg is None:
             return False
-        if len(self.connections) >= limit:
-            log.warning("%s %s:%s refused: %d connections", self.name, *conn.peer, limit)
+        if not self._gate.admit(*conn.peer):
             return False
         self.connections.add(conn)
         self._tg.start_soon(conn.run)
         return True
 
     def _done(self, conn: Connection) -> None:
-        self.connections.discard(conn)
+        if conn in self.connections:
+            self.connections.discard(conn)
+            self._gate.release(conn.peer[0])

@@ -46,6 +46,7 @@ class RTSPListener:
 
     async def serve(self, *, task_status: TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
         """Bind TCP and UDP, report the address, accept clients until cancelled."""
+        self._gate = self.server.connection_limits.gate(self.name)
         host, port = self.listener_settings.address
         loop = asyncio.get_running_loop()
         if self.settings.udp:
@@ -83,16 +84,18 @@ class RTSPListener:
                 self.udp.close()
 
     def _start(self, conn: Connection) -> bool:
-        """Run a new connection's control task, unless a limit or shutdown turns it away."""
-        limit = self.server.settings.limits.max_connections
+        """Run a new connection's control task, unless a limit or shutdown turns it away
+        (the core's gate: connections in total, per address and against the open-files
+        limit, logged and counted)."""
         if self._tg is None:
             return False
-        if len(self.connections) >= limit:
-            log.warning("rtsp %s:%s refused: %d connections", *conn.peer, limit)
+        if not self._gate.admit(*conn.peer):
             return False
         self.connections.add(conn)
         self._tg.start_soon(conn.run)
         return True
 
     def _done(self, conn: Connection) -> None:
-        self.connections.discard(conn)
+        if conn in self.connections:
+            self.connections.discard(conn)
+            self._gate.release(conn.peer[0])

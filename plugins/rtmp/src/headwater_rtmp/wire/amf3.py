@@ -16,6 +16,7 @@ import struct
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from headwater import shown
 from headwater.media.flv.amf0 import (
     MAX_DEPTH,
     UNDEFINED,
@@ -185,7 +186,9 @@ class Decoder:
             traits = _Traits(name, [self._string() for _ in range(count)], dynamic, ext)
             self._traits.append(traits)
         if traits.externalizable:
-            raise AMFError(f"AMF3 externalizable object {traits.class_name!r} cannot be decoded")
+            raise AMFError(
+                f"AMF3 externalizable object {shown(traits.class_name)} cannot be decoded"
+            )
         fields: dict[str, Any] = {}
         result: Any = TypedObject(traits.class_name, fields) if traits.class_name else fields
         self._objects.append(result)

@@ -7,15 +7,21 @@ ffmpeg, librtmp and Flash write them), 32-bit timestamp wrap, Set Chunk Size and
 applied at once. :class:`ChunkWriter` picks the smallest header for each message.
 
 Hot path: one pass over an immutable buffer with ``struct.unpack_from``; a payload is
-either one slice copy (a message in one chunk) or one join of memoryview slices.
+either one slice copy (a message in one chunk and one read) or built in one ``bytearray``
+per chunk stream, each byte copied in once, whatever the reads' sizes.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from headwater import ProtocolError
 from headwater_rtmp.wire.messages import ABORT, SET_CHUNK_SIZE, Message
+
+if TYPE_CHECKING:
+    from headwater import ByteBudget
 
 DEFAULT_CHUNK_SIZE = 128
 MAX_CHUNK_SIZE = 0xFFFFFF
@@ -35,7 +41,17 @@ class ChunkError(ProtocolError):
 class _Stream:
     """Per chunk stream id: the last header fields and the message being reassembled."""
 
-    __slots__ = ("delta", "ext", "length", "parts", "remaining", "stream_id", "timestamp", "type")
+    __slots__ = (
+        "buf",
+        "delta",
+        "ext",
+        "length",
+        "remaining",
+        "started",
+        "stream_id",
+        "timestamp",
+        "type",
+    )
 
     def __init__(self) -> None:
         self.timestamp = 0
@@ -45,34 +61,68 @@ class _Stream:
         self.stream_id = 0
         self.ext = False
         self.remaining = 0
-        self.parts: list[memoryview] = []
+        """Bytes of the unfinished message not received yet (0: no message pending)."""
+        self.started = 0.0
+        """The caller's ``now`` when the unfinished message's first byte arrived."""
+        self.buf = bytearray()
 
 
 class ChunkReader:
     """Incremental chunk stream parser: :meth:`feed` bytes, get whole :class:`Message` objects.
 
-    ``max_message_size`` bounds one message; ``max_streams`` the chunk stream ids in use;
-    together they bound buffered memory. :attr:`received` counts every byte fed (for
+    Bounded and linear whatever the peer does: ``max_message_size`` bounds one message,
+    ``max_streams`` the chunk stream ids in use, ``max_buffered`` the declared size of all
+    unfinished messages together, and ``budget`` (a server-wide
+    :class:`~headwater.byte_budget.ByteBudget`, whose biggest holder is evicted when it is
+    full) the bytes really held. Held-back bytes are
+    never re-copied: a chunk cut by a read goes into its message's buffer at once, and only
+    an incomplete header (at most 18 bytes) waits for the next read. :meth:`oldest_started`
+    tells the caller since when an unfinished message has been waiting (``now`` is the
+    caller's clock, passed to :meth:`feed`). :attr:`received` counts every byte fed (for
     acknowledgements).
     """
 
-    def __init__(self, max_message_size: int = 8 << 20, max_streams: int = 64) -> None:
+    def __init__(
+        self,
+        max_message_size: int = 8 << 20,
+        max_streams: int = 64,
+        *,
+        max_buffered: int | None = None,
+        budget: ByteBudget | None = None,
+    ) -> None:
         self.chunk_size = DEFAULT_CHUNK_SIZE
         self.received = 0
         self.max_message_size = max_message_size
         self.max_streams = max_streams
+        self.max_buffered = max_buffered if max_buffered is not None else 2 * max_message_size
+        self.budget = budget
         self._streams: dict[int, _Stream] = {}
         self._rest = b""
         self._pending = 0
+        """Declared bytes of the unfinished messages (checked against ``max_buffered``)."""
+        self._held = 0
+        """Bytes really held in unfinished messages' buffers (reported to ``budget``)."""
+        self._taken = 0
+        """Bytes taken from ``budget`` so far."""
+        self._cut: _Stream | None = None
+        """The stream whose chunk a read cut short; ``_cut_csid`` and ``_cut_left`` with it."""
+        self._cut_csid = 0
+        self._cut_left = 0
+        self.evicted: str | None = None
+        """Why the budget evicted this reader (then every :meth:`feed` fails), or None."""
+        self.on_evicted: Callable[[str], None] | None = None
+        """Called with the reason when the budget evicts this reader (to close the peer)."""
 
-    def feed(self, data: bytes) -> list[Message]:
+    def feed(self, data: bytes, now: float = 0.0) -> list[Message]:
         """Consume ``data``; return the messages it completes, in order."""
         self.received += len(data)
+        out: list[Message] = []
+        if self._cut is not None:
+            data = self._resume(data, out)
         if self._rest:
             data = self._rest + data
         elif type(data) is not bytes:
             data = bytes(data)
-        out: list[Message] = []
         n = len(data)
         mv = memoryview(data)
         pos = 0
@@ -124,13 +174,14 @@ class ChunkReader:
                 if st.remaining:
                     take = st.remaining if st.remaining < self.chunk_size else self.chunk_size
                     if p + take > n:
+                        pos = self._cut_short(st, csid, mv, p, n, take)
                         break
-                    st.parts.append(mv[p : p + take])
+                    st.buf += mv[p : p + take]
+                    self._held += take
                     st.remaining -= take
                     pos = p + take
                     if not st.remaining:
-                        self._pending -= st.length
-                        out.append(self._finish(st, csid, b"".join(st.parts)))
+                        out.append(self._complete(st, csid))
                     continue
                 length = st.length
                 timestamp = (st.timestamp + st.delta) & 0xFFFFFFFF
@@ -149,30 +200,128 @@ class ChunkReader:
                     raise ChunkError(
                         f"message of {length} bytes exceeds the limit of {self.max_message_size}"
                     )
-            take = length if length < self.chunk_size else self.chunk_size
-            if p + take > n:
-                break
             if st.remaining:  # a new header abandons the unfinished message (lenient)
-                self._pending -= st.length
-                st.parts = []
+                self._drop(st)
             st.timestamp, st.delta, st.length, st.type = timestamp, delta, length, type_id
             st.stream_id, st.ext = stream_id, ext
+            take = length if length < self.chunk_size else self.chunk_size
+            if p + take <= n and take == length:  # the common case: a whole message at once
+                pos = p + take
+                out.append(self._finish(st, csid, data[p:pos]))
+                continue
+            self._pending += length
+            if self._pending > self.max_buffered:
+                raise ChunkError(
+                    f"unfinished messages of {self._pending} bytes exceed the limit of "
+                    f"{self.max_buffered} per connection"
+                )
+            st.remaining = length
+            st.started = now
+            if p + take > n:
+                pos = self._cut_short(st, csid, mv, p, n, take)
+                break
+            st.buf += mv[p : p + take]
+            self._held += take
+            st.remaining -= take
             pos = p + take
-            if take == length:
-                st.remaining = 0
-                msg = self._finish(st, csid, data[p:pos])
-                out.append(msg)
-            else:
-                st.parts = [mv[p:pos]]
-                st.remaining = length - take
-                self._pending += length
-                if self._pending > 2 * self.max_message_size:
-                    raise ChunkError("too many unfinished messages buffered")
         self._rest = data[pos:] if pos < n else b""
+        if self.budget is not None:
+            self._account()
         return out
 
+    def _cut_short(self, st: _Stream, csid: int, mv: memoryview, p: int, n: int, take: int) -> int:
+        """Keep the part of a chunk this read holds; the next read resumes it. Returns ``n``."""
+        st.buf += mv[p:n]
+        self._held += n - p
+        st.remaining -= n - p
+        self._cut, self._cut_csid, self._cut_left = st, csid, take - (n - p)
+        return n
+
+    def _resume(self, data: bytes, out: list[Message]) -> bytes:
+        """Complete the chunk a read cut short with the start of ``data``; return the rest."""
+        st = self._cut
+        assert st is not None
+        left = self._cut_left
+        if len(data) < left:
+            st.buf += data
+            self._held += len(data)
+            st.remaining -= len(data)
+            self._cut_left = left - len(data)
+            return b""
+        st.buf += memoryview(data)[:left]
+        self._held += left
+        st.remaining -= left
+        self._cut = None
+        self._cut_left = 0
+        if not st.remaining:
+            out.append(self._complete(st, self._cut_csid))
+        return data[left:]
+
+    def _complete(self, st: _Stream, csid: int) -> Message:
+        """The message whose last byte just arrived, from its buffer."""
+        self._pending -= st.length
+        self._held -= len(st.buf)
+        payload = bytes(st.buf)
+        st.buf = bytearray()
+        return self._finish(st, csid, payload)
+
+    def _drop(self, st: _Stream) -> None:
+        """Forget an unfinished message (Abort, or a new header on its chunk stream)."""
+        self._pending -= st.length
+        self._held -= len(st.buf)
+        st.buf = bytearray()
+        st.remaining = 0
+
+    def _account(self) -> None:
+        """Bring what ``budget`` holds for this reader to :attr:`_held` (or fail)."""
+        if self.evicted is not None:
+            raise ChunkError(self.evicted)
+        budget = self.budget
+        assert budget is not None
+        diff = self._held - self._taken
+        if diff > 0:
+            if not budget.take(self, diff):
+                self._taken = 0
+                raise ChunkError(
+                    f"the server-wide limit of {budget.limit} bytes for unfinished messages "
+                    "is reached"
+                )
+            self._taken += diff
+        elif diff < 0:
+            budget.give(self, -diff)
+            self._taken += diff
+
+    def budget_evicted(self, reason: str) -> None:
+        """The budget took back what this reader held: drop it; every later feed fails."""
+        self.evicted = reason
+        self._taken = 0
+        for st in self._streams.values():
+            if st.remaining:
+                self._drop(st)
+        self._cut = None
+        self._cut_left = 0
+        if self.on_evicted is not None:
+            self.on_evicted(reason)
+
+    def close(self) -> None:
+        """Drop every unfinished message and give back what the budget holds for them."""
+        for st in self._streams.values():
+            if st.remaining:
+                self._drop(st)
+        self._cut = None
+        self._cut_left = 0
+        self._rest = b""
+        if self.budget is not None and self._taken:
+            self.budget.give(self, self._taken)
+            self._taken = 0
+
+    def oldest_started(self) -> float | None:
+        """The ``now`` at which the oldest unfinished message began, or None if there is none."""
+        if not self._pending:
+            return None
+        return min((st.started for st in self._streams.values() if st.remaining), default=None)
+
     def _finish(self, st: _Stream, csid: int, payload: bytes) -> Message:
-        st.parts = []
         st.remaining = 0
         msg = Message(st.type, st.stream_id, st.timestamp, payload, csid)
         if st.type == SET_CHUNK_SIZE or st.type == ABORT:
@@ -191,14 +340,12 @@ class ChunkReader:
         else:
             st = self._streams.get(value)
             if st is not None and st.remaining:
-                self._pending -= st.length
-                st.parts = []
-                st.remaining = 0
+                self._drop(st)
 
     @property
     def buffered(self) -> int:
-        """Bytes held: an incomplete chunk plus unfinished messages (bounded by the limits)."""
-        return len(self._rest) + self._pending
+        """Bytes held: an incomplete header plus unfinished messages (bounded by the limits)."""
+        return len(self._rest) + self._held
 
 
 def basic_header(fmt: int, csid: int) -> bytes:

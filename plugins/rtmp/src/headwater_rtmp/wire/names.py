@@ -4,6 +4,10 @@
 (an application called ``rtmp`` is dropped); ``rtmp://host/client15`` + stream
 ``published1`` → ``client15/published1``. Query arguments come from the tcUrl, the
 application and the stream name, later ones winning (``cam1?password=x``).
+
+Slashes are kept as sent, so the core's one naming rule judges the name: ffmpeg sends
+``rtmp://host/live//a`` as application ``live/`` and stream ``a``, which joins to
+``live//a`` and is refused for its empty segment, as ``live//a`` is over RTSP or HTTP.
 """
 
 from __future__ import annotations
@@ -39,8 +43,7 @@ def join_path(app: str, stream: str, tc_url: str = "") -> tuple[str, dict[str, s
     for prefix in _PREFIXES:
         if stream.startswith(prefix):
             stream = stream[len(prefix) :]
-    app = app.strip("/")
     if app == DROPPED_APP or app.startswith(DROPPED_APP + "/"):
         app = app[len(DROPPED_APP) + 1 :]
-    parts = [p for p in (app, stream.strip("/")) if p]
+    parts = [p for p in (app, stream) if p]
     return "/".join(parts), args

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from headwater import ProtocolError
+from headwater import ProtocolError, shown
 from headwater.media.flv.amf0 import UNDEFINED, EcmaArray
 from headwater.media.flv.script import ON_METADATA, SET_DATA_FRAME
 from headwater_rtmp.wire import events as ev
@@ -44,6 +44,9 @@ from headwater_rtmp.wire.stream_state import (
     next_state,
 )
 
+if TYPE_CHECKING:
+    from headwater import ByteBudget
+
 Event = (
     ev.Connected
     | ev.PublishRequested
@@ -69,9 +72,11 @@ class ServerSession:
         max_message_size: int = 8 << 20,
         max_streams: int = 16,
         random: Callable[[int], bytes] = os.urandom,
+        max_buffered: int | None = None,
+        budget: ByteBudget | None = None,
     ) -> None:
         self.handshake = ServerHandshake(random)
-        self.reader = ChunkReader(max_message_size)
+        self.reader = ChunkReader(max_message_size, max_buffered=max_buffered, budget=budget)
         self.outbox = Outbox()
         self.writer = self.outbox.writer
         self.app = ""
@@ -89,8 +94,11 @@ class ServerSession:
 
     # -- input -------------------------------------------------------------------------------
 
-    def receive_data(self, data: bytes) -> list[Event]:
-        """Consume bytes from the client; return what happened, in order."""
+    def receive_data(self, data: bytes, now: float = 0.0) -> list[Event]:
+        """Consume bytes from the client; return what happened, in order.
+
+        ``now`` (the caller's clock) stamps messages as they start, for the caller's message
+        deadline (:meth:`ChunkReader.oldest_started`)."""
         if not self.handshake.done:
             answer = self.handshake.receive_data(data)
             if answer:
@@ -102,7 +110,7 @@ class ServerSession:
                 return []
         out: list[Event] = []
         streams = self.streams
-        for msg in self.reader.feed(data):
+        for msg in self.reader.feed(data, now):
             t = msg.type_id
             if t in MEDIA_TYPES:
                 if streams.get(msg.stream_id) == PUBLISHING:
@@ -128,7 +136,7 @@ class ServerSession:
             self._connect(cmd, out)
             return
         if not self.connected:
-            raise ProtocolError(f"RTMP command {name!r} before connect")
+            raise ProtocolError(f"RTMP command {shown(name)} before connect")
         if name == "createStream":
             if len(self.streams) >= self._max_streams:
                 info = status(ERROR, "NetConnection.Call.Failed", "too many streams")

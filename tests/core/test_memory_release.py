@@ -1,0 +1,38 @@
+"""The byte budget hands freed buffers back to the system after an attack (issue 13)."""
+
+from __future__ import annotations
+
+from headwater.byte_budget import ByteBudget
+
+
+class Holder:
+    def budget_evicted(self, reason: str) -> None:
+        pass
+
+
+def test_release_runs_after_a_big_drop_or_when_all_is_given_back(monkeypatch):
+    calls = []
+    monkeypatch.setattr("headwater.byte_budget.trim_heap", lambda: calls.append(1) or True)
+    budget = ByteBudget(1 << 30)
+    a, b = Holder(), Holder()
+    budget.take(a, 40 << 20)
+    budget.take(b, 1 << 20)
+    assert not budget.release_freed()  # nothing given back yet
+    budget.give(a, 40 << 20)
+    assert budget.release_freed() and len(calls) == 1  # 40 MiB went back
+    assert not budget.release_freed()  # nothing more since
+    budget.give(b, 1 << 20)
+    assert budget.release_freed() and len(calls) == 2  # everything went back
+    assert not budget.release_freed()
+
+
+def test_trim_heap_reaches_glibc():
+    import platform
+
+    import pytest
+
+    from headwater.byte_budget import trim_heap
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("malloc_trim is a glibc call")
+    assert trim_heap() is True
