@@ -217,3 +217,12 @@ def test_dvr_index_tiny_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert "21599 segments (1 days)" in out and "| one segment by start |" in out
     assert set(figures) >= {"1-hour window (playlist)", "one segment by start"}
     assert all(micros > 0 for micros in figures.values())
+
+
+def test_rtmp_hls_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = [*TINY, "--cache-dir", str(cache), "--segment-duration", "1", "--warmup", "4"]
+    rows = run("rtmp_hls", args)
+    row = _check(rows, capsys.readouterr().out)
+    notes = row.cells()[-1]
+    read = re.search(r"HLS readers read ([\d.]+) Mbit/s", notes)
+    assert read and float(read[1]) > 0, notes

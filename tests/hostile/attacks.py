@@ -95,11 +95,14 @@ def _rss() -> int:
 
 
 @asynccontextmanager
-async def good_publisher(server: Server, url: str, name: str, clip: Path) -> AsyncIterator[None]:
-    """Publish ``clip`` in real time with ffmpeg during the block; afterwards check that the
-    stream got every packet of the clip."""
+async def good_publisher(
+    server: Server, url: str, name: str, clip: Path, output: tuple[str, ...] = ("-f", "flv")
+) -> AsyncIterator[None]:
+    """Publish ``clip`` in real time with ffmpeg (``output``: its muxer options, RTMP by
+    default) during the block; afterwards check that the stream got every packet of the
+    clip."""
     async with anyio.create_task_group() as tg:
-        tg.start_soon(run_ffmpeg, ["-re", "-i", str(clip), "-c", "copy", "-f", "flv", url])
+        tg.start_soon(run_ffmpeg, ["-re", "-i", str(clip), "-c", "copy", *output, url])
         await wait_for_stream(server, name, timeout=15, frames=5)
         yield
     stream = server.streams.get(name)

@@ -29,8 +29,10 @@ _EXPORTS: dict[str, str] = {
     "ListenerSettings": "headwater.config.models",
     "MediaError": "headwater.errors",
     "MediaKind": "headwater.media.frames",
+    "PlayBase": "headwater.play_urls",
     "PlayRejected": "headwater.errors",
     "PlayRequest": "headwater.play_request",
+    "PlayURL": "headwater.play_urls",
     "PluginError": "headwater.errors",
     "PortRange": "headwater.config.models",
     "ProtocolError": "headwater.errors",
@@ -71,8 +73,10 @@ __all__ = [
     "LocalProtocolError",
     "MediaError",
     "MediaKind",
+    "PlayBase",
     "PlayRejected",
     "PlayRequest",
+    "PlayURL",
     "PluginError",
     "PortRange",
     "ProtocolError",
@@ -144,6 +148,7 @@ if TYPE_CHECKING:
     from headwater.media.frames import Codec, Frame, MediaKind, Track
     from headwater.naming import name_problem, validate_name
     from headwater.play_request import PlayRequest
+    from headwater.play_urls import PlayBase, PlayURL
     from headwater.publication import Publication
     from headwater.publish_request import PublishRequest
     from headwater.server import Server

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from headwater.config.models import ServerSettings, StreamSettings
     from headwater.consumers import Consumer
     from headwater.listeners import Listener
+    from headwater.play_urls import PlayBase, PlayURL
     from headwater.publish_request import PublishRequest
     from headwater.server import Server
     from headwater.stream import Stream
@@ -187,6 +188,29 @@ def push(server: Server, stream: Stream, url: str) -> Consumer | Awaitable[Consu
 
     Called by the push plugin for each push URL; the first non-None result wins, so each
     protocol plugin claims its own schemes.
+    """
+
+
+# -------------------------------------------------------------------------------------------
+# Playing
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def play_urls(
+    server: Server, stream: Stream, base: PlayBase
+) -> Sequence[PlayURL] | Awaitable[Sequence[PlayURL] | None] | None:
+    """Name the URLs at which this plugin lets people watch ``stream``.
+
+    :param stream: the stream being shown (live or not).
+    :param base: how the asking client reaches the server: ``base.host`` for URLs on this
+        plugin's own listeners (``base.url("rtmp", port, name)``), ``base.http_url(path)``
+        for routes on the HTTP listener.
+    :returns: :class:`headwater.PlayURL` objects (``proto``, ``url``, ``label``), or None
+        when the plugin serves no playback for this stream.
+
+    Called each time the API shows one stream (``GET /streamer/api/v3/streams/{name}``) and
+    for the stream page of the web UI. All results are concatenated, in plugin order.
     """
 
 

@@ -26,6 +26,7 @@ READ_ONLY_FIELDS = frozenset(
         "location",
         "template",
         "warnings",
+        "play_urls",
     }
 )
 """Fields the API shows but never takes as input."""

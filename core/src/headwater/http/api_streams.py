@@ -23,6 +23,7 @@ from headwater.http.collection_query import (
 )
 from headwater.http.config_body import ConfigBody
 from headwater.http.stream_view import stream_view
+from headwater.play_urls import PlayBase, play_urls
 
 router = APIRouter(prefix="/streamer/api/v3", tags=["streams"])
 log = logging.getLogger("headwater.api")
@@ -87,13 +88,19 @@ async def stop_stream(request: Request, name: str) -> Response:
 
 
 @router.get("/streams/{name:path}", dependencies=[Depends(check_read_access)])
-def get_stream(request: Request, name: str) -> dict[str, Any]:
-    """One stream with its stats; 404 when no stream has that name."""
+async def get_stream(request: Request, name: str) -> dict[str, Any]:
+    """One stream with its stats and ``play_urls`` (every plugin's ways to watch it).
+
+    404 when no stream has that name. The play URLs use the host the client asked for.
+    """
     server = request.app.state.server
     stream = server.streams.get(name)
     if stream is None:
         raise HTTPException(404, f"no stream named {name!r}")
-    return describe(server, stream)
+    info = describe(server, stream)
+    base = PlayBase.from_url(str(request.base_url))
+    info["play_urls"] = [u.describe() for u in await play_urls(server, stream, base)]
+    return info
 
 
 def describe(server: Any, stream: Any) -> dict[str, Any]:

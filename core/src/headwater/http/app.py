@@ -17,6 +17,7 @@ from headwater.http import (
     api_streams,
     api_templates,
     ui,
+    ui_stream,
 )
 from headwater.http.api_guard import API_PREFIX, APIGuard
 
@@ -45,6 +46,7 @@ def build_app(server: Server) -> FastAPI:
     app.include_router(api_monitoring.router)
     app.include_router(api_metrics.router)
     app.include_router(ui.router)
+    app.include_router(ui_stream.router)
     app.router.routes.extend(r for r in plugin_routes if r not in api)
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_middleware(APIGuard, server=server)

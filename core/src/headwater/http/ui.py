@@ -55,7 +55,8 @@ def render(server: Any) -> str:
         lifetime = f"{st.get('lifetime', 0) // 1000}s" if st["alive"] else ""
         rows.append(
             "<tr>"
-            f"<td><code>{html.escape(stream.name)}</code><br><small>{info['named_by']}</small></td>"
+            f'<td><a href="/ui/streams/{html.escape(stream.name)}">'
+            f"<code>{html.escape(stream.name)}</code></a><br><small>{info['named_by']}</small></td>"
             f"<td>{state} {lifetime}</td>"
             f"<td>{html.escape(str(pub.get('proto', '')))}<br>"
             f"<small>{html.escape(str(pub.get('ip', '')))}</small></td>"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from headwater.errors import MediaError
+from headwater.log_text import shown
 
 MAX_LINES = 1000
 MAX_MEDIA = 16
@@ -60,7 +61,7 @@ class MediaDescription:
     def payload_type(self) -> int:
         """The first payload type of the section (what one RTP stream carries)."""
         if not self.formats or not self.formats[0].isdigit():
-            raise SDPError(f"m={self.kind} has no numeric payload type")
+            raise SDPError(f"m={shown(self.kind, 40)} has no numeric payload type")
         return int(self.formats[0])
 
     def rtpmap(self, payload_type: int | None = None) -> RTPMap | None:
@@ -77,7 +78,7 @@ class MediaDescription:
                 clock = int(parts[1]) if len(parts) > 1 else 0
                 channels = int(parts[2]) if len(parts) > 2 and parts[2] else 0
             except ValueError:
-                raise SDPError(f"malformed a=rtpmap:{value!r}") from None
+                raise SDPError(f"malformed a=rtpmap:{shown(value, 60)}") from None
             return RTPMap(pt, parts[0], clock, channels)
         return None
 
@@ -161,7 +162,7 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     for line in lines[1:]:
         kind, eq, value = line.partition("=")
         if not eq or len(kind) != 1:
-            raise SDPError(f"malformed SDP line {line[:60]!r}")
+            raise SDPError(f"malformed SDP line {shown(line, 60)}")
         if kind == "m":
             if len(session.media) >= MAX_MEDIA:
                 raise SDPError(f"SDP has more than {MAX_MEDIA} media sections")
@@ -193,8 +194,8 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
 def _media_line(value: str) -> MediaDescription:
     parts = value.split()
     if len(parts) < 3:
-        raise SDPError(f"malformed m= line {value[:60]!r}")
+        raise SDPError(f"malformed m= line {shown(value, 60)}")
     port = parts[1].partition("/")[0]
     if not port.isdigit() or int(port) > 65535:
-        raise SDPError(f"malformed port in m= line {value[:60]!r}")
+        raise SDPError(f"malformed port in m= line {shown(value, 60)}")
     return MediaDescription(parts[0].lower(), int(port), parts[2], parts[3:])

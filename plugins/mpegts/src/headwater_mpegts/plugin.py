@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from headwater import hookimpl
+from headwater import PlayBase, PlayURL, hookimpl
 from headwater_mpegts.http_play import play_endpoint
 from headwater_mpegts.http_publish import publish_endpoint
 from headwater_mpegts.http_push import HTTPPush
@@ -38,3 +38,9 @@ def push(server: Server, stream: Stream, url: str) -> UDPPush | HTTPPush | None:
     if url.startswith(("http://", "https://")):
         return HTTPPush(url)
     return None
+
+
+@hookimpl
+def play_urls(stream: Stream, base: PlayBase) -> list[PlayURL]:
+    """``http://host:port/NAME/mpegts``, the live stream as one endless MPEG-TS body."""
+    return [PlayURL("mpegts", base.http_url(f"{stream.name}/mpegts"), "MPEG-TS over HTTP")]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from headwater import PlayRejected, ProtocolError, PublishRejected, PublishRequest
+from headwater import PlayRejected, ProtocolError, PublishRejected, PublishRequest, shown
 from headwater.media.rtp.formats import SentFormat, media_for_track
 from headwater.media.sdp import SessionDescription
 from headwater_rtsp.adapter import PlayAdapter, PublishAdapter
@@ -74,7 +74,10 @@ class Connection(asyncio.Protocol):
         self._start = start
         self._done = done
         settings = self.settings
-        self.reader = MessageReader(settings.max_header_bytes, settings.max_body_bytes)
+        self.reader = MessageReader(
+            settings.max_header_bytes, settings.max_body_bytes, budget=self.server.buffers
+        )
+        self.reader.on_evicted = self._evicted
         self.session = ss.ServerSession(
             server_ports=self.udp.ports if self.udp is not None else None,
             timeout=settings.session_timeout,
@@ -125,13 +128,12 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         """Parse; feed interleaved media on at once; queue requests for the control task."""
         try:
-            events = self.reader.feed(data)
+            events = self.reader.feed(data, now := time.monotonic())
         except RTSPError as exc:
             self.write(Response(exc.status, body=b"").to_bytes())
             self.fail(exc)
             return
         counted = False
-        now = time.monotonic()
         for i, event in enumerate(events):
             if self._queued or type(event) is Request:
                 # A request needs the control task, and what follows it may depend on its
@@ -212,13 +214,20 @@ class Connection(asyncio.Protocol):
         if adapter is not None:
             adapter.rtcp(index, data, now)
 
+    def _evicted(self, reason: str) -> None:
+        """The server-wide budget took back this client's unfinished message: close it."""
+        self.write(Response(503, body=b"").to_bytes())
+        self.fail(RTSPError(reason, 503))
+
     def eof_received(self) -> bool:
         """The client closed its side: close ours too."""
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        """End the control task (it ends the publication or playback of this client)."""
+        """End the control task (it ends the publication or playback of this client) and
+        give back the memory held for its unfinished message."""
         self._events[0].close()
+        self.reader.close()
         self._writable.set()
         self.publish_end.set()
 
@@ -306,8 +315,8 @@ class Connection(asyncio.Protocol):
                 log.info(
                     "rtsp %s:%s %s %s: %d %s",
                     *self.peer,
-                    request.method,
-                    request.url,
+                    request.method,  # checked by the parser: [A-Z_-]{1,32}
+                    shown(request.url),
                     response.status,
                     response.headers.get("X-Reason") or "",
                 )
@@ -333,14 +342,28 @@ class Connection(asyncio.Protocol):
             self.recording = False
 
     async def watchdog(self) -> None:
-        """Close on an idle, read or send timeout; send receiver reports to a publisher."""
+        """Close on a message, idle, read or send timeout; send receiver reports to a
+        publisher. Bytes alone extend nothing: every request (head and body) and interleaved
+        frame must be whole ``limits.message_timeout`` after its first byte."""
         settings = self.settings
-        handshake = self.server.settings.limits.handshake_timeout
-        tick = min(1.0, settings.read_timeout / 4, handshake / 4, settings.reorder_wait / 2)
+        limits = self.server.settings.limits
+        handshake, message = limits.handshake_timeout, limits.message_timeout
+        tick = min(
+            1.0, settings.read_timeout / 4, handshake / 4, settings.reorder_wait / 2, message / 4
+        )
         next_report = time.monotonic() + REPORT_INTERVAL
         while True:
             await anyio.sleep(tick)
             now = time.monotonic()
+            started = self.reader.oldest_started()
+            if started is not None and now - started > message:
+                self.fail(
+                    TimeoutError(
+                        f"a request was still unfinished {message:g}s after its first byte "
+                        f"({self.reader.buffered} bytes held)"
+                    )
+                )
+                return
             if self.recording:
                 if now - self.last_media > settings.read_timeout:
                     self.fail(TimeoutError(f"no RTP or RTCP for {settings.read_timeout:g}s"))
@@ -397,7 +420,7 @@ class Connection(asyncio.Protocol):
                     if request.headers.get("Authorization")
                     else "credentials required"
                 )
-                log.info("rtsp %s:%s ANNOUNCE %s: 401 %s", *self.peer, event.path, reason)
+                log.info("rtsp %s:%s ANNOUNCE %s: 401 %s", *self.peer, shown(event.path), reason)
                 challenge = [("WWW-Authenticate", self.listener.auth.challenge())]
                 self.respond(self.session.refuse(request, 401, reason, challenge))
                 task_status.started()
@@ -433,7 +456,7 @@ class Connection(asyncio.Protocol):
                 log.info(
                     "rtsp %s:%s %s: %d packets lost, %d dropped, %d malformed",
                     *self.peer,
-                    event.path,
+                    shown(event.path),
                     adapter.lost,
                     adapter.dropped,
                     adapter.malformed,
@@ -494,7 +517,9 @@ class Connection(asyncio.Protocol):
         try:
             stream = playable(self.server, event.path, event.args, self.peer)
         except PlayRefused as exc:
-            log.info("rtsp %s:%s DESCRIBE %s: %d %s", *self.peer, event.path, exc.status, exc)
+            log.info(
+                "rtsp %s:%s DESCRIBE %s: %d %s", *self.peer, shown(event.path), exc.status, exc
+            )
             self.respond(self.session.refuse(request, exc.status, exc.reason))
             return
         deadline = time.monotonic() + self.settings.describe_wait
@@ -510,8 +535,8 @@ class Connection(asyncio.Protocol):
                 sent.append(fmt)
                 ids.append(track.id)
         if not sent:
-            reason = f"stream {event.path!r} has no track RTSP can carry"
-            log.info("rtsp %s:%s DESCRIBE %s: 415 %s", *self.peer, event.path, reason)
+            reason = f"stream {shown(event.path)} has no track RTSP can carry"
+            log.info("rtsp %s:%s DESCRIBE %s: 415 %s", *self.peer, shown(event.path), reason)
             self.respond(self.session.refuse(request, 415, reason))
             return
         description = SessionDescription(
@@ -555,7 +580,7 @@ class Connection(asyncio.Protocol):
                 async with subscription as sub:
                     ended = await self._send_frames(sub, adapter, targets, wanted)
         except PlayRejected as exc:  # the stream ended between DESCRIBE and PLAY
-            log.info("rtsp %s:%s PLAY %s: %s", *self.peer, self.session.path, exc.reason)
+            log.info("rtsp %s:%s PLAY %s: %s", *self.peer, shown(self.session.path), exc.reason)
             ended = True
         self.playing = False
         if ended:  # the publication ended: close, so that players stop at once

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from headwater.log_text import shown
 from headwater.media import h264, h265
 from headwater.media.aac import AACError, AudioSpecificConfig
 from headwater.media.bitreader import BitstreamError
@@ -68,7 +69,7 @@ def _b64(value: str) -> bytes:
     try:
         return base64.b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):
-        raise SDPError(f"bad base64 parameter set {value[:40]!r}") from None
+        raise SDPError(f"bad base64 parameter set {shown(value, 40)}") from None
 
 
 def track_from_media(media: MediaDescription, track_id: int) -> ReceivedFormat:
@@ -83,14 +84,14 @@ def _received(media: MediaDescription, track_id: int) -> ReceivedFormat:
     rtpmap = media.rtpmap(pt)
     if rtpmap is None:
         if pt not in STATIC_PAYLOAD_TYPES:
-            raise UnsupportedFormat(f"m={media.kind} payload type {pt} has no a=rtpmap")
+            raise UnsupportedFormat(f"m={shown(media.kind, 40)} payload type {pt} has no a=rtpmap")
         encoding, clock, channels = STATIC_PAYLOAD_TYPES[pt]
     else:
         encoding, clock, channels = rtpmap.encoding, rtpmap.clock_rate, rtpmap.channels
     name = encoding.upper()
     fmtp = media.fmtp(pt)
     if clock <= 0:
-        raise UnsupportedFormat(f"{encoding} without a clock rate")
+        raise UnsupportedFormat(f"{shown(encoding, 40)} without a clock rate")
     if name == "H264":
         sets: list[bytes] = []
         for item in fmtp.get("sprop-parameter-sets", "").split(","):
@@ -117,7 +118,9 @@ def _received(media: MediaDescription, track_id: int) -> ReceivedFormat:
     if name == "MPEG4-GENERIC":
         mode = fmtp.get("mode", "").lower()
         if mode and mode not in ("aac-hbr", "aac-lbr"):
-            raise UnsupportedFormat(f"mpeg4-generic mode {mode!r} (AAC-hbr and AAC-lbr only)")
+            raise UnsupportedFormat(
+                f"mpeg4-generic mode {shown(mode, 40)} (AAC-hbr and AAC-lbr only)"
+            )
         config = _hex(fmtp.get("config", ""))
         track = _aac_track(track_id, config, clock, channels)
         return ReceivedFormat(track, clock, AACDepacketizer(fmtp))
@@ -136,14 +139,14 @@ def _received(media: MediaDescription, track_id: int) -> ReceivedFormat:
         codec = Codec.PCMA if name == "PCMA" else Codec.PCMU
         track = Track(track_id, codec, sample_rate=clock, channels=channels or 1)
         return ReceivedFormat(track, clock, FrameDepacketizer())
-    raise UnsupportedFormat(f"codec {encoding}/{clock} is not supported")
+    raise UnsupportedFormat(f"codec {shown(encoding, 40)}/{clock} is not supported")
 
 
 def _hex(value: str) -> bytes:
     try:
         return bytes.fromhex(value)
     except ValueError:
-        raise SDPError(f"bad hexadecimal config {value[:40]!r}") from None
+        raise SDPError(f"bad hexadecimal config {shown(value, 40)}") from None
 
 
 def _aac_track(track_id: int, config: bytes, clock: int, channels: int) -> Track:

@@ -12,10 +12,14 @@ remote :class:`~headwater.errors.ProtocolError` carrying the status to answer wi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from headwater import ProtocolError
+from headwater import ProtocolError, shown
+
+if TYPE_CHECKING:
+    from headwater.byte_budget import ByteBudget
 
 _METHOD = re.compile(r"[A-Z][A-Z_\-]{0,31}")
 
@@ -167,88 +171,185 @@ Event = Request | Response | Interleaved
 
 
 class MessageReader:
-    """Turn a byte stream from one peer into requests, responses and interleaved packets."""
+    """Turn a byte stream from one peer into requests, responses and interleaved packets.
+
+    Each :meth:`feed` takes the caller's clock (``now``); :meth:`oldest_started` is the
+    ``now`` of the first byte of the message still unfinished, so that the connection can
+    close a peer whose request head and body (or interleaved frame) take longer than
+    ``limits.message_timeout``: bytes alone extend nothing. The search for the end of a
+    header block resumes where the previous read left it, so a head dripped a byte at a
+    time costs linear work (:attr:`scanned` counts it). With ``budget`` (the server-wide
+    :class:`~headwater.byte_budget.ByteBudget`) the bytes held for an unfinished message
+    are counted against ``limits.max_buffered_bytes``; when the budget evicts this reader,
+    :attr:`on_evicted` is called and every later :meth:`feed` fails.
+    """
 
     def __init__(
-        self, max_header_bytes: int = MAX_HEADER_BYTES, max_body_bytes: int = MAX_BODY_BYTES
+        self,
+        max_header_bytes: int = MAX_HEADER_BYTES,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        budget: ByteBudget | None = None,
     ) -> None:
         self.max_header_bytes = max_header_bytes
         self.max_body_bytes = max_body_bytes
+        self.budget = budget
         self._buf = bytearray()
         self._pending: Request | Response | None = None
         self._body_size = 0
+        self._scan = 0
+        """Bytes of the unfinished head already searched for its end."""
+        self._started: float | None = None
+        self._taken = 0
+        """Bytes taken from ``budget`` so far."""
+        self.scanned = 0
+        """Bytes examined by header-end searches so far (work, for the linearity tests)."""
+        self.evicted: str | None = None
+        """Why the budget evicted this reader (then every :meth:`feed` fails), or None."""
+        self.on_evicted: Callable[[str], None] | None = None
+        """Called with the reason when the budget evicts this reader (to close the peer)."""
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet part of a whole message."""
         return len(self._buf)
 
-    def feed(self, data: bytes) -> list[Event]:
-        """Consume ``data``; return every message it completes, in order."""
+    def oldest_started(self) -> float | None:
+        """The ``now`` at which the unfinished message's first byte arrived, or None."""
+        return self._started
+
+    def feed(self, data: bytes, now: float = 0.0) -> list[Event]:
+        """Consume ``data`` (arrived at ``now``); return every message it completes, in order."""
+        if self.evicted is not None:
+            raise RTSPError(self.evicted, 503)
         buf = self._buf
         buf += data
         out: list[Event] = []
         pos = 0
         size = len(buf)
-        while pos < size:
-            pending = self._pending
-            if pending is not None:
-                end = pos + self._body_size
-                if end > size:
-                    break
-                pending.body = bytes(buf[pos:end])
-                out.append(pending)
-                self._pending = None
-                pos = end
-                continue
-            if buf[pos] == 0x24:  # "$"
-                if pos + 4 > size:
-                    break
-                length = (buf[pos + 2] << 8) | buf[pos + 3]
-                end = pos + 4 + length
-                if end > size:
-                    break
-                out.append(Interleaved(buf[pos + 1], bytes(buf[pos + 4 : end])))
-                pos = end
-                continue
-            if buf[pos] in b"\r\n":  # stray line ends between messages are allowed
-                pos += 1
-                continue
-            end = buf.find(b"\r\n\r\n", pos, pos + self.max_header_bytes)
-            if end < 0:
-                lf = buf.find(b"\n\n", pos, pos + self.max_header_bytes)
-                if lf >= 0:
-                    end, sep = lf, 2
-                else:
+        try:
+            while pos < size:
+                pending = self._pending
+                if pending is not None:
+                    end = pos + self._body_size
+                    if end > size:
+                        break
+                    pending.body = bytes(buf[pos:end])
+                    out.append(pending)
+                    self._pending = None
+                    self._started = None
+                    pos = end
+                    continue
+                if buf[pos] == 0x24:  # "$"
+                    if pos + 4 > size:
+                        break
+                    length = (buf[pos + 2] << 8) | buf[pos + 3]
+                    end = pos + 4 + length
+                    if end > size:
+                        break
+                    out.append(Interleaved(buf[pos + 1], bytes(buf[pos + 4 : end])))
+                    self._started = None
+                    pos = end
+                    continue
+                if buf[pos] in b"\r\n":  # stray line ends between messages are allowed
+                    pos += 1
+                    continue
+                end, sep = self._head_end(buf, pos, size)
+                if end < 0:
                     if size - pos >= self.max_header_bytes:
                         del buf[:]
+                        self._scan = 0
                         raise RTSPError(
                             f"header block longer than {self.max_header_bytes} bytes", 400
                         )
                     break
+                message = _parse_head(bytes(buf[pos:end]))
+                pos = end + sep
+                length = message.headers.get("Content-Length")
+                if length is None:
+                    out.append(message)
+                    self._started = None
+                    continue
+                try:
+                    body_size = int(length.strip())
+                except ValueError:
+                    raise RTSPError(f"bad Content-Length {shown(length)}") from None
+                if body_size < 0:
+                    raise RTSPError(f"bad Content-Length {shown(length)}")
+                if body_size > self.max_body_bytes:
+                    raise RTSPError(f"body of {body_size} bytes exceeds {self.max_body_bytes}", 413)
+                if body_size == 0:
+                    out.append(message)
+                    self._started = None
+                    continue
+                self._pending = message
+                self._body_size = body_size
+        finally:
+            del buf[:pos]
+            if buf or self._pending is not None:
+                if self._started is None:
+                    self._started = now
             else:
-                sep = 4
-            message = _parse_head(bytes(buf[pos:end]))
-            pos = end + sep
-            length = message.headers.get("Content-Length")
-            if length is None:
-                out.append(message)
-                continue
-            try:
-                body_size = int(length.strip())
-            except ValueError:
-                raise RTSPError(f"bad Content-Length {length!r}") from None
-            if body_size < 0:
-                raise RTSPError(f"bad Content-Length {length!r}")
-            if body_size > self.max_body_bytes:
-                raise RTSPError(f"body of {body_size} bytes exceeds {self.max_body_bytes}", 413)
-            if body_size == 0:
-                out.append(message)
-                continue
-            self._pending = message
-            self._body_size = body_size
-        del buf[:pos]
+                self._started = None
+            if self.budget is not None:
+                self._account()
         return out
+
+    def _head_end(self, buf: bytearray, pos: int, size: int) -> tuple[int, int]:
+        """Where the head starting at ``pos`` ends (the empty line) and the separator's
+        length, or (-1, 0). Resumes where the last unsuccessful search stopped."""
+        start = pos + max(0, self._scan - 3)
+        limit = min(size, pos + self.max_header_bytes)
+        self.scanned += max(0, limit - start)
+        crlf = buf.find(b"\r\n\r\n", start, limit)
+        lf = buf.find(b"\n\n", start, crlf + 2 if crlf >= 0 else limit)
+        if lf >= 0:
+            self._scan = 0
+            return lf, 2
+        if crlf >= 0:
+            self._scan = 0
+            return crlf, 4
+        self._scan = limit - pos
+        return -1, 0
+
+    def _account(self) -> None:
+        """Bring what ``budget`` holds for this reader to the bytes it holds (or fail)."""
+        budget = self.budget
+        assert budget is not None
+        diff = len(self._buf) - self._taken
+        if diff > 0:
+            if not budget.take(self, diff):
+                self._taken = 0
+                self._drop()
+                self.evicted = (
+                    f"the server-wide limit of {budget.limit} bytes for unfinished messages "
+                    "is reached"
+                )
+                raise RTSPError(self.evicted, 503)
+            self._taken += diff
+        elif diff < 0:
+            budget.give(self, -diff)
+            self._taken += diff
+
+    def _drop(self) -> None:
+        self._buf = bytearray()
+        self._pending = None
+        self._started = None
+        self._scan = 0
+
+    def budget_evicted(self, reason: str) -> None:
+        """The budget took back what this reader held: drop it; every later feed fails."""
+        self.evicted = reason
+        self._taken = 0
+        self._drop()
+        if self.on_evicted is not None:
+            self.on_evicted(reason)
+
+    def close(self) -> None:
+        """Drop the unfinished message and give back what the budget holds for it."""
+        self._drop()
+        if self.budget is not None and self._taken:
+            self.budget.give(self, self._taken)
+            self._taken = 0
 
 
 def _parse_head(head: bytes) -> Request | Response:
@@ -268,19 +369,19 @@ def _parse_head(head: bytes) -> Request | Response:
             continue
         name, colon, value = line.partition(":")
         if not colon or not name.strip() or " " in name.strip():
-            raise RTSPError(f"malformed header line {line[:80]!r}")
+            raise RTSPError(f"malformed header line {shown(line, 80)}")
         headers.append((name.strip(), value.strip()))
     parts = start.split(" ", 2)
     if len(parts) == 3 and parts[0].startswith("RTSP/"):
         if parts[0] != VERSION:
-            raise RTSPError(f"unsupported version {parts[0]!r}", 505)
+            raise RTSPError(f"unsupported version {shown(parts[0], 20)}", 505)
         if not (len(parts[1]) == 3 and parts[1].isdigit()):
-            raise RTSPError(f"malformed status line {start[:80]!r}")
+            raise RTSPError(f"malformed status line {shown(start, 80)}")
         return Response(int(parts[1]), Headers(headers), reason=parts[2])
     if len(parts) == 2 and parts[0] == VERSION and len(parts[1]) == 3 and parts[1].isdigit():
         return Response(int(parts[1]), Headers(headers))
     if len(parts) != 3 or not _METHOD.fullmatch(parts[0]):
-        raise RTSPError(f"malformed request line {start[:80]!r}")
+        raise RTSPError(f"malformed request line {shown(start, 80)}")
     if parts[2] != VERSION:
-        raise RTSPError(f"unsupported version {parts[2][:20]!r}", 505)
+        raise RTSPError(f"unsupported version {shown(parts[2], 20)}", 505)
     return Request(parts[0], parts[1], Headers(headers))

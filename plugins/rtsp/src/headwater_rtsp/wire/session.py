@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass, field
 from enum import Enum
 
+from headwater import shown
 from headwater.media.rtp.formats import (
     ReceivedFormat,
     SentFormat,
@@ -162,7 +163,7 @@ class ServerSession:
         if not self.established or ident != self.session_id:
             if request.method in ("OPTIONS", "GET_PARAMETER") and not self.established:
                 return
-            raise RTSPError(f"unknown session {ident[:40]!r}", 454)
+            raise RTSPError(f"unknown session {shown(ident, 40)}", 454)
 
     # -- responses ---------------------------------------------------------------------------
 
@@ -214,7 +215,10 @@ class ServerSession:
             raise RTSPError(f"ANNOUNCE in state {self.state.value}", 455)
         content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip()
         if content_type.lower() != "application/sdp":
-            raise RTSPError(f"ANNOUNCE body is {content_type or 'missing'}, not application/sdp")
+            raise RTSPError(
+                f"ANNOUNCE body is {shown(content_type) if content_type else 'missing'}, "
+                "not application/sdp"
+            )
         try:
             description = parse_sdp(request.body)
         except SDPError as exc:
@@ -301,11 +305,11 @@ class ServerSession:
             if url_path(control) == full:
                 return i
         if path != self.path:
-            raise RTSPError(f"SETUP for {path!r}, not the session's {self.path!r}", 404)
+            raise RTSPError(f"SETUP for {shown(path)}, not the session's {shown(self.path)}", 404)
         if track is not None:
             if track < count:
                 return track
-            raise RTSPError(f"no track {track} in {self.path!r}", 404)
+            raise RTSPError(f"no track {track} in {shown(self.path)}", 404)
         # The aggregate URL: the first medium not set up yet (VLC, single-track clients).
         for i in range(count):
             if i not in self.media:
@@ -341,7 +345,9 @@ class ServerSession:
         if self.state is not State.ANNOUNCED:
             raise RTSPError(f"RECORD in state {self.state.value}", 455)
         if url_path(request.url) not in (self.path, url_path(self.base_url)):
-            raise RTSPError(f"RECORD for {url_path(request.url)!r}, not {self.path!r}", 455)
+            raise RTSPError(
+                f"RECORD for {shown(url_path(request.url))}, not {shown(self.path)}", 455
+            )
         missing = [i for i, f in enumerate(self.received) if f is not None and i not in self.media]
         if missing:
             raise RTSPError(f"RECORD before SETUP of media {missing}", 455)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from headwater import shown
 from headwater_rtsp.wire.message import RTSPError
 
 
@@ -56,9 +57,9 @@ def _pair(name: str, value: str) -> tuple[int, int]:
         a = int(first)
         b = int(second) if dash else a + 1
     except ValueError:
-        raise RTSPError(f"Transport {name}={value!r} is not a number pair", 461) from None
+        raise RTSPError(f"Transport {name}={shown(value, 40)} is not a number pair", 461) from None
     if not (0 <= a <= 65535 and 0 <= b <= 65535):
-        raise RTSPError(f"Transport {name}={value!r} out of range", 461)
+        raise RTSPError(f"Transport {name}={shown(value, 40)} out of range", 461)
     return a, b
 
 
@@ -66,7 +67,7 @@ def parse_transport(spec: str) -> Transport:
     """Parse one transport specification (no commas)."""
     fields = [f.strip() for f in spec.split(";") if f.strip()]
     if not fields or not fields[0].upper().startswith("RTP/AVP"):
-        raise RTSPError(f"unsupported transport {spec[:60]!r}", 461)
+        raise RTSPError(f"unsupported transport {shown(spec, 60)}", 461)
     t = Transport(protocol=fields[0].upper())
     for item in fields[1:]:
         key, eq, value = item.partition("=")
@@ -79,7 +80,7 @@ def parse_transport(spec: str) -> Transport:
         elif key == "interleaved" and eq:
             t.interleaved = _pair(key, value)
             if t.interleaved[0] > 255 or t.interleaved[1] > 255:
-                raise RTSPError(f"interleaved channel above 255 in {spec[:60]!r}", 461)
+                raise RTSPError(f"interleaved channel above 255 in {shown(spec, 60)}", 461)
         elif key == "client_port" and eq:
             t.client_port = _pair(key, value)
         elif key == "server_port" and eq:
@@ -90,7 +91,9 @@ def parse_transport(spec: str) -> Transport:
             try:
                 t.ssrc = int(value, 16) & 0xFFFFFFFF
             except ValueError:
-                raise RTSPError(f"Transport ssrc={value!r} is not hexadecimal", 461) from None
+                raise RTSPError(
+                    f"Transport ssrc={shown(value, 40)} is not hexadecimal", 461
+                ) from None
         elif key == "ttl" and eq and value.isdigit():
             t.ttl = int(value)
     return t

@@ -1,0 +1,52 @@
+"""Hook implementations of headwater-hls (thin: each delegates)."""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from headwater import PlayBase, PlayURL, hookimpl
+from headwater_hls.live import HLSHub
+from headwater_hls.routes import routes
+from headwater_hls.settings import HLSSettings
+
+if TYPE_CHECKING:
+    from starlette.routing import Route
+
+    from headwater import Server, Stream
+
+_HUBS: weakref.WeakKeyDictionary[Server, HLSHub] = weakref.WeakKeyDictionary()
+
+
+def hub_of(server: Server) -> HLSHub:
+    """The live HLS registry of ``server`` (one per server, kept across HTTP restarts)."""
+    hub = _HUBS.get(server)
+    if hub is None:
+        hub = _HUBS[server] = HLSHub(server)
+    return hub
+
+
+@hookimpl
+def settings_sections() -> dict[str, type[BaseModel]]:
+    """The ``[hls]`` section (segment duration and count, idle time, limits)."""
+    return {"hls": HLSSettings}
+
+
+@hookimpl
+def http_routes(server: Server) -> list[Route]:
+    """``/{name}/index.m3u8``, ``mono.m3u8``, ``video.m3u8`` and the segments."""
+    return routes(server, hub_of(server))
+
+
+@hookimpl
+def play_urls(stream: Stream, base: PlayBase) -> list[PlayURL]:
+    """``http://host:port/NAME/index.m3u8`` on the HTTP listener the client used."""
+    return [PlayURL("hls", base.http_url(f"{stream.name}/index.m3u8"), "HLS")]
+
+
+@hookimpl
+def stream_started(server: Server, stream: Stream) -> None:
+    """Wake a running HLS of this stream that waits for its publisher to come back."""
+    hub_of(server).stream_started(stream.name)

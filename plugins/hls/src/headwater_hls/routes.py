@@ -1,0 +1,104 @@
+"""The HTTP side of live HLS: Flussonic's URLs, MIME types, caching and CORS headers.
+
+``/{name}/index.m3u8`` (master playlist), ``/{name}/mono.m3u8`` and its alias
+``/{name}/video.m3u8`` (media playlist), ``/{name}/mono-{N}.ts`` (segments). Each playlist
+request goes through the core's ``server.playable`` (name, existence, live), so a refusal
+is the core's, with its status and reason; for one playlist's length after the publisher
+leaves, the last playlist is still served so players get the final segments. The first
+playlist request of a stream starts its HLS and waits (``playlist_wait`` at most) for the
+first segment, which is cut from the stream's cached group of pictures.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from headwater import PlayRejected, PlayRequest
+from headwater_hls.live import HLSHub, LiveHLS
+from headwater_hls.play import is_live, playable
+
+if TYPE_CHECKING:
+    from headwater import Server
+
+
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+SEGMENT_TYPE = "video/mp2t"
+CORS = {"Access-Control-Allow-Origin": "*"}
+PLAYLIST_HEADERS = {**CORS, "Cache-Control": "no-cache"}
+
+
+def _refuse(status: int, reason: str) -> Response:
+    return PlainTextResponse(reason + "\n", status_code=status, headers=PLAYLIST_HEADERS)
+
+
+def _name(request: Request) -> str:
+    return str(request.path_params["name"]).strip("/")
+
+
+def play_request(request: Request) -> PlayRequest:
+    """The core's description of the HTTP client asking for a playlist."""
+    client = request.client
+    peer = (client.host, client.port) if client else ("", 0)
+    return PlayRequest("hls", _name(request), peer, dict(request.query_params))
+
+
+async def _ready(hub: HLSHub, request: Request) -> LiveHLS | Response:
+    """The running HLS of the requested live stream with a segment, or the refusal."""
+    name = _name(request)
+    live = hub.get(name)
+    if live is not None and not is_live(hub.server, name) and live.lingering():
+        live.touch()  # the publisher just left: its last segments are still served
+        return live
+    try:
+        playable(hub.server, play_request(request))
+    except PlayRejected as exc:
+        return _refuse(exc.http_status, exc.reason)
+    live = hub.start(name)
+    live.touch()
+    wait = hub.settings.playlist_wait
+    if not await live.wait_for_segment(wait):
+        return _refuse(503, f"stream {name!r} sent no keyframe in {wait:g}s; try again")
+    return live
+
+
+def routes(server: Server, hub: HLSHub) -> list[Route]:
+    """The live HLS routes of ``server``."""
+
+    async def master(request: Request) -> Response:
+        live = await _ready(hub, request)
+        if isinstance(live, Response):
+            return live
+        stream = server.streams.get(live.name)  # live or lingering: its last tracks
+        tracks = stream.tracks if stream is not None else []
+        text = live.window.master_playlist(tracks, "mono.m3u8")
+        return Response(text, media_type=PLAYLIST_TYPE, headers=PLAYLIST_HEADERS)
+
+    async def media(request: Request) -> Response:
+        live = await _ready(hub, request)
+        if isinstance(live, Response):
+            return live
+        return Response(
+            live.window.media_playlist(), media_type=PLAYLIST_TYPE, headers=PLAYLIST_HEADERS
+        )
+
+    async def segment(request: Request) -> Response:
+        name = _name(request)
+        live = hub.get(name)
+        found = live.window.segment(request.path_params["seq"]) if live is not None else None
+        if live is None or found is None:
+            return _refuse(404, f"stream {name!r} has no HLS segment {request.url.path}")
+        live.touch()
+        lifetime = int(live.settings.segment_duration * (live.settings.segment_count + 2))
+        headers = {**CORS, "Cache-Control": f"public, max-age={max(lifetime, 1)}"}
+        return Response(found.data, media_type=SEGMENT_TYPE, headers=headers)
+
+    return [
+        Route("/{name:path}/index.m3u8", master, methods=["GET"]),
+        Route("/{name:path}/mono.m3u8", media, methods=["GET"]),
+        Route("/{name:path}/video.m3u8", media, methods=["GET"]),
+        Route("/{name:path}/mono-{seq:int}.ts", segment, methods=["GET"]),
+    ]

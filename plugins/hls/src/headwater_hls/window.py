@@ -1,0 +1,271 @@
+"""The sans-I/O core of live HLS: frames in, a sliding window of TS segments and playlists out.
+
+:class:`SegmentWindow` feeds a publication's frames through the shared keyframe-aligned
+cutter (:class:`headwater.media.segmenter.Segmenter`), keeps the last ``count + 1`` closed
+segments in memory and renders the RFC 8216 playlists for them (``headwater.media.hls``).
+It reads no clock and touches no socket: the caller passes wall-clock times in.
+
+Numbering never goes backwards, so players never stall on a reset (RFC 8216 6.2.1, 6.2.2):
+
+- a window starts its ``EXT-X-MEDIA-SEQUENCE`` at :func:`clock_sequence` of the wall clock
+  (tenths of a second since the epoch), which is past any number an earlier window or an
+  earlier run of the server could have reached, since segments last at least 0.5 s;
+- a republication inside one window continues the numbers and marks its first segment
+  ``EXT-X-DISCONTINUITY``;
+- ``EXT-X-DISCONTINUITY-SEQUENCE`` starts at the wall-clock minute counted from 2026-01-01
+  (:func:`clock_discontinuity`) and grows by one for each discontinuity that leaves the
+  playlist. Minutes, not seconds: hls.js does work in proportion to the number (a value in
+  the billions freezes the page for seconds; millions play normally).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from headwater.media.frames import CLOCK_RATE, Frame, Track
+from headwater.media.hls import (
+    MediaPlaylist,
+    Segment,
+    Variant,
+    codecs_attribute,
+    render_master_playlist,
+    render_media_playlist,
+    resolution_of,
+)
+from headwater.media.segmenter import Segmenter, SegmentInfo, Step
+
+SEQUENCE_RATE = 10
+"""Media sequence numbers a window's start advances per second of wall clock."""
+
+
+def clock_sequence(now: float) -> int:
+    """The first media sequence number of a window opened at POSIX time ``now``."""
+    return int(now * SEQUENCE_RATE)
+
+
+DISCONTINUITY_EPOCH = 1_767_225_600
+"""2026-01-01T00:00:00Z, the zero of :func:`clock_discontinuity`."""
+
+
+def clock_discontinuity(now: float) -> int:
+    """The first discontinuity sequence number of a window opened at POSIX time ``now``:
+    whole minutes since 2026-01-01 (a republish a minute on average never outruns it)."""
+    return max(0, int(now - DISCONTINUITY_EPOCH) // 60)
+
+
+def segment_uri(sequence: int) -> str:
+    """The URI of a segment, relative to the media playlist."""
+    return f"mono-{sequence}.ts"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSegment:
+    """A closed segment held in memory.
+
+    :param discontinuity_number: discontinuities up to and including this segment, counted
+        from the window's ``EXT-X-DISCONTINUITY-SEQUENCE`` base.
+    """
+
+    sequence: int
+    data: bytes
+    duration: float
+    date_time: float
+    discontinuity: bool
+    discontinuity_number: int
+
+
+class SegmentWindow:
+    """One stream's live HLS: the segment being cut and the last closed ones.
+
+    :param target: ``segment_duration`` in seconds.
+    :param count: ``segment_count``, segments listed in the media playlist.
+    :param sequence: number of the first segment this window will close.
+    :param discontinuity: the ``EXT-X-DISCONTINUITY-SEQUENCE`` of the first playlist.
+    :param max_segment_bytes: an open segment past this size is thrown away (no keyframe
+        came to close it) and cutting restarts at the next keyframe.
+    """
+
+    def __init__(
+        self,
+        *,
+        target: float,
+        count: int,
+        sequence: int,
+        discontinuity: int,
+        max_segment_bytes: int = 64 << 20,
+    ) -> None:
+        self.target = target
+        self.count = count
+        self.max_segment_bytes = max_segment_bytes
+        self.segments: deque[LiveSegment] = deque()
+        self.next_sequence = sequence
+        self.discontinuity_base = discontinuity
+        self.discontinuities = 0
+        """Discontinuity tags this window has written (its segments' running count)."""
+        self.oversized = 0
+        """Open segments thrown away for growing past ``max_segment_bytes``."""
+        self._segmenter: Segmenter | None = None
+        self._parts: list[bytes] = []
+        self._open_bytes = 0
+        self._open: SegmentInfo | None = None
+        self._anchor: tuple[float, int] = (0.0, 0)
+        self._tracks: dict[int, Track] = {}
+        self._new_publication = False
+
+    # -- publications ------------------------------------------------------------------
+
+    def start_publication(self, tracks: Sequence[Track], now: float, latest_dts: int) -> None:
+        """A publication begins (or the window first subscribes to a live one).
+
+        ``latest_dts`` is the DTS of the newest frame received (from the stream's GOP cache,
+        or the first live frame) at wall-clock time ``now``: it anchors every segment's
+        ``EXT-X-PROGRAM-DATE-TIME`` for the whole publication.
+        """
+        self.end_publication()
+        # The first segment closes at the next keyframe (target of one tick) so that the
+        # cached group of pictures is playable at once; later segments use the real target.
+        self._tracks = {t.id: t for t in tracks}
+        first_target = 1 if any(t.is_video for t in tracks) else self._target_ticks
+        self._segmenter = Segmenter(list(tracks), target=first_target)
+        self._anchor = (now, latest_dts)
+        self._new_publication = True
+
+    def end_publication(self) -> LiveSegment | None:
+        """The publication ended: close the open segment (complete to its last frame)."""
+        segmenter = self._segmenter
+        if segmenter is None:
+            return None
+        self._segmenter = None
+        closed = segmenter.close()
+        if closed is None or self._open is None:
+            return None
+        return self._finish(closed)
+
+    @property
+    def _target_ticks(self) -> int:
+        return max(1, round(self.target * CLOCK_RATE))
+
+    @property
+    def publishing(self) -> bool:
+        """True between :meth:`start_publication` and :meth:`end_publication`."""
+        return self._segmenter is not None
+
+    # -- frames ----------------------------------------------------------------------------
+
+    def feed(self, frame: Frame) -> LiveSegment | None:
+        """Take one frame; return the segment it closed, if any."""
+        segmenter = self._segmenter
+        if segmenter is None:
+            raise RuntimeError("feed() outside a publication")
+        self._tracks[frame.track.id] = frame.track
+        step: Step = segmenter.feed(frame)
+        done = None
+        if step.closed is not None and self._open is not None:
+            done = self._finish(step.closed)
+            segmenter.target = self._target_ticks
+        if step.opened is not None:
+            self._begin(step.opened)
+        if step.data:
+            self._parts.append(step.data)
+            self._open_bytes += len(step.data)
+            if self._open_bytes > self.max_segment_bytes:
+                self._drop_oversized()
+        return done
+
+    def _begin(self, info: SegmentInfo) -> None:
+        self._open = info
+        self._parts = []
+        self._open_bytes = 0
+
+    def _finish(self, info: SegmentInfo) -> LiveSegment:
+        data = b"".join(self._parts)
+        self._parts = []
+        self._open_bytes = 0
+        self._open = None
+        discontinuity = info.discontinuity or (self._new_publication and bool(self.segments))
+        self._new_publication = False
+        if discontinuity:
+            self.discontinuities += 1
+        wall, anchor_dts = self._anchor
+        segment = LiveSegment(
+            sequence=self.next_sequence,
+            data=data,
+            duration=info.duration / CLOCK_RATE,
+            date_time=wall + (info.start - anchor_dts) / CLOCK_RATE,
+            discontinuity=discontinuity,
+            discontinuity_number=self.discontinuities,
+        )
+        self.next_sequence += 1
+        self.segments.append(segment)
+        while len(self.segments) > self.count + 1:
+            self.segments.popleft()
+        return segment
+
+    def _drop_oversized(self) -> None:
+        """No keyframe closed the segment in time: forget it and wait for the next keyframe."""
+        self.oversized += 1
+        tracks = list(self._tracks.values())
+        self._segmenter = Segmenter(tracks, target=self._target_ticks)
+        self._parts = []
+        self._open_bytes = 0
+        self._open = None
+        self._new_publication = True  # what follows does not continue what came before
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def listed(self) -> list[LiveSegment]:
+        """The segments the media playlist lists: the newest ``count``."""
+        return list(self.segments)[-self.count :]
+
+    def segment(self, sequence: int) -> LiveSegment | None:
+        """A held segment by number (listed, or the one kept for late clients)."""
+        for segment in self.segments:
+            if segment.sequence == sequence:
+                return segment
+        return None
+
+    def media_playlist(self, uri: str = "") -> str:
+        """The live media playlist; segment URIs get ``uri`` as a prefix."""
+        listed = self.listed()
+        first = listed[0] if listed else None
+        discontinuity = self.discontinuity_base + (
+            first.discontinuity_number - int(first.discontinuity) if first else self.discontinuities
+        )
+        playlist = MediaPlaylist(
+            [
+                Segment(uri + segment_uri(s.sequence), s.duration, s.date_time, s.discontinuity)
+                for s in listed
+            ],
+            target=self.target,
+            media_sequence=first.sequence if first else self.next_sequence,
+            discontinuity_sequence=discontinuity,
+        )
+        return render_media_playlist(playlist)
+
+    def bandwidth(self) -> tuple[int, int]:
+        """Peak and average bits per second over the held segments (RFC 8216 4.3.4.2)."""
+        peak = 0
+        total_bits = 0
+        total_seconds = 0.0
+        for s in self.segments:
+            seconds = max(s.duration, 0.001)
+            peak = max(peak, int(len(s.data) * 8 / seconds))
+            total_bits += len(s.data) * 8
+            total_seconds += seconds
+        average = int(total_bits / total_seconds) if total_seconds else 0
+        return peak, average
+
+    def master_playlist(self, tracks: Iterable[Track], uri: str = "mono.m3u8") -> str:
+        """The master playlist: one variant, the media playlist at ``uri``."""
+        tracks = list(tracks)
+        peak, average = self.bandwidth()
+        variant = Variant(
+            uri,
+            bandwidth=peak,
+            average_bandwidth=average or None,
+            codecs=codecs_attribute(tracks),
+            resolution=resolution_of(tracks),
+        )
+        return render_master_playlist([variant])
