@@ -36,10 +36,13 @@ class RtmpHls(Rtmp):
     summary = "RTMP ingest, N real-time publishers, one live HLS reader per stream"
     default_publishers = (1, 10, 30)
     all_argv = ("--publishers", "1", "10", "30")
+    references: tuple[str, ...] = ()  # nginx-rtmp serves no HLS here
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
-        """The rtmp scenario's flags and the HLS segment duration."""
+        """The rtmp scenario's flags (asyncio publishers, which this scenario paces) and
+        the HLS segment duration."""
         super().add_options(parser)
+        parser.set_defaults(client="asyncio")
         parser.add_argument("--segment-duration", type=float, default=2.0,
                             help="the server's hls.segment_duration")  # fmt: skip
 
