@@ -183,6 +183,12 @@ async def test_republish_after_a_gap_and_restart(ts_source, tmp_path):
                 event = await http.get(f"/rec/two/archive-{info['from']}-now.m3u8")
                 assert "#EXT-X-PLAYLIST-TYPE:EVENT" in event.text
                 assert "#EXT-X-ENDLIST" not in event.text and "#EXTINF:" in event.text
+                # the DVR names the recorded archive among the stream's play URLs
+                dvr_urls = [u["url"] for u in got["play_urls"] if u["proto"] == "dvr"]
+                assert dvr_urls[0].startswith(hw.http_url(f"rec/two/archive-{info['from']}-"))
+                assert dvr_urls[0].endswith(".m3u8") and dvr_urls[1].endswith(".ts")
+                named = await http.get(dvr_urls[0])
+                assert named.status_code == 200 and "#EXTINF:" in named.text
         await wait_gone(hw, "rec/two")
         async with httpx.AsyncClient(base_url=hw.http_url()) as http:
             before = await ranges_of(http, "rec/two")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from headwater import hookimpl
+from headwater import PlayURL, hookimpl
 from headwater_dvr.api import api_routes
 from headwater_dvr.metrics import dvr_families
 from headwater_dvr.playback import playback_routes
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from prometheus_client.core import Metric
     from starlette.routing import BaseRoute
 
-    from headwater import Server, ServerSettings, Stream, StreamSettings
+    from headwater import PlayBase, Server, ServerSettings, Stream, StreamSettings
 
 log = logging.getLogger("headwater.dvr")
 
@@ -70,6 +70,29 @@ def stream_info(server: Server, stream: Stream) -> dict[str, Any] | None:
     if summary is not None:
         info["dvr_info"] = summary.describe()
     return info
+
+
+@hookimpl
+def play_urls(server: Server, stream: Stream, base: PlayBase) -> list[PlayURL] | None:
+    """The whole recorded archive of the stream, as an HLS playlist and as one TS download.
+
+    Named only once the archive holds something; the window runs from the first recorded
+    second to the last, so gaps between ranges show as discontinuities.
+    """
+    dvr = stream.settings.dvr if stream.settings is not None else None
+    if dvr is None:
+        return None
+    archive = service_for(server).cached_archive(dvr)
+    summary = archive.summaries.get(stream.name) if archive is not None else None
+    if summary is None or not summary.ranges:
+        return None
+    first = summary.ranges[0][0] // 1000
+    duration = max(1, -(-summary.ranges[-1][1] // 1000) - first)
+    window = f"{stream.name}/archive-{first}-{duration}"
+    return [
+        PlayURL("dvr", base.http_url(f"{window}.m3u8"), "DVR archive (HLS)"),
+        PlayURL("dvr", base.http_url(f"{window}.ts"), "DVR archive (TS download)"),
+    ]
 
 
 @hookimpl

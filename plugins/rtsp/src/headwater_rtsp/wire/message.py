@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from headwater import ProtocolError, shown
 
 if TYPE_CHECKING:
-    from headwater.byte_budget import ByteBudget
+    from headwater import ByteBudget
 
 _METHOD = re.compile(r"[A-Z][A-Z_\-]{0,31}")
 
