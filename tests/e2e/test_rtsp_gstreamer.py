@@ -40,9 +40,20 @@ async def test_gstreamer_rtspclientsink_publishes_every_frame(protocols) -> None
             "! x264enc tune=zerolatency key-int-max=30 ! h264parse ! s. "
             f"audiotestsrc num-buffers={AUDIO_BUFFERS} is-live=true ! voaacenc ! aacparse ! s."
         )
-        with anyio.fail_after(60):
-            result = await anyio.run_process([GST, "-q", *pipeline.split()], check=False)
-        assert result.returncode == 0, result.stderr.decode()[-500:]
+        async with await anyio.open_process([GST, "-q", *pipeline.split()]) as gst:
+            with anyio.fail_after(60):  # every buffer arrives ...
+                while sum(f.track.is_video for f in log.frames.get("live/gst", [])) < VIDEO_BUFFERS:
+                    assert gst.returncode in (None, 0), f"gst-launch failed: {gst.returncode}"
+                    await anyio.sleep(0.1)
+            # ... then GStreamer 1.22's rtspclientsink tears down at EOS, except in some runs
+            # where it never sends PAUSE/TEARDOWN after its last packet (seen with a logging
+            # proxy: no request follows RECORD): end it ourselves after a grace period
+            with anyio.move_on_after(5):
+                await gst.wait()
+            if gst.returncode is None:
+                gst.terminate()
+            else:
+                assert gst.returncode == 0
         with anyio.fail_after(10):
             await log.ended.wait()
     frames = log.frames["live/gst"]
