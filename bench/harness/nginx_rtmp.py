@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 import time
 import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import psutil
 
 from bench.harness.free_port import free_ports
+from bench.harness.target import TargetProcess
 
 NGINX = "/usr/sbin/nginx"
 MODULE_DIRS = (Path("/usr/lib/nginx/modules"), Path("/usr/share/nginx/modules"))
@@ -82,7 +81,7 @@ http {{
 """
 
 
-class NginxRtmp:
+class NginxRtmp(TargetProcess):
     """nginx-rtmp as a child process; a context manager that always stops it."""
 
     label = "nginx-rtmp"
@@ -93,8 +92,7 @@ class NginxRtmp:
         if module is None or exe is None:
             raise RuntimeError("nginx with libnginx-mod-rtmp is not installed")
         self.exe = exe
-        self._tmp = tempfile.TemporaryDirectory(prefix="headwater-bench-nginx-")
-        self.dir = Path(self._tmp.name)
+        super().__init__("headwater-bench-nginx-")
         rtmp_port, http_port = free_ports(2)
         self.ports = {"rtmp": rtmp_port, "http": http_port}
         self.config = self.dir / "nginx.conf"
@@ -102,19 +100,6 @@ class NginxRtmp:
         self.log_path = self.dir / "output.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.process: psutil.Process | None = None
-
-    def __enter__(self) -> NginxRtmp:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        self._tmp.cleanup()
 
     def start(self) -> None:
         """Start nginx and wait until its stat page answers."""

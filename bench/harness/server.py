@@ -13,14 +13,14 @@ import json
 import re
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import psutil
+
+from bench.harness.target import TargetProcess
 
 LISTENING = re.compile(r"^(\w+) listening on ([\d.]+):(\d+)\s*$", re.MULTILINE)
 START_TIMEOUT = 30.0
@@ -43,15 +43,14 @@ def server_config(data_dir: Path, protos: list[str], template: str, sections: st
     )
 
 
-class ServerProcess:
+class ServerProcess(TargetProcess):
     """``headwater serve`` as a child process; a context manager that always stops it."""
 
     label = "headwater"
 
     def __init__(self, template: str, protos: list[str], sections: str = "",
                  log_level: str = "info") -> None:  # fmt: skip
-        self._tmp = tempfile.TemporaryDirectory(prefix="headwater-bench-")
-        self.dir = Path(self._tmp.name)
+        super().__init__("headwater-bench-")
         self.protos = sorted({*protos, "http"})
         self.config = self.dir / "bench.toml"
         self.config.write_text(server_config(self.dir / "data", self.protos, template, sections))
@@ -60,19 +59,6 @@ class ServerProcess:
         self.ports: dict[str, int] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.process: psutil.Process | None = None
-
-    def __enter__(self) -> ServerProcess:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        self._tmp.cleanup()
 
     def start(self) -> None:
         """Start the server and wait until every listener has announced its port."""

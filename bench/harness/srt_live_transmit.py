@@ -17,15 +17,13 @@ import json
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import psutil
 
 from bench.harness.free_port import free_ports
+from bench.harness.target import TargetProcess
 
 STATS_EVERY = 100
 """Packets between two statistics lines of each process."""
@@ -41,7 +39,7 @@ def installed() -> bool:
     return slt_exe() is not None
 
 
-class SrtLiveTransmit:
+class SrtLiveTransmit(TargetProcess):
     """N srt-live-transmit listeners; a context manager that always stops them."""
 
     label = "srt-live-transmit"
@@ -54,8 +52,7 @@ class SrtLiveTransmit:
         self.exe = exe
         self.n = n
         self.names = names
-        self._tmp = tempfile.TemporaryDirectory(prefix="headwater-bench-slt-")
-        self.dir = Path(self._tmp.name)
+        super().__init__("headwater-bench-slt-")
         self.srt_ports = free_ports(n, socket.SOCK_DGRAM)
         query = ["mode=listener"]
         if passphrase:
@@ -65,19 +62,6 @@ class SrtLiveTransmit:
         self.query = "&".join(query)
         self.procs: list[subprocess.Popen[bytes]] = []
         self._processes: list[psutil.Process] = []
-
-    def __enter__(self) -> SrtLiveTransmit:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        self._tmp.cleanup()
 
     def start(self) -> None:
         """Start the N listeners; fail when one of them exits at once."""

@@ -46,8 +46,10 @@ EXPORTED = [
     "check_read_access",
     "check_write_access",
     "emit_event",
+    "first_error",
     "hookimpl",
     "name_problem",
+    "peer_address",
     "shown",
     "validate_name",
 ]

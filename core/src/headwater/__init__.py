@@ -55,6 +55,8 @@ _EXPORTS: dict[str, str] = {
     "Verdict": "headwater.verdict",
     "hookimpl": "headwater.markers",
     "shown": "headwater.log_text",
+    "first_error": "headwater.connection_info",
+    "peer_address": "headwater.connection_info",
 }
 """Each public name and the module that defines it."""
 
@@ -95,8 +97,10 @@ __all__ = [
     "check_read_access",
     "check_write_access",
     "emit_event",
+    "first_error",
     "hookimpl",
     "name_problem",
+    "peer_address",
     "shown",
     "validate_name",
 ]
@@ -126,6 +130,7 @@ if TYPE_CHECKING:
         StreamSettings,
     )
     from headwater.config_backend import backend_url
+    from headwater.connection_info import first_error, peer_address
     from headwater.connection_limits import ConnectionGate
     from headwater.consumers import Consumer
     from headwater.errors import (

@@ -34,6 +34,8 @@ from headwater import (
     PublishRejected,
     PublishRequest,
     Refusal,
+    first_error,
+    peer_address,
 )
 from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
 from headwater_rtmp.settings import RTMPSettings
@@ -115,8 +117,8 @@ class Connection(asyncio.Protocol):
         self.transport = transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
         self._events = anyio.create_memory_object_stream[Any](math.inf)
         self._loop = asyncio.get_running_loop()
-        self.peer = _address(transport.get_extra_info("peername"))
-        self.local_port = _address(transport.get_extra_info("sockname"))[1]
+        self.peer = peer_address(transport.get_extra_info("peername"))
+        self.local_port = peer_address(transport.get_extra_info("sockname"))[1]
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         if not self._start(self):
             self._events[0].close()
@@ -248,7 +250,7 @@ class Connection(asyncio.Protocol):
                         await self.dispatch(event)
                 tg.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            self.fail(_first_error(group))
+            self.fail(first_error(group))
         except Exception as exc:
             self.fail(exc)
         finally:
@@ -391,19 +393,3 @@ class Connection(asyncio.Protocol):
             self.session.end_play(sid)
             self.flush()
         self.playing.pop(sid, None)
-
-
-def _address(addr: Any) -> tuple[str, int]:
-    try:
-        return str(addr[0]), int(addr[1])
-    except (IndexError, TypeError, ValueError):
-        return ("", 0)
-
-
-def _first_error(group: BaseExceptionGroup) -> BaseException:
-    """The first real error in a task group's exception group (one log line names it)."""
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            return _first_error(exc)
-        return exc
-    return group

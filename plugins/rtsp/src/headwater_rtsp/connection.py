@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any, cast
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from headwater import PlayRejected, ProtocolError, PublishRejected, PublishRequest, shown
+from headwater import (
+    PlayRejected,
+    ProtocolError,
+    PublishRejected,
+    PublishRequest,
+    first_error,
+    peer_address,
+    shown,
+)
 from headwater.media.rtp.formats import SentFormat, media_for_track
 from headwater.media.sdp import SessionDescription
 from headwater_rtsp.adapter import PlayAdapter, PublishAdapter
@@ -117,8 +125,8 @@ class Connection(asyncio.Protocol):
         """Note the addresses and start the control task."""
         self.transport = transport = cast(asyncio.Transport, transport)
         self._events = anyio.create_memory_object_stream[Any](math.inf)
-        self.peer = _address(transport.get_extra_info("peername"))
-        self.local = _address(transport.get_extra_info("sockname"))
+        self.peer = peer_address(transport.get_extra_info("peername"))
+        self.local = peer_address(transport.get_extra_info("sockname"))
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         if not self._start(self):
             self._events[0].close()
@@ -295,7 +303,7 @@ class Connection(asyncio.Protocol):
                             await self.handle(event)
                 tg.cancel_scope.cancel()
         except BaseExceptionGroup as group:
-            self.fail(_first_error(group))
+            self.fail(first_error(group))
         except Exception as exc:
             self.fail(exc)
         finally:
@@ -640,18 +648,3 @@ def _settled(stream: Any) -> bool:
     """A single-track stream has been live for a second: it will not get another track."""
     started = getattr(stream.stats, "started_at", 0) or 0
     return bool(started) and time.time() - started > 1.0
-
-
-def _address(addr: Any) -> tuple[str, int]:
-    try:
-        return str(addr[0]), int(addr[1])
-    except (IndexError, TypeError, ValueError):
-        return ("", 0)
-
-
-def _first_error(group: BaseExceptionGroup) -> BaseException:
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            return _first_error(exc)
-        return exc
-    return group
