@@ -133,7 +133,9 @@ def _check(rows: list[Row], out: str) -> Row:
     row = rows[0]
     assert (row.n, row.connected, row.errors) == (1, 1, [])
     assert row.bytes_in > 100_000  # ≥ 2 s at ~1 Mbit/s went through the server
-    assert row.cpu_seconds > 0 and row.rss_peak > row.rss_baseline > 0
+    # RSS is sampled: both samples exist; the peak need not exceed the baseline in a tiny
+    # run (housekeeping gives freed memory back to the system with malloc_trim)
+    assert row.cpu_seconds > 0 and row.rss_peak > 0 and row.rss_baseline > 0
     assert table_header() in out
     line = r"^\| headwater \| 1 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \S* \| -?[\d.]+ \| 1/1 \|"
     assert re.search(line, out, re.M)
