@@ -53,10 +53,10 @@ async def test_lossy_reordering_duplicating_link_delivers_everything(
             got.extend(chunk)
         finished.set()
 
-    service = SRTService("127.0.0.1", [0], handler, latency_ms=200)
+    service = SRTService("127.0.0.1", [0], handler, latency_ms=1000)
     async with anyio.create_task_group() as tg:
         ((_, port),) = await tg.start(service.serve)
-        relay = LossyRelay(port, loss=0.05, reorder=0.05, duplicate=0.03, impair_for=SECONDS - 1.0)
+        relay = LossyRelay(port, loss=0.05, reorder=0.05, duplicate=0.03, impair_for=SECONDS - 1.5)
         relay_port = await tg.start(relay.run)
         url = srt_url(relay_port, "#!::r=live/lossy,m=publish", passphrase)
         await run_ffmpeg(publish_args(clip, url))
