@@ -32,8 +32,8 @@ class Subscription:
 
     __slots__ = (
         "_ended",
-        "_queued_bytes",
         "_queue",
+        "_queued_bytes",
         "_waiter",
         "_waiting_key",
         "drop_events",
