@@ -87,12 +87,18 @@ async def pump(script: Script, interval: float) -> tuple[str, Recorder, TSReader
     return ended, publication, reader
 
 
-async def test_small_reads_pause_big_reads_do_not_and_every_frame_arrives(ts_clip):
+async def test_small_reads_pause_big_reads_do_not_and_every_frame_arrives(ts_clip, monkeypatch):
     data = ts_clip("h264", "aac")
     pieces = split(data, [1000, 3 * 188, BATCH_BYTES, 17, 20_000])
     script = Script(pieces)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr("headwater_mpegts.http_publish.sleep", sleep)
     ended, publication, _ = await pump(script, 0.002)
     assert ended == "body ended"
     assert publication.bytes == len(data)
@@ -102,7 +108,7 @@ async def test_small_reads_pause_big_reads_do_not_and_every_frame_arrives(ts_cli
     for (size, _), (_, paused) in zip(script.log, script.log[1:], strict=False):
         assert paused == (size < BATCH_BYTES)
     small = sum(size < BATCH_BYTES for size, _ in script.log[:-1])
-    assert loop.time() - start >= small * 0.002  # each pause waited its interval
+    assert slept == [0.002] * small  # one wait of the interval after each small read
 
 
 async def test_interval_zero_reads_at_once(ts_clip):
