@@ -77,7 +77,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     @property
     def scope(self) -> Any:
-        """The current request's ASGI scope (uvicorn builds it when the headers are in)."""
+        """The current request's ASGI scope (uvicorn builds it as each request begins)."""
         return self._hw_scope
 
     @scope.setter
