@@ -20,10 +20,12 @@ import anyio
 from headwater import PlayRejected
 from headwater_hls.play import subscribe
 from headwater_hls.settings import HLSSettings
-from headwater_hls.window import SegmentWindow, clock_discontinuity, clock_sequence
+from headwater_hls.variants import make_window
+from headwater_hls.window import clock_discontinuity, clock_sequence
 
 if TYPE_CHECKING:
     from headwater import Server
+    from headwater_hls.variants import Window
 
 log = logging.getLogger("headwater.hls")
 
@@ -37,11 +39,13 @@ REMEMBERED = 4096
 class LiveHLS:
     """The live HLS of one stream name: its segment window and the task that fills it."""
 
-    def __init__(self, server: Server, name: str, settings: HLSSettings, window: SegmentWindow):
+    def __init__(self, server: Server, name: str, settings: HLSSettings, window: Window):
         self.server = server
         self.name = name
         self.settings = settings
         self.window = window
+        self.variant = ""
+        """Which HLS of the stream this is (``""``: MPEG-TS of every track)."""
         self.last_request = time.monotonic()
         self.started_at = time.monotonic()
         self._changed = anyio.Event()
@@ -149,8 +153,9 @@ class HLSHub:
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.running: dict[str, LiveHLS] = {}
-        self._next: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        self.running: dict[tuple[str, str], LiveHLS] = {}
+        """Running HLS by (stream name, variant)."""
+        self._next: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
 
     @property
     def settings(self) -> HLSSettings:
@@ -158,37 +163,37 @@ class HLSHub:
         return self.server.plugin_settings["hls"]
 
     def stream_started(self, name: str) -> None:
-        """A publication of ``name`` began: a running HLS waiting for it resubscribes now."""
-        live = self.running.get(name)
-        if live is not None:
-            live.wake()
+        """A publication of ``name`` began: each running HLS waiting for it resubscribes now."""
+        for (running_name, _), live in list(self.running.items()):
+            if running_name == name:
+                live.wake()
 
-    def get(self, name: str) -> LiveHLS | None:
-        """The running HLS of ``name``, or None."""
-        return self.running.get(name)
+    def get(self, name: str, variant: str = "") -> LiveHLS | None:
+        """The running HLS of ``name`` in ``variant`` (see :mod:`headwater_hls.variants`)."""
+        return self.running.get((name, variant))
 
-    def start(self, name: str) -> LiveHLS:
-        """The running HLS of ``name``, started now if it was not running."""
-        live = self.running.get(name)
+    def start(self, name: str, variant: str = "") -> LiveHLS:
+        """The running HLS of ``name`` in ``variant``, started now if it was not running.
+
+        ``variant`` is ``""`` for the MPEG-TS HLS of every track; others (a track selection,
+        low-latency HLS) come from :func:`headwater_hls.variants.parse_variant`.
+        """
+        key = (name, variant)
+        live = self.running.get(key)
         if live is not None:
             return live
         settings = self.settings
         now = time.time()
         sequence, discontinuity = clock_sequence(now), clock_discontinuity(now)
-        remembered = self._next.pop(name, None)
+        remembered = self._next.pop(key, None)
         if remembered is not None:  # never go back, even if segments outran the clock
             sequence = max(sequence, remembered[0])
             discontinuity = max(discontinuity, remembered[1])
-        window = SegmentWindow(
-            target=settings.segment_duration,
-            count=settings.segment_count,
-            sequence=sequence,
-            discontinuity=discontinuity,
-            max_segment_bytes=settings.max_segment_bytes,
-        )
-        live = self.running[name] = LiveHLS(self.server, name, settings, window)
+        window = make_window(variant, settings, sequence, discontinuity)
+        live = self.running[key] = LiveHLS(self.server, name, settings, window)
+        live.variant = variant
         self.server.task_group.start_soon(self._run, live)
-        log.info("%s: HLS started", name)
+        log.info("%s: HLS%s started", name, f" ({variant})" if variant else "")
         return live
 
     async def _run(self, live: LiveHLS) -> None:
@@ -197,10 +202,11 @@ class HLSHub:
         except Exception as exc:
             log.error("%s: HLS failed: %s: %s", live.name, type(exc).__name__, exc)
         finally:
-            if self.running.get(live.name) is live:
-                del self.running[live.name]
+            key = (live.name, live.variant)
+            if self.running.get(key) is live:
+                del self.running[key]
             window = live.window
-            self._next[live.name] = (
+            self._next[key] = (
                 window.next_sequence,
                 window.discontinuity_base + window.discontinuities + 1,
             )

@@ -1,7 +1,9 @@
 """The HTTP side of live HLS: Flussonic's URLs, MIME types, caching and CORS headers.
 
 ``/{name}/index.m3u8`` (master playlist), ``/{name}/mono.m3u8`` and its alias
-``/{name}/video.m3u8`` (media playlist), ``/{name}/mono-{N}.ts`` (segments). Each playlist
+``/{name}/video.m3u8`` (media playlist), ``/{name}/mono-{N}.ts`` (segments); the same under
+``/{name}/tracks-v1a1/`` for the selected tracks only (:mod:`headwater_hls.tracks`), where
+a selection the stream cannot satisfy is a 404 with its reason. Each playlist
 request goes through the core's ``server.playable`` (name, existence, live), so a refusal
 is the core's, with its status and reason; for one playlist's length after the publisher
 leaves, the last playlist is still served so players get the final segments. The first
@@ -11,6 +13,7 @@ first segment, which is cut from the stream's cached group of pictures.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -20,10 +23,14 @@ from starlette.routing import Route
 from headwater import PlayRejected, PlayRequest
 from headwater_hls.live import HLSHub, LiveHLS
 from headwater_hls.play import is_live, playable
+from headwater_hls.tracks import SelectionError, TrackSelection
+from headwater_hls.variants import selection_of, variant_of
 
 if TYPE_CHECKING:
     from headwater import Server
 
+
+log = logging.getLogger("headwater.hls")
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_TYPE = "video/mp2t"
@@ -46,18 +53,39 @@ def play_request(request: Request) -> PlayRequest:
     return PlayRequest("hls", _name(request), peer, dict(request.query_params))
 
 
+def _variant(request: Request) -> str | Response:
+    """The variant a request names (its ``tracks-SEL`` component), or a 404 refusal."""
+    selection = request.path_params.get("selection")
+    if selection is None:
+        return ""
+    try:
+        return variant_of(TrackSelection.parse(selection))
+    except SelectionError as exc:
+        return _refuse(404, f"stream {_name(request)!r}: {exc}")
+
+
 async def _ready(hub: HLSHub, request: Request) -> LiveHLS | Response:
     """The running HLS of the requested live stream with a segment, or the refusal."""
     name = _name(request)
-    live = hub.get(name)
+    variant = _variant(request)
+    if isinstance(variant, Response):
+        return variant
+    live = hub.get(name, variant)
     if live is not None and not is_live(hub.server, name) and live.lingering():
         live.touch()  # the publisher just left: its last segments are still served
         return live
     try:
-        playable(hub.server, play_request(request))
+        stream = playable(hub.server, play_request(request))
     except PlayRejected as exc:
         return _refuse(exc.http_status, exc.reason)
-    live = hub.start(name)
+    selection = selection_of(variant)
+    if selection is not None:
+        try:
+            selection.check(stream.tracks)
+        except SelectionError as exc:
+            log.info("HLS of %s refused: %s", name, exc)
+            return _refuse(404, f"stream {name!r}: {exc}")
+    live = hub.start(name, variant)
     live.touch()
     wait = hub.settings.playlist_wait
     if not await live.wait_for_segment(wait):
@@ -74,6 +102,9 @@ def routes(server: Server, hub: HLSHub) -> list[Route]:
             return live
         stream = server.streams.get(live.name)  # live or lingering: its last tracks
         tracks = stream.tracks if stream is not None else []
+        selection = selection_of(live.variant)
+        if selection is not None:
+            tracks = selection.resolve(tracks)
         text = live.window.master_playlist(tracks, "mono.m3u8")
         return Response(text, media_type=PLAYLIST_TYPE, headers=PLAYLIST_HEADERS)
 
@@ -87,7 +118,10 @@ def routes(server: Server, hub: HLSHub) -> list[Route]:
 
     async def segment(request: Request) -> Response:
         name = _name(request)
-        live = hub.get(name)
+        variant = _variant(request)
+        if isinstance(variant, Response):
+            return variant
+        live = hub.get(name, variant)
         found = live.window.segment(request.path_params["seq"]) if live is not None else None
         if live is None or found is None:
             return _refuse(404, f"stream {name!r} has no HLS segment {request.url.path}")
@@ -96,7 +130,13 @@ def routes(server: Server, hub: HLSHub) -> list[Route]:
         headers = {**CORS, "Cache-Control": f"public, max-age={max(lifetime, 1)}"}
         return Response(found.data, media_type=SEGMENT_TYPE, headers=headers)
 
+    tracks = "/{name:path}/tracks-{selection}"
     return [
+        # the track-selecting URLs first: ``/{name:path}/mono.m3u8`` would take them whole
+        Route(tracks + "/index.m3u8", master, methods=["GET"]),
+        Route(tracks + "/mono.m3u8", media, methods=["GET"]),
+        Route(tracks + "/video.m3u8", media, methods=["GET"]),
+        Route(tracks + "/mono-{seq:int}.ts", segment, methods=["GET"]),
         Route("/{name:path}/index.m3u8", master, methods=["GET"]),
         Route("/{name:path}/mono.m3u8", media, methods=["GET"]),
         Route("/{name:path}/video.m3u8", media, methods=["GET"]),
