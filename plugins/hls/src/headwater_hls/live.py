@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import anyio
@@ -80,10 +81,15 @@ class LiveHLS:
 
     async def wait_for_segment(self, timeout: float) -> bool:
         """Wait (at most ``timeout`` s) until at least one segment is held; True if one is."""
+        return await self.wait_for(lambda: bool(self.window.segments), timeout)
+
+    async def wait_for(self, ready: Callable[[], bool], timeout: float) -> bool:
+        """Wait (at most ``timeout`` s) until ``ready()``, checked after each new segment or
+        part; return its last answer."""
         with anyio.move_on_after(timeout):
-            while not self.window.segments:
+            while not ready():
                 await self._changed.wait()
-        return bool(self.window.segments)
+        return ready()
 
     def _notify(self) -> None:
         event, self._changed = self._changed, anyio.Event()

@@ -21,6 +21,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from headwater import PlayRejected, PlayRequest
+from headwater.media.fmp4 import SUPPORTED
 from headwater_hls.live import HLSHub, LiveHLS
 from headwater_hls.play import is_live, playable
 from headwater_hls.tracks import SelectionError, TrackSelection
@@ -28,6 +29,7 @@ from headwater_hls.variants import selection_of, variant_of
 
 if TYPE_CHECKING:
     from headwater import Server
+    from headwater.media.frames import Track
 
 
 log = logging.getLogger("headwater.hls")
@@ -38,11 +40,13 @@ CORS = {"Access-Control-Allow-Origin": "*"}
 PLAYLIST_HEADERS = {**CORS, "Cache-Control": "no-cache"}
 
 
-def _refuse(status: int, reason: str) -> Response:
+def refuse(status: int, reason: str) -> Response:
+    """A refusal with its one-line reason (and the CORS header, so a web player sees it)."""
     return PlainTextResponse(reason + "\n", status_code=status, headers=PLAYLIST_HEADERS)
 
 
-def _name(request: Request) -> str:
+def stream_name(request: Request) -> str:
+    """The stream name of an HLS request (its path before the playlist or segment)."""
     return str(request.path_params["name"]).strip("/")
 
 
@@ -50,24 +54,24 @@ def play_request(request: Request) -> PlayRequest:
     """The core's description of the HTTP client asking for a playlist."""
     client = request.client
     peer = (client.host, client.port) if client else ("", 0)
-    return PlayRequest("hls", _name(request), peer, dict(request.query_params))
+    return PlayRequest("hls", stream_name(request), peer, dict(request.query_params))
 
 
-def _variant(request: Request) -> str | Response:
-    """The variant a request names (its ``tracks-SEL`` component), or a 404 refusal."""
+def request_variant(request: Request, *, low_latency: bool = False) -> str | Response:
+    """The variant a request names (low-latency or not, its ``tracks-SEL`` component), or
+    a 404 refusal."""
     selection = request.path_params.get("selection")
-    if selection is None:
-        return ""
     try:
-        return variant_of(TrackSelection.parse(selection))
+        picked = None if selection is None else TrackSelection.parse(selection)
+        return variant_of(picked, low_latency=low_latency)
     except SelectionError as exc:
-        return _refuse(404, f"stream {_name(request)!r}: {exc}")
+        return refuse(404, f"stream {stream_name(request)!r}: {exc}")
 
 
-async def _ready(hub: HLSHub, request: Request) -> LiveHLS | Response:
+async def ready(hub: HLSHub, request: Request, *, low_latency: bool = False) -> LiveHLS | Response:
     """The running HLS of the requested live stream with a segment, or the refusal."""
-    name = _name(request)
-    variant = _variant(request)
+    name = stream_name(request)
+    variant = request_variant(request, low_latency=low_latency)
     if isinstance(variant, Response):
         return variant
     live = hub.get(name, variant)
@@ -77,19 +81,26 @@ async def _ready(hub: HLSHub, request: Request) -> LiveHLS | Response:
     try:
         stream = playable(hub.server, play_request(request))
     except PlayRejected as exc:
-        return _refuse(exc.http_status, exc.reason)
+        return refuse(exc.http_status, exc.reason)
     selection = selection_of(variant)
     if selection is not None:
         try:
             selection.check(stream.tracks)
         except SelectionError as exc:
             log.info("HLS of %s refused: %s", name, exc)
-            return _refuse(404, f"stream {name!r}: {exc}")
+            return refuse(404, f"stream {name!r}: {exc}")
+    if low_latency:
+        tracks = selection.resolve(stream.tracks) if selection else stream.tracks
+        if tracks and not any(t.codec in SUPPORTED for t in tracks):
+            have = ", ".join(sorted({t.codec.value for t in tracks}))
+            reason = f"low-latency HLS carries H.264, H.265 and AAC; stream has {have}"
+            log.info("HLS of %s refused: %s", name, reason)
+            return refuse(404, f"stream {name!r}: {reason}")
     live = hub.start(name, variant)
     live.touch()
     wait = hub.settings.playlist_wait
     if not await live.wait_for_segment(wait):
-        return _refuse(503, f"stream {name!r} sent no keyframe in {wait:g}s; try again")
+        return refuse(503, f"stream {name!r} sent no keyframe in {wait:g}s; try again")
     return live
 
 
@@ -97,19 +108,16 @@ def routes(server: Server, hub: HLSHub) -> list[Route]:
     """The live HLS routes of ``server``."""
 
     async def master(request: Request) -> Response:
-        live = await _ready(hub, request)
+        """The master playlist: one variant, ``mono.m3u8`` beside it."""
+        live = await ready(hub, request)
         if isinstance(live, Response):
             return live
-        stream = server.streams.get(live.name)  # live or lingering: its last tracks
-        tracks = stream.tracks if stream is not None else []
-        selection = selection_of(live.variant)
-        if selection is not None:
-            tracks = selection.resolve(tracks)
-        text = live.window.master_playlist(tracks, "mono.m3u8")
+        text = live.window.master_playlist(selected_tracks(server, live), "mono.m3u8")
         return Response(text, media_type=PLAYLIST_TYPE, headers=PLAYLIST_HEADERS)
 
     async def media(request: Request) -> Response:
-        live = await _ready(hub, request)
+        """The live media playlist."""
+        live = await ready(hub, request)
         if isinstance(live, Response):
             return live
         return Response(
@@ -117,14 +125,15 @@ def routes(server: Server, hub: HLSHub) -> list[Route]:
         )
 
     async def segment(request: Request) -> Response:
-        name = _name(request)
-        variant = _variant(request)
+        """A TS segment of the live HLS (404 once it left the window)."""
+        name = stream_name(request)
+        variant = request_variant(request)
         if isinstance(variant, Response):
             return variant
         live = hub.get(name, variant)
         found = live.window.segment(request.path_params["seq"]) if live is not None else None
         if live is None or found is None:
-            return _refuse(404, f"stream {name!r} has no HLS segment {request.url.path}")
+            return refuse(404, f"stream {name!r} has no HLS segment {request.url.path}")
         live.touch()
         lifetime = int(live.settings.segment_duration * (live.settings.segment_count + 2))
         headers = {**CORS, "Cache-Control": f"public, max-age={max(lifetime, 1)}"}
@@ -142,3 +151,11 @@ def routes(server: Server, hub: HLSHub) -> list[Route]:
         Route("/{name:path}/video.m3u8", media, methods=["GET"]),
         Route("/{name:path}/mono-{seq:int}.ts", segment, methods=["GET"]),
     ]
+
+
+def selected_tracks(server: Server, live: LiveHLS) -> list[Track]:
+    """The tracks a running HLS carries (its stream's, live or lingering, as selected)."""
+    stream = server.streams.get(live.name)
+    tracks = stream.tracks if stream is not None else []
+    selection = selection_of(live.variant)
+    return selection.resolve(tracks) if selection is not None else list(tracks)

@@ -1,0 +1,126 @@
+"""End to end: ffmpeg publishes over RTMP; low-latency HLS (fMP4 parts) comes back whole.
+
+- ffmpeg plays ``/NAME/index.ll.m3u8`` (it reads the whole fMP4 segments and the init
+  segment of ``EXT-X-MAP``): its video packets (``-c copy -f framemd5``) must be a run of
+  the published clip's packets, byte for byte, to the clip's very last frame, and its
+  decoded audio packets a run of the clip's;
+- the parts: the init segment and every part the low-latency playlist lists, joined in
+  order, are a stream ffmpeg reads whose video packets are again a run of the clip's, and
+  the parts marked ``INDEPENDENT=YES`` start with a keyframe.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import anyio
+import httpx
+import pytest
+
+from headwater.testing import ffmpeg_exe, run_ffmpeg, running_server, wait_for_stream
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+HLS = {"hls": {"segment_duration": 1, "segment_count": 3, "part_duration": 0.3}}
+
+
+def packets(source: str, *, decode: bool = False) -> dict[str, list[str]]:
+    """The hashes of every packet of ``source`` by media type (``video``, ``audio``),
+    copied untouched (``framemd5``), or of every decoded picture and audio frame; raises
+    when ffmpeg reports an error (a part that does not decode on its own)."""
+    args = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", source]
+    args += [] if decode else ["-c", "copy"]
+    args += ["-f", "framemd5", "pipe:1"]
+    done = subprocess.run(args, capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0 and not done.stderr, done.stderr.decode()[-2000:]
+    kinds: dict[str, str] = {}
+    out: dict[str, list[str]] = {"video": [], "audio": []}
+    for line in done.stdout.decode().splitlines():
+        if line.startswith("#media_type"):
+            index, kind = line.split(" ", 1)[1].split(": ")
+            kinds[index] = kind
+        elif line[:1] != "#" and line.strip():
+            row = [cell.strip() for cell in line.split(",")]
+            out.setdefault(kinds[row[0]], []).append(row[-1])
+    return out
+
+
+def assert_run_of(got: list[str], source: list[str], at_least: int, *, to_end: bool) -> None:
+    assert len(got) >= at_least, f"only {len(got)} packets came back"
+    start = source.index(got[0])
+    assert got == source[start : start + len(got)], "packets are not a run of the source's"
+    if to_end:
+        assert start + len(got) == len(source), "the end of the publication is missing"
+
+
+async def test_ffmpeg_plays_low_latency_hls_of_an_rtmp_publication(test_media) -> None:
+    clip = test_media("h264", "aac", "flv", seconds=3.0, size="160x120", gop=25)
+    source = packets(str(clip))
+    source_video, source_audio = source["video"], source["audio"]
+    async with (
+        running_server(HLS, protocols=("http", "rtmp")) as hw,
+        anyio.create_task_group() as tg,
+    ):
+        url = hw.url("rtmp", "live/cam")
+        tg.start_soon(run_ffmpeg, ["-re", "-i", str(clip), "-c", "copy", "-f", "flv", url])
+        await wait_for_stream(hw.server, "live/cam", frames=5, timeout=15)
+        master = hw.http_url("live/cam/index.ll.m3u8")
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(master)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/vnd.apple.mpegurl"
+        assert 'CODECS="avc1.' in response.text and "mp4a.40.2" in response.text
+        assert response.text.rstrip().endswith("\nmono.ll.m3u8")
+        with anyio.fail_after(30):
+            got = await anyio.to_thread.run_sync(packets, master)
+        video, audio = got["video"], got["audio"]
+    assert_run_of(video, source_video, len(source_video) // 3, to_end=True)
+    assert_run_of(audio, source_audio, len(source_audio) // 4, to_end=False)
+
+
+async def test_the_parts_joined_are_the_published_video(test_media, tmp_path) -> None:
+    clip = test_media("h264", "aac", "flv", seconds=4.0, size="160x120", gop=25)
+    source_video = packets(str(clip))["video"]
+    async with (
+        running_server(HLS, protocols=("http", "rtmp")) as hw,
+        anyio.create_task_group() as tg,
+    ):
+        url = hw.url("rtmp", "live/cam")
+        tg.start_soon(run_ffmpeg, ["-re", "-i", str(clip), "-c", "copy", "-f", "flv", url])
+        await wait_for_stream(hw.server, "live/cam", frames=5, timeout=15)
+        async with httpx.AsyncClient(timeout=10) as http:
+            first = await http.get(hw.http_url("live/cam/mono.ll.m3u8"))
+            assert first.status_code == 200, first.text
+            await anyio.sleep(2.0)  # a few parts later
+            playlist = (await http.get(hw.http_url("live/cam/mono.ll.m3u8"))).text
+            assert "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.900" in playlist
+            assert "#EXT-X-PART-INF:PART-TARGET=0.300" in playlist
+            assert re.search(
+                r'^#EXT-X-PRELOAD-HINT:TYPE=PART,URI="ll-part-\d+\.m4s"$', playlist, re.M
+            )
+            maps = re.findall(r'^#EXT-X-MAP:URI="(.+)"$', playlist, re.M)
+            parts = re.findall(r'^#EXT-X-PART:DURATION=([\d.]+),URI="(.+?)"(,INDEPENDENT=YES)?$',
+                               playlist, re.M)  # fmt: skip
+            assert len(maps) == 1 and len(parts) >= 4
+            assert all(float(d) <= 0.3 for d, _, _ in parts)
+            init = await http.get(hw.http_url(f"live/cam/{maps[0]}"))
+            assert init.headers["content-type"] == "video/mp4"
+            joined = init.content
+            independent = []
+            for _, uri, flag in parts:
+                reply = await http.get(hw.http_url(f"live/cam/{uri}"))
+                assert reply.status_code == 200, uri
+                joined += reply.content
+                if flag:
+                    part_file = tmp_path / f"{uri}.mp4"
+                    part_file.write_bytes(init.content + reply.content)
+                    independent.append(part_file)
+    out = tmp_path / "parts.mp4"
+    out.write_bytes(joined)
+    got = packets(str(out))["video"]
+    assert_run_of(got, source_video, len(parts), to_end=False)
+    assert independent, "no part was marked INDEPENDENT=YES"
+    for part_file in independent:  # decodes on its own: it starts with a keyframe
+        pictures = packets(str(part_file), decode=True)["video"]
+        assert len(pictures) == len(packets(str(part_file))["video"]) > 0
