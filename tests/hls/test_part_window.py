@@ -150,7 +150,7 @@ def test_a_new_configuration_starts_a_segment_with_a_new_init() -> None:
     w = window()
     w.start_publication([H264, AAC], T0, 0)
     feed(w, av(0, 30))
-    changed = Track(1, Codec.H264, parameter_sets=H264.parameter_sets[:1] + (b"\x68\xee\x3c\x80",))
+    changed = Track(1, Codec.H264, parameter_sets=(H264.parameter_sets[0], b"\x68\xee\x3c\x80"))
     frames = [video(i, track=changed) for i in range(30, 70)]  # keyframe 50 starts anew
     feed(w, frames)
     assert set(w.inits) == {1, 2}
