@@ -31,8 +31,6 @@ pytestmark = pytest.mark.anyio
 CONFIG = {"hls": {"segment_duration": 1, "segment_count": 3, "part_duration": 0.5, "hls_idle": 30}}
 
 
-
-
 async def started(hw, http: httpx.AsyncClient, pub) -> str:
     """Start the stream's low-latency HLS: frames 0..49 sent, the newest part is 37..48."""
     await send(pub, 0, 30)
