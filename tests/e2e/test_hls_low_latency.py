@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+from functools import partial
+from pathlib import Path
 
 import anyio
 import httpx
@@ -124,3 +126,82 @@ async def test_the_parts_joined_are_the_published_video(test_media, tmp_path) ->
     for part_file in independent:  # decodes on its own: it starts with a keyframe
         pictures = packets(str(part_file), decode=True)["video"]
         assert len(pictures) == len(packets(str(part_file))["video"]) > 0
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+HLS_JS_PLAYER = """([source]) => {
+  const video = document.createElement("video");
+  video.muted = true;
+  document.body.appendChild(video);
+  const hls = new Hls({lowLatencyMode: true});
+  window.player = hls;
+  hls.loadSource(source);
+  hls.attachMedia(video);
+  hls.on(Hls.Events.MANIFEST_PARSED, () => video.play());
+  window.errors = [];
+  hls.on(Hls.Events.ERROR, (_, data) => window.errors.push(data.details + " " + (data.reason || "")));
+}"""
+STATE = """() => {
+  const v = document.querySelector("video");
+  return {time: v.currentTime, ready: v.readyState, error: v.error && v.error.message,
+          errors: window.errors.slice(0, 10), buffered: v.buffered.length};
+}"""
+PLAYING = """([least]) => {
+  const v = document.querySelector("video");
+  if (!v || v.readyState < 2 || v.currentTime < least) return false;
+  return [v.currentTime, v.getVideoPlaybackQuality().totalVideoFrames, window.player.latency];
+}"""
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed")
+async def test_hls_js_plays_it_in_low_latency_mode(test_media) -> None:
+    """hls.js (the vendored one) in chromium, ``lowLatencyMode``: it plays, and it asked
+    for parts with blocking reloads (``_HLS_msn``/``_HLS_part``)."""
+    async_api = pytest.importorskip("playwright.async_api")
+    clip = test_media("h264", "aac", "flv", seconds=20.0, size="320x240", gop=25)
+    config = {"hls": {"segment_duration": 1, "segment_count": 4, "part_duration": 0.5}}
+    async with (
+        running_server(config, protocols=("http", "rtmp")) as hw,
+        anyio.create_task_group() as tg,
+    ):
+        publish = ["-re", "-i", str(clip), "-c", "copy", "-f", "flv", hw.url("rtmp", "live/cam")]
+        tg.start_soon(partial(run_ffmpeg, publish, check=False))
+        await wait_for_stream(hw.server, "live/cam", frames=5, timeout=15)
+        async with async_api.async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+            try:
+                page = await browser.new_page()
+                asked: list[str] = []
+                page.on("request", lambda r: asked.append(r.url))
+                # a bare page on the server's origin (the UI's pages refresh themselves)
+                html = '<!doctype html><body><script src="/ui/hls.min.js"></script></body>'
+                await page.route(
+                    "**/ll-player.html",
+                    lambda route: route.fulfill(body=html, content_type="text/html"),
+                )
+                await page.goto(hw.http_url("/ll-player.html"))
+                await page.evaluate(HLS_JS_PLAYER, [hw.http_url("live/cam/index.ll.m3u8")])
+                try:
+                    handle = await page.wait_for_function(PLAYING, arg=[2.0], timeout=20_000)
+                except Exception as exc:
+                    state = await page.evaluate(STATE)
+                    raise AssertionError(f"hls.js did not play: {state}; {asked[-8:]}") from exc
+                current, frames, latency = await handle.json_value()
+            finally:
+                await browser.close()
+        tg.cancel_scope.cancel()
+    assert current >= 2.0 and frames > 25
+    assert any("_HLS_msn=" in u and "_HLS_part=" in u for u in asked), "no blocking reload"
+    assert any("ll-part-" in u for u in asked), "hls.js fetched no parts"
+    print(f"hls.js low-latency mode: latency {latency:.2f} s")
+    assert latency < 4.0
