@@ -149,7 +149,7 @@ HLS_JS_PLAYER = """([source]) => {
   hls.attachMedia(video);
   hls.on(Hls.Events.MANIFEST_PARSED, () => video.play());
   window.errors = [];
-  hls.on(Hls.Events.ERROR, (_, data) => window.errors.push(data.details + " " + (data.reason || "")));
+  hls.on(Hls.Events.ERROR, (_, data) => window.errors.push(data.details));
 }"""
 STATE = """() => {
   const v = document.querySelector("video");
