@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headwater.media.frames import Codec, Frame, Track
 from headwater.media.hls import (
@@ -235,3 +237,50 @@ def test_playlist_tags_in_order() -> None:
         '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="p4.m4s"\n'
     )
     assert part_hold_back(0.5) == 1.5
+
+
+frame_plans = st.lists(
+    st.tuples(
+        st.sampled_from(["video", "audio", "mp3"]),
+        st.integers(-4000, 40_000),  # the step from the previous frame: jitter, gaps, jumps
+        st.booleans(),  # keyframe (video)
+        st.integers(0, 3000),  # payload size
+    ),
+    max_size=150,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(frame_plans, st.booleans())
+def test_any_frame_sequence_keeps_the_window_consistent(plan, republish: bool) -> None:
+    mp3 = Track(3, Codec.MP3)
+    w = window(max_segment_bytes=200_000)
+    w.start_publication([H264, AAC, mp3], T0, 0)
+    dts = 0
+    for n, (kind, step, key, size) in enumerate(plan):
+        dts += step
+        if kind == "video":
+            nal = bytes([0x65 if key else 0x41]) + bytes(size)
+            frame = Frame(H264, dts, dts, key, nalus=(nal,))
+        else:
+            frame = Frame(AAC if kind == "audio" else mp3, dts, dts, True, data=bytes(size))
+        w.feed(frame)
+        if republish and n == len(plan) // 2:
+            w.end_publication()
+            w.start_publication([H264, AAC], T0 + 60, dts)
+    w.end_publication()
+    numbers = [p.number for s in w.segments for p in s.parts]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    for segment in w.segments:
+        assert segment.parts and segment.init in w.inits
+        assert segment.data == b"".join(p.data for p in segment.parts)
+        for part in segment.parts:
+            assert w.part(part.number) is part
+            boxes = parse(part.data)  # every part is whole boxes: moof then mdat
+            assert [b.kind for b in boxes] == [b"moof", b"mdat"]
+    sequences = [s.sequence for s in w.segments]
+    assert not sequences or sequences == list(range(sequences[0], sequences[0] + len(sequences)))
+    listed = [int(n) for n in re.findall(r"^ll-(\d+)\.m4s$", w.media_playlist(), re.M)]
+    assert listed == sequences[-len(listed) :] if listed else True
+    text = w.media_playlist()
+    assert text.startswith("#EXTM3U\n") and "PRELOAD-HINT" not in text

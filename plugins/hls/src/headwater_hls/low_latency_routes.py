@@ -15,7 +15,7 @@ the part the playlist's ``EXT-X-PRELOAD-HINT`` names is held the same way until 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -62,10 +62,11 @@ def delivery_directives(query: dict[str, str]) -> tuple[int, int | None] | str |
     return msn, part
 
 
-def too_far(window: object, msn: int, part: int | None, part_target: float) -> str | None:
+def too_far(window: Any, msn: int, part: int | None, part_target: float) -> str | None:
     """Why a blocking request for (``msn``, ``part``) is too far ahead of the newest part
-    (a Bad Request), or None."""
-    last = window.last_position()  # type: ignore[attr-defined]
+    of ``window`` (a :class:`~headwater_hls.part_window.PartWindow`, maybe selected): a Bad
+    Request; or None."""
+    last = window.last_position()
     if last is None:
         return None
     last_msn, last_part = last

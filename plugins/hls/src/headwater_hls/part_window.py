@@ -324,10 +324,16 @@ class PartWindow:
         self.oversized += 1
         segment = self._open
         self._open = None
-        if segment is not None and self.segments and self.segments[-1] is segment:
-            self.segments.pop()
+        if segment is not None:
+            # its number goes to the next segment: media sequence numbers stay consecutive
+            self.next_sequence = segment.sequence
+            if segment.discontinuity:
+                self.discontinuities -= 1  # the next segment carries the discontinuity
+            if self.segments and self.segments[-1] is segment:
+                self.segments.pop()
             for part in segment.parts:
                 self._parts.pop(part.number, None)
+        self._part_frames = []
         self._new_publication = True
 
     # -- reading -----------------------------------------------------------------------
