@@ -82,14 +82,15 @@ async def test_ffmpeg_plays_low_latency_hls_of_an_rtmp_publication(test_media) -
 
 
 async def test_the_parts_joined_are_the_published_video(test_media, tmp_path) -> None:
-    clip = test_media("h264", "aac", "flv", seconds=4.0, size="160x120", gop=25)
+    clip = test_media("h264", "aac", "flv", seconds=10.0, size="160x120", gop=25)
     source_video = packets(str(clip))["video"]
     async with (
         running_server(HLS, protocols=("http", "rtmp")) as hw,
         anyio.create_task_group() as tg,
     ):
         url = hw.url("rtmp", "live/cam")
-        tg.start_soon(run_ffmpeg, ["-re", "-i", str(clip), "-c", "copy", "-f", "flv", url])
+        publish = ["-re", "-i", str(clip), "-c", "copy", "-f", "flv", url]
+        tg.start_soon(partial(run_ffmpeg, publish, check=False))  # ended below, mid-clip
         await wait_for_stream(hw.server, "live/cam", frames=5, timeout=15)
         async with httpx.AsyncClient(timeout=10) as http:
             first = await http.get(hw.http_url("live/cam/mono.ll.m3u8"))
@@ -118,6 +119,7 @@ async def test_the_parts_joined_are_the_published_video(test_media, tmp_path) ->
                     part_file = tmp_path / f"{uri}.mp4"
                     part_file.write_bytes(init.content + reply.content)
                     independent.append(part_file)
+        tg.cancel_scope.cancel()
     out = tmp_path / "parts.mp4"
     out.write_bytes(joined)
     got = packets(str(out))["video"]

@@ -3,7 +3,8 @@
 Synthetic frames (25 fps, a keyframe a second, with AAC) go through the real publish path;
 with 1 s segments and 0.5 s parts, a segment is three parts (12 + 12 + 1 frames), and a
 part closes when the frame after it arrives, so each test knows exactly which frame makes
-which part exist.
+which part exist. The first playlist answer waits for a whole segment (players that ignore
+parts need one): the cached group of pictures 25..49, closed by keyframe 50.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ CONFIG = {"hls": {"segment_duration": 1, "segment_count": 3, "part_duration": 0.
 
 
 async def started(hw, http: httpx.AsyncClient, pub) -> str:
-    """Start the stream's low-latency HLS: frames 0..49 sent, the newest part is 37..48."""
+    """Start the stream's low-latency HLS: frames 0..54 sent; segment 25..49 is whole, the
+    next one (from keyframe 50) has no closed part yet."""
     await send(pub, 0, 30)
-    reply = await ask_while_sending(http, hw.http_url("live/cam/mono.ll.m3u8"), pub, 30, 20)
+    reply = await ask_while_sending(http, hw.http_url("live/cam/mono.ll.m3u8"), pub, 30, 25)
     assert reply.status_code == 200, reply.text
     assert reply.headers["content-type"] == "application/vnd.apple.mpegurl"
     assert reply.headers["cache-control"] == "no-cache"
@@ -49,7 +51,7 @@ async def test_a_blocking_reload_returns_once_its_part_exists() -> None:
     ):
         text = await started(hw, http, pub)
         msn = int(re.search(r"^#EXT-X-MEDIA-SEQUENCE:(\d+)$", text, re.M).group(1))
-        assert "#EXTINF" not in text and text.count("#EXT-X-PART:") == 2  # 25..36, 37..48
+        assert text.count("#EXTINF") == 1 and text.count("#EXT-X-PART:") == 3  # 12 + 12 + 1
         url = hw.http_url(f"live/cam/mono.ll.m3u8?_HLS_msn={msn + 1}&_HLS_part=0")
         answers: list[tuple[float, httpx.Response]] = []
 
@@ -59,7 +61,7 @@ async def test_a_blocking_reload_returns_once_its_part_exists() -> None:
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(ask)
-            await send(pub, 50, 12)  # keyframe 50 starts segment msn+1; its part 0 is open
+            await send(pub, 55, 7)  # segment msn+1 started at keyframe 50; its part 0 is open
             await anyio.sleep(0.3)
             assert not answers, "answered before the part existed"
             sent = time.monotonic()
@@ -92,7 +94,7 @@ async def test_blocking_reload_refusals_and_timeout() -> None:
             ("_HLS_part=1", "_HLS_part needs _HLS_msn"),
             ("_HLS_msn=x1", "whole numbers"),
             (f"_HLS_msn={msn}&_HLS_part=-1", "whole numbers"),
-            (f"_HLS_msn={msn}&_HLS_part=8", "more than 6 parts past the newest"),
+            (f"_HLS_msn={msn}&_HLS_part=9", "more than 6 parts past the newest"),
             (f"_HLS_msn={msn + 1}&_HLS_part=6", "more than 6 parts past the newest"),
         ]:
             reply = await http.get(f"{base}?{query}")
@@ -126,7 +128,7 @@ async def test_the_preload_hint_part_is_held_until_it_exists() -> None:
             tg.start_soon(ask)
             await anyio.sleep(0.3)
             assert not answers
-            await send(pub, 50, 1)  # keyframe 50 closes the hinted part (frame 49 alone)
+            await send(pub, 55, 8)  # frame 62 closes the hinted part (50..61)
         (part,) = answers
         assert part.status_code == 200
         assert part.headers["content-type"] == "video/mp4"
@@ -146,13 +148,13 @@ async def test_low_latency_hls_is_lazy_and_stops_when_idle() -> None:
             await send(pub, 0, 30)
             assert hub.running == {}
             master = await ask_while_sending(
-                http, hw.http_url("live/cam/index.ll.m3u8"), pub, 30, 20
+                http, hw.http_url("live/cam/index.ll.m3u8"), pub, 30, 25
             )
             assert master.status_code == 200
             assert 'CODECS="avc1.42c00b,mp4a.40.2"' in master.text
             assert set(hub.running) == {("live/cam", "ll")}
             selected = await ask_while_sending(
-                http, hw.http_url("live/cam/tracks-a1/index.ll.m3u8"), pub, 50, 30
+                http, hw.http_url("live/cam/tracks-a1/index.ll.m3u8"), pub, 55, 30
             )
             assert 'CODECS="mp4a.40.2"' in selected.text
             assert ("live/cam", "ll/tracks-a1") in hub.running

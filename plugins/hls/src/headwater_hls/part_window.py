@@ -5,7 +5,9 @@
 fragments with :class:`~headwater.media.fmp4.FragmentMuxer`:
 
 - a *segment* starts at a video keyframe (audio-only: at any frame) and ends at the first
-  keyframe at or past ``target`` seconds, as in the MPEG-TS HLS;
+  keyframe at or past ``target`` seconds, as in the MPEG-TS HLS; the first segment of a
+  publication ends at its next keyframe, so that the cached group of pictures is a whole
+  segment at once for players that ignore parts;
 - a *part* (RFC 8216bis 4.4.4.9) is one ``moof``+``mdat``; a new one starts at a video
   frame whose end would take the open part past ``part_target`` (so no part is longer than
   the ``PART-TARGET`` the playlist announces, unless a single frame is) and at each segment
@@ -138,6 +140,8 @@ class PartWindow:
         self._anchor: tuple[float, int] = (0.0, 0)
         self._publishing = False
         self._new_publication = False
+        self._first_segment = True
+        """The first segment of a publication ends at its next keyframe (see the module)."""
         self._open: PartedLiveSegment | None = None
         self._segment_start = 0
         self._part_frames: list[Frame] = []
@@ -159,6 +163,7 @@ class PartWindow:
         self._step = {}
         self._publishing = True
         self._new_publication = True
+        self._first_segment = True
         self._muxer = None
 
     def end_publication(self) -> LivePart | None:
@@ -206,7 +211,8 @@ class PartWindow:
                 self._begin(frame)
             return restarted
         cuts = video or not self._has_video
-        if cuts and (keyframe or not video) and frame.dts - self._segment_start >= self._ticks:
+        target = 1 if self._first_segment and self._has_video else self._ticks
+        if cuts and (keyframe or not video) and frame.dts - self._segment_start >= target:
             part = self._close_part(frame.dts)
             self._close_segment()
             self._begin(frame)
@@ -312,6 +318,7 @@ class PartWindow:
         if segment is None or not segment.parts:
             return
         segment.complete = True
+        self._first_segment = False
         while sum(1 for s in self.segments if s.complete) > self.count + 1:
             old = self.segments.popleft()
             for part in old.parts:
@@ -337,6 +344,11 @@ class PartWindow:
         self._new_publication = True
 
     # -- reading -----------------------------------------------------------------------
+
+    @property
+    def has_complete_segment(self) -> bool:
+        """Whether a whole segment is held (what players that ignore parts need first)."""
+        return any(s.complete for s in self.segments)
 
     @property
     def open_segment(self) -> PartedLiveSegment | None:

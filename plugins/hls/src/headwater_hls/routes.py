@@ -101,6 +101,9 @@ async def ready(hub: HLSHub, request: Request, *, low_latency: bool = False) -> 
     wait = hub.settings.playlist_wait
     if not await live.wait_for_segment(wait):
         return refuse(503, f"stream {name!r} sent no keyframe in {wait:g}s; try again")
+    if low_latency and not await live.wait_for(lambda: live.window.has_complete_segment, wait):
+        # a player that ignores parts (ffmpeg, older players) needs a whole segment
+        return refuse(503, f"stream {name!r} sent no second keyframe in {wait:g}s; try again")
     return live
 
 
