@@ -179,6 +179,16 @@ def test_an_oversized_segment_is_dropped_until_the_next_keyframe() -> None:
     assert w.oversized == 1 and not w.segments
 
 
+def test_frames_that_never_advance_are_bounded_too() -> None:
+    w = window(max_segment_bytes=3000)
+    w.start_publication([H264], T0, 0)
+    stuck = [video(i, gop=1000) for i in range(100)]
+    for frame in stuck:
+        frame.dts = frame.pts = 0  # every timestamp the same: no part would ever close
+    feed(w, stuck)
+    assert w.oversized == 1 and not w._part_frames and not w.segments
+
+
 def test_a_selection_of_the_low_latency_window() -> None:
     w = SelectedWindow(window(), TrackSelection.parse("a1"))
     w.start_publication([H264, AAC], T0, 0)

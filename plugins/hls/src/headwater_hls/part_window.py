@@ -145,6 +145,7 @@ class PartWindow:
         self._open: PartedLiveSegment | None = None
         self._segment_start = 0
         self._part_frames: list[Frame] = []
+        self._part_bytes = 0
         self._part_start = 0
         self._part_independent = False
         self._open_bytes = 0
@@ -280,12 +281,16 @@ class PartWindow:
 
     def _start_part(self, frame: Frame, independent: bool) -> None:
         self._part_frames = [frame]
+        self._part_bytes = frame.size
         self._part_start = frame.dts
         self._part_independent = independent
 
     def _add(self, frame: Frame) -> None:
         if self._muxer is not None and self._muxer.carries(frame):
             self._part_frames.append(frame)
+            self._part_bytes += frame.size
+            if self._open_bytes + self._part_bytes > self.max_segment_bytes:
+                self._drop_oversized()  # timestamps that never advance: no part ever closes
 
     def _close_part(self, end: int) -> LivePart | None:
         segment, muxer, frames = self._open, self._muxer, self._part_frames
@@ -341,6 +346,7 @@ class PartWindow:
             for part in segment.parts:
                 self._parts.pop(part.number, None)
         self._part_frames = []
+        self._part_bytes = 0
         self._new_publication = True
 
     # -- reading -----------------------------------------------------------------------
