@@ -40,12 +40,14 @@ REMEMBERED = 4096
 class LiveHLS:
     """The live HLS of one stream name: its segment window and the task that fills it."""
 
-    def __init__(self, server: Server, name: str, settings: HLSSettings, window: Window):
+    def __init__(
+        self, server: Server, name: str, settings: HLSSettings, window: Window, variant: str = ""
+    ):
         self.server = server
         self.name = name
         self.settings = settings
         self.window = window
-        self.variant = ""
+        self.variant = variant
         """Which HLS of the stream this is (``""``: MPEG-TS of every track)."""
         self.last_request = time.monotonic()
         self.started_at = time.monotonic()
@@ -182,7 +184,7 @@ class HLSHub:
         """The running HLS of ``name`` in ``variant``, started now if it was not running.
 
         ``variant`` is ``""`` for the MPEG-TS HLS of every track; others (a track selection,
-        low-latency HLS) come from :func:`headwater_hls.variants.parse_variant`.
+        low-latency HLS) come from :func:`headwater_hls.variants.variant_of`.
         """
         key = (name, variant)
         live = self.running.get(key)
@@ -196,8 +198,7 @@ class HLSHub:
             sequence = max(sequence, remembered[0])
             discontinuity = max(discontinuity, remembered[1])
         window = make_window(variant, settings, sequence, discontinuity)
-        live = self.running[key] = LiveHLS(self.server, name, settings, window)
-        live.variant = variant
+        live = self.running[key] = LiveHLS(self.server, name, settings, window, variant)
         self.server.task_group.start_soon(self._run, live)
         log.info("%s: HLS%s started", name, f" ({variant})" if variant else "")
         return live
