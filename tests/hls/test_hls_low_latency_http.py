@@ -179,3 +179,17 @@ async def test_streams_without_a_carried_codec_are_refused() -> None:
             missing = await http.get(hw.http_url(f"live/cam/{path}"))
             assert missing.status_code == 404 and "no low-latency HLS running" in missing.text
         assert hub_of(hw.server).running == {}
+
+
+async def test_a_held_request_keeps_the_hls_running_past_hls_idle() -> None:
+    config = {"hls": {**CONFIG["hls"], "hls_idle": 1}}
+    async with (
+        running_server(config, protocols=("http",)) as hw,
+        httpx.AsyncClient(timeout=10) as http,
+        hw.server.publish(request("live/cam")) as pub,
+    ):
+        text = await started(hw, http, pub)
+        msn = int(re.search(r"^#EXT-X-MEDIA-SEQUENCE:(\d+)$", text, re.M).group(1))
+        late = await http.get(hw.http_url(f"live/cam/mono.ll.m3u8?_HLS_msn={msn + 2}"))
+        assert late.status_code == 503  # held 3 s, three times hls_idle
+        assert ("live/cam", "ll") in hub_of(hw.server).running

@@ -52,6 +52,8 @@ class LiveHLS:
         self.last_request = time.monotonic()
         self.started_at = time.monotonic()
         self._changed = anyio.Event()
+        self._waiting = 0
+        """Requests held in :meth:`wait_for` (the HLS is not idle while any is)."""
         self._republished = anyio.Event()
         self._scope = anyio.CancelScope()
 
@@ -88,9 +90,14 @@ class LiveHLS:
     async def wait_for(self, ready: Callable[[], bool], timeout: float) -> bool:
         """Wait (at most ``timeout`` s) until ``ready()``, checked after each new segment or
         part; return its last answer."""
-        with anyio.move_on_after(timeout):
-            while not ready():
-                await self._changed.wait()
+        self._waiting += 1
+        try:
+            with anyio.move_on_after(timeout):
+                while not ready():
+                    await self._changed.wait()
+        finally:
+            self._waiting -= 1
+            self.touch()
         return ready()
 
     def _notify(self) -> None:
@@ -107,6 +114,8 @@ class LiveHLS:
     async def _watch_idle(self, scope: anyio.CancelScope) -> None:
         idle = self.settings.hls_idle
         while True:
+            if self._waiting:  # a request is held for a segment or part: not idle
+                self.touch()
             left = self.last_request + idle - time.monotonic()
             if left <= 0:
                 log.info("%s: HLS stopped after %gs without a request", self.name, idle)
