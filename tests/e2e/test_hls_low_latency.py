@@ -29,10 +29,10 @@ HLS = {"hls": {"segment_duration": 1, "segment_count": 3, "part_duration": 0.3}}
 
 def packets(source: str, *, decode: bool = False) -> dict[str, list[str]]:
     """The hashes of every packet of ``source`` by media type (``video``, ``audio``),
-    copied untouched (``framemd5``), or of every decoded picture and audio frame; raises
+    copied untouched (``framemd5``; AAC without ADTS headers, so TS, FLV and MP4 compare), or of every decoded picture and audio frame; raises
     when ffmpeg reports an error (a part that does not decode on its own)."""
     args = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", source]
-    args += [] if decode else ["-c", "copy"]
+    args += [] if decode else ["-c", "copy", "-bsf:a", "aac_adtstoasc"]  # TS: ADTS off
     args += ["-f", "framemd5", "pipe:1"]
     done = subprocess.run(args, capture_output=True, timeout=60, check=False)
     assert done.returncode == 0 and not done.stderr, done.stderr.decode()[-2000:]
@@ -44,7 +44,7 @@ def packets(source: str, *, decode: bool = False) -> dict[str, list[str]]:
             kinds[index] = kind
         elif line[:1] != "#" and line.strip():
             row = [cell.strip() for cell in line.split(",")]
-            out.setdefault(kinds[row[0]], []).append(row[-1])
+            out.setdefault(kinds[row[0]], []).append(row[5])  # side data hashes follow
     return out
 
 
@@ -210,3 +210,26 @@ async def test_hls_js_plays_it_in_low_latency_mode(test_media) -> None:
     assert any("_HLS_msn=" in u and "_HLS_part=" in u for u in asked), "no blocking reload"
     assert any("ll-part-" in u for u in asked), "hls.js fetched no parts"
     print(f"hls.js low-latency mode: {latency:.2f} s behind the wall clock")
+
+
+@pytest.mark.parametrize(
+    ("path", "kinds"),
+    [("tracks-a1/index.m3u8", {"audio"}), ("tracks-v1/index.ll.m3u8", {"video"})],
+)
+async def test_ffmpeg_plays_the_selected_tracks_only(test_media, path, kinds) -> None:
+    """Flussonic's ``tracks-…`` URLs, MPEG-TS and low-latency: ffmpeg finds only the
+    selected track, and its packets are a run of the published clip's."""
+    clip = test_media("h264", "aac", "flv", seconds=3.0, size="160x120", gop=25)
+    source = packets(str(clip))
+    async with (
+        running_server(HLS, protocols=("http", "rtmp")) as hw,
+        anyio.create_task_group() as tg,
+    ):
+        url = hw.url("rtmp", "live/cam")
+        tg.start_soon(run_ffmpeg, ["-re", "-i", str(clip), "-c", "copy", "-f", "flv", url])
+        await wait_for_stream(hw.server, "live/cam", frames=5, timeout=15)
+        with anyio.fail_after(30):
+            got = await anyio.to_thread.run_sync(packets, hw.http_url(f"live/cam/{path}"))
+    assert {kind for kind, hashes in got.items() if hashes} == kinds
+    for kind in kinds:
+        assert_run_of(got[kind], source[kind], len(source[kind]) // 4, to_end=False)
