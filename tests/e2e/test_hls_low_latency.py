@@ -29,8 +29,9 @@ HLS = {"hls": {"segment_duration": 1, "segment_count": 3, "part_duration": 0.3}}
 
 def packets(source: str, *, decode: bool = False) -> dict[str, list[str]]:
     """The hashes of every packet of ``source`` by media type (``video``, ``audio``),
-    copied untouched (``framemd5``; AAC without ADTS headers, so TS, FLV and MP4 compare), or of every decoded picture and audio frame; raises
-    when ffmpeg reports an error (a part that does not decode on its own)."""
+    copied untouched (``framemd5``; AAC without ADTS headers, so TS, FLV and MP4 compare),
+    or of every decoded picture and audio frame; raises when ffmpeg reports an error (a
+    part that does not decode on its own)."""
     args = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", source]
     args += [] if decode else ["-c", "copy", "-bsf:a", "aac_adtstoasc"]  # TS: ADTS off
     args += ["-f", "framemd5", "pipe:1"]
