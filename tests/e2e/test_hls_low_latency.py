@@ -6,7 +6,11 @@
   decoded audio packets a run of the clip's;
 - the parts: the init segment and every part the low-latency playlist lists, joined in
   order, are a stream ffmpeg reads whose video packets are again a run of the clip's, and
-  the parts marked ``INDEPENDENT=YES`` start with a keyframe.
+  the parts marked ``INDEPENDENT=YES`` start with a keyframe;
+- Flussonic's ``tracks-a1``/``tracks-v1`` URLs (MPEG-TS and low-latency) hold only the
+  selected track;
+- the vendored hls.js in chromium plays ``index.ll.m3u8`` in ``lowLatencyMode``, fetching
+  parts with blocking playlist reloads (skipped where chromium is absent).
 """
 
 from __future__ import annotations
