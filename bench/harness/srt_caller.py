@@ -31,6 +31,7 @@ import struct
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from headwater_srt.wire.control import decode_loss_list
 from headwater_srt.wire.crypto import PayloadCipher, make_key_material
@@ -45,6 +46,11 @@ from headwater_srt.wire.handshake import (
 )
 from headwater_srt.wire.packet import ControlPacket, ControlType, KeySpec, parse_packet
 
+if TYPE_CHECKING:
+    from bench.harness.ingest import Run
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+"""The checkout (where ``python -m bench.harness.srt_caller`` runs)."""
 PAYLOAD = 1316
 """Bytes of TS per data packet (seven TS packets, ffmpeg's default ``pkt_size``)."""
 ISN = 0x1F00_0000
@@ -321,6 +327,58 @@ def main(argv: list[str] | None = None) -> None:
     else:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(coro)
+
+
+async def run_group(run: Run, first: int, callers: list[tuple[int, str | None]], clip: Path,
+                    clip_seconds: float, seconds: float, passphrase: str | None, pbkeylen: int,
+                    spacing: float) -> None:  # fmt: skip
+    """Run a process of callers (indices ``first``, ``first + 1``, ...) until the stop:
+    each ``FAILED`` line it prints before the stop marks that publisher failed; the
+    process is terminated at the stop and its ``SENT`` line counted."""
+    cmd = [sys.executable, "-m", "bench.harness.srt_caller", "--clip", str(clip),
+           "--clip-seconds", str(clip_seconds), "--seconds", str(seconds),
+           "--callers", json.dumps(callers), "--pbkeylen", str(pbkeylen or 16),
+           "--spacing", str(spacing)]  # fmt: skip
+    if passphrase:
+        cmd += ["--passphrase", passphrase]
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    assert proc.stderr is not None
+
+    async def read() -> None:
+        assert proc.stderr is not None
+        async for raw in proc.stderr:
+            line = raw.decode(errors="replace").strip()
+            if line.startswith("FAILED "):
+                _tag, index, reason = line.split(" ", 2)
+                i = first + int(index)
+                if not run.stop.is_set():
+                    run.failed.setdefault(i, f"c{i}: {reason}")
+            elif line.startswith("SENT "):
+                run.count("srt_sent_packets", int(line.split()[1]))
+            elif line:
+                run.late.append(f"callers {first}..: {line[-200:]}")
+
+    reader = asyncio.create_task(read())
+    exited = asyncio.create_task(proc.wait())
+    stopped = asyncio.create_task(run.stop.wait())
+    try:
+        await asyncio.wait([stopped, exited], return_when=asyncio.FIRST_COMPLETED)
+        if exited.done() and not run.stop.is_set():
+            await asyncio.wait([reader], timeout=2)
+            raise ConnectionError(f"callers {first}.. exited with {proc.returncode}")
+    finally:
+        stopped.cancel()
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(exited, 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        await asyncio.wait([reader], timeout=2)
+        reader.cancel()
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ prove it equal to the per-packet context.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -115,7 +116,7 @@ except (ImportError, AttributeError):  # another cryptography layout: the public
 class PayloadCipher:
     """AES-CTR for SRT payloads under one stream key and salt (encrypt = decrypt)."""
 
-    __slots__ = ("_algorithm", "_ecb", "_nonce", "_nonce_hi", "_nonce_lo")
+    __slots__ = ("_algorithm", "_ecb", "_layout", "_nonce", "_nonce_hi", "_nonce_lo")
 
     def __init__(self, key: bytes, salt: bytes) -> None:
         self._algorithm = algorithms.AES(key)
@@ -123,6 +124,7 @@ class PayloadCipher:
         self._nonce_hi = self._nonce >> 64
         self._nonce_lo = self._nonce & 0xFFFF_FFFF_FFFF_FFFF
         self._ecb = Cipher(self._algorithm, modes.ECB()).encryptor()
+        self._layout: np.ndarray | None = None
 
     def apply(self, seq: int, payload: bytes | memoryview) -> bytes:
         """Encrypt or decrypt ``payload`` of the data packet with sequence number ``seq``."""
@@ -169,26 +171,45 @@ class PayloadCipher:
         plain = memoryview((data ^ stream.reshape(k, blocks * 16)[:, :size]).tobytes())
         return [plain[i * size : (i + 1) * size] for i in range(k)]
 
-    def open_rows(self, rows: np.ndarray) -> bytes:
-        """Decrypt the payloads of whole data packets of one size, one packet per row of
-        ``rows`` (uint8, header included), and return them joined.
+    def open_joined(self, joined: bytes, count: int, size: int) -> bytes:
+        """Decrypt the payloads of ``count`` whole data packets of ``size`` bytes each,
+        header included, laid end to end in ``joined``; return the payloads joined.
 
-        The sequence numbers are read from the headers at once, so a batch costs one ECB
-        call and one XOR whatever its length (:meth:`apply_many`'s counter layout).
+        The sequence numbers are read from the headers through one strided view and the
+        counter blocks of the whole batch laid out at once (:meth:`apply_many`'s layout),
+        so a batch costs one ECB call and one XOR whatever its length.
         """
-        k, size = rows.shape
-        size -= HEADER_SIZE
-        if size <= 0:
+        payload = size - HEADER_SIZE
+        if payload <= 0:
             return b""
-        blocks = (size + 15) >> 4
-        seqs = np.ascontiguousarray(rows[:, :4]).view(">u4").ravel() & np.uint32(0x7FFF_FFFF)
-        low = np.uint64(self._nonce_lo) ^ (seqs.astype(np.uint64) << np.uint64(16))
-        counters = np.empty((k, blocks, 2), dtype=">u8")
+        blocks = (payload + 15) >> 4
+        seqs = np.ndarray((count,), ">u4", joined, 0, (size,))
+        low = (seqs & np.uint32(0x7FFF_FFFF)).astype(np.uint64) << np.uint64(16)
+        counters = self._counters(count, blocks)
+        counters[:, :, 1] = (low ^ np.uint64(self._nonce_lo))[:, None] + _block_index(blocks)
+        stream = np.frombuffer(self._ecb.update(counters.tobytes()), np.uint8).reshape(count, -1)
+        rows = np.frombuffer(joined, np.uint8).reshape(count, size)
+        return (rows[:, HEADER_SIZE:] ^ stream[:, :payload]).tobytes()
+
+    def _counters(self, count: int, blocks: int) -> np.ndarray:
+        """A counter-block array of this shape with the nonce's high half filled in
+        (kept for the next batch of the same shape)."""
+        cached = self._layout
+        if cached is not None and cached.shape[:2] == (count, blocks):
+            return cached
+        counters = np.empty((count, blocks, 2), dtype=">u8")
         counters[:, :, 0] = self._nonce_hi
-        counters[:, :, 1] = low[:, None] + np.arange(blocks, dtype=np.uint64)
-        stream = np.frombuffer(self._ecb.update(counters.tobytes()), np.uint8)
-        plain = rows[:, HEADER_SIZE:] ^ stream.reshape(k, blocks * 16)[:, :size]
-        return plain.tobytes()
+        self._layout = counters
+        return counters
+
+
+@functools.cache
+def _block_index(blocks: int) -> np.ndarray:
+    return np.arange(blocks, dtype=np.uint64)
+
+
+_KK = bytes((b >> 3) & 0b11 for b in range(256))
+"""Translation table: the second header word's first byte → its KK field."""
 
 
 def _key_of(datagram: bytes) -> int:
@@ -208,14 +229,15 @@ def open_datagrams(datagrams: list[bytes], decryptor: StreamDecryptor | None) ->
     size = len(datagrams[0])
     uniform = len(datagrams) >= BATCH_MIN and all(len(d) == size for d in datagrams)
     if uniform:
-        rows = np.frombuffer(b"".join(datagrams), np.uint8).reshape(len(datagrams), size)
-        kk = (rows[:, 4] >> 3) & 0b11
-        first = int(kk[0])
-        if (kk == first).all():
+        joined = b"".join(datagrams)
+        keys = joined[4::size].translate(_KK)  # each packet's KK field, as one byte
+        first = keys[0]
+        if keys.count(first) == len(keys):
             if not first:
+                rows = np.frombuffer(joined, np.uint8).reshape(len(datagrams), size)
                 return rows[:, HEADER_SIZE:].tobytes()
             if decryptor is not None:
-                return decryptor.cipher(first).open_rows(rows)
+                return decryptor.cipher(first).open_joined(joined, len(datagrams), size)
     parts: list[bytes | memoryview] = []
     for d in datagrams:
         key = _key_of(d)

@@ -232,7 +232,7 @@ class LiveReceiver:
 
     def on_ackack(self, ack_number: int, timestamp: int, now: int) -> None:
         """An ACKACK: update RTT/RTTVar (§4.10) and the drift tracer (§4.7)."""
-        for number, sent in self._acks_out:
+        for number, sent in reversed(self._acks_out):  # usually the latest ACK
             if number == ack_number:
                 rtt = now - sent
                 self.rtt_var = (3 * self.rtt_var + abs(self.rtt - rtt)) // 4
