@@ -229,6 +229,10 @@ class SrtCaller:
 # -- the asyncio driver -------------------------------------------------------------------
 
 
+ERRORS: dict[str, int] = {}
+"""Send errors of this process's callers, by kind."""
+
+
 class _Protocol(asyncio.DatagramProtocol):
     def __init__(self, caller: SrtCaller) -> None:
         self.caller = caller
@@ -243,7 +247,7 @@ class _Protocol(asyncio.DatagramProtocol):
             self.transport.sendto(out)
 
     def error_received(self, exc: Exception) -> None:
-        pass
+        ERRORS[type(exc).__name__] = ERRORS.get(type(exc).__name__, 0) + 1
 
 
 async def run_callers(
@@ -300,7 +304,8 @@ async def run_callers(
     await asyncio.sleep(0.05)
     sent = sum(c.sent for _i, c, _p in running)
     rexmit = sum(c.retransmitted for _i, c, _p in running)
-    print(f"SENT {sent} packets, {rexmit} retransmitted", file=sys.stderr, flush=True)
+    errors = ", ".join(f"{v} {k}" for k, v in ERRORS.items()) or "no send errors"
+    print(f"SENT {sent} packets, {rexmit} retransmitted, {errors}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

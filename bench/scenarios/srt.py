@@ -66,7 +66,7 @@ class Srt(IngestScenario):
         parser.add_argument("--client", choices=["ffmpeg", "asyncio"], default="ffmpeg",
                             help="callers: ffmpeg processes (libsrt) or headwater's own "
                             "sans-I/O callers in a few asyncio processes")  # fmt: skip
-        parser.add_argument("--callers-per-process", type=int, default=50,
+        parser.add_argument("--callers-per-process", type=int, default=25,
                             help="asyncio callers per process")  # fmt: skip
         parser.add_argument("--ffmpeg", help="the ffmpeg to publish with (default: Debian's)")
         parser.add_argument("--pbkeylen", type=int, default=16, choices=[0, 16, 24, 32],

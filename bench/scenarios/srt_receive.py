@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import inspect
 import os
 import pstats
 import time
@@ -38,6 +39,7 @@ PASSPHRASE = "bench-passphrase-0123"
 POLL = 2_500
 TICK = 10_000
 PORT = 9000
+PHASED = "phase" in inspect.signature(srt_server.SRTPort.tick).parameters
 
 
 class _Clock:
@@ -186,7 +188,10 @@ def feed(clock: _Clock, sock: _QueueSocket, port: Any, events: list[Any], end: i
         if now >= next_tick:
             next_tick += TICK
             ticks += 1
-            port.tick(now, ticks % 4 == 0)
+            if PHASED:
+                port.tick(now, True, ticks % 4)
+            else:  # the code before hand-over phases (for before/after runs)
+                port.tick(now, ticks % 4 == 0)
         sock.sent.clear()
 
 

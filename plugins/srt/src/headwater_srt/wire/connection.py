@@ -82,6 +82,8 @@ class Connection:
         self.undecryptable = 0
         self._delivered: list[bytes] = []
         """Whole datagrams delivered (in order) and not yet handed over."""
+        self.pending_since = 0
+        """When the oldest datagram waiting for :meth:`take_payload` was delivered, µs."""
         self._keys = decryptor.keys() if decryptor is not None else frozenset()
         self._on_data = self.receiver.on_data
         self._last_recv = now
@@ -174,6 +176,8 @@ class Connection:
         rcv = self.receiver
         delivered = rcv.deliver(now)
         if delivered:
+            if not self._delivered:
+                self.pending_since = now
             self._delivered += delivered
         fb = rcv.feedback(now)
         dest = self.info.peer_socket_id
@@ -195,6 +199,11 @@ class Connection:
             return b""
         datagrams, self._delivered = self._delivered, []
         return open_datagrams(datagrams, self.decryptor)
+
+    @property
+    def pending(self) -> int:
+        """Packets delivered and waiting for :meth:`take_payload`."""
+        return len(self._delivered)
 
     @property
     def has_payload(self) -> bool:
