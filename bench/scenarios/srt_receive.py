@@ -1,8 +1,8 @@
 """The SRT receive path on its own, CPU-s/GB on one core, no sockets (issue 14).
 
 N callers (:class:`bench.harness.srt_caller.SrtCaller`, AES-128 by default) publish the
-cached 4 Mbit/s TS clip to one :class:`headwater_srt.server.SRTPort` whose UDP socket is
-replaced by a queue: their datagrams are made beforehand in arrival order (a virtual
+cached 4 Mbit/s TS clip, cut into packets as ffmpeg cuts it, to one
+:class:`headwater_srt.server.SRTPort` whose UDP socket is replaced by a queue: their datagrams are made beforehand in arrival order (a virtual
 clock, each caller's packets at the clip's rate, the callers' starts spread over one
 packet interval), then the server's own code runs on them as its timer loop would:
 every 2.5 ms of virtual time the port drains what arrived, every 10 ms it ticks
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import clip
-from bench.harness.srt_caller import PreparedClip, SrtCaller
+from bench.harness.srt_caller import PreparedClip, SrtCaller, cut_like_ffmpeg
 from headwater.media.mpegts import TSReader
 from headwater_srt import server as srt_server
 from headwater_srt.caller import Caller
@@ -259,8 +259,7 @@ class SrtReceive:
 
 def prepared_plain(prepared: PreparedClip, ts: bytes, count: int) -> list[bytes]:
     """The clean payloads a caller sent (its first ``count`` packets)."""
-    size = 1316
-    chunks = [ts[i : i + size] for i in range(0, len(ts) - len(ts) % size, size)]
+    chunks = cut_like_ffmpeg(ts)
     return [chunks[k % len(chunks)] for k in range(count)]
 
 

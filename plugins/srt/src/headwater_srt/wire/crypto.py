@@ -191,6 +191,28 @@ class PayloadCipher:
         rows = np.frombuffer(joined, np.uint8).reshape(count, size)
         return (rows[:, HEADER_SIZE:] ^ stream[:, :payload]).tobytes()
 
+    def open_mixed(self, datagrams: list[bytes]) -> bytes:
+        """:meth:`open_joined` for whole data packets of different sizes: the key stream
+        is made for every packet as if it were as long as the longest (one counter
+        layout, one ECB call), then each packet's share of it is cut to its own length
+        (a slice per packet) and one XOR covers the joined payloads."""
+        count = len(datagrams)
+        longest = max(map(len, datagrams)) - HEADER_SIZE
+        if longest <= 0:
+            return b""
+        blocks = (longest + 15) >> 4
+        seqs = np.array([int.from_bytes(d[:4], "big") & 0x7FFF_FFFF for d in datagrams],
+                        np.uint64)  # fmt: skip
+        counters = self._counters(count, blocks)
+        low = (seqs << np.uint64(16)) ^ np.uint64(self._nonce_lo)
+        counters[:, :, 1] = low[:, None] + _block_index(blocks)
+        stream = memoryview(self._ecb.update(counters.tobytes()))
+        row = blocks * 16
+        payloads = [memoryview(d)[HEADER_SIZE:] for d in datagrams]
+        data = np.frombuffer(b"".join(payloads), np.uint8)
+        cut = b"".join([stream[i * row : i * row + len(p)] for i, p in enumerate(payloads)])
+        return (data ^ np.frombuffer(cut, np.uint8)).tobytes()
+
     def _counters(self, count: int, blocks: int) -> np.ndarray:
         """A counter-block array of this shape with the nonce's high half filled in
         (kept for the next batch of the same shape)."""
@@ -220,24 +242,31 @@ def open_datagrams(datagrams: list[bytes], decryptor: StreamDecryptor | None) ->
     """The payloads of the data packets ``datagrams`` (whole, header included, in order),
     decrypted under the key each names (KK) and joined.
 
-    Packets of one size under one key, the common case, are decrypted together
-    (:meth:`PayloadCipher.open_rows`); a batch of mixed sizes or keys goes run by run.
-    Plain packets (KK 0) are copied as they are.
+    A batch under one key is decrypted together: packets of one size with
+    :meth:`PayloadCipher.open_joined`, mixed sizes (ffmpeg ends every frame with a short
+    packet) with :meth:`PayloadCipher.open_mixed`. Small batches, and a batch that spans a
+    change of keys, go packet by packet. Plain packets (KK 0) are copied as they are.
     """
     if not datagrams:
         return b""
-    size = len(datagrams[0])
-    uniform = len(datagrams) >= BATCH_MIN and all(len(d) == size for d in datagrams)
-    if uniform:
-        joined = b"".join(datagrams)
-        keys = joined[4::size].translate(_KK)  # each packet's KK field, as one byte
-        first = keys[0]
-        if keys.count(first) == len(keys):
-            if not first:
-                rows = np.frombuffer(joined, np.uint8).reshape(len(datagrams), size)
-                return rows[:, HEADER_SIZE:].tobytes()
-            if decryptor is not None:
-                return decryptor.cipher(first).open_joined(joined, len(datagrams), size)
+    count = len(datagrams)
+    if count >= BATCH_MIN:
+        size = len(datagrams[0])
+        if all(len(d) == size for d in datagrams):
+            joined = b"".join(datagrams)
+            keys = joined[4::size].translate(_KK)  # each packet's KK field, as one byte
+            first = keys[0]
+            if keys.count(first) == count:
+                if not first:
+                    rows = np.frombuffer(joined, np.uint8).reshape(count, size)
+                    return rows[:, HEADER_SIZE:].tobytes()
+                if decryptor is not None:
+                    return decryptor.cipher(first).open_joined(joined, count, size)
+        elif decryptor is not None:
+            keys = bytes([d[4] for d in datagrams]).translate(_KK)
+            first = keys[0]
+            if first and keys.count(first) == count:
+                return decryptor.cipher(first).open_mixed(datagrams)
     parts: list[bytes | memoryview] = []
     for d in datagrams:
         key = _key_of(d)
