@@ -2,14 +2,15 @@
 
 N callers (:class:`bench.harness.srt_caller.SrtCaller`, AES-128 by default) publish the
 cached 4 Mbit/s TS clip, cut into packets as ffmpeg cuts it, to one
-:class:`headwater_srt.server.SRTPort` whose UDP socket is replaced by a queue: their datagrams are made beforehand in arrival order (a virtual
-clock, each caller's packets at the clip's rate, the callers' starts spread over one
-packet interval), then the server's own code runs on them as its timer loop would:
-every 2.5 ms of virtual time the port drains what arrived, every 10 ms it ticks
-(ACK/NAK/TSBPD), every 40 ms it hands payload to the sessions, and each session's
-payload goes through the TS demuxer (:class:`headwater.media.mpegts.TSReader`), as in
-the publish path (frames are counted, not published). ``--loss P`` drops every P-th
-packet on its way and delivers its retransmission 30 ms later.
+:class:`headwater_srt.server.SRTPort` whose UDP socket is replaced by a queue: their
+datagrams are made beforehand in arrival order (a virtual clock, each caller's packets at
+the clip's rate, the callers' starts spread over one packet interval), then the server's
+own code runs on them as its timer loop would: every 2.5 ms of virtual time the port
+drains what arrived, every 10 ms it ticks (ACK/NAK/TSBPD) and hands payload to the
+sessions of that tick's phase, and each session's payload goes through the TS demuxer
+(:class:`headwater.media.mpegts.TSReader`), as in the publish path (frames are counted,
+not published). ``--loss P`` drops every P-th packet on its way and delivers its
+retransmission 30 ms later.
 
 Printed: CPU-s per GB of TS delivered (``time.process_time``, the best of ``--repeat``),
 µs per packet, and whether every caller's delivered bytes equal what it sent. With
