@@ -191,28 +191,6 @@ class PayloadCipher:
         rows = np.frombuffer(joined, np.uint8).reshape(count, size)
         return (rows[:, HEADER_SIZE:] ^ stream[:, :payload]).tobytes()
 
-    def open_mixed(self, datagrams: list[bytes]) -> bytes:
-        """:meth:`open_joined` for whole data packets of different sizes: the key stream
-        is made for every packet as if it were as long as the longest (one counter
-        layout, one ECB call), then each packet's share of it is cut to its own length
-        (a slice per packet) and one XOR covers the joined payloads."""
-        count = len(datagrams)
-        longest = max(map(len, datagrams)) - HEADER_SIZE
-        if longest <= 0:
-            return b""
-        blocks = (longest + 15) >> 4
-        seqs = np.array([int.from_bytes(d[:4], "big") & 0x7FFF_FFFF for d in datagrams],
-                        np.uint64)  # fmt: skip
-        counters = self._counters(count, blocks)
-        low = (seqs << np.uint64(16)) ^ np.uint64(self._nonce_lo)
-        counters[:, :, 1] = low[:, None] + _block_index(blocks)
-        stream = memoryview(self._ecb.update(counters.tobytes()))
-        row = blocks * 16
-        payloads = [memoryview(d)[HEADER_SIZE:] for d in datagrams]
-        data = np.frombuffer(b"".join(payloads), np.uint8)
-        cut = b"".join([stream[i * row : i * row + len(p)] for i, p in enumerate(payloads)])
-        return (data ^ np.frombuffer(cut, np.uint8)).tobytes()
-
     def _counters(self, count: int, blocks: int) -> np.ndarray:
         """A counter-block array of this shape with the nonce's high half filled in
         (kept for the next batch of the same shape)."""
@@ -242,31 +220,36 @@ def open_datagrams(datagrams: list[bytes], decryptor: StreamDecryptor | None) ->
     """The payloads of the data packets ``datagrams`` (whole, header included, in order),
     decrypted under the key each names (KK) and joined.
 
-    A batch under one key is decrypted together: packets of one size with
-    :meth:`PayloadCipher.open_joined`, mixed sizes (ffmpeg ends every frame with a short
-    packet) with :meth:`PayloadCipher.open_mixed`. Small batches, and a batch that spans a
-    change of keys, go packet by packet. Plain packets (KK 0) are copied as they are.
+    A batch under one key is decrypted together (:meth:`PayloadCipher.open_joined`):
+    packets shorter than the longest (ffmpeg ends every frame with a short packet) are
+    padded to its length for the batch, and their padding cut from the result (the key
+    stream of a packet does not depend on its length). Small batches, and a batch that
+    spans a change of keys, go packet by packet. Plain packets (KK 0) are copied as they
+    are.
     """
-    if not datagrams:
-        return b""
     count = len(datagrams)
+    if not count:
+        return b""
     if count >= BATCH_MIN:
-        size = len(datagrams[0])
-        if all(len(d) == size for d in datagrams):
+        lens = list(map(len, datagrams))
+        size = max(lens)
+        short = lens.count(size) != count
+        if short:
+            joined = b"".join([d.ljust(size, b"\0") for d in datagrams])
+        else:
             joined = b"".join(datagrams)
-            keys = joined[4::size].translate(_KK)  # each packet's KK field, as one byte
-            first = keys[0]
-            if keys.count(first) == count:
-                if not first:
-                    rows = np.frombuffer(joined, np.uint8).reshape(count, size)
-                    return rows[:, HEADER_SIZE:].tobytes()
-                if decryptor is not None:
-                    return decryptor.cipher(first).open_joined(joined, count, size)
-        elif decryptor is not None:
-            keys = bytes([d[4] for d in datagrams]).translate(_KK)
-            first = keys[0]
-            if first and keys.count(first) == count:
-                return decryptor.cipher(first).open_mixed(datagrams)
+        keys = joined[4::size].translate(_KK)  # each packet's KK field, as one byte
+        first = keys[0]
+        if keys.count(first) == count and (decryptor is not None or not first):
+            if first:
+                assert decryptor is not None
+                plain = decryptor.cipher(first).open_joined(joined, count, size)
+            else:
+                rows = np.frombuffer(joined, np.uint8).reshape(count, size)
+                plain = rows[:, HEADER_SIZE:].tobytes()
+            if not short:
+                return plain
+            return _cut_padding(plain, lens, size - HEADER_SIZE)
     parts: list[bytes | memoryview] = []
     for d in datagrams:
         key = _key_of(d)
@@ -277,6 +260,22 @@ def open_datagrams(datagrams: list[bytes], decryptor: StreamDecryptor | None) ->
         else:
             parts.append(payload)
     return b"".join(parts)
+
+
+def _cut_padding(plain: bytes, lens: list[int], row: int) -> bytes:
+    """Join ``plain`` (payload rows of ``row`` bytes) without the padding of the rows
+    whose datagram was shorter than the longest."""
+    view = memoryview(plain)
+    pieces = []
+    start = 0
+    full = row + HEADER_SIZE
+    for i, n in enumerate(lens):
+        if n != full:
+            end = i * row + max(n - HEADER_SIZE, 0)
+            pieces.append(view[start:end])
+            start = (i + 1) * row
+    pieces.append(view[start:])
+    return b"".join(pieces)
 
 
 def open_datagram(datagram: bytes, decryptor: StreamDecryptor) -> bytes:
