@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import struct
 import time
 from collections.abc import Sequence
 
@@ -52,6 +53,8 @@ HAND_OVER_WAIT = 100_000
 every 100-140 ms, in batches that pay for themselves, rather than 2 packets every 40 ms)."""
 MAX_DATAGRAM = 2048
 """Receive size: SRT packets fit the negotiated MTU (1500 at most)."""
+dest_of = struct.Struct("!I").unpack_from
+"""The destination socket id of a packet (its fourth header word)."""
 RECV_BUFFER = 4 << 20
 """Kernel receive buffer asked for each socket (bursts of retransmissions)."""
 
@@ -71,9 +74,9 @@ class SRTPort:
     def drain(self, limit: int = 1024) -> int:
         """Handle every datagram queued on the socket (at most ``limit``); return how many.
 
-        Data packets of established connections take a short path straight to their
-        connection (one clock reading per drain); everything else goes through
-        :meth:`on_datagram`.
+        Packets of established connections (data, and the ACKACKs that answer each ACK)
+        take a short path straight to their connection (one clock reading per drain);
+        handshakes and strays go through :meth:`on_datagram`.
         """
         recv = self.sock.recvfrom
         conns = self.endpoint.connections
@@ -86,11 +89,13 @@ class SRTPort:
             except OSError as exc:  # e.g. ICMP port unreachable from a vanished caller
                 log.debug("srt: port %s: %s", self.port, exc)
                 return count
-            if len(data) > 16 and not data[0] & 0x80:
-                entry = conns.get(int.from_bytes(data[12:16], "big"))
+            if len(data) >= 16:
+                entry = conns.get(dest_of(data, 12)[0])
                 if entry is not None:
                     conn, peer = entry
-                    if peer[1] == addr[1] and peer[0] == addr[0] and not conn.closed:
+                    if peer[1] == addr[1] and peer[0] == addr[0]:
+                        if conn.closed:
+                            continue
                         try:
                             conn.receive(data, now)
                         except ProtocolError as exc:
@@ -98,6 +103,8 @@ class SRTPort:
                         if conn.outgoing:
                             self.endpoint.flush(conn, peer)
                             self.flush()
+                        if conn.closed:
+                            self.service.wake()
                         continue
             self.on_datagram(data, (addr[0], addr[1]))
         return limit

@@ -39,6 +39,8 @@ from .packet import HEADER_SIZE, ControlPacket, ControlType, parse_packet
 from .receiver import LiveReceiver
 
 _DATA_HEAD = struct.Struct("!III")
+_ACKACK = (0x8000 | ControlType.ACKACK).to_bytes(2, "big")
+"""The first two bytes of an ACKACK (control bit and type)."""
 KEEPALIVE_INTERVAL = 1_000_000
 """Send a keep-alive after this long without sending anything, µs."""
 IDLE_TIMEOUT = 5_000_000
@@ -112,6 +114,10 @@ class Connection:
             if lost:
                 self._send(nak_packet(lost, self._ts(now), self.info.peer_socket_id), now)
                 self.receiver.nak_sent(now)
+            return
+        if data[:2] == _ACKACK and len(data) >= HEADER_SIZE:  # one per full ACK sent
+            _word0, ack_number, ts = _DATA_HEAD.unpack_from(data)
+            self.receiver.on_ackack(ack_number, ts, now)
             return
         pkt = parse_packet(data)
         assert isinstance(pkt, ControlPacket)
