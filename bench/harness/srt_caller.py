@@ -58,12 +58,15 @@ LIVE_FLAGS = (SrtFlag.TSBPDSND | SrtFlag.TSBPDRCV | SrtFlag.CRYPT | SrtFlag.TLPK
               | SrtFlag.PERIODICNAK | SrtFlag.REXMITFLG)  # fmt: skip
 HANDSHAKE_RETRY = 250_000
 """µs between two handshake packets while unanswered (libsrt: 250 ms)."""
-REXMIT_WINDOW = 4_000_000
-"""A NAK for a packet sent longer ago than this is ignored, µs."""
+REXMIT_WINDOW = 1_000_000
+"""A NAK for a packet sent longer ago than this is ignored, µs (the listener's latency is
+far shorter: such a packet could only arrive too late)."""
 _HEAD = struct.Struct("!IIII")
 _SOLO_EVEN = (0b11 << 30) | (KeySpec.EVEN << 27)
 _SOLO_PLAIN = 0b11 << 30
 _REXMIT = 0x0400_0000
+_ACK_TYPE = (0x8000 | ControlType.ACK).to_bytes(2, "big")
+_ACKACK_WORD0 = 0x8000_0000 | (ControlType.ACKACK << 16)
 
 
 def now_us() -> int:
@@ -168,6 +171,12 @@ class SrtCaller:
         """Handle one datagram from the listener; returns the datagrams to send back."""
         if len(data) < 16 or not data[0] & 0x80 or self.state in ("refused", "closed"):
             return []
+        if data[:2] == _ACK_TYPE and self.state == "connected":  # the common case, cheaply
+            _w0, number, _ts, _dest = _HEAD.unpack_from(data)
+            if not number:  # a light ACK wants no answer
+                return []
+            ts = (now - self.start) & 0xFFFF_FFFF
+            return [_HEAD.pack(_ACKACK_WORD0, number, ts, self.peer_socket)]
         pkt = parse_packet(data)
         assert isinstance(pkt, ControlPacket)
         if pkt.type == ControlType.HANDSHAKE:
@@ -175,9 +184,6 @@ class SrtCaller:
         if self.state != "connected":
             return []
         ts = (now - self.start) & 0xFFFF_FFFF
-        if pkt.type == ControlType.ACK and pkt.type_info:
-            head = 0x8000_0000 | (ControlType.ACKACK << 16)
-            return [_HEAD.pack(head, pkt.type_info, ts, self.peer_socket)]
         if pkt.type == ControlType.NAK:
             return self._retransmit(decode_loss_list(pkt.cif), now)
         if pkt.type == ControlType.SHUTDOWN:
@@ -274,7 +280,7 @@ async def run_callers(
     clip: PreparedClip,
     spacing: float,
     connect_timeout: float,
-    tick: float = 0.005,
+    tick: float = 0.010,
 ) -> None:
     """Run one caller per ``(port, stream id)`` until cancelled, started ``spacing``
     apart; report each failure on stderr once."""
