@@ -8,7 +8,7 @@ import argparse
 import importlib
 from typing import Any, Protocol
 
-NAMES = ("rtmp", "rtsp", "srt", "http_mpegts", "ts_codec", "rtmp_codec", "dvr_index",
+NAMES = ("rtmp", "rtsp", "srt", "http_mpegts", "ts_codec", "rtmp_codec", "rtsp_codec", "dvr_index",
          "rtmp_hls", "side_by_side")  # fmt: skip
 """Every scenario."""
 IN_ALL = NAMES[:-1]
