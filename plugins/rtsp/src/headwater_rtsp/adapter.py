@@ -20,10 +20,10 @@ from typing import Any
 from headwater.media import h264, h265
 from headwater.media.decode_time import DecodeTimes
 from headwater.media.frames import CLOCK_RATE, Codec, Frame, Track
-from headwater.media.rtp.clock import RTPClock
-from headwater.media.rtp.limits import MAX_ACCESS_UNIT
 from headwater.media.rtp.access_unit import NALDepacketizer
+from headwater.media.rtp.clock import RTPClock
 from headwater.media.rtp.formats import ReceivedFormat, SentFormat, learn_parameter_sets
+from headwater.media.rtp.limits import MAX_ACCESS_UNIT
 from headwater.media.rtp.packet import RTPError, RTPPacket, parse_rtp, rtp_header
 from headwater.media.rtp.reorder import ReorderBuffer
 from headwater.media.rtp.rtcp import SenderReport, ntp_time, parse_rtcp, receiver_report
@@ -44,6 +44,7 @@ class _Incoming:
 
     __slots__ = (
         "clock",
+        "expected_prior",
         "fmt",
         "owner",
         "packets",
@@ -51,7 +52,6 @@ class _Incoming:
         "payload_type",
         "push_fields",
         "received_prior",
-        "expected_prior",
         "reorder",
         "report",
         "report_at",

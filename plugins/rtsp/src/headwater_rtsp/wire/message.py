@@ -227,7 +227,9 @@ class MessageReader:
             out.append(Interleaved(item[0], bytes(item[1])) if type(item) is tuple else item)
         return out
 
-    def feed_packets(self, data: bytes, now: float = 0.0) -> tuple[list[Packet], list[Event | Packet]]:
+    def feed_packets(
+        self, data: bytes, now: float = 0.0
+    ) -> tuple[list[Packet], list[Event | Packet]]:
         """:meth:`feed` for the media path: the same messages in the same order, split in
         two lists: the interleaved frames that come first (``(channel, packet)`` tuples
         whose packet is a zero-copy ``memoryview`` of ``data``, or ``bytes`` for a frame
@@ -283,9 +285,11 @@ class MessageReader:
         it) and ``data`` holds the rest, take just that rest: return the frame and how many
         bytes of ``data`` it took. Otherwise return ``(None, 0)`` and change nothing."""
         buf = self._buf
-        if self._pending is not None or len(buf) < 4 or buf[0] != 0x24:
+        have = len(buf)
+        if self._pending is not None or not have or buf[0] != 0x24 or have + len(data) < 4:
             return None, 0
-        need = 4 + ((buf[2] << 8) | buf[3]) - len(buf)
+        head = bytes(buf[:4]) if have >= 4 else bytes(buf) + data[: 4 - have]
+        need = 4 + ((head[2] << 8) | head[3]) - have
         if need <= 0 or need > len(data):
             return None, 0
         buf += data[:need]
