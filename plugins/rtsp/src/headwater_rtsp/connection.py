@@ -17,6 +17,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
@@ -269,8 +270,8 @@ class Connection(asyncio.Protocol):
                 ip = self.peer[0]
                 rtp_key, rtcp_key = (ip, m.client_ports[0]), (ip, m.client_ports[1])
                 index = m.index
-                self.udp.rtp_routes[rtp_key] = lambda d, t, i=index: on_rtp(i, d, t)
-                self.udp.rtcp_routes[rtcp_key] = lambda d, t, i=index: on_rtcp(i, d, t)
+                self.udp.rtp_routes[rtp_key] = partial(on_rtp, index)  # called per datagram
+                self.udp.rtcp_routes[rtcp_key] = partial(on_rtcp, index)
                 self._routes += [(self.udp.rtp_routes, rtp_key), (self.udp.rtcp_routes, rtcp_key)]
 
     def unroute(self) -> None:
