@@ -1,12 +1,13 @@
 """RTP ↔ headwater frames, for one RTSP session.
 
-:class:`PublishAdapter` takes a publisher's RTP and RTCP packets per medium and returns
+:class:`PublishAdapter` (here) takes a publisher's RTP and RTCP packets per medium and returns
 frames: packets put back in order (UDP), depacketized (:mod:`headwater.media.rtp`), RTP
 timestamps turned into 90 kHz times with every track aligned on the session's first packet,
 H.264/H.265 parameter sets learnt in band (a new Track when they change), decode times
 derived for B-frames; it counts loss and writes the receiver reports.
 :class:`PlayAdapter` turns a subscription's frames into RTP packets and sender reports
-for each described medium. Both are sans-I/O: time comes in as arguments.
+for each described medium (:mod:`.play_adapter`). Both are sans-I/O: time comes in as
+arguments.
 """
 
 from __future__ import annotations
@@ -17,17 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from headwater.media import h264, h265
 from headwater.media.decode_time import DecodeTimes
 from headwater.media.frames import CLOCK_RATE, Codec, Frame, Track
 from headwater.media.rtp.access_unit import NALDepacketizer
 from headwater.media.rtp.clock import RTPClock
-from headwater.media.rtp.formats import ReceivedFormat, SentFormat, learn_parameter_sets
+from headwater.media.rtp.formats import ReceivedFormat, learn_parameter_sets
 from headwater.media.rtp.limits import MAX_ACCESS_UNIT
-from headwater.media.rtp.packet import RTPError, RTPPacket, parse_rtp, rtp_header
+from headwater.media.rtp.packet import RTPError, RTPPacket, parse_rtp
 from headwater.media.rtp.reorder import ReorderBuffer
-from headwater.media.rtp.rtcp import SenderReport, ntp_time, parse_rtcp, receiver_report
-from headwater.media.rtp.rtcp import sender_report as make_sender_report
+from headwater.media.rtp.rtcp import SenderReport, parse_rtcp, receiver_report
+from headwater_rtsp.play_adapter import PlayAdapter
 
 _FRAME = struct.Struct("!BBHBBHIIBBB")
 """An interleaved frame's header (``$``, channel, length), the fixed RTP header (V/P/X/CC,
@@ -35,8 +35,6 @@ M/PT, sequence, timestamp, SSRC) and the first three payload bytes: 19 bytes."""
 _HEADER = struct.Struct("!xBHII")
 """The fixed RTP header after its first byte (checked before): M/PT, sequence, timestamp,
 SSRC (RFC 3550 5.1)."""
-SENDER_REPORT_INTERVAL = 5 * CLOCK_RATE
-"""Media time between two sender reports to a player (90 kHz ticks)."""
 
 
 class _Incoming:
@@ -410,97 +408,4 @@ class PublishAdapter:
         return out
 
 
-@dataclass(slots=True)
-class _Outgoing:
-    fmt: SentFormat
-    payload_type: int
-    ssrc: int
-    sequence: int
-    base: int
-    packets: int = 0
-    octets: int = 0
-    next_report: int | None = None
-
-
-class PlayAdapter:
-    """Frames of a subscription → RTP and RTCP packets per described medium.
-
-    ``sent[i]`` is medium ``i``, made for the stream track whose id is ``track_ids[i]``.
-    Frames of other tracks are skipped. H.264/H.265 keyframes get the track's parameter sets
-    in front when they do not carry them, so a player can start at any keyframe.
-    """
-
-    def __init__(self, sent: list[SentFormat], track_ids: list[int], wall_clock: float) -> None:
-        rand = os.urandom
-        self._out = [
-            _Outgoing(
-                fmt,
-                fmt.media.payload_type,
-                int.from_bytes(rand(4), "big"),
-                int.from_bytes(rand(2), "big"),
-                int.from_bytes(rand(4), "big"),
-            )
-            for fmt in sent
-        ]
-        self._index = {tid: i for i, tid in enumerate(track_ids)}
-        self._origin: int | None = None
-        self.wall_clock = wall_clock
-        """Unix time of the first frame's dts (sender reports map media time onto it); set
-        it when playing really starts."""
-
-    @property
-    def started(self) -> bool:
-        """True once a frame was turned into packets."""
-        return self._origin is not None
-
-    def rtp_info(self) -> list[tuple[int, int]]:
-        """(sequence, rtptime) each medium starts at (for the ``RTP-Info`` header)."""
-        return [(o.sequence, o.base) for o in self._out]
-
-    def packets(self, frame: Frame) -> list[tuple[int, bool, bytes]]:
-        """(medium index, is RTCP, packet) for one frame."""
-        index = self._index.get(frame.track.id)
-        if index is None:
-            return []
-        out = self._out[index]
-        if self._origin is None:
-            self._origin = frame.dts
-        clock = out.fmt.clock_rate
-        elapsed = frame.pts - self._origin
-        ts = (out.base + (elapsed * clock + CLOCK_RATE // 2) // CLOCK_RATE) & 0xFFFFFFFF
-        result: list[tuple[int, bool, bytes]] = []
-        if out.next_report is None or frame.pts >= out.next_report:
-            out.next_report = frame.pts + SENDER_REPORT_INTERVAL
-            ntp = ntp_time(self.wall_clock + elapsed / CLOCK_RATE)
-            report = make_sender_report(out.ssrc, ntp, ts, out.packets, out.octets)
-            result.append((index, True, report))
-        if frame.nalus:
-            payload: Any = frame.nalus
-            if frame.keyframe and frame.track.parameter_sets:
-                payload = _with_parameter_sets(frame)
-        else:
-            payload = frame.data
-        pt, ssrc = out.payload_type, out.ssrc
-        seq = out.sequence
-        for body, marker in out.fmt.packetize(payload):
-            packet = rtp_header(pt, marker, seq, ts, ssrc) + body
-            result.append((index, False, packet))
-            seq = (seq + 1) & 0xFFFF
-            out.packets += 1
-            out.octets += len(body)
-        out.sequence = seq
-        return result
-
-
-def _with_parameter_sets(frame: Frame) -> tuple[bytes, ...]:
-    codec = frame.track.codec
-    nalus = frame.nalus
-    if codec is Codec.H264:
-        sps, pps = h264.parameter_sets(nalus)
-        if sps and pps:
-            return nalus
-    else:
-        vps, sps, pps = h265.parameter_sets(nalus)
-        if vps and sps and pps:
-            return nalus
-    return (*frame.track.parameter_sets, *nalus)
+__all__ = ["PlayAdapter", "PublishAdapter"]

@@ -19,7 +19,7 @@ from anyio.abc import TaskStatus
 from headwater import PlayRejected, shown
 from headwater.media.rtp.formats import SentFormat, media_for_track
 from headwater.media.sdp import SessionDescription
-from headwater_rtsp.adapter import PlayAdapter
+from headwater_rtsp.play_adapter import PlayAdapter
 from headwater_rtsp.playback import PlayRefused, play, playable
 from headwater_rtsp.wire import session as ss
 from headwater_rtsp.wire.message import interleaved
