@@ -269,6 +269,7 @@ class PublishAdapter:
         else:
             channel_v, media, dep, pt, mask, value, fu_index, skip = fast
         unpack = _FRAME.unpack_from
+        by_channel = self._rtp_channels
         while pos + 4 <= size:
             if pos + 19 <= size:
                 head = unpack(data, pos)
@@ -297,6 +298,27 @@ class PublishAdapter:
                     pos = end
                     continue
                 channel = head[1]
+                other = by_channel[channel]
+                if (
+                    other is not None
+                    and head[3] == 0x80
+                    and head[4] & 0x7F == other.payload_type
+                    and other.reorder is None
+                    and end - pos > 16
+                ):  # any other plain RTP packet: what receive() does, from the header read
+                    other.ssrc = head[7]
+                    other.packets += 1
+                    if not other.packets_started:
+                        self._first_packet(other, now)
+                    units = other.push_fields(
+                        head[5], head[6], head[4] > 0x7F, view[pos + 16 : end]
+                    )
+                    if units:
+                        frame = other.frame
+                        for timestamp, payload in units:
+                            frame(timestamp, payload, out)
+                    pos = end
+                    continue
             else:
                 if data[pos] != 0x24:
                     break
