@@ -29,9 +29,9 @@ from headwater.media.rtp.reorder import ReorderBuffer
 from headwater.media.rtp.rtcp import SenderReport, parse_rtcp, receiver_report
 from headwater_rtsp.play_adapter import PlayAdapter
 
-_FRAME = struct.Struct("!BBHBBHIIBBB")
-"""An interleaved frame's header (``$``, channel, length), the fixed RTP header (V/P/X/CC,
-M/PT, sequence, timestamp, SSRC) and the first three payload bytes: 19 bytes."""
+_FRAME = struct.Struct("!HHHHIIBBB")
+"""An interleaved frame's header (``$`` and channel, length), the fixed RTP header (V/P/X/CC
+and M/PT, sequence, timestamp, SSRC) and the first three payload bytes: 19 bytes."""
 _HEADER = struct.Struct("!xBHII")
 """The fixed RTP header after its first byte (checked before): M/PT, sequence, timestamp,
 SSRC (RFC 3550 5.1)."""
@@ -239,8 +239,8 @@ class PublishAdapter:
         if media is not None and media.times is not None and media.reorder is None:
             dep = media.fmt.depacketizer
             if isinstance(dep, NALDepacketizer):  # the video medium: the fused fast path
-                self._video = (channel, media, dep, media.payload_type, dep.FU_MASK,
-                               dep.FU_VALUE, 9 if dep.FU_HEADER_AT == 1 else 10,
+                self._video = (0x2400 | channel, 0x8000 | media.payload_type, media, dep,
+                               dep.FU_MASK, dep.FU_VALUE, 6 + dep.FU_HEADER_AT,
                                17 + dep.FU_HEADER_AT)  # fmt: skip
 
     def interleaved(self, data: bytes, now: float, start: int = 0) -> tuple[list[Frame], int]:
@@ -263,55 +263,52 @@ class PublishAdapter:
         view = memoryview(data)
         fast = self._video
         if fast is None:
-            channel_v = -1
+            tag = plain = mask = value = fu_index = skip = -1
             media = dep = None
-            pt = mask = value = fu_index = skip = -1
         else:
-            channel_v, media, dep, pt, mask, value, fu_index, skip = fast
+            tag, plain, media, dep, mask, value, fu_index, skip = fast
         unpack = _FRAME.unpack_from
         by_channel = self._rtp_channels
         while pos + 4 <= size:
             if pos + 19 <= size:
                 head = unpack(data, pos)
-                if head[0] != 0x24:
-                    break
-                end = pos + 4 + head[2]
-                if end > size:
-                    break
+                end = pos + 4 + head[1]
                 if (
-                    head[1] == channel_v
-                    and head[4] == pt  # the payload type, marker clear
-                    and head[3] == 0x80  # RTP version 2, no padding, extension or CSRCs
-                    and head[5] == dep.next_sequence  # type: ignore[union-attr]
-                    and head[6] == dep.timestamp  # type: ignore[union-attr]
+                    head[0] == tag  # "$" and the video's channel
+                    and head[2] == plain  # RTP version 2 and nothing more, the payload type
+                    and head[3] == dep.next_sequence  # type: ignore[union-attr]
+                    and head[4] == dep.timestamp  # type: ignore[union-attr]
                     and (fragment := dep.fragment) is not None  # type: ignore[union-attr]
-                    and head[8] & mask == value
+                    and head[6] & mask == value
                     and not head[fu_index] & 0xC0
-                    and end > pos + skip
-                    and dep.fragment_size + end - pos - skip <= MAX_ACCESS_UNIT  # type: ignore[union-attr]
+                    and end <= size
+                    and (n := end - pos - skip) > 0
+                    and dep.fragment_size + n <= MAX_ACCESS_UNIT  # type: ignore[union-attr]
                 ):  # a middle fragment of the NAL unit in progress
                     fragment.append(view[pos + skip : end])
-                    dep.fragment_size += end - pos - skip  # type: ignore[union-attr]
-                    dep.next_sequence = (head[5] + 1) & 0xFFFF  # type: ignore[union-attr]
-                    media.ssrc = head[7]  # type: ignore[union-attr]
+                    dep.fragment_size += n  # type: ignore[union-attr]
+                    dep.next_sequence = (head[3] + 1) & 0xFFFF  # type: ignore[union-attr]
+                    media.ssrc = head[5]  # type: ignore[union-attr]
                     media.packets += 1  # type: ignore[union-attr]
                     pos = end
                     continue
-                channel = head[1]
+                if head[0] >> 8 != 0x24 or end > size:
+                    break
+                channel = head[0] & 0xFF
                 other = by_channel[channel]
                 if (
                     other is not None
-                    and head[3] == 0x80
-                    and head[4] & 0x7F == other.payload_type
+                    and head[2] >> 8 == 0x80
+                    and head[2] & 0x7F == other.payload_type
                     and other.reorder is None
                     and end - pos > 16
                 ):  # any other plain RTP packet: what receive() does, from the header read
-                    other.ssrc = head[7]
+                    other.ssrc = head[5]
                     other.packets += 1
                     if not other.packets_started:
                         self._first_packet(other, now)
                     units = other.push_fields(
-                        head[5], head[6], head[4] > 0x7F, view[pos + 16 : end]
+                        head[3], head[4], head[2] & 0x80 != 0, view[pos + 16 : end]
                     )
                     if units:
                         frame = other.frame
