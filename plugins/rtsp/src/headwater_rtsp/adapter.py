@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +58,9 @@ class _Incoming:
         "track",
     )
 
-    def __init__(self, owner: PublishAdapter, fmt: ReceivedFormat, reorder: ReorderBuffer | None):
+    def __init__(
+        self, owner: PublishAdapter, fmt: ReceivedFormat, reorder: ReorderBuffer | None
+    ) -> None:
         self.owner = owner
         self.fmt = fmt
         self.track: Track = fmt.track
@@ -118,7 +119,7 @@ class _Incoming:
             units = self.push_fields(packet.sequence, packet.timestamp, packet.marker,
                                      packet.payload)  # fmt: skip
         if not units:  # most packets complete nothing
-            return units  # type: ignore[return-value]
+            return []
         out: list[Frame] = []
         for timestamp, payload in units:
             self.frame(timestamp, payload, out)
@@ -339,12 +340,6 @@ class PublishAdapter:
                 self.rtcp(index, packet, now)
             return []
         return media.receive(packet, now)
-
-    def receiver(self, index: int) -> Callable[[bytes | memoryview, float], list[Frame]] | None:
-        """:meth:`rtp` for medium ``index`` as one callable (looked up once by the caller,
-        called per packet), or None for a medium that was not announced."""
-        media = self._media.get(index)
-        return None if media is None else media.receive
 
     def _first_packet(self, media: _Incoming, now: float) -> None:
         """Start the medium's clock where its first packet falls on the session's time."""
