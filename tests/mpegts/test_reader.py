@@ -11,6 +11,7 @@ from ts_helpers import CODEC_PAIRS, demux, frame_key, frames_by_track
 
 from headwater.media.frames import Codec
 from headwater.media.mpegts import TracksChanged
+from headwater.media.mpegts import reader as reader_module
 from headwater.testing import parse_framecrc, read_packets
 
 CODEC_NAMES = {"h264": Codec.H264, "h265": Codec.H265, "aac": Codec.AAC, "mp3": Codec.MP3,
@@ -173,3 +174,23 @@ def test_framecrc_helper_reads_keyframes() -> None:
     """Guard for the comparison itself: framecrc lines without F= are keyframes."""
     packets, _ = parse_framecrc("0, 0, 0, 1, 10, 0x1\n0, 1, 1, 1, 10, 0x1, F=0x0\n")
     assert [p.keyframe for p in packets] == [True, False]
+
+
+def test_repeated_pat_is_checked_once(ts_clip, monkeypatch) -> None:
+    """Regression (issue 14): a PAT equal to the last good one skips its CRC and parse;
+    a damaged repeat is still checked, counted and ignored."""
+    data = bytearray(ts_clip("h264", "aac"))
+    calls: list[bytes] = []
+    real = reader_module.parse_pat
+    monkeypatch.setattr(reader_module, "parse_pat", lambda s: calls.append(s) or real(s))
+    pats = [o for o in range(0, len(data), 188) if data[o + 1] == 0x40 and data[o + 2] == 0]
+    reader, clean = demux(bytes(data))
+    assert len(pats) > 2 and len(calls) == 1 and reader.psi_errors == 0
+    for o in pats[1:]:  # the last CRC byte of every repeat (pointer 0, 16-byte section)
+        data[o + 5 + 15] ^= 0xFF
+    calls.clear()
+    reader, damaged = demux(bytes(data))
+    assert len(calls) == len(pats) and reader.psi_errors == len(pats) - 1
+    assert [frame_key(e) for e in damaged if not isinstance(e, TracksChanged)] == [
+        frame_key(e) for e in clean if not isinstance(e, TracksChanged)
+    ]

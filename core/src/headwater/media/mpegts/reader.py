@@ -112,6 +112,7 @@ class TSReader:
         self._fast: dict[int, _Pid] = {}
         self._deferred: list[_Pid] = []
         self._pmt_pid = -1
+        self._pat_section = b""
         self._pmt_section = b""
         self._pcr_pid = -1
         self._tracks: dict[int, Track] = {}
@@ -398,7 +399,10 @@ class TSReader:
             return
         try:
             if st.pid == PAT_PID:
-                self._on_pat(parse_pat(section))
+                # a repeat of the last good PAT (most are) changes nothing: no CRC, no parse
+                if section != self._pat_section:
+                    self._on_pat(parse_pat(section))
+                    self._pat_section = section
             elif st.pid == self._pmt_pid and section != self._pmt_section:
                 self._on_pmt(parse_pmt(section), events)
                 self._pmt_section = section
