@@ -213,22 +213,23 @@ class TSReader:
         byte; returns the offset reached, the last packet's PID state and the count."""
         np: Any = _np
         k = (len(buf) - off) // PACKET_SIZE
+        # every packet's sync byte as one strided bytes slice: the run ends at the first
+        # packet without one (those go through _run's resync)
+        sync = buf[off : off + k * PACKET_SIZE : PACKET_SIZE]
+        if sync.count(_SYNC) != k:
+            k -= len(sync.lstrip(_SYNC))
+            if k == 0:
+                return off, last, 0
         # every packet's 32-bit header at once: a strided view, no copy of the payloads
         heads = np.ndarray((k,), ">u4", buf, off, (PACKET_SIZE,)).astype(np.uint32)
-        synced = (heads >> 24) == SYNC_BYTE
-        if not synced.all():
-            k = int(synced.argmin())
-            heads = heads[:k]
-        if k == 0:
-            return off, last, 0
-        packets = np.frombuffer(buf, np.uint8, k * PACKET_SIZE, off).reshape(k, PACKET_SIZE)
+        payloads = np.ndarray((k, PACKET_SIZE - 4), np.uint8, buf, off + 4, (PACKET_SIZE, 1))
         prev = heads[:-1]
         # packet i follows i-1 when i-1 is plain and i's header is i-1's with the next
-        # counter (so i is plain too, on the same PID)
-        follows = ((prev & _PLAIN_MASK) == _PLAIN) & (
-            heads[1:] == ((prev & _NOT_CC) | ((prev + 1) & 15))
+        # counter (so i is plain too, on the same PID); runs break where one does not
+        breaks = ((prev & _PLAIN_MASK) != _PLAIN) | (
+            heads[1:] != ((prev & _NOT_CC) | ((prev + 1) & 15))
         )
-        bounds = [0, *(np.flatnonzero(~follows) + 1).tolist(), k]
+        bounds = [0, *(breaks.nonzero()[0] + 1).tolist(), k]
         heads_list = heads.tolist()
         fast_get = self._fast.get
         finish = self._finish
@@ -241,7 +242,7 @@ class TSReader:
                 # go in as one slice (remaining stays positive, so nothing completes)
                 m = min(j - i, (st.remaining - 1) // 184)
                 if m > 1:
-                    st.parts.append(packets[i : i + m, 4:].tobytes())
+                    st.parts.append(payloads[i : i + m].tobytes())
                     st.cc = (heads_list[i + m - 1] + 1) & 15
                     st.remaining -= 184 * m
                     last = st
