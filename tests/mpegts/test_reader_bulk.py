@@ -173,3 +173,56 @@ def test_generated_headers(ts_clip, headers) -> None:
         counters[pid] = (low + 1) & 15
         out += bytes((0x47, flags << 5 | pid >> 8, pid & 0xFF, low)) + noise + body[n % 60][4:]
     assert_same(bytes(out), None, bulk_used=len(out) >= 188 * 64)
+
+
+class _Counting:
+    """Stands in for one of the reader's ``_HEADS`` structs and counts the small-feed path."""
+
+    def __init__(self, struct, taken: list[int]) -> None:
+        self.struct, self.taken = struct, taken
+
+    def unpack_from(self, buf):
+        self.taken.append(1)
+        return self.struct.unpack_from(buf)
+
+
+@pytest.fixture
+def small_taken(monkeypatch) -> list[int]:
+    """A list that grows each time a feed is tried on the small-feed path."""
+    taken: list[int] = []
+    heads = [_Counting(s, taken) for s in reader_module._HEADS]
+    monkeypatch.setattr(reader_module, "_HEADS", heads)
+    return taken
+
+
+@pytest.mark.parametrize("packets", [2, 7, 63])
+@pytest.mark.parametrize(("video", "audio"), CODEC_PAIRS)
+def test_small_feed_path(ts_clip, small_taken, video, audio, packets) -> None:
+    """Feeds of a few whole packets (SRT/UDP datagrams) take the small-feed path and give
+    exactly the per-packet loop's events and counters (issue 14)."""
+    assert_same(ts_clip(video, audio), [188 * packets], bulk_used=False)
+    if video or packets < 63:  # 63 packets of one audio PID's continuations never occur
+        assert small_taken, "the small-feed path never ran"
+
+
+@pytest.mark.parametrize("kind", ["drop", "sync", "garbage", "truncate"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_small_feeds_of_damaged_clips(ts_clip, small_taken, kind, seed) -> None:
+    data = _damage(ts_clip("h264", "aac"), random.Random(seed), kind, 8)
+    assert_same(data, [1316], bulk_used=False)
+    assert_same(data, [188 * 5 + 3, 188 * 2], bulk_used=False)
+    assert small_taken
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.tuples(st.integers(0, 60000), st.integers(0, 255)), min_size=1, max_size=40),
+    st.integers(188 * 2, 188 * 64),
+)
+def test_small_feeds_of_flipped_bytes(ts_clip, flips, chunk) -> None:
+    data = bytearray(ts_clip("h264", "aac")[:60160])
+    for pos, value in flips:
+        data[pos] = value
+    assert_same(bytes(data), [chunk], bulk_used=False)

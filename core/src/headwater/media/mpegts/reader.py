@@ -17,6 +17,10 @@ continuation header, continuity counters in sequence), and a run of a known PID 
 into its PES as one slice (``payloads[i:j, 4:]``), not packet by packet. Run starts and
 every packet that is not a plain continuation go through the same per-packet code as
 above, so the events are exactly those of the per-packet loop (the tests feed both).
+A small feed (2 to 63 packets: an SRT or UDP datagram) that is all plain continuations
+of one PID completing nothing — most datagrams of a video stream — has its headers read
+with one ``struct`` call, compared with that PID's expected run as one tuple, and its
+payload slices taken with one ``map``; any other small feed goes packet by packet.
 
 Damage policy: a PES that lost a packet (continuity gap, transport error, lost sync) is
 dropped whole and counted, never delivered with a hole; the next payload start begins
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from struct import Struct
 from typing import Any
 
 from headwater.media.frames import Codec, Frame, Track
@@ -54,6 +59,13 @@ _PLAIN_MASK = 0xFFE000F0
 scrambled, payload only (the continuity counter and PID are checked separately)."""
 _PLAIN = (SYNC_BYTE << 24) | 0x10
 _NOT_CC = 0xFFFFFFF0
+
+
+_HEADS = [Struct(">" + "I184x" * k) for k in range(BULK_MIN)]
+"""``_HEADS[k]`` reads the headers of ``k`` whole packets in one call (the small-feed path)."""
+_PAYLOADS = [tuple(slice(o + 4, o + PACKET_SIZE) for o in range(0, k * PACKET_SIZE, PACKET_SIZE))
+             for k in range(BULK_MIN)]  # fmt: skip
+"""``_PAYLOADS[k]``: the payload slices of the first ``k`` packets of a buffer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +116,15 @@ class TSReader:
     """
 
     def __init__(self, *, bulk: bool | None = None) -> None:
-        """``bulk``: use the numpy bulk path for big feeds (default: when numpy is there);
-        False keeps the per-packet loop (the tests compare the two)."""
+        """``bulk``: use the batched paths — numpy for big feeds (when numpy is there), one
+        header read for small feeds of one PID's continuations (default: yes); False keeps
+        the per-packet loop (the tests compare the two)."""
         self._bulk = _np is not None if bulk is None else bulk and _np is not None
+        self._small = bulk is not False
         self._pending = b""
         self._pids: dict[int, _Pid] = {PAT_PID: _Pid(PAT_PID)}
         self._fast: dict[int, _Pid] = {}
+        self._runs: dict[int, tuple[int, ...]] = {}
         self._deferred: list[_Pid] = []
         self._pmt_pid = -1
         self._pat_section = b""
@@ -171,6 +186,24 @@ class TSReader:
         count = 0
         last: _Pid | None = None
         bulk = self._bulk
+        k = n // PACKET_SIZE
+        if 1 < k < BULK_MIN and self._small:
+            # the small-feed path: a feed (a datagram, say) of plain continuations of one
+            # PID that completes nothing is checked with one header read and one compare
+            h = unpack(buf, 0)[0]
+            st = fast_get(h)
+            if (
+                st is not None
+                and st.cc == h & 15
+                and st.remaining > 184 * k
+                and _HEADS[k].unpack_from(buf) == self._runs[h][:k]
+            ):
+                off = k * PACKET_SIZE
+                st.parts += map(mv.__getitem__, _PAYLOADS[k])
+                st.cc = (h + k) & 15
+                st.remaining -= 184 * k
+                last = st
+                count = k
         while off <= end:
             if bulk and n - off >= BULK_MIN * PACKET_SIZE:
                 bulk = False  # once per call: after a loss of sync the packets go one by one
@@ -448,6 +481,10 @@ class TSReader:
             if st.asm is None
             for cc in range(16)
         )
+        # each fast header's run: the headers of the plain continuations that follow it
+        self._runs = {
+            h: tuple((h & _NOT_CC) | ((h + i) & 15) for i in range(BULK_MIN)) for h in self._fast
+        }
         self._pcr_pid = pmt.pcr_pid
         self._tracks = tracks
         events.append(TracksChanged(self.tracks))
