@@ -54,12 +54,17 @@ class TsCodec:
         parser.add_argument("--repeat", type=int, default=3, help="runs; the best counts")
         parser.add_argument("--size", default="1280x720", help="picture size of the clip")
         parser.add_argument("--cache-dir", type=Path, help="where clips are kept")
+        parser.add_argument("--mbps", type=float, default=12.0, help="video bit rate of the clip")
+        parser.add_argument(
+            "--chunks", default="65536,1316", help="demux feed sizes in bytes, comma-separated"
+        )
 
     def run(self, args: argparse.Namespace) -> dict[str, float]:
         """Print one line per figure; return the figures (MB/s)."""
         print(f"\n### {self.name}: {self.summary}\n", flush=True)
         path = clip(
-            "mpegts", mbps=12, seconds=args.seconds, size=args.size, bufsize="4M",
+            "mpegts", mbps=args.mbps, seconds=args.seconds, size=args.size,
+            bufsize="4M" if args.mbps == 12 else None,
             cache=args.cache_dir,
         )  # fmt: skip
         data = path.read_bytes()
@@ -67,7 +72,7 @@ class TsCodec:
         print(f"clip: {mb:.1f} MB, {len(data) * 8 / args.seconds / 1e6:.1f} Mbit/s")
         print(f"load average before: {_load()}")
         figures: dict[str, float] = {}
-        for chunk in (65536, 1316):
+        for chunk in (int(c) for c in args.chunks.split(",")):
             best = min(demux(data, chunk)[0] for _ in range(args.repeat))
             figures[f"demux {chunk}"] = mb / best
             print(f"demux {chunk:>6}-byte chunks: {mb / best:7.1f} MB/s")
