@@ -44,7 +44,7 @@ def decode(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) 
     """Frames of one PES payload ``data[start:end]``; also a replacement track and next pts."""
     codec = track.codec
     if codec is Codec.H264 or codec is Codec.H265:
-        return _video(track, data[start:end], pts, dts)
+        return _video(track, data, start, end, pts, dts)
     if codec is Codec.AAC:
         return _aac(track, data, start, end, pts)
     if codec is Codec.MP3 or codec is Codec.MP2:
@@ -56,13 +56,14 @@ def decode(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) 
     return [Frame(track, pts, dts, True, data=data[start:end])], None, None
 
 
-def _video(track: Track, payload: bytes, pts: int, dts: int) -> Decoded:
+def _video(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) -> Decoded:
+    units = split_annexb(data, start, end)  # the payload split in place, not copied first
     hevc = track.codec is Codec.H265
     if hevc:
-        nalus = tuple(n for n in split_annexb(payload) if (n[0] >> 1) & 0x3F != h265.NAL_AUD)
+        nalus = tuple(n for n in units if (n[0] >> 1) & 0x3F != h265.NAL_AUD)
         key = h265.is_keyframe(nalus)
     else:
-        nalus = tuple(n for n in split_annexb(payload) if n[0] & 0x1F != h264.NAL_AUD)
+        nalus = tuple(n for n in units if n[0] & 0x1F != h264.NAL_AUD)
         key = h264.is_keyframe(nalus)
     new = None
     if key:

@@ -1,0 +1,58 @@
+"""Annex B splitting: a table of edge cases, and splitting in place equals splitting a copy."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from headwater.media.annexb import join_annexb, split_annexb
+
+CASES = [
+    ("empty", b"", []),
+    ("no start code", b"\x65\x88", [b"\x65\x88"]),
+    ("3-byte codes", b"\x00\x00\x01\x09\xf0\x00\x00\x01\x65\x88", [b"\x09\xf0", b"\x65\x88"]),
+    ("4-byte codes", b"\x00\x00\x00\x01\x67\x42\x00\x00\x00\x01\x68", [b"\x67\x42", b"\x68"]),
+    ("leading garbage", b"\xff\xee\x00\x00\x01\x41", [b"\x41"]),
+    ("trailing zeros", b"\x00\x00\x01\x41\x9a\x00\x00\x00", [b"\x41\x9a"]),
+    ("empty units", b"\x00\x00\x01\x00\x00\x01\x00\x00\x00\x01\x41", [b"\x41"]),
+    ("only a start code", b"\x00\x00\x01", []),
+]
+
+
+@pytest.mark.parametrize(("data", "nalus"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_split(data: bytes, nalus: list[bytes]) -> None:
+    assert split_annexb(data) == nalus
+
+
+def test_join_then_split_round_trips() -> None:
+    nalus = [b"\x67\x42\xc0\x1e", b"\x68\xce", b"\x65" + bytes(range(1, 200))]
+    assert split_annexb(join_annexb(nalus)) == nalus
+
+
+# bytes rich in zeros and ones, so start codes and trailing zeros are common
+TOKENS = [b"\x00", b"\x01", b"\x00\x00\x01", b"\x00\x00\x00\x01", b"\x65", b"\x09\xf0", b"\xff"]
+PIECES = st.lists(st.sampled_from(TOKENS), max_size=60).map(b"".join)
+
+
+def _reference(data: bytes) -> list[bytes]:
+    """An independent splitter, byte by byte (start codes cannot overlap: each is a cut)."""
+    codes = [i for i in range(len(data) - 2) if data[i : i + 3] == b"\x00\x00\x01"]
+    if not codes:
+        return [data] if data else []
+    out = []
+    for a, b in zip(codes, [*codes[1:], len(data)], strict=True):
+        unit = data[a + 3 : b].rstrip(b"\x00")
+        if unit:
+            out.append(unit)
+    return out
+
+
+@given(PIECES, st.integers(0, 300), st.integers(0, 300))
+def test_split_in_place_equals_split_of_a_copy(data: bytes, a: int, b: int) -> None:
+    """Regression guard (issue 14): the TS reader splits a PES payload inside its PES."""
+    start, end = min(a, b, len(data)), min(max(a, b), len(data))
+    assert split_annexb(data) == _reference(data)
+    assert split_annexb(b"\x00\x00\x01\xe0" + data + b"\x00\x00\x01\x41", start + 4, end + 4) == (
+        split_annexb(data[start:end])
+    )
