@@ -56,7 +56,7 @@ def frames(test_media) -> list[Frame]:
     return [e for e in reader.feed(data) + reader.flush() if not isinstance(e, TracksChanged)]
 
 
-async def record(tmp_path, frames, clock_of, pending: int = 0):
+async def record(tmp_path, frames, clock_of, pending: int = 0, gather: float = 0):
     archive = Archive(tmp_path)
     await archive.open()
     now = [T0]
@@ -65,9 +65,8 @@ async def record(tmp_path, frames, clock_of, pending: int = 0):
     def on_frame(frame: Frame) -> None:
         now[0] = clock_of((frame.dts - base) / CLOCK_RATE)
 
-    recorder = DvrRecorder(
-        "cam", archive, DVRSettings(root=str(tmp_path), segment_duration=2), clock=lambda: now[0]
-    )
+    settings = DVRSettings(root=str(tmp_path), segment_duration=2)
+    recorder = DvrRecorder("cam", archive, settings, clock=lambda: now[0], gather=gather)
     await recorder.run(ScriptedSubscription(frames, on_frame, pending))  # type: ignore[arg-type]
     rows = await archive.run(archive.db.segments, "cam", 0, 2**62)
     ranges = await archive.run(archive.db.ranges, "cam")

@@ -30,6 +30,9 @@ log = logging.getLogger("headwater.hls")
 OFFLINE_POLL = 1.0
 """Seconds between checks whether a watched stream that went offline is back (the
 ``stream_started`` hook wakes it at once; the poll is the safety net)."""
+GATHER_SECONDS = 0.1
+"""Pause between batches of frames: one task switch per batch, not one per frame (a segment
+is listed at most this much later)."""
 REMEMBERED = 4096
 """Stream names whose last sequence numbers are remembered after their HLS stopped."""
 
@@ -138,6 +141,7 @@ class LiveHLS:
                     for more in sub.drain():
                         if window.feed(more) is not None:
                             self._notify()
+                    await anyio.sleep(GATHER_SECONDS)
             finally:
                 if window.end_publication() is not None:
                     self._notify()
