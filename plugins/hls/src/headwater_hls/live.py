@@ -32,7 +32,7 @@ OFFLINE_POLL = 1.0
 ``stream_started`` hook wakes it at once; the poll is the safety net)."""
 GATHER_SECONDS = 0.1
 """Pause between batches of frames: one task switch per batch, not one per frame (a segment
-is listed at most this much later)."""
+is listed at most this much later; a republication ends the pause at once)."""
 REMEMBERED = 4096
 """Stream names whose last sequence numbers are remembered after their HLS stopped."""
 
@@ -108,12 +108,14 @@ class LiveHLS:
     async def _follow(self) -> None:
         """Read each publication of the stream in turn; wait while it is offline."""
         while True:
-            self._republished = anyio.Event()
             # PlayRejected: it went offline between the check and the subscription
             with contextlib.suppress(PlayRejected):
                 await self._read_publication()
+            # a republication that began while the last one was still being read has
+            # already set the event: look again at once rather than at the next poll
             with anyio.move_on_after(OFFLINE_POLL):
                 await self._republished.wait()
+            self._republished = anyio.Event()
 
     async def _read_publication(self) -> None:
         """Cut the current publication into segments until it ends (nothing when offline)."""
@@ -121,6 +123,7 @@ class LiveHLS:
         subscription = subscribe(self.server, self.name)
         if subscription is None:
             return
+        self._republished = anyio.Event()  # from now on, a wake-up means a new publication
         async with subscription as sub:
             backlog = sub.drain()
             if not backlog:
@@ -141,7 +144,8 @@ class LiveHLS:
                     for more in sub.drain():
                         if window.feed(more) is not None:
                             self._notify()
-                    await anyio.sleep(GATHER_SECONDS)
+                    with anyio.move_on_after(GATHER_SECONDS):  # cut short by a republish
+                        await self._republished.wait()
             finally:
                 if window.end_publication() is not None:
                     self._notify()
