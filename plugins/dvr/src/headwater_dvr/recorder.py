@@ -116,13 +116,15 @@ class DvrRecorder:
             gather = self.gather
             async for frame in subscription:
                 current = self._open
-                for item in (frame, *subscription.drain()):
+                batch = (frame, *subscription.drain())
+                for item in batch:
                     step = feed(item)
                     if step.closed is not None or step.opened is not None:
                         if step.closed is not None and current is not None:
                             await self._finish(current, step.closed)
                         if step.opened is not None:
-                            await self._start(step.opened)
+                            # the newest frame of the batch arrived about now
+                            await self._start(step.opened, batch[-1].dts - item.dts)
                         current = self._open
                     data = step.data
                     if data and current is not None:
@@ -150,8 +152,12 @@ class DvrRecorder:
 
     # -- segments -------------------------------------------------------------------------
 
-    def _start_ms(self, info: SegmentInfo) -> int:
+    def _start_ms(self, info: SegmentInfo, behind: int = 0) -> int:
+        """Where a segment starts on the archive's time axis; ``behind`` (90 kHz ticks) is
+        how much media of the same batch came after its first frame (arrived since)."""
         now_ms = int(self.clock() * 1000)
+        if 0 < behind <= 2 * self.gather * CLOCK_RATE:
+            now_ms -= behind * 1000 // CLOCK_RATE
         predicted = self._next_ms
         if predicted is not None:
             behind = now_ms - predicted
@@ -171,8 +177,8 @@ class DvrRecorder:
             now_ms = max(now_ms, summary.ranges[-1][1])
         return now_ms
 
-    async def _start(self, info: SegmentInfo) -> None:
-        start_ms = self._start_ms(info)
+    async def _start(self, info: SegmentInfo, behind: int = 0) -> None:
+        start_ms = self._start_ms(info, behind)
         relative = part_path(self.stream_name, start_ms)
         discontinuity = info.discontinuity or self._next_ms is None or start_ms != self._next_ms
         row = SegmentRow(
