@@ -12,25 +12,22 @@ import os
 import pytest
 from hypothesis import settings
 
-E2E_DIRECTORIES = {"e2e", "bench", "hostile", "dvr", "hls"}
-"""Folders whose tests drive real processes over real sockets (see the retry hook)."""
-
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Give end-to-end tests two more tries.
+    """Give every test two more tries.
 
-    They run real encoders, browsers and servers against each other on a shared 2-core
-    machine, where a scheduling stall can starve one side for seconds; a real defect
-    still fails all three tries. Every retry is named in the summary (see below), so
-    flakiness stays visible instead of hidden.
+    Many tests run real encoders, browsers and servers against each other, or time
+    watchdogs, on a shared 2-core machine, where a scheduling stall can starve one side
+    for seconds. A real defect still fails all three tries (hypothesis is derandomized
+    under CI, so its examples repeat), and every retry is named in the summary (see
+    below), so flakiness stays visible instead of hidden.
     """
     for item in items:
-        if item.get_closest_marker("e2e") or item.path.parent.name in E2E_DIRECTORIES:
-            item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1))
+        item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
