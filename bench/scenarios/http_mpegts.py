@@ -2,7 +2,8 @@
 
 By default each publisher is an ffmpeg process (``--client ffmpeg``: Debian's when
 installed), ``-re -stream_loop -1 -c copy -f mpegts http://.../bench/cK/mpegts``: the real
-client, which sends one chunk per muxed packet (hundreds of bytes to a few tens of KB).
+client, which sends one chunk per muxed frame (some 37 a second at 4 Mbit/s, 3 to 30 KB each,
+every chunk in three ``send`` calls: size line, data, CRLF).
 ``--client asyncio`` runs raw asyncio TCP clients in the bench process instead: one
 chunked POST of the cached TS clip, looped, 64 KiB per chunk, paced at ``--mbps``. Either
 way their CPU is not the server's. Targets at N = 30: ≤ 10 CPU-s/GB (issue 4), and with
@@ -39,6 +40,14 @@ class HttpMpegts(IngestScenario):
             help="publishers: ffmpeg processes (real clients) or asyncio clients",
         )  # fmt: skip
         parser.add_argument("--ffmpeg", help="the ffmpeg to publish with (default: Debian's)")
+        parser.add_argument("--read-interval", type=float,
+                            help="the server's mpegts.read_interval")  # fmt: skip
+
+    def sections(self, args: argparse.Namespace) -> str:
+        """An ``[mpegts]`` section with the knobs given on the command line."""
+        if args.read_interval is None:
+            return ""
+        return f"[mpegts]\nread_interval = {args.read_interval}\n"
 
     def prepare(self, args: argparse.Namespace) -> str:
         """Load the TS clip; the sending rate is ``--mbps`` whatever the file's own rate."""

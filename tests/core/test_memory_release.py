@@ -26,6 +26,22 @@ def test_release_runs_after_a_big_drop_or_when_all_is_given_back(monkeypatch):
     assert not budget.release_freed()
 
 
+def test_regression_publishers_small_messages_do_not_trim_the_heap_every_second(monkeypatch):
+    """RTMP publishers give back the few kilobytes of each message as it completes: with
+    nothing held at a housekeeping tick, that alone used to trim the heap once a second."""
+    calls = []
+    monkeypatch.setattr("headwater.byte_budget.trim_heap", lambda: calls.append(1) or True)
+    budget = ByteBudget(1 << 30)
+    publishers = [Holder() for _ in range(10)]
+    for _ in range(5):  # five housekeeping ticks
+        for holder in publishers:
+            budget.take(holder, 60_000)
+        for holder in publishers:
+            budget.give(holder, 60_000)
+        assert budget.held == 0 and not budget.release_freed()
+    assert calls == []
+
+
 def test_trim_heap_reaches_glibc():
     import platform
 

@@ -266,3 +266,32 @@ def test_resync_drops_the_backlog_and_waits_for_a_keyframe() -> None:
     stream.put(video(25))
     assert drain(sub) == [25]
     assert sub.dropped == 6
+
+
+@pytest.mark.anyio
+async def test_bytes_out_counts_what_was_taken_however_it_was_taken() -> None:
+    """Counted at queueing, less what is queued or thrown away (issue 14): taking a frame
+    computes no size, and the figure is the one that counting each take gave."""
+    stream = live_stream()
+    sub = stream.open_subscription("c", maxsize=8)
+    frames = [video(i) for i in range(30)]
+    taken = 0
+    for frame in frames[:5]:
+        stream.put(frame)
+    assert sub.bytes_out == 0 and stream.bytes_out == 0
+    one = sub.get_nowait()
+    two = await sub.__anext__()
+    taken += one.size + two.size
+    assert sub.bytes_out == taken
+    taken += sum(f.size for f in sub.drain())
+    assert sub.bytes_out == taken
+    for frame in frames[5:25]:  # past maxsize: the backlog is thrown away, not counted
+        stream.put(frame)
+    assert sub.dropped > 0
+    taken += sum(f.size for f in sub.drain())
+    assert sub.bytes_out == taken
+    stream.put(frames[25])
+    sub.resync()
+    assert sub.bytes_out == taken
+    stream.close_subscription(sub)
+    assert stream.bytes_out == taken

@@ -25,6 +25,7 @@ async def test_the_api_lists_rtmp_rtsp_mpegts_and_hls_urls() -> None:
         "rtsp": f"rtsp://127.0.0.1:{hw.port('rtsp')}/live/cam1",
         "mpegts": f"{http_base}/live/cam1/mpegts",
         "hls": f"{http_base}/live/cam1/index.m3u8",
+        "ll-hls": f"{http_base}/live/cam1/index.ll.m3u8",
     }  # SRT playback is not served, so SRT names no URL
 
 

@@ -70,7 +70,7 @@ async def test_hls_is_lazy_serves_from_the_gop_cache_and_stops_when_idle() -> No
             assert "max-age" in segment.headers["cache-control"]
             frames = [e for e in TSReader().feed(segment.content) if isinstance(e, Frame)]
             assert frames[0].keyframe and frames[0].nalus[-1][1:5] == (50).to_bytes(4, "big")
-            assert "live/cam" in hub.running
+            assert ("live/cam", "") in hub.running
             await anyio.sleep(1.6)  # hls_idle = 1 s without a request
             assert hub.running == {}, "the idle HLS stopped"
 
@@ -145,6 +145,6 @@ async def test_a_restarted_hls_never_goes_back() -> None:
                     (tag(reply.text, "EXT-X-MEDIA-SEQUENCE"),
                      tag(reply.text, "EXT-X-DISCONTINUITY-SEQUENCE"))
                 )  # fmt: skip
-                hub.running["live/cam"].stop()
+                hub.running[("live/cam", "")].stop()
                 await eventually(lambda: not hub.running, timeout=2)
         assert seen[1][0] > seen[0][0] and seen[1][1] > seen[0][1]

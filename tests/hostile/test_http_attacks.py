@@ -269,3 +269,18 @@ async def test_the_http_servers_own_warnings_name_the_peer(caplog):
     found = [r for r in caplog.records if r.name == "uvicorn.error"]
     assert found and found[0].getMessage().startswith(f"http {ATTACKER}:")
     assert "Invalid HTTP request" in found[0].getMessage()
+
+
+async def test_regression_an_oversized_head_gets_431_and_a_log_line(caplog):
+    """llhttp bounds no head: the protocol closes one past 16 KiB with 431, logged."""
+    quiet_info(caplog)
+    async with running_server(FAST, protocols=("http",)) as hw:
+        sock = await connect(hw.port("http"))
+        await sock.send(b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 20_000)
+        with anyio.fail_after(5):
+            answer = await sock.receive()
+        assert answer.startswith(b"HTTP/1.1 431")
+        assert await closed_within(sock, 5) is not None
+        await sock.aclose()
+    found = lines(caplog, "closed: request line and headers larger than 16384 bytes")
+    assert len(found) == 1 and found[0].startswith(f"http {ATTACKER}:")

@@ -3,10 +3,6 @@ counted, not timed. The RTMP chunk reader has its own tests in tests/rtmp/test_c
 
 from __future__ import annotations
 
-import re
-
-import h11
-import h11._receivebuffer as receivebuffer
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,42 +10,102 @@ from hypothesis import strategies as st
 from headwater_mpegts.http_publish import PROBE_BYTES, SYNC_RUN, _find_sync
 
 
-class CountingRegex:
-    """A compiled regex that counts the bytes each search may look at."""
+class FakeTransport:
+    """Just enough of an asyncio transport for the HTTP protocol (no socket)."""
 
-    def __init__(self, pattern: re.Pattern[bytes]) -> None:
-        self.pattern = pattern
-        self.scanned = 0
+    def __init__(self) -> None:
+        self.written = b""
+        self.closing = False
+        self.reading = True
 
-    def search(self, data, pos=0):
-        self.scanned += len(data) - pos
-        return self.pattern.search(data, pos)
+    def get_extra_info(self, name, default=None):
+        return {"peername": ("127.0.0.2", 5555), "sockname": ("127.0.0.1", 8080)}.get(name, default)
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closing = True
+
+    abort = close
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
 
 
-@pytest.mark.parametrize("size", [1_000, 4_000, 15_000])
-def test_http_request_head_fed_byte_by_byte_is_scanned_linearly(size, monkeypatch):
-    """uvicorn's HTTP parser (h11) looks for the end of a head only in bytes it has not
-    searched before: a slowloris head of N bytes costs O(N), not O(N^2)."""
-    counting = CountingRegex(receivebuffer.blank_line_regex)
-    monkeypatch.setattr(receivebuffer, "blank_line_regex", counting)
-    head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * size + b"\r\n\r\n"
-    conn = h11.Connection(h11.SERVER)
-    for i in range(len(head)):
-        conn.receive_data(head[i : i + 1])
-        event = conn.next_event()
-        if event is not h11.NEED_DATA:
-            break
-    assert isinstance(event, h11.Request)
-    assert counting.scanned <= 3 * len(head)
+def http_protocol():
+    """The server's HTTP protocol on a fake transport, with the default limits."""
+    import asyncio
+
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from headwater.config.models import ServerSettings
+    from headwater.connection_limits import ConnectionLimits
+    from headwater.http.protocol import protocol_class
+
+    class Server:
+        settings = ServerSettings()
+
+    async def app(scope, receive, send):  # never reached: no head completes
+        raise AssertionError("a request reached the application")
+
+    loop = asyncio.new_event_loop()
+    config = uvicorn.Config(app, lifespan="off", log_config=None)
+    gate = ConnectionLimits(lambda: Server.settings.limits).gate("http")
+    cls = protocol_class(Server, gate)
+    protocol = cls(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+    transport = FakeTransport()
+    protocol.connection_made(transport)
+    return protocol, transport, loop
 
 
-def test_http_request_heads_are_bounded():
-    conn = h11.Connection(h11.SERVER)
-    conn.receive_data(
-        b"GET / HTTP/1.1\r\nX: " + b"a" * (h11._connection.DEFAULT_MAX_INCOMPLETE_EVENT_SIZE + 1)
-    )
-    with pytest.raises(h11.RemoteProtocolError):
-        conn.next_event()
+@pytest.mark.parametrize("step", [1, 7, 4096])
+def test_regression_an_endless_head_is_refused_at_the_size_bound(step):
+    """httptools sets no bound on a head and joins a header cut by reads by concatenation
+    (quadratic when fed byte by byte): the protocol closes a head past MAX_HEAD_BYTES with
+    431, whatever its split, after at most one read more."""
+    from headwater.http.protocol import MAX_HEAD_BYTES
+
+    protocol, transport, loop = http_protocol()
+    try:
+        head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * (2 * MAX_HEAD_BYTES)
+        fed = 0
+        for i in range(0, len(head), step):
+            if transport.closing:
+                break
+            protocol.data_received(head[i : i + step])
+            fed += len(head[i : i + step])
+        assert transport.closing
+        assert transport.written.startswith(b"HTTP/1.1 431 ")
+        assert MAX_HEAD_BYTES < fed <= MAX_HEAD_BYTES + step
+    finally:
+        protocol.connection_lost(None)
+        loop.close()
+
+
+def test_a_head_within_the_bound_fed_byte_by_byte_is_served():
+    """A legitimate head trickled byte by byte (just under the bound) is not refused."""
+    from headwater.http.protocol import MAX_HEAD_BYTES
+
+    protocol, transport, loop = http_protocol()
+    started = []
+    protocol._start_asgi_task = lambda cycle, app: started.append(cycle)
+    try:
+        head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: "
+        head += b"a" * (MAX_HEAD_BYTES - len(head) - 4) + b"\r\n\r\n"
+        for i in range(len(head)):
+            protocol.data_received(head[i : i + 1])
+        assert not transport.closing and len(started) == 1
+    finally:
+        protocol.connection_lost(None)
+        loop.close()
 
 
 @settings(max_examples=100, deadline=None)

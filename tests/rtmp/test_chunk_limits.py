@@ -63,7 +63,8 @@ def test_property_held_back_bytes_stay_below_one_header(payloads, chunk_size, st
 @pytest.mark.parametrize("size", [1 << 16, 1 << 18, 1 << 20])
 def test_growing_inputs_copy_each_byte_a_bounded_number_of_times(size, monkeypatch):
     """Counted, not timed: the bytes the reader copies into message buffers grow linearly
-    with the input (one copy per payload byte), fed one byte short of each chunk at a time."""
+    with the input (at most one copy per payload byte: the pieces that arrive in the read
+    that completes the message go straight into its payload), fed 1000 bytes at a time."""
     copied = 0
     real = bytearray.__iadd__
 
@@ -81,7 +82,7 @@ def test_growing_inputs_copy_each_byte_a_bounded_number_of_times(size, monkeypat
     r = ChunkReader(max_message_size=1 << 21)
     for i in range(0, len(wire), 1000):
         r.feed(wire[i : i + 1000])
-    assert copied == size
+    assert size - 1000 <= copied <= size
 
 
 def test_message_deadline_is_stamped_at_the_first_byte_and_not_moved_by_more_bytes():
@@ -176,3 +177,20 @@ def test_the_budget_evicts_the_longest_waiting_message_before_a_bigger_young_one
     assert [x.payload for x in got[1:]] == [keyframe]
     assert len(closed) >= 1 and all("had waited longest" in c for c in closed)
     assert good.evicted is None
+
+
+def test_regression_unfinished_messages_hold_copies_not_views_of_the_read():
+    """Pieces of a message split into chunks are joined from views of the read; a message
+    still unfinished when the read ends keeps a copy of its bytes, never a view that would
+    keep the whole read alive."""
+    w = ChunkWriter(128)
+    wire = w.set_chunk_size(128) + w.write(6, m.VIDEO, 1, 0, bytes(range(256)) * 40)
+    r = ChunkReader()
+    cut = len(wire) - 300
+    r.feed(wire[:cut])  # the Set Chunk Size message and most of the video message
+    streams = r._streams.values()
+    assert all(not st.parts for st in streams)
+    assert any(len(st.buf) for st in streams)
+    (msg,) = [x for x in r.feed(wire[cut:]) if x.type_id == m.VIDEO]
+    assert msg.payload == bytes(range(256)) * 40 and type(msg.payload) is bytes
+    assert r.buffered == 0 and all(not st.parts and not st.buf for st in streams)

@@ -18,6 +18,10 @@ from typing import Any, Protocol
 
 RELEASE_THRESHOLD = 32 << 20
 """Bytes given back since the last release that make :meth:`ByteBudget.release_freed` act."""
+RELEASE_FLOOR = 1 << 20
+"""Below this, bytes given back never make :meth:`ByteBudget.release_freed` act: publishers
+complete messages all the time, and trimming the heap each second for their few kilobytes
+cost 3-6 ms a second (some 80 ``madvise`` calls, then page faults to take the pages back)."""
 
 
 def trim_heap() -> bool:
@@ -109,13 +113,14 @@ class ByteBudget:
 
     def release_freed(self, threshold: int = RELEASE_THRESHOLD) -> bool:
         """Hand memory back to the system once holders gave back ``threshold`` bytes or more
-        since the last time, or everything they held; True when it did.
+        since the last time, or everything they held (when that was :data:`RELEASE_FLOOR`
+        or more); True when it did.
 
         Buffers freed by the closed connections of an attack are free to Python but, cut
         into pieces of the C heap, stay in the process; ``malloc_trim`` returns them.
         """
         freed = self.peak - self.held
-        if freed < threshold and not (self.held == 0 and freed > 0):
+        if freed < threshold and not (self.held == 0 and freed >= RELEASE_FLOOR):
             return False
         self.peak = self.held
         return trim_heap()

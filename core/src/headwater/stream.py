@@ -194,7 +194,7 @@ class Stream:
                     self._gop = self._gop[-50:]
                     self._gop_bytes -= sum(f.size for f in dropped)
         for sub in self.subscriptions:
-            sub.offer(frame)
+            sub.offer(frame, size)
 
     # -- consuming -----------------------------------------------------------------------
 

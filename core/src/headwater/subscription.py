@@ -4,6 +4,11 @@ The publisher hands each frame to every subscription synchronously and never wai
 subscription whose queue is full throws its backlog away and resumes at the next video
 keyframe (at once for audio-only streams), counting what it dropped. Frames reach the
 consumer through ``async for``; the iteration ends when the publication ends.
+
+The bytes a consumer took are counted when a frame is queued (the publisher knows each
+frame's size already) less what is still queued or was thrown away, worked out when
+:attr:`Subscription.bytes_out` is read (once a second for the stats), so taking a frame
+costs no size computation.
 """
 
 from __future__ import annotations
@@ -28,9 +33,9 @@ class Subscription:
     __slots__ = (
         "_ended",
         "_queue",
+        "_queued_bytes",
         "_waiter",
         "_waiting_key",
-        "bytes_out",
         "drop_events",
         "dropped",
         "maxsize",
@@ -43,9 +48,9 @@ class Subscription:
         self.name = name
         self.maxsize = maxsize
         self.dropped = 0
-        self.bytes_out = 0
-        """Payload bytes of the frames this consumer took."""
         """Frames thrown away because this consumer fell behind."""
+        self._queued_bytes = 0
+        """Payload bytes of every frame ever queued, less those thrown away."""
         self.drop_events = 0
         self._queue: deque[Frame] = deque()
         self._waiter: anyio.Event | None = None
@@ -58,12 +63,18 @@ class Subscription:
         return self.stream.tracks
 
     @property
+    def bytes_out(self) -> int:
+        """Payload bytes of the frames this consumer took."""
+        return self._queued_bytes - sum(f.size for f in self._queue)
+
+    @property
     def pending(self) -> int:
         """Frames waiting in the queue."""
         return len(self._queue)
 
-    def offer(self, frame: Frame) -> None:
-        """Queue a frame (called by the publisher; never blocks)."""
+    def offer(self, frame: Frame, size: int = -1) -> None:
+        """Queue a frame (called by the publisher; never blocks); ``size`` is its
+        :attr:`~headwater.media.frames.Frame.size` when the caller knows it."""
         if self._ended:
             return
         if self._waiting_key:
@@ -74,6 +85,7 @@ class Subscription:
         queue = self._queue
         if len(queue) >= self.maxsize:
             lost = len(queue)
+            self._queued_bytes -= sum(f.size for f in queue)
             queue.clear()
             self.dropped += lost
             self.drop_events += 1
@@ -90,6 +102,7 @@ class Subscription:
                 self.dropped += 1
                 return
         queue.append(frame)
+        self._queued_bytes += size if size >= 0 else frame.size
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -112,9 +125,7 @@ class Subscription:
         """The next queued frame, or None when the queue is empty."""
         if not self._queue:
             return None
-        frame = self._queue.popleft()
-        self.bytes_out += frame.size
-        return frame
+        return self._queue.popleft()
 
     def __aiter__(self) -> Subscription:
         return self
@@ -127,13 +138,12 @@ class Subscription:
             waiter = anyio.Event()
             self._waiter = waiter
             await waiter.wait()
-        frame = queue.popleft()
-        self.bytes_out += frame.size
-        return frame
+        return queue.popleft()
 
     def resync(self) -> None:
         """Throw the backlog away and resume at the next video keyframe (after a reconnect)."""
         self.dropped += len(self._queue)
+        self._queued_bytes -= sum(f.size for f in self._queue)
         self._queue.clear()
         if self.stream.has_video:
             self._waiting_key = True
@@ -142,5 +152,4 @@ class Subscription:
         """Take every queued frame at once (for consumers that batch their writes)."""
         frames = list(self._queue)
         self._queue.clear()
-        self.bytes_out += sum(f.size for f in frames)
         return frames

@@ -1,5 +1,12 @@
-"""uvicorn's h11 connection with headwater's limits: connection gate, header deadline,
-keep-alive timeout, and log lines that name the peer.
+"""uvicorn's httptools connection with headwater's limits: connection gate, header deadline,
+header size, keep-alive timeout, log lines that name the peer, and a way for a streaming
+body to be read in batches.
+
+httptools (llhttp, in C) parses heads and chunked bodies; uvicorn's pure-Python h11 parser
+cost a fifth of the server's CPU under ffmpeg's HTTP MPEG-TS publishers (a Python event per
+body chunk, and several copies of each). llhttp sets no bound on a head, and httptools
+joins a header split across reads by concatenation, so the head's size is bounded here:
+a request whose line and headers pass :data:`MAX_HEAD_BYTES` gets ``431`` and is closed.
 
 uvicorn gives a connection no deadline until its first response, and any byte resets the
 keep-alive timer, so a client sending a header byte a second (slowloris) or nothing at all
@@ -8,6 +15,12 @@ holds its connection forever. Here every request's line and headers must arrive 
 between requests, ``limits.keepalive_timeout`` applies. The listener's
 :class:`~headwater.connection_limits.ConnectionGate` admits each connection before uvicorn
 sees it; a refused client gets ``503`` and is closed.
+
+Each request's ASGI scope carries ``scope["extensions"]["headwater.pause_reading"]``, a
+callable that stops reading the connection until the application next awaits ``receive()``
+(which resumes it). A long streaming body (HTTP MPEG-TS publishing, one small chunk per
+frame from ffmpeg) pauses after each small read, so the kernel gathers the next chunks and
+one read, one parse pass and one wake-up of the application serve all of them.
 """
 
 from __future__ import annotations
@@ -16,7 +29,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 if TYPE_CHECKING:
     from headwater.connection_limits import ConnectionGate
@@ -30,6 +43,13 @@ REFUSED = (
     b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_REFUSAL_TEXT), _REFUSAL_TEXT)
 )
 """What a client turned away by a connection limit reads."""
+MAX_HEAD_BYTES = 16 << 10
+"""Largest request line plus headers (h11's default bound, which uvicorn used before)."""
+_HEAD_TEXT = b"the request line and headers are larger than %d bytes\n" % MAX_HEAD_BYTES
+HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_HEAD_TEXT), _HEAD_TEXT)
+)
 
 
 class PeerLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -45,17 +65,41 @@ class PeerLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         return f"{self.extra['peer']}: {msg}", kwargs
 
 
-class GuardedH11Protocol(H11Protocol):
+PAUSE_READING = "headwater.pause_reading"
+"""The ASGI scope extension that pauses reading until the next ``receive()``."""
+
+
+class GuardedProtocol(HttpToolsProtocol):
     """One HTTP connection (see the module docstring); made by :func:`protocol_class`."""
 
     hw_server: Server
     gate: ConnectionGate
+
+    @property
+    def scope(self) -> Any:
+        """The current request's ASGI scope (uvicorn builds it as each request begins)."""
+        return self._hw_scope
+
+    @scope.setter
+    def scope(self, scope: Any) -> None:
+        # uvicorn assigns each request's scope before it hands it to the application: the
+        # one place to add our extension without copying its request handling
+        if scope is not None:
+            scope.setdefault("extensions", {})[PAUSE_READING] = self._pause_reading
+        self._hw_scope = scope
+
+    def _pause_reading(self) -> None:
+        """Stop reading until the application's next ``receive()`` (uvicorn resumes then)."""
+        flow = self.flow
+        if flow is not None and not self.transport.is_closing():
+            flow.pause_reading()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Admit the connection through the gate, or answer 503 and close it."""
         peer = transport.get_extra_info("peername") or ("", 0)
         self._ip, self._port = str(peer[0]), int(peer[1]) if len(peer) > 1 else 0
         self._deadline: asyncio.TimerHandle | None = None
+        self._head_bytes = 0
         self._admitted = self.gate.admit(self._ip, self._port)
         if not self._admitted:
             transport.write(REFUSED)
@@ -80,11 +124,25 @@ class GuardedH11Protocol(H11Protocol):
         are in."""
         if not self._admitted:
             return
-        if self._deadline is None and (self.cycle is None or self.cycle.response_complete):
+        in_head = self.cycle is None or self.cycle.response_complete
+        if in_head and self._deadline is None:
             self._arm()
+            self._head_bytes = 0
         super().data_received(data)
         if self.cycle is not None and not self.cycle.response_complete:
             self._disarm()
+        elif in_head and not self.transport.is_closing():
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                log.info(
+                    "http %s:%s closed: request line and headers larger than %d bytes",
+                    self._ip,
+                    self._port,
+                    MAX_HEAD_BYTES,
+                )
+                self._disarm()
+                self.transport.write(HEAD_TOO_LARGE)
+                self.transport.close()
 
     def on_response_complete(self) -> None:
         """Between requests only the keep-alive timeout applies."""
@@ -119,6 +177,6 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.abort()
 
 
-def protocol_class(server: Server, gate: ConnectionGate) -> type[GuardedH11Protocol]:
+def protocol_class(server: Server, gate: ConnectionGate) -> type[GuardedProtocol]:
     """The protocol class uvicorn instantiates per connection, bound to ``server``."""
-    return type("HeadwaterHTTPProtocol", (GuardedH11Protocol,), {"hw_server": server, "gate": gate})
+    return type("HeadwaterHTTPProtocol", (GuardedProtocol,), {"hw_server": server, "gate": gate})

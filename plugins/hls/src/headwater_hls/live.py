@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import anyio
@@ -20,10 +21,12 @@ import anyio
 from headwater import PlayRejected
 from headwater_hls.play import subscribe
 from headwater_hls.settings import HLSSettings
-from headwater_hls.window import SegmentWindow, clock_discontinuity, clock_sequence
+from headwater_hls.variants import make_window
+from headwater_hls.window import clock_discontinuity, clock_sequence
 
 if TYPE_CHECKING:
     from headwater import Server
+    from headwater_hls.variants import Window
 
 log = logging.getLogger("headwater.hls")
 
@@ -40,14 +43,20 @@ REMEMBERED = 4096
 class LiveHLS:
     """The live HLS of one stream name: its segment window and the task that fills it."""
 
-    def __init__(self, server: Server, name: str, settings: HLSSettings, window: SegmentWindow):
+    def __init__(
+        self, server: Server, name: str, settings: HLSSettings, window: Window, variant: str = ""
+    ):
         self.server = server
         self.name = name
         self.settings = settings
         self.window = window
+        self.variant = variant
+        """Which HLS of the stream this is (``""``: MPEG-TS of every track)."""
         self.last_request = time.monotonic()
         self.started_at = time.monotonic()
         self._changed = anyio.Event()
+        self._waiting = 0
+        """Requests held in :meth:`wait_for` (the HLS is not idle while any is)."""
         self._republished = anyio.Event()
         self._scope = anyio.CancelScope()
 
@@ -79,10 +88,20 @@ class LiveHLS:
 
     async def wait_for_segment(self, timeout: float) -> bool:
         """Wait (at most ``timeout`` s) until at least one segment is held; True if one is."""
-        with anyio.move_on_after(timeout):
-            while not self.window.segments:
-                await self._changed.wait()
-        return bool(self.window.segments)
+        return await self.wait_for(lambda: bool(self.window.segments), timeout)
+
+    async def wait_for(self, ready: Callable[[], bool], timeout: float) -> bool:
+        """Wait (at most ``timeout`` s) until ``ready()``, checked after each new segment or
+        part; return its last answer."""
+        self._waiting += 1
+        try:
+            with anyio.move_on_after(timeout):
+                while not ready():
+                    await self._changed.wait()
+        finally:
+            self._waiting -= 1
+            self.touch()
+        return ready()
 
     def _notify(self) -> None:
         event, self._changed = self._changed, anyio.Event()
@@ -98,6 +117,8 @@ class LiveHLS:
     async def _watch_idle(self, scope: anyio.CancelScope) -> None:
         idle = self.settings.hls_idle
         while True:
+            if self._waiting:  # a request is held for a segment or part: not idle
+                self.touch()
             left = self.last_request + idle - time.monotonic()
             if left <= 0:
                 log.info("%s: HLS stopped after %gs without a request", self.name, idle)
@@ -157,8 +178,9 @@ class HLSHub:
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.running: dict[str, LiveHLS] = {}
-        self._next: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        self.running: dict[tuple[str, str], LiveHLS] = {}
+        """Running HLS by (stream name, variant)."""
+        self._next: OrderedDict[tuple[str, str], tuple[int, int]] = OrderedDict()
 
     @property
     def settings(self) -> HLSSettings:
@@ -166,37 +188,36 @@ class HLSHub:
         return self.server.plugin_settings["hls"]
 
     def stream_started(self, name: str) -> None:
-        """A publication of ``name`` began: a running HLS waiting for it resubscribes now."""
-        live = self.running.get(name)
-        if live is not None:
-            live.wake()
+        """A publication of ``name`` began: each running HLS waiting for it resubscribes now."""
+        for (running_name, _), live in list(self.running.items()):
+            if running_name == name:
+                live.wake()
 
-    def get(self, name: str) -> LiveHLS | None:
-        """The running HLS of ``name``, or None."""
-        return self.running.get(name)
+    def get(self, name: str, variant: str = "") -> LiveHLS | None:
+        """The running HLS of ``name`` in ``variant`` (see :mod:`headwater_hls.variants`)."""
+        return self.running.get((name, variant))
 
-    def start(self, name: str) -> LiveHLS:
-        """The running HLS of ``name``, started now if it was not running."""
-        live = self.running.get(name)
+    def start(self, name: str, variant: str = "") -> LiveHLS:
+        """The running HLS of ``name`` in ``variant``, started now if it was not running.
+
+        ``variant`` is ``""`` for the MPEG-TS HLS of every track; others (a track selection,
+        low-latency HLS) come from :func:`headwater_hls.variants.variant_of`.
+        """
+        key = (name, variant)
+        live = self.running.get(key)
         if live is not None:
             return live
         settings = self.settings
         now = time.time()
         sequence, discontinuity = clock_sequence(now), clock_discontinuity(now)
-        remembered = self._next.pop(name, None)
+        remembered = self._next.pop(key, None)
         if remembered is not None:  # never go back, even if segments outran the clock
             sequence = max(sequence, remembered[0])
             discontinuity = max(discontinuity, remembered[1])
-        window = SegmentWindow(
-            target=settings.segment_duration,
-            count=settings.segment_count,
-            sequence=sequence,
-            discontinuity=discontinuity,
-            max_segment_bytes=settings.max_segment_bytes,
-        )
-        live = self.running[name] = LiveHLS(self.server, name, settings, window)
+        window = make_window(variant, settings, sequence, discontinuity)
+        live = self.running[key] = LiveHLS(self.server, name, settings, window, variant)
         self.server.task_group.start_soon(self._run, live)
-        log.info("%s: HLS started", name)
+        log.info("%s: HLS%s started", name, f" ({variant})" if variant else "")
         return live
 
     async def _run(self, live: LiveHLS) -> None:
@@ -205,10 +226,11 @@ class HLSHub:
         except Exception as exc:
             log.error("%s: HLS failed: %s: %s", live.name, type(exc).__name__, exc)
         finally:
-            if self.running.get(live.name) is live:
-                del self.running[live.name]
+            key = (live.name, live.variant)
+            if self.running.get(key) is live:
+                del self.running[key]
             window = live.window
-            self._next[live.name] = (
+            self._next[key] = (
                 window.next_sequence,
                 window.discontinuity_base + window.discontinuities + 1,
             )

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from headwater import PlayBase, PlayURL, hookimpl
 from headwater_hls.live import HLSHub
+from headwater_hls.low_latency_routes import routes as low_latency_routes
 from headwater_hls.routes import routes
 from headwater_hls.settings import HLSSettings
 
@@ -36,14 +37,20 @@ def settings_sections() -> dict[str, type[BaseModel]]:
 
 @hookimpl
 def http_routes(server: Server) -> list[Route]:
-    """``/{name}/index.m3u8``, ``mono.m3u8``, ``video.m3u8`` and the segments."""
-    return routes(server, hub_of(server))
+    """``/{name}/index.m3u8``, ``mono.m3u8``, ``video.m3u8`` and the segments; the same
+    under ``tracks-SEL/``; low-latency ``index.ll.m3u8``, ``mono.ll.m3u8`` and its parts."""
+    hub = hub_of(server)
+    return routes(server, hub) + low_latency_routes(server, hub)
 
 
 @hookimpl
 def play_urls(stream: Stream, base: PlayBase) -> list[PlayURL]:
-    """``http://host:port/NAME/index.m3u8`` on the HTTP listener the client used."""
-    return [PlayURL("hls", base.http_url(f"{stream.name}/index.m3u8"), "HLS")]
+    """``http://host:port/NAME/index.m3u8`` (and ``index.ll.m3u8``, low-latency) on the
+    HTTP listener the client used."""
+    return [
+        PlayURL("hls", base.http_url(f"{stream.name}/index.m3u8"), "HLS"),
+        PlayURL("ll-hls", base.http_url(f"{stream.name}/index.ll.m3u8"), "LL-HLS"),
+    ]
 
 
 @hookimpl

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class HLSSettings(BaseModel):
@@ -21,3 +21,15 @@ class HLSSettings(BaseModel):
     cutting restarts at the next keyframe; it bounds the memory one stream's HLS can take."""
     playlist_wait: float = Field(default=10.0, gt=0, le=120)
     """How long a playlist request for a stream just started waits for its first segment."""
+    part_duration: float = Field(default=0.5, ge=0.1, le=5)
+    """Low-latency HLS: target duration of a part (``PART-TARGET``), seconds; shorter than
+    ``segment_duration``."""
+
+    @model_validator(mode="after")
+    def _parts_fit_in_segments(self) -> HLSSettings:
+        if self.part_duration >= self.segment_duration:
+            raise ValueError(
+                f"hls.part_duration ({self.part_duration:g}) must be shorter than "
+                f"hls.segment_duration ({self.segment_duration:g})"
+            )
+        return self

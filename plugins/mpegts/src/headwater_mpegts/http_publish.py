@@ -5,16 +5,25 @@ that lasts as long as the encoder runs. The body goes through :class:`TSReader` 
 publication; the publication ends when the body ends, the client leaves, or nothing
 arrives for ``limits.publish_idle_timeout``. Refusals are HTTP statuses (400/401/403/404/
 409/503) with a one-line reason.
+
+The body is read in batches: ffmpeg sends one small chunk per muxed frame (some 37 a second
+at 4 Mbit/s), and each would otherwise cost a socket read, a parse pass, a wake-up of this
+task and a small demuxer feed. After a read of less than :data:`BATCH_BYTES` the
+connection stops reading for ``mpegts.read_interval`` (the HTTP server's
+``headwater.pause_reading`` extension), so the kernel gathers the next chunks and the
+demuxer gets them as one slice; a bigger read is followed by the next at once, so
+throughput is never limited, and no byte waits longer than the interval.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from asyncio import sleep
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from headwater import Frame, PublishRejected, PublishRequest, shown
@@ -30,6 +39,40 @@ log = logging.getLogger("headwater.mpegts")
 PROTO = "mpegts"
 PROBE_BYTES = 1 << 20
 """Body bytes read for MPEG-TS sync before a publication is refused as not MPEG-TS."""
+BATCH_BYTES = 64 << 10
+"""A read smaller than this is followed by a pause of ``mpegts.read_interval`` (the HTTP
+server hands over everything it has buffered, and stops reading by itself above 64 KiB:
+a read this big may have left more waiting)."""
+
+PAUSE_READING = "headwater.pause_reading"
+"""The ASGI scope extension of headwater's HTTP server that stops reading the connection
+until the next ``receive()`` (docs/plugins.md); absent under another ASGI server."""
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class _Body:
+    """The request body from ASGI ``receive``: the next piece, until it ends or the client
+    leaves (:attr:`ended` says which)."""
+
+    __slots__ = ("ended", "receive")
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.ended: str | None = None
+        """``"body ended"`` or ``"client left"`` once there is no more to read."""
+
+    async def next(self) -> bytes:
+        """The bytes that arrived since the last call (b"" once :attr:`ended` is set)."""
+        if self.ended is not None:
+            return b""
+        message = await self.receive()
+        if message["type"] != "http.request":
+            self.ended = "client left"
+            return b""
+        if not message.get("more_body", False):
+            self.ended = "body ended"
+        return message.get("body", b"")
 
 
 async def publish_endpoint(server: Server, request: Request) -> Response:
@@ -48,8 +91,8 @@ async def publish_endpoint(server: Server, request: Request) -> Response:
         local_port=request.url.port or 0,
     )
     limits = server.settings.limits
-    chunks = request.stream().__aiter__()
-    head, problem = await _probe(chunks, float(limits.message_timeout))
+    body = _Body(request.receive)
+    head, problem = await _probe(body, float(limits.message_timeout))
     if problem is not None:
         status, reason = problem
         log.warning(
@@ -66,7 +109,10 @@ async def publish_endpoint(server: Server, request: Request) -> Response:
             publication.add_bytes(len(head))
             _send(publication, reader.feed(head))
             del head
-            ended = await _pump(chunks, reader, publication, limits.publish_idle_timeout)
+            pause = request.scope.get("extensions", {}).get(PAUSE_READING)
+            interval = server.plugin_settings["mpegts"].read_interval
+            idle = limits.publish_idle_timeout
+            ended = await _pump(body, reader, publication, idle, interval, pause)
             _send(publication, reader.flush())
     except PublishRejected as exc:
         return PlainTextResponse(exc.reason + "\n", status_code=exc.http_status)
@@ -75,9 +121,7 @@ async def publish_endpoint(server: Server, request: Request) -> Response:
     return PlainTextResponse(f"published {publish.name}: {counts}\n")
 
 
-async def _probe(
-    chunks: AsyncIterator[bytes], timeout: float
-) -> tuple[bytes, tuple[int, str] | None]:
+async def _probe(body: _Body, timeout: float) -> tuple[bytes, tuple[int, str] | None]:
     """Read the body until it shows MPEG-TS sync; return what was read, or why not.
 
     At most :data:`PROBE_BYTES` (plus one chunk) are held, and each byte is looked at a
@@ -87,14 +131,12 @@ async def _probe(
     start = 0
     with anyio.move_on_after(timeout):
         while len(buf) < PROBE_BYTES:
-            try:
-                chunk = await chunks.__anext__()
-            except (StopAsyncIteration, ClientDisconnect):
-                return b"", (400, "the body ended before any MPEG-TS packet")
-            buf += chunk
+            buf += await body.next()
             found, start = _find_sync(buf, start)
             if found >= 0:
                 return bytes(buf[found:]), None
+            if body.ended is not None and len(buf) < PROBE_BYTES:
+                return b"", (400, "the body ended before any MPEG-TS packet")
         return b"", (400, f"no MPEG-TS packets in the first {len(buf)} bytes of the body")
     if not buf:
         return b"", (408, f"no data within {timeout:g}s")
@@ -121,31 +163,38 @@ def _find_sync(buf: bytearray, start: int) -> tuple[int, int]:
 
 
 async def _pump(
-    chunks: AsyncIterator[bytes], reader: TSReader, publication: Publication, idle: float
+    body: _Body,
+    reader: TSReader,
+    publication: Publication,
+    idle: float,
+    interval: float = 0.0,
+    pause: Callable[[], None] | None = None,
 ) -> str:
-    """Feed body chunks to the reader until the body ends; return why it stopped.
+    """Feed the body to the reader until it ends; return why it stopped.
 
-    One cancel scope bounds every wait, its deadline moved on with each chunk, rather than
-    a new scope per chunk (uvicorn hands over every body byte that arrived since the last
-    read, so a chunk is often several of the client's writes).
+    After a read smaller than :data:`BATCH_BYTES`, reading stops for ``interval`` seconds
+    (``pause`` stops the connection's reads; the next ``receive`` resumes them), so that the
+    next read brings several of the client's chunks at once. One cancel scope bounds every
+    wait, its deadline moved on with each read, rather than a new scope per read.
     """
     feed = reader.feed
     send = publication.send
     add_bytes = publication.add_bytes
     now = anyio.current_time
     with anyio.CancelScope() as scope:
-        try:
-            while True:
-                scope.deadline = now() + idle
-                chunk = await chunks.__anext__()
+        while body.ended is None:
+            scope.deadline = now() + idle
+            chunk = await body.next()
+            if chunk:
                 add_bytes(len(chunk))
                 for event in feed(chunk):
                     if type(event) is Frame:
                         send(event)
-        except StopAsyncIteration:
-            return "body ended"
-        except ClientDisconnect:
-            return "client left"
+            if interval and len(chunk) < BATCH_BYTES and body.ended is None:
+                if pause is not None:
+                    pause()
+                await sleep(interval)  # asyncio's own: anyio's costs more per call
+        return body.ended or "body ended"
     return f"no data for {idle:g} s"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,10 +12,17 @@ from headwater import PlayBase, PlayURL, hookimpl
 from headwater_mpegts.http_play import play_endpoint
 from headwater_mpegts.http_publish import publish_endpoint
 from headwater_mpegts.http_push import HTTPPush
+from headwater_mpegts.settings import MpegtsSettings
 from headwater_mpegts.udp_push import UDPPush
 
 if TYPE_CHECKING:
     from headwater import Server, Stream
+
+
+@hookimpl
+def settings_sections() -> dict[str, Any]:
+    """The ``mpegts`` section (how an HTTP publisher's body is batched)."""
+    return {"mpegts": MpegtsSettings}
 
 
 @hookimpl

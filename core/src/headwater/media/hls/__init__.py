@@ -5,6 +5,14 @@ archive playback both render their playlists here, so they cannot disagree on th
 """
 
 from headwater.media.hls.codecs import codec_string, codecs_attribute, resolution_of
+from headwater.media.hls.low_latency import (
+    LowLatencyPlaylist,
+    Part,
+    PartedSegment,
+    advance_part_limit,
+    part_hold_back,
+    render_low_latency_playlist,
+)
 from headwater.media.hls.playlist import (
     MediaPlaylist,
     Segment,
@@ -16,12 +24,18 @@ from headwater.media.hls.playlist import (
 )
 
 __all__ = [
+    "LowLatencyPlaylist",
     "MediaPlaylist",
+    "Part",
+    "PartedSegment",
     "Segment",
     "Variant",
+    "advance_part_limit",
     "codec_string",
     "codecs_attribute",
     "format_date_time",
+    "part_hold_back",
+    "render_low_latency_playlist",
     "render_master_playlist",
     "render_media_playlist",
     "resolution_of",

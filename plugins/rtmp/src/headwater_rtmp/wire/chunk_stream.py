@@ -6,9 +6,12 @@ message headers of type 0/1/2/3, extended timestamps (also repeated in type-3 ch
 ffmpeg, librtmp and Flash write them), 32-bit timestamp wrap, Set Chunk Size and Abort
 applied at once. :class:`ChunkWriter` picks the smallest header for each message.
 
-Hot path: one pass over an immutable buffer with ``struct.unpack_from``; a payload is
-either one slice copy (a message in one chunk and one read) or built in one ``bytearray``
-per chunk stream, each byte copied in once, whatever the reads' sizes.
+Hot path: one pass over an immutable buffer with ``struct.unpack_from``, from an offset
+(a read is never re-sliced). A payload is one copy of the read: a slice for a message in
+one chunk, one join of the chunks' ``memoryview`` pieces for a message split into chunks
+within one read. Only the pieces of a message still unfinished when a read ends are copied
+into its chunk stream's ``bytearray`` (so nothing keeps a whole read alive), each byte
+once, whatever the reads' sizes.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class _Stream:
         "delta",
         "ext",
         "length",
+        "parts",
         "remaining",
         "started",
         "stream_id",
@@ -65,6 +69,9 @@ class _Stream:
         self.started = 0.0
         """The caller's ``now`` when the unfinished message's first byte arrived."""
         self.buf = bytearray()
+        """Bytes of the unfinished message that came in earlier reads."""
+        self.parts: list[memoryview] = []
+        """Pieces of the unfinished message in the read being parsed (views of it)."""
 
 
 class ChunkReader:
@@ -108,6 +115,8 @@ class ChunkReader:
         """The stream whose chunk a read cut short; ``_cut_csid`` and ``_cut_left`` with it."""
         self._cut_csid = 0
         self._cut_left = 0
+        self._open: list[_Stream] = []
+        """Streams given pieces of the read being parsed (copied out when it ends)."""
         self.evicted: str | None = None
         """Why the budget evicted this reader (then every :meth:`feed` fails), or None."""
         self.on_evicted: Callable[[str], None] | None = None
@@ -117,16 +126,33 @@ class ChunkReader:
         """Consume ``data``; return the messages it completes, in order."""
         self.received += len(data)
         out: list[Message] = []
-        if self._cut is not None:
-            data = self._resume(data, out)
-        if self._rest:
-            data = self._rest + data
-        elif type(data) is not bytes:
+        if type(data) is not bytes:
             data = bytes(data)
-        n = len(data)
         mv = memoryview(data)
         pos = 0
+        if self._cut is not None:
+            pos = self._resume(mv, out)
+        if self._rest:
+            data = self._rest + data[pos:]
+            mv = memoryview(data)
+            pos = 0
+        n = len(data)
+        try:
+            pos = self._parse(data, mv, pos, n, now, out)
+        finally:
+            if self._open:
+                self._keep_open_parts()
+        self._rest = data[pos:] if pos < n else b""
+        if self.budget is not None:
+            self._account()
+        return out
+
+    def _parse(
+        self, data: bytes, mv: memoryview, pos: int, n: int, now: float, out: list[Message]
+    ) -> int:
+        """Parse whole chunks from ``pos``; return where the unparsed tail begins."""
         streams = self._streams
+        open_ = self._open
         while pos < n:
             b0 = data[pos]
             fmt = b0 >> 6
@@ -176,7 +202,9 @@ class ChunkReader:
                     if p + take > n:
                         pos = self._cut_short(st, csid, mv, p, n, take)
                         break
-                    st.buf += mv[p : p + take]
+                    if not st.parts:
+                        open_.append(st)
+                    st.parts.append(mv[p : p + take])
                     self._held += take
                     st.remaining -= take
                     pos = p + take
@@ -220,56 +248,80 @@ class ChunkReader:
             if p + take > n:
                 pos = self._cut_short(st, csid, mv, p, n, take)
                 break
-            st.buf += mv[p : p + take]
+            if not st.parts:
+                open_.append(st)
+            st.parts.append(mv[p : p + take])
             self._held += take
             st.remaining -= take
             pos = p + take
-        self._rest = data[pos:] if pos < n else b""
-        if self.budget is not None:
-            self._account()
-        return out
+        return pos
 
     def _cut_short(self, st: _Stream, csid: int, mv: memoryview, p: int, n: int, take: int) -> int:
         """Keep the part of a chunk this read holds; the next read resumes it. Returns ``n``."""
-        st.buf += mv[p:n]
+        if p < n:
+            if not st.parts:
+                self._open.append(st)
+            st.parts.append(mv[p:n])
         self._held += n - p
         st.remaining -= n - p
         self._cut, self._cut_csid, self._cut_left = st, csid, take - (n - p)
         return n
 
-    def _resume(self, data: bytes, out: list[Message]) -> bytes:
-        """Complete the chunk a read cut short with the start of ``data``; return the rest."""
+    def _resume(self, mv: memoryview, out: list[Message]) -> int:
+        """Complete the chunk a read cut short with the start of ``mv`` (the new read);
+        return where the rest of the read begins."""
         st = self._cut
         assert st is not None
         left = self._cut_left
-        if len(data) < left:
-            st.buf += data
-            self._held += len(data)
-            st.remaining -= len(data)
-            self._cut_left = left - len(data)
-            return b""
-        st.buf += memoryview(data)[:left]
-        self._held += left
-        st.remaining -= left
+        n = len(mv)
+        take = n if n < left else left
+        if take:
+            if not st.parts:
+                self._open.append(st)
+            st.parts.append(mv[:take])
+            self._held += take
+            st.remaining -= take
+        if n < left:
+            self._cut_left = left - n
+            return n
         self._cut = None
         self._cut_left = 0
         if not st.remaining:
             out.append(self._complete(st, self._cut_csid))
-        return data[left:]
+        return left
+
+    def _keep_open_parts(self) -> None:
+        """Copy the pieces of unfinished messages out of the read that is ending."""
+        for st in self._open:
+            parts = st.parts
+            if parts:
+                buf = st.buf
+                for part in parts:
+                    buf += part
+                parts.clear()
+        self._open.clear()
 
     def _complete(self, st: _Stream, csid: int) -> Message:
-        """The message whose last byte just arrived, from its buffer."""
+        """The message whose last byte just arrived: one join of its pieces."""
         self._pending -= st.length
-        self._held -= len(st.buf)
-        payload = bytes(st.buf)
-        st.buf = bytearray()
+        self._held -= st.length
+        parts = st.parts
+        if st.buf:
+            payload = b"".join((st.buf, *parts))
+            st.buf = bytearray()
+        elif len(parts) == 1:
+            payload = bytes(parts[0])
+        else:
+            payload = b"".join(parts)
+        parts.clear()
         return self._finish(st, csid, payload)
 
     def _drop(self, st: _Stream) -> None:
         """Forget an unfinished message (Abort, or a new header on its chunk stream)."""
         self._pending -= st.length
-        self._held -= len(st.buf)
+        self._held -= st.length - st.remaining
         st.buf = bytearray()
+        st.parts.clear()
         st.remaining = 0
 
     def _account(self) -> None:

@@ -1,0 +1,183 @@
+"""The HTTP side of low-latency HLS: playlists with blocking reload, init segments, parts.
+
+``/{name}/index.ll.m3u8`` (Flussonic's low-latency URL: a master playlist) points at
+``/{name}/mono.ll.m3u8``, the low-latency media playlist; beside it ``ll-init-N.mp4``
+(``EXT-X-MAP``), ``ll-part-N.m4s`` (parts) and ``ll-S.m4s`` (whole segments, for players
+that ignore parts). The same under ``/{name}/tracks-v1a1/`` for the selected tracks.
+
+Blocking playlist reload (RFC 8216bis 6.2.5.2): a playlist request with ``_HLS_msn=M``
+(and ``_HLS_part=P``) is held until segment M (part P of it) is in the playlist, at most
+three target durations, then answered ``503``; ``_HLS_part`` without ``_HLS_msn``, a
+value that is not a number, an ``M`` more than two segments past the newest, or a ``P``
+more than the advance part limit past the newest part, is a ``400`` at once. A request for
+the part the playlist's ``EXT-X-PRELOAD-HINT`` names is held the same way until it exists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from headwater.media.hls import advance_part_limit
+from headwater_hls.live import HLSHub, LiveHLS
+from headwater_hls.routes import (
+    CORS,
+    PLAYLIST_HEADERS,
+    PLAYLIST_TYPE,
+    ready,
+    refuse,
+    request_variant,
+    selected_tracks,
+    stream_name,
+)
+
+if TYPE_CHECKING:
+    from headwater import Server
+
+MP4_TYPE = "video/mp4"
+BLOCKING_TARGETS = 3
+"""A blocking request waits at most this many target durations (RFC 8216bis 6.2.5.2)."""
+
+
+def _number(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit() or len(text) > 18:
+        raise ValueError(text)
+    return int(text)
+
+
+def delivery_directives(query: dict[str, str]) -> tuple[int, int | None] | str | None:
+    """``(msn, part)`` from ``_HLS_msn``/``_HLS_part``, None without them, or the reason
+    they are a Bad Request."""
+    try:
+        msn, part = _number(query.get("_HLS_msn")), _number(query.get("_HLS_part"))
+    except ValueError as exc:
+        return f"_HLS_msn and _HLS_part are whole numbers, not {exc}"
+    if msn is None:
+        return None if part is None else "_HLS_part needs _HLS_msn"
+    return msn, part
+
+
+def too_far(window: Any, msn: int, part: int | None, part_target: float) -> str | None:
+    """Why a blocking request for (``msn``, ``part``) is too far ahead of the newest part
+    of ``window`` (a :class:`~headwater_hls.part_window.PartWindow`, maybe selected): a Bad
+    Request; or None."""
+    last = window.last_position()
+    if last is None:
+        return None
+    last_msn, last_part = last
+    limit = advance_part_limit(part_target)
+    if msn > last_msn + 2:
+        return f"_HLS_msn={msn} is more than two segments past the newest ({last_msn})"
+    if part is not None:
+        ahead = part - last_part if msn == last_msn else part + 1
+        if msn >= last_msn and ahead > limit:
+            return f"_HLS_part={part} is more than {limit} parts past the newest"
+    return None
+
+
+def routes(server: Server, hub: HLSHub) -> list[Route]:
+    """The low-latency HLS routes of ``server``."""
+
+    def blocking_timeout(live: LiveHLS) -> float:
+        return BLOCKING_TARGETS * max(live.settings.segment_duration, 1.0)
+
+    async def master(request: Request) -> Response:
+        """The low-latency master playlist: one variant, ``mono.ll.m3u8`` beside it."""
+        live = await ready(hub, request, low_latency=True)
+        if isinstance(live, Response):
+            return live
+        text = live.window.master_playlist(selected_tracks(server, live), "mono.ll.m3u8")
+        return Response(text, media_type=PLAYLIST_TYPE, headers=PLAYLIST_HEADERS)
+
+    async def media(request: Request) -> Response:
+        """The low-latency media playlist, held for a blocking reload's part."""
+        directive = delivery_directives(dict(request.query_params))
+        if isinstance(directive, str):
+            return refuse(400, f"stream {stream_name(request)!r}: {directive}")
+        live = await ready(hub, request, low_latency=True)
+        if isinstance(live, Response):
+            return live
+        window = live.window
+        if directive is not None:
+            msn, part = directive
+            reason = too_far(window, msn, part, live.settings.part_duration)
+            if reason is not None:
+                return refuse(400, f"stream {live.name!r}: {reason}")
+            wait = blocking_timeout(live)
+            await live.wait_for(lambda: window.has_part(msn, part) or not window.publishing, wait)
+            live.touch()
+            if not window.has_part(msn, part) and window.publishing:
+                at = f"{msn}.{part}" if part is not None else str(msn)
+                return refuse(503, f"stream {live.name!r}: part {at} not ready in {wait:g}s")
+        return Response(window.media_playlist(), media_type=PLAYLIST_TYPE, headers=PLAYLIST_HEADERS)
+
+    def running(request: Request) -> LiveHLS | Response:
+        variant = request_variant(request, low_latency=True)
+        if isinstance(variant, Response):
+            return variant
+        live = hub.get(stream_name(request), variant)
+        if live is None:
+            return refuse(404, f"stream {stream_name(request)!r} has no low-latency HLS running")
+        live.touch()
+        return live
+
+    def media_headers(live: LiveHLS) -> dict[str, str]:
+        settings = live.settings
+        lifetime = int(settings.segment_duration * (settings.segment_count + 2))
+        return {**CORS, "Cache-Control": f"public, max-age={max(lifetime, 1)}"}
+
+    def missing(request: Request) -> Response:
+        return refuse(404, f"stream {stream_name(request)!r} has no {request.url.path}")
+
+    async def init(request: Request) -> Response:
+        """An init segment (``EXT-X-MAP``)."""
+        live = running(request)
+        if isinstance(live, Response):
+            return live
+        data = live.window.inits.get(request.path_params["number"])
+        if data is None:
+            return missing(request)
+        return Response(data, media_type=MP4_TYPE, headers=media_headers(live))
+
+    async def part(request: Request) -> Response:
+        """A part; the next one (the preload hint) is waited for."""
+        live = running(request)
+        if isinstance(live, Response):
+            return live
+        window = live.window
+        number = request.path_params["number"]
+        if window.part(number) is None and window.publishing and number == window.next_part:
+            await live.wait_for(
+                lambda: window.part(number) is not None or not window.publishing,
+                blocking_timeout(live),
+            )
+        found = window.part(number)
+        if found is None:
+            return missing(request)
+        return Response(found.data, media_type=MP4_TYPE, headers=media_headers(live))
+
+    async def segment(request: Request) -> Response:
+        """A whole segment (its parts in order)."""
+        live = running(request)
+        if isinstance(live, Response):
+            return live
+        found = live.window.segment(request.path_params["seq"])
+        if found is None:
+            return missing(request)
+        return Response(found.data, media_type=MP4_TYPE, headers=media_headers(live))
+
+    routes: list[Route] = []
+    for base in ("/{name:path}/tracks-{selection}", "/{name:path}"):
+        routes += [
+            Route(base + "/index.ll.m3u8", master, methods=["GET"]),
+            Route(base + "/mono.ll.m3u8", media, methods=["GET"]),
+            Route(base + "/ll-init-{number:int}.mp4", init, methods=["GET"]),
+            Route(base + "/ll-part-{number:int}.m4s", part, methods=["GET"]),
+            Route(base + "/ll-{seq:int}.m4s", segment, methods=["GET"]),
+        ]
+    return routes
