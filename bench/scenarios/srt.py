@@ -1,10 +1,15 @@
-"""Encrypted SRT ingest: N real-time ffmpeg callers (issues 5 and 14).
+"""Encrypted SRT ingest: N real-time callers (issues 5 and 14).
 
-Each caller is an ffmpeg (libsrt; Debian's when installed, else the bundled one)
-publishing the cached TS clip with ``-re -stream_loop -1 -c copy`` to the server's SRT
-listener, stream id ``#!::r=bench/cK,m=publish``, AES-128 by default (``--pbkeylen``), the
-passphrase coming from the bench template's ``srt_publish``. ffmpeg runs in its own
-processes, so its CPU is not the server's. The drops/loss cell sums the receiver counters
+By default (``--client ffmpeg``) each caller is an ffmpeg (libsrt; Debian's when
+installed, else the bundled one) publishing the cached TS clip with ``-re -stream_loop -1
+-c copy`` to the server's SRT listener, stream id ``#!::r=bench/cK,m=publish``, AES-128 by
+default (``--pbkeylen``), the passphrase coming from the bench template's
+``srt_publish``. ffmpeg runs in its own processes, so its CPU is not the server's. With
+``--client asyncio`` the callers are headwater's own sans-I/O SRT callers
+(:mod:`bench.harness.srt_caller`), ``--callers-per-process`` of them in each of a few
+asyncio processes, sending the same clip pre-cut and pre-encrypted: 200 of them cost a
+fraction of a core where 200 ffmpeg processes swamp 2 cores, so the server is what is
+measured. The drops/loss cell sums the receiver counters
 the server logs when a caller leaves: packets lost on the way, recovered by
 retransmission, dropped too late. Where ``srt-live-transmit`` is installed it is measured
 in the same run: one process per caller, each on its own port, summed
@@ -18,7 +23,7 @@ import argparse
 import asyncio
 import re
 
-from bench.harness import IngestScenario, Run, clip
+from bench.harness import IngestScenario, Run, clip, srt_caller
 from bench.harness import srt_live_transmit as slt
 from bench.harness.ffmpeg import SPACING, ffmpeg_exe, ffmpeg_version, publish
 from bench.harness.ingest import Target
@@ -27,6 +32,8 @@ PASSPHRASE = "bench-passphrase-0123"
 CONNECT_TIMEOUT_MS = 15_000
 """The callers' connect timeout (libsrt's default, 3 s, is shorter than the start-up storm
 of a couple of hundred ffmpeg processes on 2 cores)."""
+ASYNCIO_SPACING = 0.02
+"""Seconds between two asyncio callers' starts (over all their processes)."""
 LOSS = re.compile(r"(\d+) packets, (\d+) lost, (\d+) recovered, (\d+) dropped too late")
 
 
@@ -56,6 +63,11 @@ class Srt(IngestScenario):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         """Key length, latency, the ffmpeg."""
+        parser.add_argument("--client", choices=["ffmpeg", "asyncio"], default="ffmpeg",
+                            help="callers: ffmpeg processes (libsrt) or headwater's own "
+                            "sans-I/O callers in a few asyncio processes")  # fmt: skip
+        parser.add_argument("--callers-per-process", type=int, default=25,
+                            help="asyncio callers per process")  # fmt: skip
         parser.add_argument("--ffmpeg", help="the ffmpeg to publish with (default: Debian's)")
         parser.add_argument("--pbkeylen", type=int, default=16, choices=[0, 16, 24, 32],
                             help="AES key bytes (0: no encryption)")  # fmt: skip
@@ -69,8 +81,13 @@ class Srt(IngestScenario):
         return body
 
     def warmup(self, args: argparse.Namespace, n: int) -> float:
-        """ffmpeg start-up takes a while when many start at once: 3 s + 0.1 s per caller."""
-        return args.warmup if args.warmup is not None else 3.0 + 0.1 * n
+        """ffmpeg start-up takes a while when many start at once: 3 s + 0.1 s per caller
+        (asyncio callers: 3 s + their start spacing)."""
+        if args.warmup is not None:
+            return args.warmup
+        if args.client == "asyncio":
+            return 3.0 + ASYNCIO_SPACING * n
+        return 3.0 + 0.1 * n
 
     def prepare(self, args: argparse.Namespace) -> str:
         """The TS clip each caller loops."""
@@ -78,15 +95,42 @@ class Srt(IngestScenario):
                          cache=args.cache_dir)  # fmt: skip
         rate = self.path.stat().st_size * 8 / args.clip_seconds / 1e6
         key = f"AES-{args.pbkeylen * 8}" if args.pbkeylen else "unencrypted"
+        if args.client == "asyncio":
+            return (f"{self.path.name}, {rate:.1f} Mbit/s per caller, {key}, callers: "
+                    f"headwater's, {args.callers_per_process} per asyncio process")  # fmt: skip
         self.exe = ffmpeg_exe(args.ffmpeg)
         return (f"{self.path.name}, {rate:.1f} Mbit/s per caller, {key}, "
                 f"callers: {ffmpeg_version(self.exe)}")  # fmt: skip
 
     async def start_clients(self, run: Run) -> None:
-        """One ffmpeg caller per stream, started :data:`SPACING` apart."""
+        """One ffmpeg caller per stream, started :data:`SPACING` apart; or groups of
+        asyncio callers, one process per group."""
+        if run.args.client == "asyncio":
+            self.start_groups(run)
+            return
         for i in range(run.n):
             run.spawn(i, self.caller(run, i))
             await asyncio.sleep(SPACING)
+
+    def start_groups(self, run: Run) -> None:
+        """Processes of asyncio callers; the clip lasts beyond every wait of the run."""
+        args = run.args
+        callers: list[tuple[int, str | None]] = []
+        for i in range(run.n):
+            if isinstance(run.server, slt.SrtLiveTransmit):
+                callers.append((run.server.srt_port(i), None))
+            else:
+                callers.append((run.server.port("srt"), f"#!::r={run.name(i)},m=publish"))
+        size = max(args.callers_per_process, 1)
+        groups = (run.n + size - 1) // size
+        seconds = self.warmup(args, run.n) + args.seconds + 60 + 0.2 * run.n
+        passphrase = PASSPHRASE if args.pbkeylen else None
+        for g in range(groups):
+            first = g * size
+            coro = srt_caller.run_group(run, first, callers[first : first + size], self.path,
+                                        args.clip_seconds, seconds, passphrase, args.pbkeylen,
+                                        ASYNCIO_SPACING * groups)  # fmt: skip
+            run.spawn(first, coro)
 
     async def caller(self, run: Run, i: int) -> None:
         """Run ffmpeg until the stop; an exit before it is a failure (with ffmpeg's words)."""

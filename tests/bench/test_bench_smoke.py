@@ -213,6 +213,17 @@ def test_codec_scenarios_run(cache: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "MB/s" in out and "CPU-s/GB" in out
 
 
+def test_rtsp_codec_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A real ffmpeg's RTSP/TCP publish is captured once, then replayed without sockets."""
+    figures = run("rtsp_codec", ["--seconds", "2", "--size", "320x180", "--mbps", "1",
+                                 "--clip-seconds", "2", "--repeat", "1",
+                                 "--cache-dir", str(cache)])  # fmt: skip
+    assert set(figures) == {"whole path", "reader alone", "packet by packet"}
+    assert min(figures.values()) > 0
+    out = capsys.readouterr().out
+    assert "interleaved packets" in out and "frames out" in out
+
+
 def test_dvr_index_tiny_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     figures = run("dvr_index", ["--days", "1", "--queries", "20", "--dir", str(tmp_path)])
     out = capsys.readouterr().out

@@ -102,3 +102,52 @@ def test_unknown_key_is_counted_and_never_buffered() -> None:
     ep.tick(1000)
     assert conn.undecryptable == 1
     assert conn.take_payload() == b"x" * 1316
+
+
+def _datagram(cipher: PayloadCipher | None, seq: int, payload: bytes, key: int) -> bytes:
+    body = cipher.apply(seq, payload) if (cipher is not None and key) else payload
+    word2 = (0b11 << 30) | (key << 27) | 1
+    return seq.to_bytes(4, "big") + word2.to_bytes(4, "big") + bytes(8) + body
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, SEQ_MAX),
+            st.sampled_from([0, 1, 17, 1316, 1456]),
+            st.sampled_from([0, 1, 2]),
+        ),
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_open_datagrams_equals_per_packet_decryption(
+    items: list[tuple[int, int, int]], uniform: bool
+) -> None:
+    """The batched opening of whole datagrams (one size and key, or mixed) gives the
+    payloads per-packet decryption gives, joined; plain packets pass as they are."""
+    from headwater_srt.wire.crypto import StreamDecryptor, make_key_material, open_datagrams
+
+    km, _keys = make_key_material("batched passphrase", 16, keys=3)
+    dec = StreamDecryptor("batched passphrase", km)
+    if uniform:
+        items = [(s, 1316, 1) for s, _n, _k in items]
+    rng = random.Random(len(items))
+    payloads = [rng.randbytes(n) for _s, n, _k in items]
+    datagrams = [
+        _datagram(dec.cipher(k) if k else None, s, p, k)
+        for (s, _n, k), p in zip(items, payloads, strict=True)
+    ]
+    assert open_datagrams(datagrams, dec) == b"".join(payloads)
+
+
+def test_open_datagram_clears_the_key_and_decrypts() -> None:
+    from headwater_srt.wire.crypto import StreamDecryptor, make_key_material, open_datagram
+
+    km, _keys = make_key_material("single passphrase", 16)
+    dec = StreamDecryptor("single passphrase", km)
+    sealed = _datagram(dec.cipher(1), 77, b"payload" * 100, 1)
+    opened = open_datagram(sealed, dec)
+    assert (opened[4] >> 3) & 3 == 0 and opened[:4] == sealed[:4] and opened[5:16] == sealed[5:16]
+    assert opened[16:] == b"payload" * 100

@@ -205,3 +205,32 @@ def test_small_drift_is_applied_without_moving_the_base() -> None:
     for i in range(DRIFT_SAMPLES):
         ackack_round(r, i, 2 * MS)
     assert r.time_base == 0 and r.drift == 2 * MS
+
+
+def test_ack_and_nak_skip_holes_the_sender_gave_up() -> None:
+    """Holes a drop request gave up stay empty slots but leave the loss list: the ACK
+    position and the NAK list come from the holes still lost, oldest first."""
+    r = make()
+    feed(r, 100, 0, 0)
+    feed(r, 103, 3 * MS, 3 * MS)  # 101, 102 lost
+    feed(r, 106, 6 * MS, 6 * MS)  # 104, 105 lost
+    r.on_dropreq(101, 102)
+    assert r.ack_seq == 104
+    assert r.loss_ranges() == [(104, 105)]
+    feed(r, 104, 4 * MS, 7 * MS, rexmit=True)
+    assert r.ack_seq == 105 and r.loss_ranges() == [(105, 105)]
+    assert r.buffered == 4
+
+
+def test_periodic_nak_is_bounded_to_what_fits_a_packet() -> None:
+    from headwater_srt.wire.receiver import MAX_NAK_RANGES
+
+    r = make()
+    seq = 100
+    for i in range(MAX_NAK_RANGES + 30):  # every other packet lost
+        feed(r, seq, i * MS, i * MS)
+        seq += 2
+    fb = r.feedback(10**6)
+    assert fb.nak is not None and len(fb.nak) == MAX_NAK_RANGES
+    assert fb.nak[0] == (101, 101) and fb.nak[-1] == (101 + 2 * (MAX_NAK_RANGES - 1),) * 2
+    assert len(r.loss_ranges()) == MAX_NAK_RANGES + 29

@@ -31,7 +31,7 @@ class _Endpoint(asyncio.DatagramProtocol):
         self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        route = self.routes.get((addr[0], addr[1]))
+        route = self.routes.get(addr if len(addr) == 2 else (addr[0], addr[1]))  # IPv6: 4
         if route is None:
             self.pair.strays += 1
             return

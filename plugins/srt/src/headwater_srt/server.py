@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import struct
 import time
 from collections.abc import Sequence
 
@@ -42,9 +43,18 @@ many datagrams (a busy server), every 10 ms (the ACK period) when it found few."
 BUSY_DRAIN = 32
 """Datagrams per drain above which polling goes fast."""
 HAND_OVER_TICKS = 4
-"""Delivered payload goes to the stream handlers every this many ticks (40 ms)."""
+"""Delivered payload goes to each stream handler every this many ticks (40 ms), to a
+different quarter of the handlers at each tick."""
+HAND_OVER_PACKETS = 16
+"""A handler gets its payload at its tick once this many packets wait (about 40 ms of a
+4 Mbit/s stream: 21 KB, enough for the TS demuxer's bulk path and a decryption batch)..."""
+HAND_OVER_WAIT = 100_000
+"""... or once the oldest waited this long, µs (a small stream's payload is handed over
+every 100-140 ms, in batches that pay for themselves, rather than 2 packets every 40 ms)."""
 MAX_DATAGRAM = 2048
 """Receive size: SRT packets fit the negotiated MTU (1500 at most)."""
+dest_of = struct.Struct("!I").unpack_from
+"""The destination socket id of a packet (its fourth header word)."""
 RECV_BUFFER = 4 << 20
 """Kernel receive buffer asked for each socket (bursts of retransmissions)."""
 
@@ -64,9 +74,9 @@ class SRTPort:
     def drain(self, limit: int = 1024) -> int:
         """Handle every datagram queued on the socket (at most ``limit``); return how many.
 
-        Data packets of established connections take a short path straight to their
-        connection (one clock reading per drain); everything else goes through
-        :meth:`on_datagram`.
+        Packets of established connections (data, and the ACKACKs that answer each ACK)
+        take a short path straight to their connection (one clock reading per drain);
+        handshakes and strays go through :meth:`on_datagram`.
         """
         recv = self.sock.recvfrom
         conns = self.endpoint.connections
@@ -79,11 +89,13 @@ class SRTPort:
             except OSError as exc:  # e.g. ICMP port unreachable from a vanished caller
                 log.debug("srt: port %s: %s", self.port, exc)
                 return count
-            if len(data) > 16 and not data[0] & 0x80:
-                entry = conns.get(int.from_bytes(data[12:16], "big"))
+            if len(data) >= 16:
+                entry = conns.get(dest_of(data, 12)[0])
                 if entry is not None:
                     conn, peer = entry
-                    if peer[1] == addr[1] and peer[0] == addr[0] and not conn.closed:
+                    if peer[1] == addr[1] and peer[0] == addr[0]:
+                        if conn.closed:
+                            continue
                         try:
                             conn.receive(data, now)
                         except ProtocolError as exc:
@@ -91,6 +103,8 @@ class SRTPort:
                         if conn.outgoing:
                             self.endpoint.flush(conn, peer)
                             self.flush()
+                        if conn.closed:
+                            self.service.wake()
                         continue
             self.on_datagram(data, (addr[0], addr[1]))
         return limit
@@ -150,14 +164,28 @@ class SRTPort:
         self.endpoint.reject(caller.request, reason, now_us())
         self.flush()
 
-    def tick(self, now: int, hand_over: bool = True) -> None:
+    def tick(self, now: int, hand_over: bool = True, phase: int | None = None) -> None:
         """Advance the connections' timers; with ``hand_over``, pass delivered payload to
         the sessions (batched: a handler wakes up a few times per ACK period, not per
-        packet)."""
+        packet). With ``phase``, only the sessions of that phase (socket id modulo
+        :data:`HAND_OVER_TICKS`) get their payload, so that a tick wakes a quarter of the
+        handlers rather than all of them at once every fourth tick: with hundreds of
+        callers, one such burst of TS demuxing held the event loop long enough for the
+        socket to overflow."""
         closed = self.endpoint.tick(now)
         for socket_id, session in list(self.sessions.items()):
             conn = session.connection
-            if conn.has_payload and (hand_over or conn.closed):
+            if conn.has_payload and (
+                conn.closed
+                or (
+                    hand_over
+                    and (phase is None or socket_id % HAND_OVER_TICKS == phase)
+                    and (
+                        conn.pending >= HAND_OVER_PACKETS
+                        or now - conn.pending_since >= HAND_OVER_WAIT
+                    )
+                )
+            ):
                 session.deliver(conn.take_payload())
             if conn in closed or (conn.closed and socket_id not in self.endpoint.connections):
                 session.finish()
@@ -316,9 +344,8 @@ class SRTService:
             next_tick = max(next_tick + TICK, now)
             clock = now_us()
             ticks += 1
-            hand_over = ticks % HAND_OVER_TICKS == 0
             for p in list(self.active):
-                p.tick(clock, hand_over)
+                p.tick(clock, True, ticks % HAND_OVER_TICKS)
                 if not p.endpoint.connections and not p.sessions:
                     self.active.discard(p)
                     assert self._tg is not None

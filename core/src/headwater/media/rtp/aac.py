@@ -35,6 +35,9 @@ class AACDepacketizer:
             raise RTPError("mpeg4-generic fmtp lengths out of range")
         if not (0 <= self.index_delta_length <= 8):
             raise RTPError("mpeg4-generic fmtp lengths out of range")
+        self._hbr = (self.size_length, self.index_length, self.index_delta_length) == (13, 3, 3)
+        """AAC-hbr's AU headers (13-bit size, 3-bit index and delta): two bytes each, the
+        fast path of :meth:`push_fields`."""
         self.dropped = 0
         self._fragment: bytearray | None = None
         self._fragment_size = 0
@@ -43,16 +46,49 @@ class AACDepacketizer:
 
     def push(self, packet: RTPPacket) -> list[AudioFrame]:
         """Take one packet; return the frames it completes."""
-        if self._next_seq is not None and packet.sequence != self._next_seq:
+        return self.push_fields(packet.sequence, packet.timestamp, packet.marker, packet.payload)
+
+    def push_fields(
+        self,
+        sequence: int,
+        timestamp: int,
+        marker: bool,
+        data: bytes | memoryview,
+        start: int = 0,
+    ) -> list[AudioFrame]:
+        """:meth:`push` from the header fields (the per-packet path: no packet object); the
+        payload is ``data[start:]``."""
+        if self._next_seq is not None and sequence != self._next_seq:
             self._fragment = None
-        self._next_seq = (packet.sequence + 1) & 0xFFFF
-        data = packet.payload
-        if len(data) < 2:
+        self._next_seq = (sequence + 1) & 0xFFFF
+        if self._hbr and self._fragment is None and len(data) > start + 3 and not data[start]:
+            # the common case (AAC-hbr, whole AUs): each AU header is two bytes, read in place
+            bits = data[start + 1]
+            count = bits >> 4
+            at = start + 2
+            pos = at + ((bits + 7) >> 3)
+            n = len(data)
+            if count and pos <= n:
+                sizes = [(data[i] << 5) | (data[i + 1] >> 3) for i in range(at, at + 2 * count, 2)]
+                if count > 1 or sizes[0] <= n - pos:
+                    out: list[AudioFrame] = []
+                    for i, size in enumerate(sizes):
+                        if pos + size > n:
+                            self.dropped += 1
+                            break
+                        ts = (timestamp + i * SAMPLES_PER_FRAME) & 0xFFFFFFFF
+                        out.append((ts, bytes(data[pos : pos + size])))
+                        pos += size
+                    return out
+        if start:
+            data = data[start:]
+        n = len(data)
+        if n < 2:
             self.dropped += 1
             return []
         header_bits = (data[0] << 8) | data[1]
         header_bytes = (header_bits + 7) // 8
-        if 2 + header_bytes > len(data):
+        if 2 + header_bytes > n:
             self.dropped += 1
             return []
         sizes = self._sizes(
@@ -62,14 +98,14 @@ class AACDepacketizer:
             self.dropped += 1
             return []
         pos = 2 + header_bytes
-        ts = packet.timestamp
+        ts = timestamp
         if self._fragment is not None:
             if ts != self._fragment_ts or len(sizes) != 1:
                 self._fragment = None
                 self.dropped += 1
             else:
                 self._fragment += data[pos:]
-                if len(self._fragment) >= self._fragment_size or packet.marker:
+                if len(self._fragment) >= self._fragment_size or marker:
                     frame = bytes(self._fragment[: self._fragment_size])
                     complete = len(self._fragment) >= self._fragment_size
                     self._fragment = None
@@ -77,7 +113,7 @@ class AACDepacketizer:
                         return [(ts, frame)]
                     self.dropped += 1
                 return []
-        if len(sizes) == 1 and sizes[0] > len(data) - pos:
+        if len(sizes) == 1 and sizes[0] > n - pos:
             if sizes[0] > MAX_ACCESS_UNIT:
                 self.dropped += 1
                 return []
@@ -87,7 +123,7 @@ class AACDepacketizer:
             return []
         out: list[AudioFrame] = []
         for i, size in enumerate(sizes):
-            if pos + size > len(data):
+            if pos + size > n:
                 self.dropped += 1
                 break
             out.append(((ts + i * SAMPLES_PER_FRAME) & 0xFFFFFFFF, bytes(data[pos : pos + size])))

@@ -17,7 +17,23 @@ ANNEX_B = (b"\x00\x00\x00\x01", b"\x00\x00\x01")
 
 
 class NALDepacketizer:
-    """RTP packets of one NAL-unit video stream in sequence order → access units."""
+    """RTP packets of one NAL-unit video stream in sequence order → access units.
+
+    Payloads may be ``bytes`` or zero-copy ``memoryview`` slices of what the socket read:
+    a fragmented NAL unit keeps its fragments as they came and is joined once, when its
+    last fragment arrives; every NAL unit handed out is ``bytes``.
+
+    Middle fragments are most packets of a video stream, so their handling is a public
+    contract that a caller with a cheaper way to spot them (one pass over a read of
+    interleaved packets) may apply itself: a packet whose sequence number is
+    :attr:`next_sequence` and whose timestamp is :attr:`timestamp`, without the marker,
+    with :attr:`fragment` not None and a fragmentation unit payload (``payload[0] &
+    FU_MASK == FU_VALUE``) whose start and end bits (``payload[FU_HEADER_AT] & 0xC0``)
+    are clear, is taken by appending ``payload[FU_HEADER_AT + 1:]`` to :attr:`fragment`,
+    adding its length to :attr:`fragment_size` (at most ``MAX_ACCESS_UNIT``) and
+    advancing :attr:`next_sequence` by one (modulo 2**16): exactly what
+    :meth:`push_fields` does with it.
+    """
 
     def __init__(self) -> None:
         self.dropped = 0
@@ -25,9 +41,16 @@ class NALDepacketizer:
         types, limits)."""
         self._nalus: list[bytes] = []
         self._size = 0
-        self._timestamp: int | None = None
-        self._fragment: bytearray | None = None
-        self._next_seq: int | None = None
+        self.timestamp: int | None = None
+        """The RTP timestamp of the access unit in progress."""
+        self.fragment: list[bytes | memoryview] | None = None
+        """The rebuilt NAL header and the fragments so far of the NAL unit in progress."""
+        self.fragment_size = 0
+        """Bytes in :attr:`fragment`."""
+        self.next_sequence: int | None = None
+        """The sequence number that continues the packets taken so far."""
+        self._fu_mask, self._fu_value, self._fu_at = self.FU_MASK, self.FU_VALUE, self.FU_HEADER_AT
+        """The codec's constants as instance attributes (the fastest lookup per packet)."""
 
     FU_MASK = 0
     FU_VALUE = -1
@@ -40,40 +63,53 @@ class NALDepacketizer:
         return self.push_fields(packet.sequence, packet.timestamp, packet.marker, packet.payload)
 
     def push_fields(
-        self, sequence: int, timestamp: int, marker: bool, payload: bytes
+        self,
+        sequence: int,
+        timestamp: int,
+        marker: bool,
+        payload: bytes | memoryview,
+        start: int = 0,
     ) -> list[AccessUnit]:
-        """:meth:`push` from the header fields (the per-packet path: no packet object)."""
-        fragment = self._fragment
+        """:meth:`push` from the header fields (the per-packet path: no packet object); the
+        payload is ``payload[start:]``, so that a caller holding the whole RTP packet need
+        not slice it (a middle fragment is then sliced once, for keeping)."""
+        fragment = self.fragment
         if (
             fragment is not None
-            and sequence == self._next_seq
-            and timestamp == self._timestamp
+            and sequence == self.next_sequence
+            and timestamp == self.timestamp
             and not marker
-            and len(payload) > self.FU_HEADER_AT
-            and payload[0] & self.FU_MASK == self.FU_VALUE
-            and not payload[self.FU_HEADER_AT] & 0xC0
-        ):  # the common case: a middle fragment, appended at once
-            self._next_seq = (sequence + 1) & 0xFFFF
-            fragment += payload[self.FU_HEADER_AT + 1 :]
-            if len(fragment) > MAX_ACCESS_UNIT:
-                self._fragment = None
+            and len(payload) > (at := start + self._fu_at)
+            and payload[start] & self._fu_mask == self._fu_value
+            and not payload[at] & 0xC0
+        ):  # the common case: a middle fragment, kept as it is
+            self.next_sequence = (sequence + 1) & 0xFFFF
+            part = payload[at + 1 :]
+            fragment.append(part)
+            size = self.fragment_size = self.fragment_size + len(part)
+            if size > MAX_ACCESS_UNIT:
+                self.fragment = None
                 self.dropped += 1
             return []
+        if start:
+            payload = payload[start:]
         out: list[AccessUnit] = []
-        if self._timestamp is not None and timestamp != self._timestamp:
-            self._fragment = None
+        if self.timestamp is not None and timestamp != self.timestamp:
+            self.fragment = None
             self._close(out)
-        if self._next_seq is not None and sequence != self._next_seq:
-            self._fragment = None  # a gap: a fragment in progress cannot be completed
-        self._next_seq = (sequence + 1) & 0xFFFF
-        self._timestamp = timestamp
-        if payload.startswith(ANNEX_B):
-            for nalu in split_annexb(payload):  # an encoder that sends Annex B
+        if self.next_sequence is not None and sequence != self.next_sequence:
+            self.fragment = None  # a gap: a fragment in progress cannot be completed
+        self.next_sequence = (sequence + 1) & 0xFFFF
+        self.timestamp = timestamp
+        if not payload:
+            pass
+        elif not payload[0] and bytes(payload[:4]).startswith(ANNEX_B):
+            for nalu in split_annexb(bytes(payload)):  # an encoder that sends Annex B
                 self._add(nalu)
-        elif payload:
+        else:
             self._payload(payload)
         if marker:
-            self._fragment = None
+            self.fragment = None
             self._close(out)
         return out
 
@@ -83,11 +119,11 @@ class NALDepacketizer:
         self._close(out)
         return out
 
-    def _payload(self, payload: bytes) -> None:
+    def _payload(self, payload: bytes | memoryview) -> None:
         """Read one packet's payload (single NAL unit, aggregation or fragment)."""
         raise NotImplementedError
 
-    def _aggregate(self, payload: bytes, pos: int, smallest: int) -> None:
+    def _aggregate(self, payload: bytes | memoryview, pos: int, smallest: int) -> None:
         """The NAL units of an aggregation packet from ``pos``: 16-bit size, then the unit."""
         n = len(payload)
         while pos + 2 <= n:
@@ -96,25 +132,29 @@ class NALDepacketizer:
             if size < smallest or pos + size > n:
                 self.dropped += 1
                 return
-            self._add(payload[pos : pos + size])
+            self._add(bytes(payload[pos : pos + size]))
             pos += size
 
-    def _fragment_part(self, start: bool, end: bool, header: bytes, data: bytes) -> None:
+    def _fragment_part(
+        self, start: bool, end: bool, header: bytes, data: bytes | memoryview
+    ) -> None:
         """One fragment: ``header`` (the rebuilt NAL header) opens a unit when ``start``."""
         if start:
-            self._fragment = bytearray(header)
-        elif self._fragment is None:
+            self.fragment = [header]
+            self.fragment_size = len(header)
+        elif self.fragment is None:
             self.dropped += 1  # the start was lost
             return
-        fragment = self._fragment
-        fragment += data
-        if len(fragment) > MAX_ACCESS_UNIT:
-            self._fragment = None
+        fragment = self.fragment
+        fragment.append(data)
+        self.fragment_size += len(data)
+        if self.fragment_size > MAX_ACCESS_UNIT:
+            self.fragment = None
             self.dropped += 1
             return
         if end:
-            self._fragment = None
-            self._add(bytes(fragment))
+            self.fragment = None
+            self._add(b"".join(fragment))
 
     def _add(self, nalu: bytes) -> None:
         if len(self._nalus) >= MAX_NALUS or self._size + len(nalu) > MAX_ACCESS_UNIT:
@@ -124,7 +164,7 @@ class NALDepacketizer:
         self._size += len(nalu)
 
     def _close(self, out: list[AccessUnit]) -> None:
-        if self._nalus and self._timestamp is not None:
-            out.append((self._timestamp, self._nalus))
+        if self._nalus and self.timestamp is not None:
+            out.append((self.timestamp, self._nalus))
         self._nalus = []
         self._size = 0

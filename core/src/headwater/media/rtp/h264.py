@@ -29,10 +29,10 @@ class H264Depacketizer(NALDepacketizer):
 
     FU_MASK, FU_VALUE, FU_HEADER_AT = 0x1F, FU_A, 1
 
-    def _payload(self, payload: bytes) -> None:
+    def _payload(self, payload: bytes | memoryview) -> None:
         kind = payload[0] & 0x1F
         if 1 <= kind <= 23:
-            self._add(payload)
+            self._add(bytes(payload))
         elif kind == STAP_A:
             self._aggregate(payload, 1, 1)
         elif kind == FU_A and len(payload) >= 3:

@@ -24,13 +24,13 @@ class H265Depacketizer(NALDepacketizer):
 
     FU_MASK, FU_VALUE, FU_HEADER_AT = 0x7E, FU << 1, 2
 
-    def _payload(self, payload: bytes) -> None:
+    def _payload(self, payload: bytes | memoryview) -> None:
         if len(payload) < 2:
             self.dropped += 1
             return
         kind = (payload[0] >> 1) & 0x3F
         if kind < AP:
-            self._add(payload)
+            self._add(bytes(payload))
         elif kind == AP:
             self._aggregate(payload, 2, 2)
         elif kind == FU and len(payload) >= 4:

@@ -46,19 +46,32 @@ class LATMDepacketizer:
 
     def push(self, packet: RTPPacket) -> list[AudioFrame]:
         """Take one packet; return the frame its marker completes."""
-        if self._next_seq is not None and packet.sequence != self._next_seq:
+        return self.push_fields(packet.sequence, packet.timestamp, packet.marker, packet.payload)
+
+    def push_fields(
+        self,
+        sequence: int,
+        timestamp: int,
+        marker: bool,
+        payload: bytes | memoryview,
+        start: int = 0,
+    ) -> list[AudioFrame]:
+        """:meth:`push` from the header fields; the payload is ``payload[start:]``."""
+        if start:
+            payload = payload[start:]
+        if self._next_seq is not None and sequence != self._next_seq:
             self._buf.clear()
-        self._next_seq = (packet.sequence + 1) & 0xFFFF
-        if self._ts is not None and packet.timestamp != self._ts and self._buf:
+        self._next_seq = (sequence + 1) & 0xFFFF
+        if self._ts is not None and timestamp != self._ts and self._buf:
             self._buf.clear()
             self.dropped += 1
-        self._ts = packet.timestamp
-        self._buf += packet.payload
+        self._ts = timestamp
+        self._buf += payload
         if len(self._buf) > MAX_ACCESS_UNIT:
             self._buf.clear()
             self.dropped += 1
             return []
-        if not packet.marker:
+        if not marker:
             return []
         data = bytes(self._buf)
         self._buf.clear()
@@ -72,7 +85,7 @@ class LATMDepacketizer:
         if pos + size > len(data) or size == 0:
             self.dropped += 1
             return []
-        return [(packet.timestamp, data[pos : pos + size])]
+        return [(timestamp, data[pos : pos + size])]
 
     def flush(self) -> list[AudioFrame]:
         """An incomplete frame is lost."""

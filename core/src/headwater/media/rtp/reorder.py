@@ -50,6 +50,21 @@ class ReorderBuffer:
         out = self.expire(now) if self._held else []
         return out + self._push(packet, now)
 
+    def in_order(self, sequence: int) -> bool:
+        """The fast path of :meth:`push` for a packet that needs no buffering: when nothing
+        is held and ``sequence`` is the one expected (what UDP almost always delivers),
+        count it as passed on and return True; the caller then uses the packet at once,
+        without building an :class:`RTPPacket`. Otherwise return False and change nothing:
+        the caller goes through :meth:`push`."""
+        if self._held:
+            return False
+        expected = self._expected
+        if expected is not None and sequence != expected:
+            return False
+        self.received += 1
+        self._advance(sequence)
+        return True
+
     def _push(self, packet: RTPPacket, now: float) -> list[RTPPacket]:
         seq = packet.sequence
         expected = self._expected

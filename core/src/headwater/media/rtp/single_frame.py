@@ -18,10 +18,23 @@ class FrameDepacketizer:
 
     def push(self, packet: RTPPacket) -> list[AudioFrame]:
         """Take one packet; return its frame."""
-        if not packet.payload or len(packet.payload) > MAX_ACCESS_UNIT:
+        return self.push_fields(packet.sequence, packet.timestamp, packet.marker, packet.payload)
+
+    def push_fields(
+        self,
+        sequence: int,
+        timestamp: int,
+        marker: bool,
+        payload: bytes | memoryview,
+        start: int = 0,
+    ) -> list[AudioFrame]:
+        """:meth:`push` from the header fields; the payload is ``payload[start:]``."""
+        if start:
+            payload = payload[start:]
+        if not payload or len(payload) > MAX_ACCESS_UNIT:
             self.dropped += 1
             return []
-        return [(packet.timestamp, packet.payload)]
+        return [(timestamp, bytes(payload))]
 
     def flush(self) -> list[AudioFrame]:
         """Nothing is held between packets."""

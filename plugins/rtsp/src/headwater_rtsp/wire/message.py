@@ -168,6 +168,8 @@ def _serialize(start: str, headers: Headers, body: bytes) -> bytes:
 
 
 Event = Request | Response | Interleaved
+Packet = tuple[int, memoryview | bytes]
+"""An interleaved frame on the media path: (channel, RTP or RTCP packet)."""
 
 
 class MessageReader:
@@ -219,11 +221,89 @@ class MessageReader:
 
     def feed(self, data: bytes, now: float = 0.0) -> list[Event]:
         """Consume ``data`` (arrived at ``now``); return every message it completes, in order."""
+        packets, rest = self.feed_packets(data, now)
+        out: list[Event] = [Interleaved(channel, bytes(packet)) for channel, packet in packets]
+        for item in rest:
+            out.append(Interleaved(item[0], bytes(item[1])) if type(item) is tuple else item)
+        return out
+
+    def feed_packets(
+        self, data: bytes, now: float = 0.0
+    ) -> tuple[list[Packet], list[Event | Packet]]:
+        """:meth:`feed` for the media path: the same messages in the same order, split in
+        two lists: the interleaved frames that come first (``(channel, packet)`` tuples
+        whose packet is a zero-copy ``memoryview`` of ``data``, or ``bytes`` for a frame
+        that straddled two reads), then everything from the first request or response on
+        (messages, and frames as such tuples), which is usually empty.
+
+        The frames of one read are found in one pass over ``data`` itself: nothing is
+        copied but the unfinished tail, and what follows a request goes the buffered way.
+        ``data`` must not change afterwards (``bytes``, as the event loop hands it over).
+        """
         if self.evicted is not None:
             raise RTSPError(self.evicted, 503)
+        if type(data) is not bytes:
+            data = bytes(data)
+        packets: list[Packet] = []
+        rest: list[Event | Packet] = []
+        buf = self._buf
+        pos = 0
+        size = len(data)
+        if buf or self._pending is not None:
+            finished, pos = self.finish_frame(data)
+            if not pos:
+                self._parse(data, rest, now)
+                return packets, rest
+            packets.append(finished)  # type: ignore[arg-type]
+        view = memoryview(data)
+        append = packets.append
+        while pos < size:
+            if data[pos] != 0x24:  # a request or a stray line end among the frames
+                if packets:
+                    self._started = None
+                self._parse(view[pos:], rest, now)
+                return packets, rest
+            if pos + 4 > size:
+                break
+            end = pos + 4 + ((data[pos + 2] << 8) | data[pos + 3])
+            if end > size:
+                break
+            append((data[pos + 1], view[pos + 4 : end]))
+            pos = end
+        if packets:
+            self._started = None
+        if pos < size:
+            buf += view[pos:]
+            if self._started is None:
+                self._started = now
+        if self.budget is not None and (buf or self._taken):
+            self._account()
+        return packets, rest
+
+    def finish_frame(self, data: bytes) -> tuple[Packet | None, int]:
+        """When what is buffered is the start of an interleaved frame (the previous read cut
+        it) and ``data`` holds the rest, take just that rest: return the frame and how many
+        bytes of ``data`` it took. Otherwise return ``(None, 0)`` and change nothing."""
+        buf = self._buf
+        have = len(buf)
+        if self._pending is not None or not have or buf[0] != 0x24 or have + len(data) < 4:
+            return None, 0
+        head = bytes(buf[:4]) if have >= 4 else bytes(buf) + data[: 4 - have]
+        need = 4 + ((head[2] << 8) | head[3]) - have
+        if need <= 0 or need > len(data):
+            return None, 0
+        buf += data[:need]
+        frame = (buf[1], bytes(buf[4:]))
+        del buf[:]
+        self._started = None
+        if self.budget is not None:
+            self._account()
+        return frame, need
+
+    def _parse(self, data: bytes | memoryview, out: list[Event | Packet], now: float) -> None:
+        """Append ``data`` to the buffer and take every whole message from it."""
         buf = self._buf
         buf += data
-        out: list[Event] = []
         pos = 0
         size = len(buf)
         try:
@@ -246,7 +326,7 @@ class MessageReader:
                     end = pos + 4 + length
                     if end > size:
                         break
-                    out.append(Interleaved(buf[pos + 1], bytes(buf[pos + 4 : end])))
+                    out.append((buf[pos + 1], bytes(buf[pos + 4 : end])))
                     self._started = None
                     pos = end
                     continue
@@ -292,7 +372,6 @@ class MessageReader:
                 self._started = None
             if self.budget is not None:
                 self._account()
-        return out
 
     def _head_end(self, buf: bytearray, pos: int, size: int) -> tuple[int, int]:
         """Where the head starting at ``pos`` ends (the empty line) and the separator's

@@ -6,11 +6,15 @@ feeds the live receiver, answers ACKACK/KMREQ/SHUTDOWN, sends keep-alives and no
 idle peer (draft-sharabayko-srt §3.2 control packets, §4 data transmission, §6.1.6
 re-keying).
 
-Encrypted payloads enter the receive buffer as they came and are decrypted in batches
-(:meth:`StreamDecryptor.decrypt_many`): everything that arrived since the last tick, just
-before the tick delivers, and before any control packet that could change the keys or
-drain the buffer (KMREQ, SHUTDOWN). So the keys in force when a packet is decrypted are
-the keys in force when it arrived, as with per-packet decryption.
+The hot path is a data packet in sequence: one ``struct`` read, a key check and an
+append of the whole datagram to the receive buffer; no packet object, no copy, no timer.
+Datagrams stay as they came (encrypted) until they are handed over: then
+:meth:`take_payload` opens everything delivered since the last hand-over in one batch
+(:func:`~headwater_srt.wire.crypto.open_datagrams`: one AES call and one XOR for the lot)
+and returns the payloads joined. A KMREQ may replace a key, so before one is applied
+every datagram still sealed under the old keys is opened in place
+(:meth:`Connection._open_buffered`): each packet is decrypted with the keys in force when
+it arrived, as with per-packet decryption.
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ from .control import (
     parse_dropreq,
     shutdown_packet,
 )
-from .crypto import BadSecret, StreamDecryptor
+from .crypto import BadSecret, StreamDecryptor, open_datagram, open_datagrams
 from .handshake import ExtensionType
 from .keymaterial import KeyMaterial, KmState
 from .packet import HEADER_SIZE, ControlPacket, ControlType, parse_packet
 from .receiver import LiveReceiver
 
 _DATA_HEAD = struct.Struct("!III")
+_ACKACK = (0x8000 | ControlType.ACKACK).to_bytes(2, "big")
+"""The first two bytes of an ACKACK (control bit and type)."""
 KEEPALIVE_INTERVAL = 1_000_000
 """Send a keep-alive after this long without sending anything, µs."""
 IDLE_TIMEOUT = 5_000_000
@@ -67,22 +73,27 @@ class Connection:
     ) -> None:
         self.info = info
         self.decryptor = decryptor
-        self.receiver = LiveReceiver(info.isn, info.latency, info.time_base, now=now)
+        self.receiver = LiveReceiver(
+            info.isn, info.latency, info.time_base, now=now, overhead=HEADER_SIZE
+        )
         self.idle_timeout = idle_timeout
         self.outgoing: list[bytes] = []
         """Datagrams to send to the peer; the transport empties this list."""
         self.closed = False
         self.close_reason = ""
         self.undecryptable = 0
-        self._payload: list[bytes | memoryview] = []
-        self._sealed: dict[int, tuple[list[int], list[bytes | memoryview]]] = {}
-        """Per key (KK): sequence numbers and payloads in the buffer still encrypted."""
+        self._delivered: list[bytes] = []
+        """Whole datagrams delivered (in order) and not yet handed over."""
+        self.pending_since = 0
+        """When the oldest datagram waiting for :meth:`take_payload` was delivered, µs."""
+        self._keys = decryptor.keys() if decryptor is not None else frozenset()
+        self._on_data = self.receiver.on_data
         self._last_recv = now
         self._last_send = now
 
     # -- input ----------------------------------------------------------------------------
 
-    def receive(self, data: bytes | memoryview, now: int) -> None:
+    def receive(self, data: bytes, now: int) -> None:
         """Handle one datagram addressed to this connection.
 
         :raises ProtocolError: on malformed bytes (the caller closes the connection).
@@ -93,56 +104,41 @@ class Connection:
         if len(data) >= HEADER_SIZE and not data[0] & 0x80:
             # data packets, the hot path: no packet object, one struct read
             seq, word2, ts = _DATA_HEAD.unpack_from(data)
-            self._on_data(seq, word2, ts, data, now)
+            key = (word2 >> 27) & 0b11
+            if key and key not in self._keys:
+                if self.decryptor is None:
+                    raise ProtocolError("encrypted data on a connection without encryption")
+                self.undecryptable += 1
+                return
+            lost = self._on_data(seq, ts, data, now, rexmit=word2 & 0x0400_0000)
+            if lost:
+                self._send(nak_packet(lost, self._ts(now), self.info.peer_socket_id), now)
+                self.receiver.nak_sent(now)
+            return
+        if data[:2] == _ACKACK and len(data) >= HEADER_SIZE:  # one per full ACK sent
+            _word0, ack_number, ts = _DATA_HEAD.unpack_from(data)
+            self.receiver.on_ackack(ack_number, ts, now)
             return
         pkt = parse_packet(data)
         assert isinstance(pkt, ControlPacket)
         self._on_control(pkt, now)
 
-    def _on_data(self, seq: int, word2: int, ts: int, data: bytes | memoryview, now: int) -> None:
-        rcv = self.receiver
-        if not rcv.wants(seq):
-            rcv.stats.duplicates += 1
-            return
-        payload: bytes | memoryview = memoryview(data)[HEADER_SIZE:]
-        key = (word2 >> 27) & 0b11
-        if key:
-            if self.decryptor is None:
-                raise ProtocolError("encrypted data on a connection without encryption")
-            if not self.decryptor.has_key(key):
-                self.undecryptable += 1
-                return
-            sealed = self._sealed.get(key)
-            if sealed is None:
-                sealed = self._sealed[key] = ([], [])
-            sealed[0].append(seq)
-            sealed[1].append(payload)
-        lost = rcv.on_data(seq, ts, payload, now, rexmit=bool(word2 & 0x0400_0000))
-        if lost:
-            self._send(nak_packet(lost, self._ts(now), self.info.peer_socket_id), now)
-            rcv.nak_sent(now)
-
-    def _unseal(self) -> None:
-        """Decrypt the payloads that arrived since the last call, in place in the buffer."""
-        assert self.decryptor is not None
-        replace = self.receiver.replace_payload
-        for key, (seqs, payloads) in self._sealed.items():
-            plain = self.decryptor.decrypt_many(key, seqs, payloads)
-            for seq, old, new in zip(seqs, payloads, plain, strict=True):
-                replace(seq, old, new)
-        self._sealed.clear()
+    def _open_buffered(self) -> None:
+        """Decrypt every buffered datagram in place (before the keys change)."""
+        decryptor = self.decryptor
+        assert decryptor is not None
+        self._delivered = [open_datagram(d, decryptor) for d in self._delivered]
+        self.receiver.map_items(lambda d: open_datagram(d, decryptor))
 
     def _on_control(self, pkt: ControlPacket, now: int) -> None:
         t = pkt.type
-        if self._sealed and (t == ControlType.SHUTDOWN or t == ControlType.USER):
-            self._unseal()  # the keys may change (KMREQ) or the buffer drain (SHUTDOWN)
         dest = self.info.peer_socket_id
         if t == ControlType.ACKACK:
             self.receiver.on_ackack(pkt.type_info, pkt.timestamp, now)
         elif t == ControlType.KEEPALIVE:
             pass
         elif t == ControlType.SHUTDOWN:
-            self._payload.extend(self.receiver.drain())
+            self._delivered.extend(self.receiver.drain())
             self._close("peer shut down")
         elif t == ControlType.ACK:
             if pkt.type_info:
@@ -162,7 +158,9 @@ class Connection:
             reply = KmState.NOSECRET.to_bytes(4, "big")
         else:
             try:
+                self._open_buffered()  # what arrived so far, with the keys of its arrival
                 self.decryptor.update(km)
+                self._keys = self.decryptor.keys()
                 reply = bytes(pkt.cif)
             except BadSecret:
                 reply = KmState.BADSECRET.to_bytes(4, "big")
@@ -181,12 +179,12 @@ class Connection:
         """Advance timers: deliver due payload, send ACK/NAK/keep-alive, detect idleness."""
         if self.closed:
             return
-        if self._sealed:
-            self._unseal()
         rcv = self.receiver
         delivered = rcv.deliver(now)
         if delivered:
-            self._payload.extend(delivered)
+            if not self._delivered:
+                self.pending_since = now
+            self._delivered += delivered
         fb = rcv.feedback(now)
         dest = self.info.peer_socket_id
         if fb.ack is not None:
@@ -201,17 +199,22 @@ class Connection:
     # -- output ---------------------------------------------------------------------------
 
     def take_payload(self) -> bytes:
-        """Return (and forget) the payload delivered so far, in order, as one buffer."""
-        if not self._payload:
+        """Return (and forget) the payload delivered so far, in order, as one buffer
+        (decrypted here, in one batch)."""
+        if not self._delivered:
             return b""
-        data = b"".join(self._payload)
-        self._payload.clear()
-        return data
+        datagrams, self._delivered = self._delivered, []
+        return open_datagrams(datagrams, self.decryptor)
+
+    @property
+    def pending(self) -> int:
+        """Packets delivered and waiting for :meth:`take_payload`."""
+        return len(self._delivered)
 
     @property
     def has_payload(self) -> bool:
         """Whether delivered payload is waiting for :meth:`take_payload`."""
-        return bool(self._payload)
+        return bool(self._delivered)
 
     def close(self, now: int, reason: str = "closed by the server") -> None:
         """Close from our side, telling the peer with a SHUTDOWN."""

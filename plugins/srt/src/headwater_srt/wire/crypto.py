@@ -24,6 +24,7 @@ prove it equal to the per-packet context.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -38,7 +39,7 @@ from headwater import HandshakeRejected
 
 from .keymaterial import Cipher as KmCipher
 from .keymaterial import KeyMaterial
-from .packet import KeySpec
+from .packet import HEADER_SIZE, KeySpec
 
 PBKDF2_ITERATIONS = 2048
 """Iteration count of the KEK derivation (§6.1.4)."""
@@ -115,7 +116,7 @@ except (ImportError, AttributeError):  # another cryptography layout: the public
 class PayloadCipher:
     """AES-CTR for SRT payloads under one stream key and salt (encrypt = decrypt)."""
 
-    __slots__ = ("_algorithm", "_ecb", "_nonce", "_nonce_hi", "_nonce_lo")
+    __slots__ = ("_algorithm", "_ecb", "_layout", "_nonce", "_nonce_hi", "_nonce_lo")
 
     def __init__(self, key: bytes, salt: bytes) -> None:
         self._algorithm = algorithms.AES(key)
@@ -123,6 +124,7 @@ class PayloadCipher:
         self._nonce_hi = self._nonce >> 64
         self._nonce_lo = self._nonce & 0xFFFF_FFFF_FFFF_FFFF
         self._ecb = Cipher(self._algorithm, modes.ECB()).encryptor()
+        self._layout: np.ndarray | None = None
 
     def apply(self, seq: int, payload: bytes | memoryview) -> bytes:
         """Encrypt or decrypt ``payload`` of the data packet with sequence number ``seq``."""
@@ -169,6 +171,123 @@ class PayloadCipher:
         plain = memoryview((data ^ stream.reshape(k, blocks * 16)[:, :size]).tobytes())
         return [plain[i * size : (i + 1) * size] for i in range(k)]
 
+    def open_joined(self, joined: bytes, count: int, size: int) -> bytes:
+        """Decrypt the payloads of ``count`` whole data packets of ``size`` bytes each,
+        header included, laid end to end in ``joined``; return the payloads joined.
+
+        The sequence numbers are read from the headers through one strided view and the
+        counter blocks of the whole batch laid out at once (:meth:`apply_many`'s layout),
+        so a batch costs one ECB call and one XOR whatever its length.
+        """
+        payload = size - HEADER_SIZE
+        if payload <= 0:
+            return b""
+        blocks = (payload + 15) >> 4
+        seqs = np.ndarray((count,), ">u4", joined, 0, (size,))
+        low = (seqs & np.uint32(0x7FFF_FFFF)).astype(np.uint64) << np.uint64(16)
+        counters = self._counters(count, blocks)
+        counters[:, :, 1] = (low ^ np.uint64(self._nonce_lo))[:, None] + _block_index(blocks)
+        stream = np.frombuffer(self._ecb.update(counters.tobytes()), np.uint8).reshape(count, -1)
+        rows = np.frombuffer(joined, np.uint8).reshape(count, size)
+        return (rows[:, HEADER_SIZE:] ^ stream[:, :payload]).tobytes()
+
+    def _counters(self, count: int, blocks: int) -> np.ndarray:
+        """A counter-block array of this shape with the nonce's high half filled in
+        (kept for the next batch of the same shape)."""
+        cached = self._layout
+        if cached is not None and cached.shape[:2] == (count, blocks):
+            return cached
+        counters = np.empty((count, blocks, 2), dtype=">u8")
+        counters[:, :, 0] = self._nonce_hi
+        self._layout = counters
+        return counters
+
+
+@functools.cache
+def _block_index(blocks: int) -> np.ndarray:
+    return np.arange(blocks, dtype=np.uint64)
+
+
+_KK = bytes((b >> 3) & 0b11 for b in range(256))
+"""Translation table: the second header word's first byte → its KK field."""
+
+
+def _key_of(datagram: bytes) -> int:
+    return (datagram[4] >> 3) & 0b11
+
+
+def open_datagrams(datagrams: list[bytes], decryptor: StreamDecryptor | None) -> bytes:
+    """The payloads of the data packets ``datagrams`` (whole, header included, in order),
+    decrypted under the key each names (KK) and joined.
+
+    A batch under one key is decrypted together (:meth:`PayloadCipher.open_joined`):
+    packets shorter than the longest (ffmpeg ends every frame with a short packet) are
+    padded to its length for the batch, and their padding cut from the result (the key
+    stream of a packet does not depend on its length). Small batches, and a batch that
+    spans a change of keys, go packet by packet. Plain packets (KK 0) are copied as they
+    are.
+    """
+    count = len(datagrams)
+    if not count:
+        return b""
+    if count >= BATCH_MIN:
+        lens = list(map(len, datagrams))
+        size = max(lens)
+        short = lens.count(size) != count
+        if short:
+            joined = b"".join([d.ljust(size, b"\0") for d in datagrams])
+        else:
+            joined = b"".join(datagrams)
+        keys = joined[4::size].translate(_KK)  # each packet's KK field, as one byte
+        first = keys[0]
+        if keys.count(first) == count and (decryptor is not None or not first):
+            if first:
+                assert decryptor is not None
+                plain = decryptor.cipher(first).open_joined(joined, count, size)
+            else:
+                rows = np.frombuffer(joined, np.uint8).reshape(count, size)
+                plain = rows[:, HEADER_SIZE:].tobytes()
+            if not short:
+                return plain
+            return _cut_padding(plain, lens, size - HEADER_SIZE)
+    parts: list[bytes | memoryview] = []
+    for d in datagrams:
+        key = _key_of(d)
+        payload = memoryview(d)[HEADER_SIZE:]
+        if key and decryptor is not None:
+            seq = int.from_bytes(d[:4], "big") & 0x7FFF_FFFF
+            parts.append(decryptor.cipher(key).apply(seq, payload))
+        else:
+            parts.append(payload)
+    return b"".join(parts)
+
+
+def _cut_padding(plain: bytes, lens: list[int], row: int) -> bytes:
+    """Join ``plain`` (payload rows of ``row`` bytes) without the padding of the rows
+    whose datagram was shorter than the longest."""
+    view = memoryview(plain)
+    pieces = []
+    start = 0
+    full = row + HEADER_SIZE
+    for i, n in enumerate(lens):
+        if n != full:
+            end = i * row + max(n - HEADER_SIZE, 0)
+            pieces.append(view[start:end])
+            start = (i + 1) * row
+    pieces.append(view[start:])
+    return b"".join(pieces)
+
+
+def open_datagram(datagram: bytes, decryptor: StreamDecryptor) -> bytes:
+    """``datagram`` with its payload decrypted and its KK field cleared (a plain packet),
+    so that a later change of keys cannot touch it."""
+    key = _key_of(datagram)
+    if not key:
+        return datagram
+    seq = int.from_bytes(datagram[:4], "big") & 0x7FFF_FFFF
+    plain = decryptor.cipher(key).apply(seq, memoryview(datagram)[HEADER_SIZE:])
+    return datagram[:4] + bytes([datagram[4] & 0xE7]) + datagram[5:HEADER_SIZE] + plain
+
 
 class StreamDecryptor:
     """The receiving side's keys: even and odd stream keys of one salt, replaced on
@@ -196,6 +315,14 @@ class StreamDecryptor:
         if cipher is None:
             return None
         return cipher.apply(seq, payload)
+
+    def keys(self) -> frozenset[int]:
+        """The key specs (KK values) that can be decrypted now."""
+        return frozenset(self._ciphers)
+
+    def cipher(self, key: int) -> PayloadCipher:
+        """The cipher of key ``key`` (KK field); KeyError when it is not there."""
+        return self._ciphers[key]
 
     def has_key(self, key: int) -> bool:
         """Whether a payload with key ``key`` (KK field) can be decrypted now."""

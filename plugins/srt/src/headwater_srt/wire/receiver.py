@@ -18,11 +18,14 @@ the connection turns that into packets.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .control import Ack
-from .seq import SEQ_MAX, TimestampUnwrapper, seq_add, seq_diff
+from .seq import SEQ_MAX, TIMESTAMP_MOD, seq_add, seq_diff
 
 ACK_INTERVAL = 10_000
 """Full ACK period (SYN interval), µs."""
@@ -36,6 +39,8 @@ MAX_DRIFT = 5_000
 """Drift beyond which the time base is moved, µs."""
 MAX_NAK_RANGES = 170
 """At most this many ranges per NAK (fits a 1500-byte MTU)."""
+_NO_LOSS: list[tuple[int, int]] = []
+"""What :meth:`LiveReceiver.on_data` returns when nothing was found lost (shared)."""
 
 
 @dataclass(slots=True)
@@ -64,7 +69,16 @@ class Feedback:
 
 
 class LiveReceiver:
-    """Receive buffer, loss list and ACK/NAK/TSBPD logic of one SRT connection."""
+    """Receive buffer, loss list and ACK/NAK/TSBPD logic of one SRT connection.
+
+    The buffer is a window of slots indexed by the distance of a sequence number from the
+    next one to deliver (as libsrt's receive buffer): a packet in sequence, the common
+    case, is one append; a gap is a run of empty slots that a retransmission fills in
+    place; delivery takes a prefix. While the window has no hole, the packets due are
+    found by bisecting their (non-decreasing) timestamps, so delivery costs a few calls
+    per tick however many packets leave. What a slot holds is opaque to the receiver (the
+    connection stores whole datagrams, decrypted only when handed over).
+    """
 
     def __init__(
         self,
@@ -74,29 +88,34 @@ class LiveReceiver:
         *,
         buffer_limit: int = 8192,
         now: int = 0,
+        overhead: int = 0,
     ) -> None:
         """:param isn: initial sequence number from the handshake.
         :param latency: the negotiated TSBPD delay, µs.
         :param time_base: local time (µs) at which the sender's timestamp was 0.
         :param buffer_limit: most packets held (bounds memory; a bigger gap is skipped).
+        :param overhead: bytes of each stored item that are not payload (a header).
         """
         self.latency = latency
         self.time_base = time_base
         self.drift = 0
         self.buffer_limit = buffer_limit
+        self.overhead = overhead
         self.stats = ReceiverStats()
         self.rtt = 100_000
         self.rtt_var = 50_000
         self._head = isn  # next sequence number to deliver
         self._next = isn  # one past the highest sequence number received
-        self._buf: dict[int, tuple[int, bytes | memoryview]] = {}
+        self._slots: list[Any] = []  # item of seq head + i, None while missing
+        self._times: list[int] = []  # extended timestamp of slot i
+        self._missing = 0  # empty slots in the window
         self._loss: set[int] = set()
-        self._ts = TimestampUnwrapper()
+        self._ts_last = (now - time_base) & 0xFFFF_FFFF  # the peer's clock, about now
         self._ack_number = 0
         self._acks_out: deque[tuple[int, int]] = deque(maxlen=64)
         self._last_ack_seq = isn
         self._last_ack_time = now
-        self._since_ack = 0
+        self._packets_at_ack = 0
         self._last_nak_time = now
         self._drift_sum = 0
         self._drift_count = 0
@@ -112,9 +131,25 @@ class LiveReceiver:
     def ack_seq(self) -> int:
         """The first sequence number not yet received (what an ACK acknowledges)."""
         if self._loss:
-            head = self._head
-            return min(self._loss, key=lambda s: (s - head) & SEQ_MAX)
+            for seq in self._holes():
+                return seq
         return self._next
+
+    def _holes(self) -> Iterator[int]:
+        """The sequence numbers of the loss list, oldest first (every lost packet has an
+        empty slot; ``list.index`` finds them at C speed)."""
+        slots, loss, head = self._slots, self._loss, self._head
+        find = slots.index
+        i = 0
+        try:
+            while True:
+                i = find(None, i)
+                seq = (head + i) & SEQ_MAX
+                if seq in loss:
+                    yield seq
+                i += 1
+        except ValueError:
+            return
 
     def wants(self, seq: int) -> bool:
         """Whether a data packet with ``seq`` is new (not late, not a duplicate)."""
@@ -124,54 +159,84 @@ class LiveReceiver:
             return True
         return seq in self._loss
 
+    def _extend(self, timestamp: int) -> int:
+        """The 32-bit ``timestamp`` extended past wrap-arounds (see TimestampUnwrapper)."""
+        last = self._ts_last
+        d = (timestamp - last) & 0xFFFF_FFFF
+        if d >= 0x8000_0000:
+            return last + d - TIMESTAMP_MOD
+        if d:
+            self._ts_last = last + d
+        return last + d
+
     def on_data(
-        self, seq: int, timestamp: int, payload: bytes | memoryview, now: int, *, rexmit: bool
+        self, seq: int, timestamp: int, payload: Any, now: int, *, rexmit: bool
     ) -> list[tuple[int, int]]:
-        """Take a data packet; returns the ranges newly found lost (to NAK at once)."""
+        """Take a data packet (``payload`` is stored as given); returns the ranges newly
+        found lost (to NAK at once). The returned list must not be changed."""
         st = self.stats
         st.packets += 1
-        st.bytes += len(payload)
-        self._rate_packets += 1
-        self._rate_bytes += len(payload)
-        self._since_ack += 1
+        st.bytes += len(payload) - self.overhead
         if rexmit:
             st.retransmitted += 1
+        # the timestamp, extended (inline: this runs for every packet)
+        last = self._ts_last
+        d = (timestamp - last) & 0xFFFF_FFFF
+        if d >= 0x8000_0000:
+            ext = last + d - TIMESTAMP_MOD
+        else:
+            ext = self._ts_last = last + d
+        slots = self._slots
+        if seq == self._next and len(slots) < self.buffer_limit:  # in sequence
+            slots.append(payload)
+            self._times.append(ext)
+            self._next = (seq + 1) & SEQ_MAX
+            return _NO_LOSS
+        return self._out_of_sequence(seq, ext, payload)
+
+    def _out_of_sequence(self, seq: int, ext: int, payload: Any) -> list[tuple[int, int]]:
+        st = self.stats
         ahead = seq_diff(seq, self._next)
-        lost: list[tuple[int, int]] = []
+        offset = seq_diff(seq, self._head)
+        slots = self._slots
         if ahead >= 0:
-            if seq_diff(seq, self._head) >= self.buffer_limit:
+            if offset >= self.buffer_limit:
                 self._skip_to(seq)
-            elif ahead > 0:
-                first, last = self._next, seq_add(seq, -1)
+                lost = _NO_LOSS
+            else:
+                first = self._next
                 self._loss.update((first + i) & SEQ_MAX for i in range(ahead))
                 st.lost += ahead
-                lost.append((first, last))
+                slots.extend([None] * ahead)
+                self._times.extend([ext] * ahead)
+                self._missing += ahead
+                lost = [(first, seq_add(seq, -1))] if ahead else _NO_LOSS
+            slots.append(payload)
+            self._times.append(ext)
             self._next = seq_add(seq, 1)
-        elif seq_diff(seq, self._head) < 0:
-            st.duplicates += 1
             return lost
-        elif seq in self._loss:
-            self._loss.discard(seq)
-            st.recovered += 1
-        else:
+        if offset < 0 or seq not in self._loss:
             st.duplicates += 1
-            return lost
-        self._buf[seq] = (self._ts.extend(timestamp), payload)
-        return lost
-
-    def replace_payload(self, seq: int, old: bytes | memoryview, new: bytes | memoryview) -> None:
-        """Put ``new`` in place of the buffered payload ``old`` of ``seq`` (decrypted after
-        arrival); nothing when ``seq`` left the buffer or holds another payload."""
-        item = self._buf.get(seq)
-        if item is not None and item[1] is old:
-            self._buf[seq] = (item[0], new)
+            return _NO_LOSS
+        self._loss.discard(seq)
+        st.recovered += 1
+        slots[offset] = payload
+        self._times[offset] = ext
+        self._missing -= 1
+        return _NO_LOSS
 
     def _skip_to(self, seq: int) -> None:
-        dropped = seq_diff(seq, self._head) - len(self._buf)
+        dropped = seq_diff(seq, self._head) - (len(self._slots) - self._missing)
         self.stats.dropped += max(dropped, 0)
-        self._buf.clear()
+        self._slots.clear()
+        self._times.clear()
+        self._missing = 0
         self._loss.clear()
         self._head = self._next = seq
+
+    def map_items(self, fn: Callable[[Any], Any]) -> None:
+        """Replace every buffered item by ``fn(item)`` (decryption before re-keying)."""
+        self._slots = [None if item is None else fn(item) for item in self._slots]
 
     def on_dropreq(self, first: int, last: int) -> None:
         """The sender gave up on ``first..last``: stop waiting for them."""
@@ -183,7 +248,7 @@ class LiveReceiver:
 
     def on_ackack(self, ack_number: int, timestamp: int, now: int) -> None:
         """An ACKACK: update RTT/RTTVar (§4.10) and the drift tracer (§4.7)."""
-        for number, sent in self._acks_out:
+        for number, sent in reversed(self._acks_out):  # usually the latest ACK
             if number == ack_number:
                 rtt = now - sent
                 self.rtt_var = (3 * self.rtt_var + abs(self.rtt - rtt)) // 4
@@ -191,7 +256,7 @@ class LiveReceiver:
                 break
         else:
             return
-        self._drift_sum += now - (self.time_base + self._ts.extend(timestamp))
+        self._drift_sum += now - (self.time_base + self._extend(timestamp))
         self._drift_count += 1
         if self._drift_count >= DRIFT_SAMPLES:
             drift = self._drift_sum // self._drift_count
@@ -204,55 +269,68 @@ class LiveReceiver:
 
     # -- time-driven ----------------------------------------------------------------------
 
-    def deliver(self, now: int) -> list[bytes | memoryview]:
-        """Release the payloads whose delivery time has come, in sequence order, dropping
+    def deliver(self, now: int) -> list[Any]:
+        """Release the items whose delivery time has come, in sequence order, dropping
         missing packets that can no longer arrive in time."""
-        out: list[bytes | memoryview] = []
-        buf = self._buf
-        base = self.time_base + self.latency + self.drift
-        head = self._head
-        while True:
-            item = buf.get(head)
-            if item is not None:
-                if item[0] + base > now:
-                    break
-                del buf[head]
-                out.append(item[1])
-                head = (head + 1) & SEQ_MAX
-                continue
-            if head == self._next:
-                break
-            if head not in self._loss:  # given up by the sender (drop request)
-                self.stats.dropped += 1
-                head = (head + 1) & SEQ_MAX
-                continue
-            if not buf:
-                break
-            first = min(buf, key=lambda s: (s - head) & SEQ_MAX)
-            if buf[first][0] + base > now:
-                break
-            gap = (first - head) & SEQ_MAX
-            for i in range(gap):
-                self._loss.discard((head + i) & SEQ_MAX)
-            self.stats.dropped += gap
-            head = first
-        self._head = head
+        slots = self._slots
+        if not slots:
+            return []
+        times = self._times
+        limit = now - (self.time_base + self.latency + self.drift)
+        if not self._missing:  # no hole: the due packets are a prefix
+            count = bisect_right(times, limit)
+            if not count:
+                return []
+            out = slots[:count]
+        else:
+            out, count = self._deliver_around_holes(limit)
+        del slots[:count]
+        del times[:count]
+        self._head = (self._head + count) & SEQ_MAX
         self.stats.delivered += len(out)
         return out
 
-    def drain(self) -> list[bytes | memoryview]:
+    def _deliver_around_holes(self, limit: int) -> tuple[list[Any], int]:
+        slots, times, loss, head = self._slots, self._times, self._loss, self._head
+        out: list[Any] = []
+        n = len(slots)
+        i = 0
+        while i < n:
+            item = slots[i]
+            if item is not None:
+                if times[i] > limit:
+                    break
+                out.append(item)
+                i += 1
+                continue
+            if (head + i) & SEQ_MAX not in loss:  # given up by the sender (drop request)
+                self.stats.dropped += 1
+                self._missing -= 1
+                i += 1
+                continue
+            j = i + 1
+            while j < n and slots[j] is None:
+                j += 1
+            if j == n or times[j] > limit:
+                break
+            for k in range(i, j):  # too late: the packet after the gap is due
+                loss.discard((head + k) & SEQ_MAX)
+            self.stats.dropped += j - i
+            self._missing -= j - i
+            i = j
+        return out, i
+
+    def drain(self) -> list[Any]:
         """Release everything still buffered, in order, skipping holes (the peer left and
         will retransmit nothing more)."""
-        head = self._head
-        keys = sorted(self._buf, key=lambda s: (s - head) & SEQ_MAX)
-        out = [self._buf[k][1] for k in keys]
-        if keys:
-            span = ((keys[-1] - head) & SEQ_MAX) + 1
-            self.stats.dropped += span - len(keys)
-            self._head = self._next = (keys[-1] + 1) & SEQ_MAX
-        self._buf.clear()
-        self._loss.clear()
+        out = [item for item in self._slots if item is not None]
+        self.stats.dropped += self._missing
         self.stats.delivered += len(out)
+        self._head = self._next
+        self._slots.clear()
+        self._times.clear()
+        self._missing = 0
+        self._loss.clear()
         return out
 
     def feedback(self, now: int) -> Feedback:
@@ -268,7 +346,7 @@ class LiveReceiver:
                     ack_seq,
                     self.rtt,
                     self.rtt_var,
-                    max(self.buffer_limit - len(self._buf), 2),
+                    max(self.buffer_limit - len(self._slots), 2),
                     self.packet_rate,
                     self.packet_rate,
                     self.byte_rate,
@@ -277,16 +355,19 @@ class LiveReceiver:
                 self._last_ack_seq = ack_seq
                 self.stats.acks_sent += 1
             self._last_ack_time = now
-            self._since_ack = 0
-        elif self._since_ack >= LIGHT_ACK_PACKETS and ack_seq != self._last_ack_seq:
+            self._packets_at_ack = self.stats.packets
+        elif (
+            self.stats.packets - self._packets_at_ack >= LIGHT_ACK_PACKETS
+            and ack_seq != self._last_ack_seq
+        ):
             fb.ack = Ack(ack_seq, light=True)
             self._last_ack_seq = ack_seq
-            self._since_ack = 0
+            self._packets_at_ack = self.stats.packets
             self.stats.acks_sent += 1
         if self._loss and now - self._last_nak_time >= max(
             NAK_FLOOR, (self.rtt + 4 * self.rtt_var) // 2
         ):
-            fb.nak = self.loss_ranges()[:MAX_NAK_RANGES]
+            fb.nak = self._loss_ranges(MAX_NAK_RANGES)
             self._last_nak_time = now
             self.stats.naks_sent += 1
         return fb
@@ -299,12 +380,15 @@ class LiveReceiver:
 
     def loss_ranges(self) -> list[tuple[int, int]]:
         """The loss list as inclusive ranges, oldest first."""
-        head = self._head
-        ordered = sorted(self._loss, key=lambda s: (s - head) & SEQ_MAX)
+        return self._loss_ranges()
+
+    def _loss_ranges(self, limit: int | None = None) -> list[tuple[int, int]]:
         ranges: list[tuple[int, int]] = []
-        for s in ordered:
+        for s in self._holes():
             if ranges and ranges[-1][1] == ((s - 1) & SEQ_MAX):
                 ranges[-1] = (ranges[-1][0], s)
+            elif limit is not None and len(ranges) >= limit:
+                break
             else:
                 ranges.append((s, s))
         return ranges
@@ -312,12 +396,13 @@ class LiveReceiver:
     def _update_rates(self, now: int) -> None:
         elapsed = now - self._rate_start
         if elapsed >= 1_000_000:
-            self.packet_rate = self._rate_packets * 1_000_000 // elapsed
-            self.byte_rate = self._rate_bytes * 1_000_000 // elapsed
-            self._rate_packets = self._rate_bytes = 0
+            st = self.stats
+            self.packet_rate = (st.packets - self._rate_packets) * 1_000_000 // elapsed
+            self.byte_rate = (st.bytes - self._rate_bytes) * 1_000_000 // elapsed
+            self._rate_packets, self._rate_bytes = st.packets, st.bytes
             self._rate_start = now
 
     @property
     def buffered(self) -> int:
         """Packets waiting in the buffer."""
-        return len(self._buf)
+        return len(self._slots) - self._missing
