@@ -21,12 +21,17 @@ T0 = 1_795_000_000.0
 
 
 class ScriptedSubscription:
-    """Frames handed out one at a time; before each, ``on_frame`` may move the clock."""
+    """Frames handed out one at a time; before each, ``on_frame`` may move the clock.
 
-    def __init__(self, frames: list[Frame], on_frame, pending: int = 0) -> None:
+    ``batch`` > 1 makes ``drain()`` hand out up to ``batch - 1`` more frames after each one
+    (as a real subscription does with the frames that gathered while the recorder slept).
+    """
+
+    def __init__(self, frames: list[Frame], on_frame, pending: int = 0, batch: int = 1) -> None:
         self.frames = deque(frames)
         self.on_frame = on_frame
         self.fake_pending = pending
+        self.batch = batch
         self.tracks: list = []
 
     @property
@@ -34,7 +39,12 @@ class ScriptedSubscription:
         return self.fake_pending
 
     def drain(self) -> list[Frame]:
-        return []
+        out = []
+        while self.frames and len(out) < self.batch - 1:
+            frame = self.frames.popleft()
+            self.on_frame(frame)
+            out.append(frame)
+        return out
 
     def __aiter__(self):
         return self
@@ -56,7 +66,7 @@ def frames(test_media) -> list[Frame]:
     return [e for e in reader.feed(data) + reader.flush() if not isinstance(e, TracksChanged)]
 
 
-async def record(tmp_path, frames, clock_of, pending: int = 0):
+async def record(tmp_path, frames, clock_of, pending: int = 0, gather: float = 0, batch: int = 1):
     archive = Archive(tmp_path)
     await archive.open()
     now = [T0]
@@ -65,10 +75,10 @@ async def record(tmp_path, frames, clock_of, pending: int = 0):
     def on_frame(frame: Frame) -> None:
         now[0] = clock_of((frame.dts - base) / CLOCK_RATE)
 
-    recorder = DvrRecorder(
-        "cam", archive, DVRSettings(root=str(tmp_path), segment_duration=2), clock=lambda: now[0]
-    )
-    await recorder.run(ScriptedSubscription(frames, on_frame, pending))  # type: ignore[arg-type]
+    settings = DVRSettings(root=str(tmp_path), segment_duration=2)
+    recorder = DvrRecorder("cam", archive, settings, clock=lambda: now[0], gather=gather)
+    subscription = ScriptedSubscription(frames, on_frame, pending, batch)
+    await recorder.run(subscription)  # type: ignore[arg-type]
     rows = await archive.run(archive.db.segments, "cam", 0, 2**62)
     ranges = await archive.run(archive.db.ranges, "cam")
     await archive.close()
@@ -105,3 +115,21 @@ async def test_a_lagging_recorder_keeps_the_publishers_time(tmp_path, frames):
     )
     assert len(ranges) == 1
     assert all(a.end_ms == b.start_ms for a, b in itertools.pairwise(rows))
+
+
+@pytest.mark.parametrize("batch", [2, 7, 40])
+async def test_batches_record_the_same_files_as_single_frames(tmp_path, frames, batch):
+    """Frames taken in batches (with the pause between them) give the same segments and bytes."""
+    _, single, _ = await record(tmp_path / "one", frames, lambda t: T0 + t)
+    _, batched, _ = await record(
+        tmp_path / "many", frames, lambda t: T0 + t, gather=0.001, batch=batch
+    )
+    assert [(r.duration_ms, r.bytes, r.keyframes) for r in batched] == [
+        (r.duration_ms, r.bytes, r.keyframes) for r in single
+    ]
+    # the archive starts when the batch holding the first frame is taken, then runs on
+    # contiguously: every segment moves by the same few hundredths of a second
+    shifts = {b.start_ms - a.start_ms for a, b in zip(single, batched, strict=True)}
+    assert len(shifts) == 1 and 0 <= shifts.pop() < batch * 45
+    for a, b in zip(single, batched, strict=True):
+        assert (tmp_path / "one" / a.path).read_bytes() == (tmp_path / "many" / b.path).read_bytes()

@@ -22,6 +22,7 @@ storage themselves (the DVR writes bytes as they come; live HLS keeps them in me
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from headwater.media.frames import CLOCK_RATE, Frame, MediaKind, Track
 from headwater.media.mpegts.writer import TSWriter
@@ -51,14 +52,13 @@ class SegmentInfo:
     """Byte offsets (within the segment) of the TS packets starting each video keyframe."""
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """The result of feeding one frame.
 
     ``closed`` is the segment this frame ended (complete, with its duration), ``opened``
     the segment it began; ``data`` is the frame's TS bytes, which belong to the segment
     open *after* the step (``opened`` when one was opened). A dropped frame gives empty
-    ``data`` and no segment change.
+    ``data`` and no segment change. (A named tuple: one is made per frame.)
     """
 
     data: bytes
@@ -118,16 +118,32 @@ class Segmenter:
             self.has_video = True
             self.skipped += len(self._held)
             self._held.clear()  # audio held while waiting: a video segment starts at a key
-        if self.current is None:
+        current = self.current
+        if current is None:
             return self._first(frame, video)
-        if self._jumped_end is None and self._jump(frame):
-            self._jumped_end = self._end()
-        starts = frame.keyframe and video if self.has_video else True
-        if starts and (
-            self._jumped_end is not None or frame.dts - self.current.start >= self.target
+        dts = frame.dts
+        tid = track.id
+        last = self._last_dts.get(tid)
+        if last is not None:
+            step = dts - last
+            if step < 0 or step > self.max_gap:
+                if self._jumped_end is None:
+                    self._jumped_end = self._end()
+            elif step:
+                self._last_step[tid] = step
+        if (frame.keyframe and video if self.has_video else True) and (
+            self._jumped_end is not None or dts - current.start >= self.target
         ):
             return self._cut(frame)
-        return Step(self._write(frame))
+        # the steady state: _write without its bookkeeping of the time line (done above)
+        self._last_dts[tid] = dts
+        data = self.writer.write(frame)
+        if video and frame.keyframe:
+            current.keyframes += 1
+            current.keyframe_offsets.append(current.size)
+        current.size += len(data)
+        current.frames += 1
+        return Step(data)
 
     def close(self) -> SegmentInfo | None:
         """End the open segment (the publication stopped); return it with its duration."""

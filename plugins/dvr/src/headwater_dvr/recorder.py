@@ -9,6 +9,11 @@ file the index does not know), and both are brought up to date at least every
 claims bytes that are not on disk. A closed segment is renamed to its final name (which
 carries its duration) and marked complete.
 
+Cost: the recorder wakes up at most every ``GATHER_SECONDS`` and takes every frame queued
+since (one task switch per batch instead of one per frame), and hands its buffered bytes to
+the OS in one write per ``FLUSH_SECONDS``; a frame waits at most about
+``GATHER_SECONDS + FLUSH_SECONDS`` (0.5 s) before it is on disk.
+
 Time axis: the wall clock at ingest. The first segment of a publication starts at the
 moment its first frame arrives; each next one where the previous ended, re-anchored to the
 wall clock when the publisher's timestamps drift from it by more than ``MAX_DRIFT_MS``
@@ -39,7 +44,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("headwater.dvr")
 
-FLUSH_SECONDS = 0.5
+GATHER_SECONDS = 0.1
+"""Pause between batches: frames gather in the subscription meanwhile (a few per stream)."""
+FLUSH_SECONDS = 0.4
 """Buffered bytes reach the OS at least this often (and the index follows within a second)."""
 FLUSH_BYTES = 256 << 10
 INDEX_SECONDS = 1.0
@@ -76,6 +83,7 @@ class DvrRecorder:
         *,
         on_limit: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.time,
+        gather: float = GATHER_SECONDS,
     ) -> None:
         self.name = "dvr"
         self.stream_name = stream_name
@@ -83,6 +91,8 @@ class DvrRecorder:
         self.settings = settings
         self.on_limit = on_limit
         self.clock = clock
+        self.gather = gather
+        """Seconds to let frames gather between batches (0: take each as it comes)."""
         self.segments = 0
         self.bytes_written = 0
         self._open: _Open | None = None
@@ -102,24 +112,32 @@ class DvrRecorder:
             self.settings.segment_duration,
         )
         try:
+            feed = segmenter.feed
+            gather = self.gather
             async for frame in subscription:
-                for item in (frame, *subscription.drain()):
-                    step = segmenter.feed(item)
-                    if step.closed is not None and self._open is not None:
-                        await self._finish(self._open, step.closed)
-                    if step.opened is not None:
-                        await self._start(step.opened)
-                    current = self._open
-                    if step.data and current is not None:
-                        current.buffer.append(step.data)
-                        current.buffered += len(step.data)
+                current = self._open
+                batch = (frame, *subscription.drain())
+                for item in batch:
+                    step = feed(item)
+                    if step.closed is not None or step.opened is not None:
+                        if step.closed is not None and current is not None:
+                            await self._finish(current, step.closed)
+                        if step.opened is not None:
+                            # the newest frame of the batch arrived about now
+                            await self._start(step.opened, batch[-1].dts - item.dts)
+                        current = self._open
+                    data = step.data
+                    if data and current is not None:
+                        current.buffer.append(data)
+                        current.buffered += len(data)
                         current.last_dts = item.dts
                 now = time.monotonic()
-                current = self._open
                 if current is not None and (
                     current.buffered >= FLUSH_BYTES or now - self._last_flush >= FLUSH_SECONDS
                 ):
                     await self._flush(current, now)
+                if gather:
+                    await anyio.sleep(gather)
         finally:
             with anyio.CancelScope(shield=True):
                 last = segmenter.close()
@@ -134,8 +152,12 @@ class DvrRecorder:
 
     # -- segments -------------------------------------------------------------------------
 
-    def _start_ms(self, info: SegmentInfo) -> int:
+    def _start_ms(self, info: SegmentInfo, behind: int = 0) -> int:
+        """Where a segment starts on the archive's time axis; ``behind`` (90 kHz ticks) is
+        how much media of the same batch came after its first frame (arrived since)."""
         now_ms = int(self.clock() * 1000)
+        if 0 < behind <= 2 * self.gather * CLOCK_RATE:
+            now_ms -= behind * 1000 // CLOCK_RATE
         predicted = self._next_ms
         if predicted is not None:
             behind = now_ms - predicted
@@ -155,8 +177,8 @@ class DvrRecorder:
             now_ms = max(now_ms, summary.ranges[-1][1])
         return now_ms
 
-    async def _start(self, info: SegmentInfo) -> None:
-        start_ms = self._start_ms(info)
+    async def _start(self, info: SegmentInfo, behind: int = 0) -> None:
+        start_ms = self._start_ms(info, behind)
         relative = part_path(self.stream_name, start_ms)
         discontinuity = info.discontinuity or self._next_ms is None or start_ms != self._next_ms
         row = SegmentRow(

@@ -21,7 +21,7 @@ import anyio
 from headwater import PlayRejected
 from headwater_hls.play import subscribe
 from headwater_hls.settings import HLSSettings
-from headwater_hls.variants import make_window
+from headwater_hls.variants import is_low_latency, make_window
 from headwater_hls.window import clock_discontinuity, clock_sequence
 
 if TYPE_CHECKING:
@@ -33,6 +33,10 @@ log = logging.getLogger("headwater.hls")
 OFFLINE_POLL = 1.0
 """Seconds between checks whether a watched stream that went offline is back (the
 ``stream_started`` hook wakes it at once; the poll is the safety net)."""
+GATHER_SECONDS = 0.1
+"""Pause between batches of frames of an MPEG-TS HLS: one task switch per batch, not one
+per frame (a segment is listed at most this much later; a republication ends the pause at
+once). Low-latency HLS takes each frame as it comes."""
 REMEMBERED = 4096
 """Stream names whose last sequence numbers are remembered after their HLS stopped."""
 
@@ -126,12 +130,14 @@ class LiveHLS:
     async def _follow(self) -> None:
         """Read each publication of the stream in turn; wait while it is offline."""
         while True:
-            self._republished = anyio.Event()
             # PlayRejected: it went offline between the check and the subscription
             with contextlib.suppress(PlayRejected):
                 await self._read_publication()
+            # a republication that began while the last one was still being read has
+            # already set the event: look again at once rather than at the next poll
             with anyio.move_on_after(OFFLINE_POLL):
                 await self._republished.wait()
+            self._republished = anyio.Event()
 
     async def _read_publication(self) -> None:
         """Cut the current publication into segments until it ends (nothing when offline)."""
@@ -139,6 +145,7 @@ class LiveHLS:
         subscription = subscribe(self.server, self.name)
         if subscription is None:
             return
+        self._republished = anyio.Event()  # from now on, a wake-up means a new publication
         async with subscription as sub:
             backlog = sub.drain()
             if not backlog:
@@ -149,6 +156,9 @@ class LiveHLS:
             # The newest timestamp waiting arrived about now (the last frame may be audio
             # that the publisher interleaves behind its video: take the largest).
             window.start_publication(sub.tracks, time.time(), max(f.dts for f in backlog))
+            # MPEG-TS segments are listed whole: frames may gather a little between
+            # batches; low-latency parts are listed as the next frame arrives, so not there
+            gather = 0.0 if is_low_latency(self.variant) else GATHER_SECONDS
             try:
                 for frame in backlog:
                     if window.feed(frame) is not None:
@@ -159,6 +169,9 @@ class LiveHLS:
                     for more in sub.drain():
                         if window.feed(more) is not None:
                             self._notify()
+                    if gather:
+                        with anyio.move_on_after(gather):  # cut short by a republish
+                            await self._republished.wait()
             finally:
                 if window.end_publication() is not None:
                     self._notify()

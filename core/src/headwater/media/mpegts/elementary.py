@@ -153,8 +153,17 @@ def encode(frame: Frame, aac_config: AudioSpecificConfig | None = None) -> bytes
 
 
 def _encode_video(frame: Frame, hevc: bool) -> bytes:
+    return b"".join(video_parts(frame, hevc))
+
+
+def video_parts(frame: Frame, hevc: bool) -> list[bytes]:
+    """The PES payload of an H.264/H.265 frame as pieces to join, after an empty first item.
+
+    The first item is left for the caller (the TS writer puts the PES header there, so
+    the payload is copied once); joined, the rest is what :func:`encode` returns.
+    """
     nalus = frame.nalus
-    parts = [START_CODE, h265.AUD_NALU if hevc else h264.AUD_NALU]
+    parts = [b"", START_CODE, h265.AUD_NALU if hevc else h264.AUD_NALU]
     if frame.keyframe and frame.track.parameter_sets:
         if hevc:
             has = any(n and (n[0] >> 1) & 0x3F == h265.NAL_SPS for n in nalus)
@@ -164,15 +173,17 @@ def _encode_video(frame: Frame, hevc: bool) -> bytes:
             for ps in frame.track.parameter_sets:
                 parts.append(START_CODE)
                 parts.append(ps)
-    for n in nalus:
-        if hevc:
-            if (n[0] >> 1) & 0x3F == h265.NAL_AUD:
-                continue
-        elif n[0] & 0x1F == h264.NAL_AUD:
-            continue
-        parts.append(START_CODE)
-        parts.append(n)
-    return b"".join(parts)
+    if hevc:
+        for n in nalus:
+            if (n[0] >> 1) & 0x3F != h265.NAL_AUD:
+                parts.append(START_CODE)
+                parts.append(n)
+    else:
+        for n in nalus:
+            if n[0] & 0x1F != h264.NAL_AUD:
+                parts.append(START_CODE)
+                parts.append(n)
+    return parts
 
 
 def aac_config_of(track: Track) -> AudioSpecificConfig:

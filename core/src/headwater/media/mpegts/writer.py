@@ -7,16 +7,23 @@ it differs); a PCR in the adaptation field of each PES start on the PCR PID (the
 video track, else the first track); the random_access_indicator on keyframes; adaptation
 field stuffing in the last packet of a PES (2.4.3.5); continuity counters per PID.
 
-Speed: headers are precomputed per PID and counter, and a PES is cut into packets with
-memoryview slices joined once, so the Python work is a few operations per packet.
+Speed: a frame costs a fixed handful of Python operations, not a few per packet. Headers
+are precomputed per PID and counter; a PES of a few packets (audio, small video frames) is
+cut with memoryview slices joined once, and the continuation packets of a longer one
+(:data:`BULK_PACKETS` or more, a keyframe is a hundred) are laid out by
+:mod:`~headwater.media.mpegts.packet_block` in a few numpy operations. The bytes are the
+same either way (``tests/mpegts/test_writer_bulk.py`` proves it against the per-packet
+writer this replaced).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
+from headwater.media.aac import adts_header
 from headwater.media.frames import Codec, Frame, MediaKind, Track
-from headwater.media.mpegts import elementary
+from headwater.media.mpegts import elementary, packet_block
 from headwater.media.mpegts.packet import AF_PCR, AF_RANDOM_ACCESS, PAT_PID, encode_pcr, header
 from headwater.media.mpegts.pes import STREAM_ID_VIDEO, build_pes_header
 from headwater.media.mpegts.psi import PMT, ElementaryStream, build_pat, build_pmt, section_packets
@@ -25,20 +32,35 @@ from headwater.media.mpegts.stream_types import stream_type_for
 PMT_PID = 0x1000
 FIRST_ES_PID = 0x100
 
+BULK_PACKETS = 16
+"""Continuation packets in a PES from which numpy lays them out (below, a Python loop of
+slices is faster: numpy's fixed cost is a few microseconds a call)."""
+
 
 class _Out:
     """Per-track output state: PID, PES stream_id, counters and precomputed headers."""
 
-    __slots__ = ("aac", "cc", "cont", "es", "pid", "stream_id", "track")
+    __slots__ = ("aac", "adts", "block", "cc", "cont", "es", "first", "first_af", "last",
+                 "nal", "pid", "stream_id", "track", "video")  # fmt: skip
 
     def __init__(self, track: Track, pid: int) -> None:
         self.pid = pid
         self.cc = 0
         self.cont = tuple(header(pid, cc) for cc in range(16))
+        """Header of a continuation packet (payload only) by continuity counter."""
+        self.first = tuple(header(pid, cc, pusi=True) for cc in range(16))
+        self.first_af = tuple(header(pid, cc, pusi=True, adaptation=True) for cc in range(16))
+        self.last = tuple(header(pid, cc, adaptation=True) for cc in range(16))
+        self.block = packet_block.PacketBlock(pid) if packet_block.AVAILABLE else None
         self.track = track
         self.es = ElementaryStream(0, pid)
         self.stream_id = 0
         self.aac = None
+        self.adts: dict[int, bytes] = {}
+        """ADTS headers by raw frame size (they differ in nothing else)."""
+        self.nal: bool | None = None
+        """H.265 (True), H.264 (False), or another codec (None)."""
+        self.video = False
         self.retrack(track)
 
     def retrack(self, track: Track) -> bool:
@@ -50,6 +72,10 @@ class _Out:
             desc = bytes(track.extra.get("descriptors", desc))
         self.stream_id = sid
         self.aac = elementary.aac_config_of(track) if track.codec is Codec.AAC else None
+        self.adts = {}
+        codec = track.codec
+        self.nal = (codec is Codec.H265) if codec is Codec.H264 or codec is Codec.H265 else None
+        self.video = track.kind is MediaKind.VIDEO
         es = ElementaryStream(st, self.pid, desc)
         changed = es != self.es
         self.es = es
@@ -84,6 +110,8 @@ class TSWriter:
         self._last_psi: int | None = None
         self._psi_due = True
         self._pcr_pid = -1
+        self._psi_packets: dict[tuple[int, int], tuple[bytes, int, int]] = {}
+        """PAT + PMT packets by (PAT, PMT) counters, for the current tables."""
         for track in tracks:
             self._add(track)
 
@@ -95,6 +123,7 @@ class TSWriter:
         out = self._out[track.id] = _Out(track, pid)
         self._pick_pcr()
         self._psi_due = True
+        self._psi_packets = {}
         return out
 
     def _pick_pcr(self) -> None:
@@ -110,15 +139,17 @@ class TSWriter:
 
     def psi(self) -> bytes:
         """PAT and PMT packets for the current tracks (also written automatically)."""
-        pat, self._pat_cc = section_packets(
-            PAT_PID, build_pat([(self._program, PMT_PID)]), self._pat_cc
-        )
-        pmt = PMT(
-            self._program, self._pmt_version, self._pcr_pid, tuple(o.es for o in self._out.values())
-        )
-        pmt_packets, self._pmt_cc = section_packets(PMT_PID, build_pmt(pmt), self._pmt_cc)
         self._psi_due = False
-        return pat + pmt_packets
+        key = (self._pat_cc, self._pmt_cc)
+        cached = self._psi_packets.get(key)
+        if cached is None:
+            pat, pat_cc = section_packets(PAT_PID, build_pat([(self._program, PMT_PID)]), key[0])
+            outs = tuple(o.es for o in self._out.values())
+            pmt = PMT(self._program, self._pmt_version, self._pcr_pid, outs)
+            pmt_packets, pmt_cc = section_packets(PMT_PID, build_pmt(pmt), key[1])
+            cached = self._psi_packets[key] = (pat + pmt_packets, pat_cc, pmt_cc)
+        packets, self._pat_cc, self._pmt_cc = cached
+        return packets
 
     def write(self, frame: Frame) -> bytes:
         """Packets for one frame (PSI first when due); a multiple of 188 bytes."""
@@ -130,56 +161,85 @@ class TSWriter:
             self._pmt_version = (self._pmt_version + 1) & 0x1F
             self._pick_pcr()
             self._psi_due = True
-        if out.stream_id == 0:  # sections (SCTE-35) go out as they are
-            data, out.cc = section_packets(out.pid, bytes(frame.data), out.cc)
-            return self._psi_if_due(frame, out) + data
-        psi = self._psi_if_due(frame, out)
-        es = elementary.encode(frame, out.aac)
-        video = out.stream_id == STREAM_ID_VIDEO
-        pes = build_pes_header(out.stream_id, frame.pts, frame.dts, len(es), sized=not video) + es
-        flags = AF_RANDOM_ACCESS if frame.keyframe else 0
-        pcr = b""
-        if out.pid == self._pcr_pid:
-            flags |= AF_PCR
-            pcr = encode_pcr((frame.dts - self._pcr_delay) * 300)
-        return psi + self._packetize(out, pes, flags, pcr)
-
-    def _psi_if_due(self, frame: Frame, out: _Out) -> bytes:
+            self._psi_packets = {}
+        dts = frame.dts
+        key = frame.keyframe
+        last = self._last_psi
+        pcr_pid = out.pid == self._pcr_pid
         if (
             self._psi_due
-            or self._last_psi is None
-            or (frame.keyframe and out.track.kind is MediaKind.VIDEO)
-            or (out.pid == self._pcr_pid and frame.dts - self._last_psi >= self._psi_interval)
+            or last is None
+            or (key and out.video)
+            or (pcr_pid and dts - last >= self._psi_interval)
         ):
-            self._last_psi = frame.dts
-            return self.psi()
-        return b""
+            self._last_psi = dts
+            psi = self.psi()
+        else:
+            psi = b""
+        sid = out.stream_id
+        if sid == 0:  # sections (SCTE-35) go out as they are
+            data, out.cc = section_packets(out.pid, bytes(frame.data), out.cc)
+            return psi + data
+        nal = out.nal
+        if nal is not None:  # H.264/H.265: PES_packet_length 0 (2.4.3.7), payload in parts
+            parts = elementary.video_parts(frame, nal)
+            sized = sid != STREAM_ID_VIDEO
+            size = sum(map(len, parts)) if sized else 0
+            parts[0] = build_pes_header(sid, frame.pts, dts, size, sized=sized)
+            pes = b"".join(parts)
+        elif out.aac is not None:
+            data = frame.data
+            size = len(data)
+            adts = out.adts.get(size)
+            if adts is None:
+                adts = out.adts[size] = adts_header(out.aac, size)
+            pes = b"".join(
+                (build_pes_header(sid, frame.pts, dts, size + 7, sized=True), adts, data)
+            )
+        else:
+            es = elementary.encode(frame, out.aac)
+            video = sid == STREAM_ID_VIDEO
+            pes = build_pes_header(sid, frame.pts, dts, len(es), sized=not video) + es
+        if pcr_pid:
+            pcr = encode_pcr((dts - self._pcr_delay) * 300)
+            af = (_AF_PCR_RANDOM_ACCESS if key else _AF_PCR) + pcr
+        else:
+            af = _AF_RANDOM_ACCESS if key else b""
+        packets = self._packetize(out, pes, af)
+        return psi + packets if psi else packets
 
-    def _packetize(self, out: _Out, pes: bytes, flags: int, pcr: bytes) -> bytes:
-        """Cut one PES into packets; the first carries the flags (and PCR), the last stuffing."""
+    def _packetize(self, out: _Out, pes: bytes, af: bytes) -> bytes:
+        """Cut one PES into packets; the first carries ``af`` (flags, PCR), the last stuffing."""
         n = len(pes)
         cc = out.cc
-        af = bytes((1 + len(pcr), flags)) + pcr if flags else b""
         room = 184 - len(af)
-        if n < room:
-            af = _stuff_af(af, room - n)
-            room = n
-        parts: list[bytes | memoryview] = [
-            header(out.pid, cc, pusi=True, adaptation=bool(af)),
+        if n <= room:  # one packet
+            if n < room:
+                af = _STUFFED_RAI[room - n] if af is _AF_RANDOM_ACCESS else _stuff_af(af, room - n)
+            out.cc = (cc + 1) & 15
+            return b"".join(((out.first_af if af else out.first)[cc], af, pes))
+        mv = memoryview(pes)
+        parts: list[bytes | memoryview | Any] = [
+            (out.first_af if af else out.first)[cc],
             af,
-            pes[:room],
+            mv[:room],
         ]
         cc = (cc + 1) & 15
-        mv = memoryview(pes)
-        cont = out.cont
-        full_end = room + (n - room) // 184 * 184
-        for pos in range(room, full_end, 184):
-            parts.append(cont[cc])
-            parts.append(mv[pos : pos + 184])
-            cc = (cc + 1) & 15
+        count = (n - room) // 184
+        full_end = room + count * 184
+        block = out.block
+        if block is not None and count >= BULK_PACKETS:
+            parts.append(block.packets(mv[room:full_end], cc, count))
+            cc = (cc + count) & 15
+        else:
+            cont = out.cont
+            for pos in range(room, full_end, 184):
+                parts.append(cont[cc])
+                parts.append(mv[pos : pos + 184])
+                cc = (cc + 1) & 15
         if full_end < n:
-            parts.append(header(out.pid, cc, adaptation=True))
-            parts.append(_stuff_af(b"", 184 - (n - full_end)))
+            parts.append(out.last[cc])
+            parts.append(_STUFFING[184 - (n - full_end)])
             parts.append(mv[full_end:])
             cc = (cc + 1) & 15
         out.cc = cc
@@ -193,3 +253,14 @@ def _stuff_af(af: bytes, stuffing: int) -> bytes:
             return b"\x00"
         return bytes((stuffing - 1, 0)) + b"\xff" * (stuffing - 2)
     return bytes((af[0] + stuffing,)) + af[1:] + b"\xff" * stuffing
+
+
+_STUFFING = (b"", *(_stuff_af(b"", size) for size in range(1, 184)))
+"""The adaptation field of a last packet by the number of bytes it fills (1..183)."""
+_AF_PCR = bytes((7, AF_PCR))
+_AF_PCR_RANDOM_ACCESS = bytes((7, AF_PCR | AF_RANDOM_ACCESS))
+"""Adaptation field starts (length, flags) on the PCR PID; the 6 PCR bytes follow."""
+_AF_RANDOM_ACCESS = bytes((1, AF_RANDOM_ACCESS))
+"""The adaptation field of a keyframe's first packet off the PCR PID (audio, mostly)."""
+_STUFFED_RAI = tuple(_stuff_af(_AF_RANDOM_ACCESS, size) for size in range(183))
+"""That field grown by 0..182 stuffing bytes (a PES that fits in one packet)."""
