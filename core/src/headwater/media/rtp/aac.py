@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from headwater.media.rtp.depacketizer import AudioFrame, Depacketizer
 from headwater.media.rtp.limits import MAX_ACCESS_UNIT, MTU_PAYLOAD
-from headwater.media.rtp.packet import RTPError, RTPPacket
+from headwater.media.rtp.packet import RTPError
 
 SAMPLES_PER_FRAME = 1024
 
-AudioFrame = tuple[int, bytes]
-"""(RTP timestamp, raw frame)."""
 
-
-class AACDepacketizer:
+class AACDepacketizer(Depacketizer[AudioFrame]):
     """RTP packets of one ``mpeg4-generic`` stream in sequence order → raw AAC frames."""
 
     def __init__(self, fmtp: Mapping[str, str] | None = None) -> None:
@@ -43,10 +41,6 @@ class AACDepacketizer:
         self._fragment_size = 0
         self._fragment_ts = 0
         self._next_seq: int | None = None
-
-    def push(self, packet: RTPPacket) -> list[AudioFrame]:
-        """Take one packet; return the frames it completes."""
-        return self.push_fields(packet.sequence, packet.timestamp, packet.marker, packet.payload)
 
     def push_fields(
         self,

@@ -7,8 +7,8 @@ A codec's depacketizer says how to read one payload (:meth:`NALDepacketizer._pay
 from __future__ import annotations
 
 from headwater.media.annexb import split_annexb
+from headwater.media.rtp.depacketizer import Depacketizer
 from headwater.media.rtp.limits import MAX_ACCESS_UNIT, MAX_NALUS
-from headwater.media.rtp.packet import RTPPacket
 
 AccessUnit = tuple[int, list[bytes]]
 """(RTP timestamp, NAL units) of one access unit."""
@@ -16,7 +16,7 @@ AccessUnit = tuple[int, list[bytes]]
 ANNEX_B = (b"\x00\x00\x00\x01", b"\x00\x00\x01")
 
 
-class NALDepacketizer:
+class NALDepacketizer(Depacketizer[AccessUnit]):
     """RTP packets of one NAL-unit video stream in sequence order → access units.
 
     Payloads may be ``bytes`` or zero-copy ``memoryview`` slices of what the socket read:
@@ -57,10 +57,6 @@ class NALDepacketizer:
     """``payload[0] & FU_MASK == FU_VALUE`` for a fragmentation unit (set by each codec)."""
     FU_HEADER_AT = 1
     """Where the FU header (start and end bits) is; the fragment's data follows it."""
-
-    def push(self, packet: RTPPacket) -> list[AccessUnit]:
-        """Take one packet; return the access units it completes."""
-        return self.push_fields(packet.sequence, packet.timestamp, packet.marker, packet.payload)
 
     def push_fields(
         self,

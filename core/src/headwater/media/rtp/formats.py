@@ -24,6 +24,7 @@ from headwater.media.frames import Codec, Track
 from headwater.media.h264_sps import parse_h264_sps
 from headwater.media.h265_sps import parse_h265_sps
 from headwater.media.rtp.aac import AACDepacketizer, aac_fmtp, packetize_aac
+from headwater.media.rtp.depacketizer import Depacketizer
 from headwater.media.rtp.h264 import H264Depacketizer, packetize_h264
 from headwater.media.rtp.h265 import H265Depacketizer, packetize_h265
 from headwater.media.rtp.latm import LATMDepacketizer, latm_audio_config
@@ -45,8 +46,8 @@ class ReceivedFormat:
 
     track: Track
     clock_rate: int
-    depacketizer: Any
-    """An object with ``push(packet) -> list[(timestamp, payload)]`` and ``flush()``."""
+    depacketizer: Depacketizer[Any]
+    """Packets in, ``(timestamp, frame)`` or ``(timestamp, NAL units)`` out."""
     payload_type: int = 0
 
     @property

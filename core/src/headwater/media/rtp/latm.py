@@ -5,11 +5,9 @@ program, one layer, one AU per packet or one AU fragmented over packets up to th
 from __future__ import annotations
 
 from headwater.media.aac import AACError, AudioSpecificConfig
+from headwater.media.rtp.depacketizer import AudioFrame, Depacketizer
 from headwater.media.rtp.limits import MAX_ACCESS_UNIT
-from headwater.media.rtp.packet import RTPError, RTPPacket
-
-AudioFrame = tuple[int, bytes]
-"""(RTP timestamp, raw frame)."""
+from headwater.media.rtp.packet import RTPError
 
 
 def latm_audio_config(stream_mux_config: bytes) -> bytes:
@@ -35,7 +33,7 @@ def latm_audio_config(stream_mux_config: bytes) -> bytes:
     return asc.to_bytes()
 
 
-class LATMDepacketizer:
+class LATMDepacketizer(Depacketizer[AudioFrame]):
     """RTP packets of one ``MP4A-LATM`` stream (cpresent=0) in sequence order → raw frames."""
 
     def __init__(self) -> None:
@@ -43,10 +41,6 @@ class LATMDepacketizer:
         self._buf = bytearray()
         self._ts: int | None = None
         self._next_seq: int | None = None
-
-    def push(self, packet: RTPPacket) -> list[AudioFrame]:
-        """Take one packet; return the frame its marker completes."""
-        return self.push_fields(packet.sequence, packet.timestamp, packet.marker, packet.payload)
 
     def push_fields(
         self,

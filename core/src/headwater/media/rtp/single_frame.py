@@ -3,22 +3,15 @@ G.711 A-law/µ-law (RFC 3551 section 4.5.14, static payload types 8 and 0)."""
 
 from __future__ import annotations
 
+from headwater.media.rtp.depacketizer import AudioFrame, Depacketizer
 from headwater.media.rtp.limits import MAX_ACCESS_UNIT
-from headwater.media.rtp.packet import RTPPacket
-
-AudioFrame = tuple[int, bytes]
-"""(RTP timestamp, raw frame)."""
 
 
-class FrameDepacketizer:
+class FrameDepacketizer(Depacketizer[AudioFrame]):
     """RTP packets → frames, one per packet (empty payloads and oversized ones dropped)."""
 
     def __init__(self) -> None:
         self.dropped = 0
-
-    def push(self, packet: RTPPacket) -> list[AudioFrame]:
-        """Take one packet; return its frame."""
-        return self.push_fields(packet.sequence, packet.timestamp, packet.marker, packet.payload)
 
     def push_fields(
         self,
