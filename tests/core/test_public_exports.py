@@ -11,6 +11,7 @@ import headwater
 
 EXPORTED = [
     "ByteBudget",
+    "ClientTasks",
     "Codec",
     "ConfigError",
     "ConnectionGate",

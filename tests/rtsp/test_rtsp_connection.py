@@ -43,9 +43,9 @@ async def test_what_follows_a_pending_request_is_queued_with_a_bound(monkeypatch
             with anyio.move_on_after(0.6):  # the handler decides after 1 s
                 while True:
                     await tcp.send(flood)
-                    (conn,) = listener.connections
+                    (conn,) = listener.clients.connections
                     peak = max(peak, conn._queued)
-            (conn,) = listener.connections
+            (conn,) = listener.clients.connections
             assert conn._queue_full and 200 < peak <= 200 + 2000  # one read's worth over
             reader = MessageReader()
             with anyio.fail_after(5):

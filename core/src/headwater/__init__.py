@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
     "ByteBudget": "headwater.byte_budget",
+    "ClientTasks": "headwater.client_tasks",
     "Codec": "headwater.media.frames",
     "ConfigError": "headwater.errors",
     "ConnectionGate": "headwater.connection_limits",
@@ -62,6 +63,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "ByteBudget",
+    "ClientTasks",
     "Codec",
     "ConfigError",
     "ConnectionGate",
@@ -122,6 +124,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from headwater.byte_budget import ByteBudget
+    from headwater.client_tasks import ClientTasks
     from headwater.config.models import (
         DVRSettings,
         ListenerSettings,

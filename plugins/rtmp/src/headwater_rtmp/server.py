@@ -15,8 +15,9 @@ import ssl
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio.abc import TaskGroup, TaskStatus
+from anyio.abc import TaskStatus
 
+from headwater import ClientTasks
 from headwater_rtmp.connection import Connection
 from headwater_rtmp.settings import RTMPSettings
 
@@ -35,9 +36,9 @@ class RTMPListener:
         self.settings = settings
         self.tls = tls
         self.addresses: list[tuple[str, int]] = []
-        self.connections: set[Connection] = set()
-        self._gate = server.connection_limits.gate(self.name)
-        self._tg: TaskGroup | None = None
+        self.clients: ClientTasks[Connection] = ClientTasks(
+            server.connection_limits.gate(self.name)
+        )
 
     async def serve(self, *, task_status: TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
         """Bind, report the address, accept connections until cancelled."""
@@ -47,7 +48,9 @@ class RTMPListener:
         loop = asyncio.get_running_loop()
 
         def connection() -> Connection:
-            return Connection(self.server, settings, self.name, self._start, self._done)
+            return Connection(
+                self.server, settings, self.name, self.clients.start, self.clients.done
+            )
 
         try:
             listener = await loop.create_server(
@@ -65,14 +68,12 @@ class RTMPListener:
             raise OSError(exc.errno, f"{self.name} cannot listen on {host}:{port}: {exc}") from exc
         try:
             self.addresses = [sock.getsockname()[:2] for sock in listener.sockets]
-            async with anyio.create_task_group() as tg:
-                self._tg = tg
+            async with self.clients.running():
                 await listener.start_serving()
                 task_status.started(self.addresses)
                 try:
                     await anyio.sleep_forever()
                 finally:
-                    self._tg = None
                     listener.close()
         finally:
             listener.close()
@@ -83,21 +84,3 @@ class RTMPListener:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.settings.cert, self.settings.key)
         return context
-
-    def _start(self, conn: Connection) -> bool:
-        """Run a new connection's control task, unless a limit or shutdown turns it away.
-
-        Called before the connection allocates its session: the gate counts connections in
-        total, per address and against the open-files limit (``limits``)."""
-        if self._tg is None:
-            return False
-        if not self._gate.admit(*conn.peer):
-            return False
-        self.connections.add(conn)
-        self._tg.start_soon(conn.run)
-        return True
-
-    def _done(self, conn: Connection) -> None:
-        if conn in self.connections:
-            self.connections.discard(conn)
-            self._gate.release(conn.peer[0])

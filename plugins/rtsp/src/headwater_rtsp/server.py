@@ -9,8 +9,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio.abc import TaskGroup, TaskStatus
+from anyio.abc import TaskStatus
 
+from headwater import ClientTasks
 from headwater_rtsp.connection import Connection
 from headwater_rtsp.settings import RTSPSettings
 from headwater_rtsp.udp import UDPPair
@@ -32,9 +33,9 @@ class RTSPListener:
         self.settings: RTSPSettings = server.plugin_settings["rtsp"]
         self.auth = Authenticator(digest=self.settings.auth == "digest")
         self.addresses: list[tuple[str, int]] = []
-        self.connections: set[Connection] = set()
+        self.clients: ClientTasks[Connection]
+        """The RTSP clients, bounded by the core's gate (made when serving starts)."""
         self.udp: UDPPair | None = None
-        self._tg: TaskGroup | None = None
 
     def _udp_ports(self, port: int) -> tuple[int, int]:
         extra = self.listener_settings.model_extra or {}
@@ -46,7 +47,7 @@ class RTSPListener:
 
     async def serve(self, *, task_status: TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
         """Bind TCP and UDP, report the address, accept clients until cancelled."""
-        self._gate = self.server.connection_limits.gate(self.name)
+        self.clients = ClientTasks(self.server.connection_limits.gate(self.name))
         host, port = self.listener_settings.address
         loop = asyncio.get_running_loop()
         if self.settings.udp:
@@ -55,7 +56,7 @@ class RTSPListener:
             await self.udp.open(host, rtp, rtcp, self.settings.udp_receive_buffer)
         try:
             listener = await loop.create_server(
-                lambda: Connection(self, self._start, self._done),
+                lambda: Connection(self, self.clients.start, self.clients.done),
                 host,
                 port,
                 reuse_address=True,
@@ -67,8 +68,7 @@ class RTSPListener:
             raise OSError(exc.errno, f"rtsp cannot listen on {host}:{port}: {exc}") from exc
         try:
             self.addresses = [sock.getsockname()[:2] for sock in listener.sockets]
-            async with anyio.create_task_group() as tg:
-                self._tg = tg
+            async with self.clients.running():
                 await listener.start_serving()
                 if self.udp is not None:
                     log.info("rtsp: RTP/RTCP over UDP on ports %d/%d", *self.udp.ports)
@@ -76,26 +76,8 @@ class RTSPListener:
                 try:
                     await anyio.sleep_forever()
                 finally:
-                    self._tg = None
                     listener.close()
         finally:
             listener.close()
             if self.udp is not None:
                 self.udp.close()
-
-    def _start(self, conn: Connection) -> bool:
-        """Run a new connection's control task, unless a limit or shutdown turns it away
-        (the core's gate: connections in total, per address and against the open-files
-        limit, logged and counted)."""
-        if self._tg is None:
-            return False
-        if not self._gate.admit(*conn.peer):
-            return False
-        self.connections.add(conn)
-        self._tg.start_soon(conn.run)
-        return True
-
-    def _done(self, conn: Connection) -> None:
-        if conn in self.connections:
-            self.connections.discard(conn)
-            self._gate.release(conn.peer[0])
