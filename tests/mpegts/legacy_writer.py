@@ -28,12 +28,37 @@ from headwater.media.frames import Codec, Frame, MediaKind, Track
 from headwater.media.mpegts import elementary
 from headwater.media.mpegts.audio_frames import opus_control_header
 from headwater.media.mpegts.packet import AF_PCR, AF_RANDOM_ACCESS, PAT_PID, encode_pcr, header
-from headwater.media.mpegts.pes import STREAM_ID_VIDEO, build_pes_header
+from headwater.media.mpegts.pes import STREAM_ID_VIDEO, TIMESTAMP_WRAP
 from headwater.media.mpegts.psi import PMT, ElementaryStream, build_pat, build_pmt, section_packets
 from headwater.media.mpegts.stream_types import stream_type_for
 
 PMT_PID = 0x1000
 FIRST_ES_PID = 0x100
+
+
+# the PES header builder of commit c028de1 (pes.py now assembles it as one integer)
+def _encode_timestamp(marker: int, ts: int) -> bytes:
+    ts %= TIMESTAMP_WRAP
+    v = (marker << 36) | ((ts >> 30) << 33) | (((ts >> 15) & 0x7FFF) << 17) | ((ts & 0x7FFF) << 1)
+    return (v | 0x100010001).to_bytes(5, "big")
+
+
+def build_pes_header(
+    stream_id: int, pts: int, dts: int | None, payload_size: int, *, sized: bool
+) -> bytes:
+    """Build a PES header with PTS (and DTS when it differs) for ``payload_size`` ES bytes.
+
+    ``sized`` False writes PES_packet_length 0 (allowed for video, 2.4.3.7); a payload too
+    big for the 16-bit field also gets 0.
+    """
+    if dts is None or dts == pts:
+        opt = b"\x80\x80\x05" + _encode_timestamp(0b0010, pts)
+    else:
+        opt = b"\x80\xc0\x0a" + _encode_timestamp(0b0011, pts) + _encode_timestamp(0b0001, dts)
+    length = len(opt) + payload_size
+    if not sized or length > 0xFFFF:
+        length = 0
+    return bytes((0, 0, 1, stream_id, length >> 8, length & 0xFF)) + opt
 
 
 class _Out:

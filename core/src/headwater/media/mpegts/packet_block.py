@@ -62,3 +62,17 @@ class PacketBlock:
         words = block.view("<u4")  # 47 words a row; column 0 is the header
         np.add(_counters()[cc : cc + count], self._base, out=words[:, 0])
         return memoryview(block).cast("B")
+
+
+def interleave(heads: bytes, body: bytes, rows: int) -> memoryview:
+    """``rows`` whole packets from their headers and the rest of each packet.
+
+    ``heads`` holds the ``rows`` 4-byte packet headers, ``body`` the ``rows * 184`` bytes
+    that follow each (adaptation field and payload), packet after packet: two strided
+    copies lay them out, whatever the number of packets and PIDs. The result is any
+    bytes-like object of ``rows * 188`` bytes.
+    """
+    packets = np.empty((rows, 188), dtype=np.uint8)
+    packets[:, :4] = np.frombuffer(heads, dtype=np.uint8).reshape(rows, 4)
+    packets[:, 4:] = np.frombuffer(body, dtype=np.uint8).reshape(rows, 184)
+    return memoryview(packets).cast("B")

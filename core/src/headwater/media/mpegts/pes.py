@@ -72,28 +72,43 @@ def parse_pes_header(data: bytes) -> PESHeader:
     return PESHeader(stream_id, pts, dts, start, end)
 
 
-def _encode_timestamp(marker: int, ts: int) -> bytes:
-    ts %= TIMESTAMP_WRAP
-    v = (marker << 36) | ((ts >> 30) << 33) | (((ts >> 15) & 0x7FFF) << 17) | ((ts & 0x7FFF) << 1)
-    return (v | 0x100010001).to_bytes(5, "big")
-
-
 def build_pes_header(
     stream_id: int, pts: int, dts: int | None, payload_size: int, *, sized: bool
 ) -> bytes:
     """Build a PES header with PTS (and DTS when it differs) for ``payload_size`` ES bytes.
 
     ``sized`` False writes PES_packet_length 0 (allowed for video, 2.4.3.7); a payload too
-    big for the 16-bit field also gets 0.
+    big for the 16-bit field also gets 0. (The header is assembled as one integer: the
+    writer calls this for every frame.)
     """
-    if dts is None or dts == pts:
-        opt = b"\x80\x80\x05" + _encode_timestamp(0b0010, pts)
-    else:
-        opt = b"\x80\xc0\x0a" + _encode_timestamp(0b0011, pts) + _encode_timestamp(0b0001, dts)
-    length = len(opt) + payload_size
+    # '0010' (PTS only) or '0011' (PTS, DTS follows), the 33 bits in 3 + 15 + 15, markers
+    only = dts is None or dts == pts
+    pts %= TIMESTAMP_WRAP
+    p5 = ((pts >> 30) << 33) | (((pts >> 15) & 0x7FFF) << 17) | ((pts & 0x7FFF) << 1) | _MARKERS
+    if only:
+        length = 8 + payload_size
+        if not sized or length > 0xFFFF:
+            length = 0
+        value = _PTS_ONLY | (stream_id << 80) | (length << 64) | _PTS_MARK | p5
+        return value.to_bytes(14, "big")
+    dts %= TIMESTAMP_WRAP
+    d5 = ((dts >> 30) << 33) | (((dts >> 15) & 0x7FFF) << 17) | ((dts & 0x7FFF) << 1) | _MARKERS
+    length = 13 + payload_size
     if not sized or length > 0xFFFF:
         length = 0
-    return bytes((0, 0, 1, stream_id, length >> 8, length & 0xFF)) + opt
+    value = _PTS_DTS | (stream_id << 120) | (length << 104) | ((_PTS_DTS_MARK | p5) << 40)
+    return (value | _DTS_MARK | d5).to_bytes(19, "big")
+
+
+_MARKERS = 0x100010001
+"""The three marker bits of a 5-byte timestamp field."""
+_PTS_MARK = 0b0010 << 36
+_PTS_DTS_MARK = 0b0011 << 36
+_DTS_MARK = 0b0001 << 36
+_PTS_ONLY = (0x000001 << 88) | (0x808005 << 40)
+"""Start code prefix; '10' marker, PTS flag, header data length 5."""
+_PTS_DTS = (0x000001 << 128) | (0x80C00A << 80)
+"""Start code prefix; '10' marker, PTS and DTS flags, header data length 10."""
 
 
 class Unwrapper:

@@ -18,19 +18,31 @@ writer this replaced).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from headwater.media.aac import adts_header
 from headwater.media.frames import Codec, Frame, MediaKind, Track
 from headwater.media.mpegts import elementary, packet_block
-from headwater.media.mpegts.packet import AF_PCR, AF_RANDOM_ACCESS, PAT_PID, encode_pcr, header
+from headwater.media.mpegts.packet import (
+    AF_PCR,
+    AF_RANDOM_ACCESS,
+    PAT_PID,
+    PCR_WRAP,
+    encode_pcr,
+    header,
+)
 from headwater.media.mpegts.pes import STREAM_ID_VIDEO, build_pes_header
 from headwater.media.mpegts.psi import PMT, ElementaryStream, build_pat, build_pmt, section_packets
 from headwater.media.mpegts.stream_types import stream_type_for
 
 PMT_PID = 0x1000
 FIRST_ES_PID = 0x100
+
+BATCH_FRAMES = 4
+"""Frames from which :meth:`TSWriter.write_batch` lays the packets out with numpy (fewer
+are written one by one: numpy's fixed cost of some 20 µs a batch would dominate)."""
 
 BULK_PACKETS = 16
 """Continuation packets in a PES from which numpy lays them out (below, a Python loop of
@@ -40,8 +52,8 @@ slices is faster: numpy's fixed cost is a few microseconds a call)."""
 class _Out:
     """Per-track output state: PID, PES stream_id, counters and precomputed headers."""
 
-    __slots__ = ("aac", "adts", "block", "cc", "cont", "es", "first", "first_af", "last",
-                 "nal", "pid", "stream_id", "track", "video")  # fmt: skip
+    __slots__ = ("aac", "adts", "block", "cc", "cont", "es", "first", "first_af", "last", "nal",
+                 "pid", "runs", "stream_id", "track", "video")  # fmt: skip
 
     def __init__(self, track: Track, pid: int) -> None:
         self.pid = pid
@@ -52,6 +64,8 @@ class _Out:
         self.first_af = tuple(header(pid, cc, pusi=True, adaptation=True) for cc in range(16))
         self.last = tuple(header(pid, cc, adaptation=True) for cc in range(16))
         self.block = packet_block.PacketBlock(pid) if packet_block.AVAILABLE else None
+        self.runs = b"".join(self.cont) * 16
+        """Continuation headers with counters 0, 1, ... 15, 0, ... (see :meth:`run`)."""
         self.track = track
         self.es = ElementaryStream(0, pid)
         self.stream_id = 0
@@ -62,6 +76,14 @@ class _Out:
         """H.265 (True), H.264 (False), or another codec (None)."""
         self.video = False
         self.retrack(track)
+
+    def run(self, cc: int, count: int) -> bytes:
+        """The headers of ``count`` continuation packets, counters from ``cc`` (mod 16)."""
+        start = (cc & 15) * 4
+        end = start + count * 4
+        if end > len(self.runs):  # a longer PES than any before: grow the table
+            self.runs = b"".join(self.cont) * (end // 64 + 2)
+        return self.runs[start:end]
 
     def retrack(self, track: Track) -> bool:
         """Adopt a (possibly new) Track object; True when the PMT entry changes."""
@@ -208,6 +230,174 @@ class TSWriter:
         packets = self._packetize(out, pes, af)
         return psi + packets if psi else packets
 
+    def write_many(self, frames: Sequence[Frame]) -> bytes | memoryview:
+        """Packets for many frames at once: exactly ``b"".join(map(self.write, frames))``.
+
+        The per-packet work of the whole batch is done in a few numpy operations (see the
+        module docstring), so a frame costs only its headers' Python; the result is any
+        bytes-like object (a memoryview over the packets).
+        """
+        return self.write_batch(frames)[0]
+
+    def write_batch(
+        self, frames: Sequence[Frame], psi_before: Collection[int] = ()
+    ) -> tuple[bytes | memoryview, list[int], list[int]]:
+        """:meth:`write_many` for the segmenter: also where each frame's bytes are.
+
+        ``psi_before`` holds indexes of frames that must start with PAT and PMT: when the
+        writer does not write them there itself, :meth:`psi` is put before the frame (a
+        segment's first frame). Returns the bytes and, per frame, the offset where its
+        bytes begin (before such a PSI) and where its own :meth:`write` output begins.
+        """
+        if len(frames) < BATCH_FRAMES or not packet_block.AVAILABLE:
+            return self._write_each(frames, psi_before)
+        outs = self._out
+        heads: list[bytes] = []
+        """The 4-byte header of every packet, in order (runs of them as one slice)."""
+        body: list[bytes | memoryview] = []
+        """The 184 bytes after each header (adaptation field, payload), in order."""
+        begins: list[int] = []
+        starts: list[int] = []
+        rows = 0
+        interval = self._psi_interval
+        pcr_delay = self._pcr_delay
+        for i, frame in enumerate(frames):
+            track = frame.track
+            out = outs.get(track.id)
+            if out is None:
+                out = self._add(track)
+            elif out.track is not track and out.retrack(track):
+                self._pmt_version = (self._pmt_version + 1) & 0x1F
+                self._pick_pcr()
+                self._psi_due = True
+                self._psi_packets = {}
+            begins.append(rows * 188)
+            dts = frame.dts
+            key = frame.keyframe
+            pcr_pid = out.pid == self._pcr_pid
+            last = self._last_psi
+            if (
+                self._psi_due
+                or last is None
+                or (key and out.video)
+                or (pcr_pid and dts - last >= interval)
+            ):
+                self._last_psi = dts
+                starts.append(rows * 188)
+                psi_heads, psi_body, count = _split_packets(self.psi())
+                heads.append(psi_heads)
+                body.append(psi_body)
+                rows += count
+            else:
+                if psi_before and i in psi_before:
+                    psi_heads, psi_body, count = _split_packets(self.psi())
+                    heads.append(psi_heads)
+                    body.append(psi_body)
+                    rows += count
+                starts.append(rows * 188)
+            sid = out.stream_id
+            nal = out.nal
+            if nal is not None:  # H.264/H.265: PES_packet_length 0 (2.4.3.7)
+                parts = elementary.video_parts(frame, nal)
+                size = sum(map(len, parts))
+                sized = sid != STREAM_ID_VIDEO
+                head = build_pes_header(sid, frame.pts, dts, size if sized else 0, sized=sized)
+                parts[0] = head
+                size += len(head)
+            elif out.aac is not None:
+                data = frame.data
+                size = len(data)
+                adts = out.adts.get(size)
+                if adts is None:
+                    adts = out.adts[size] = adts_header(out.aac, size)
+                head = build_pes_header(sid, frame.pts, dts, size + 7, sized=True)
+                parts = [head, adts, data]
+                size += 7 + len(head)
+            elif sid == 0:  # sections (SCTE-35) go out as they are
+                data, out.cc = section_packets(out.pid, bytes(frame.data), out.cc)
+                psi_heads, psi_body, count = _split_packets(data)
+                heads.append(psi_heads)
+                body.append(psi_body)
+                rows += count
+                continue
+            else:
+                es = elementary.encode(frame, out.aac)
+                video = sid == STREAM_ID_VIDEO
+                head = build_pes_header(sid, frame.pts, dts, len(es), sized=not video)
+                parts = [head, es]
+                size = len(head) + len(es)
+            if pcr_pid:  # adaptation field length 7, flags, PCR base (extension 0)
+                base = (dts - pcr_delay) % PCR_WRAP
+                flags = AF_PCR | AF_RANDOM_ACCESS if key else AF_PCR
+                af = ((0x07 << 56) | (flags << 48) | (base << 15) | 0x7E00).to_bytes(8, "big")
+            else:
+                af = _AF_RANDOM_ACCESS if key else b""
+            cc = out.cc
+            room = 184 - len(af)
+            if size <= room:  # one packet; the adaptation field takes any stuffing
+                if size < room:
+                    fill = room - size
+                    af = _STUFFED_RAI[fill] if af is _AF_RANDOM_ACCESS else _stuff_af(af, fill)
+                heads.append((out.first_af if af else out.first)[cc])
+                body.append(af)
+                body += parts
+                out.cc = (cc + 1) & 15
+                rows += 1
+                continue
+            rest = size - room
+            middle, rem = divmod(rest, 184)
+            heads.append((out.first_af if af else out.first)[cc])
+            if middle:
+                heads.append(out.run(cc + 1, middle))
+            if af:
+                body.append(af)
+            if rem:  # the last packet: stuffing, then the last ``rem`` bytes
+                tail = parts[-1]
+                cut = len(tail) - rem
+                if cut >= 0:
+                    tail = memoryview(tail)
+                    parts[-1] = tail[:cut]
+                    body += parts
+                else:  # the last part is shorter than that: join the PES first
+                    tail = memoryview(b"".join(parts))
+                    cut = size - rem
+                    body.append(tail[:cut])
+                body.append(_STUFFING[184 - rem])
+                body.append(tail[cut:])
+                cc = (cc + middle + 1) & 15
+                heads.append(out.last[cc])
+                out.cc = (cc + 1) & 15
+                rows += middle + 2
+            else:
+                body += parts
+                out.cc = (cc + middle + 1) & 15
+                rows += middle + 1
+        if not rows:
+            return b"", begins, starts
+        data = packet_block.interleave(b"".join(heads), b"".join(body), rows)
+        return data, begins, starts
+
+    def _write_each(
+        self, frames: Sequence[Frame], psi_before: Collection[int]
+    ) -> tuple[bytes, list[int], list[int]]:
+        """:meth:`write_batch` frame by frame (few frames, or no numpy)."""
+        chunks: list[bytes] = []
+        begins: list[int] = []
+        starts: list[int] = []
+        pos = 0
+        write = self.write
+        for i, frame in enumerate(frames):
+            begins.append(pos)
+            data = write(frame)
+            if psi_before and i in psi_before and data[1:3] != _PAT_START:
+                psi = self.psi()
+                chunks.append(psi)
+                pos += len(psi)
+            starts.append(pos)
+            chunks.append(data)
+            pos += len(data)
+        return b"".join(chunks), begins, starts
+
     def _packetize(self, out: _Out, pes: bytes, af: bytes) -> bytes:
         """Cut one PES into packets; the first carries ``af`` (flags, PCR), the last stuffing."""
         n = len(pes)
@@ -264,3 +454,16 @@ _AF_RANDOM_ACCESS = bytes((1, AF_RANDOM_ACCESS))
 """The adaptation field of a keyframe's first packet off the PCR PID (audio, mostly)."""
 _STUFFED_RAI = tuple(_stuff_af(_AF_RANDOM_ACCESS, size) for size in range(183))
 """That field grown by 0..182 stuffing bytes (a PES that fits in one packet)."""
+
+
+@functools.lru_cache(maxsize=64)
+def _split_packets(packets: bytes) -> tuple[bytes, bytes, int]:
+    """Whole packets (PSI, sections) as their headers, the rest of each, and their count."""
+    count = len(packets) // 188
+    heads = b"".join(packets[pos : pos + 4] for pos in range(0, count * 188, 188))
+    rest = b"".join(packets[pos + 4 : pos + 188] for pos in range(0, count * 188, 188))
+    return heads, rest, count
+
+
+_PAT_START = b"\x40\x00"
+"""Bytes 1-2 of a TS packet starting a section on PID 0 (the PAT)."""
