@@ -95,3 +95,100 @@ def test_a_real_clip_cuts_the_same(test_media, target) -> None:
     events = reader.feed(data) + reader.flush()
     frames = [e for e in events if not isinstance(e, TracksChanged)]
     assert assert_same(frames, reader.tracks, target=target) >= 2
+
+
+def pieces_of(steps: list, frames: list[Frame]) -> list[tuple]:
+    """Per-frame steps grouped as ``feed_many`` returns them: a new piece at each opened
+    segment; (data, closed, opened, DTS of the piece's last frame with bytes)."""
+    pieces: list[list] = []
+    for step, frame in zip(steps, frames, strict=True):
+        if step.opened is not None or not pieces:
+            if not step.data and step.opened is None:
+                continue  # a dropped frame before any segment
+            pieces.append([b"", _info(step.closed), _info(step.opened), None])
+        if step.data:
+            pieces[-1][0] += bytes(step.data)
+            pieces[-1][3] = frame.dts
+    return [tuple(p) for p in pieces if p[0]]
+
+
+def assert_same_in_batches(frames: list[Frame], sizes, tracks=(), **options) -> None:
+    """``feed_many`` over batches of ``sizes`` frames (cycling) gives the old cutter's bytes
+    and segments, piece by piece, and the same ``close()``."""
+    old = legacy_segmenter.Segmenter(list(tracks), **options)
+    steps = [old.feed(f) for f in frames]
+    expected = pieces_of(steps, frames)
+    new = Segmenter(list(tracks), **options)
+    got = []
+    pos = i = 0
+    while pos < len(frames):
+        size = sizes[i % len(sizes)]
+        got += new.feed_many(frames[pos : pos + size])
+        pos += size
+        i += 1
+    got = [(step, _info(step.closed), _info(step.opened)) for step in got]  # as ``expected``
+    closed_new, closed_old = _info(new.close()), _info(old.close())
+    # consecutive pieces without a boundary between them (batch edges) are one piece
+    merged: list[list] = []
+    for step, closed, opened in got:
+        assert len(step.data) % 188 == 0 and step.data
+        if opened is None and merged:
+            merged[-1][0] += bytes(step.data)
+            merged[-1][3] = step.last_dts
+        else:
+            merged.append([bytes(step.data), closed, opened, step.last_dts])
+    assert [tuple(p) for p in merged] == expected
+    assert closed_new == closed_old
+    assert new.skipped == old.skipped
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    steps,
+    st.integers(1, 8),
+    st.sampled_from([CLOCK_RATE, 2 * CLOCK_RATE, 10 * CLOCK_RATE]),
+    st.lists(st.integers(1, 20), min_size=1, max_size=6),
+)
+def test_hypothesis_batches_cut_the_same(plan, target_s, max_gap, sizes) -> None:
+    """``feed_many`` in batches of any sizes: cuts inside a batch and at its edges, audio
+    held for video, jumps, dropped frames; the same bytes and segments as the old cutter."""
+    assert_same_in_batches(
+        frames_from(plan),
+        sizes,
+        target=target_s * CLOCK_RATE,
+        max_gap=max_gap,
+        video_wait=CLOCK_RATE // 2,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(regular_steps, st.integers(1, 4), st.lists(st.integers(1, 30), min_size=1, max_size=4))
+def test_hypothesis_regular_batches_cut_the_same(plan, target_s, sizes) -> None:
+    """Mostly regular timestamps, fed in batches."""
+    assert_same_in_batches(
+        frames_from(plan), sizes, target=target_s * CLOCK_RATE, max_gap=2 * CLOCK_RATE
+    )
+
+
+@pytest.mark.parametrize("sizes", [[1], [4], [9, 3], [1000]])
+@pytest.mark.parametrize("target", [1, CLOCK_RATE, 4 * CLOCK_RATE])
+def test_a_real_clip_cuts_the_same_in_batches(test_media, target, sizes) -> None:
+    """The ffmpeg clip in batches: several segments cut inside one batch, and at its edges."""
+    data = test_media("h264", "aac", "ts", seconds=6, gop=25, size="160x120").read_bytes()
+    reader = TSReader()
+    events = reader.feed(data) + reader.flush()
+    frames = [e for e in events if not isinstance(e, TracksChanged)]
+    assert_same_in_batches(frames, sizes, reader.tracks, target=target)
+
+
+def test_batches_across_the_wrap_and_track_changes() -> None:
+    """Timestamps past 2**33 and a new Track object inside a batch (PMT version bump)."""
+    start = (1 << 33) - 3 * CLOCK_RATE
+    audio2 = AUDIO.__class__(2, AUDIO.codec, config=b"\x11\x88", sample_rate=48000, channels=1)
+    frames = []
+    for i in range(200):
+        t = start + i * 1500
+        frames.append(Frame(VIDEO, t + 3000, t, i % 30 == 0, nalus=(b"\x65" * (300 + i * 7),)))
+        frames.append(Frame(AUDIO if i < 90 else audio2, t, t, True, data=b"\x21" * 200))
+    for sizes in ([5], [64], [400], [3, 11]):
+        assert_same_in_batches(frames, sizes, [VIDEO, AUDIO], target=CLOCK_RATE)

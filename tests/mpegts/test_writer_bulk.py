@@ -6,7 +6,8 @@ bit for bit: real ffmpeg clips of each codec pair (and ffmpeg's framemd5 of both
 PES sizes on every side of each packet boundary and of the bulk threshold, PCR and
 random-access combinations, new tracks and new Track objects mid-stream (PMT versions),
 timestamps past the 33-bit wrap, the writer without numpy, runs longer than one block, and
-hypothesis-made streams.
+hypothesis-made streams. Each case is also written through ``TSWriter.write_many`` (the
+batch path) in batches of several sizes, which must give the same bytes again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ts_helpers import CODEC_PAIRS, demux, frame_key, frames_by_track
 from headwater.media.frames import Codec, Frame, Track
 from headwater.media.mpegts import TracksChanged, TSWriter, packet_block
 from headwater.media.mpegts import writer as writer_module
-from headwater.media.mpegts.pes import TIMESTAMP_WRAP
+from headwater.media.mpegts.pes import TIMESTAMP_WRAP, build_pes_header
 from headwater.testing import ffmpeg_exe
 
 needs_numpy = pytest.mark.skipif(not packet_block.AVAILABLE, reason="numpy not installed")
@@ -40,15 +41,39 @@ BOUNDARIES = sorted(
 """PES sizes around the end of the first, second, ... packet and of the bulk threshold."""
 
 
-def both(frames: list[Frame], tracks: list[Track], **options) -> tuple[bytes, bytes]:
-    """(new, old) TS for ``frames``, each written frame by frame."""
+BATCHES = (4, 7, 10**6)
+"""Batch sizes :func:`both` also writes with ``write_many`` (one batch of every frame)."""
+
+
+def both(
+    frames: list[Frame], tracks: list[Track], batches=BATCHES, **options
+) -> tuple[bytes, bytes]:
+    """(new, old) TS for ``frames``, each written frame by frame; ``write_many`` in batches
+    of each of ``batches`` frames (cycling when a tuple of sizes) gives the same bytes."""
     new = TSWriter(tracks, **options)
     old = legacy_writer.TSWriter(tracks, **options)
     ours = [new.write(f) for f in frames]
     theirs = [old.write(f) for f in frames]
     for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
         assert a == b, f"frame {i} ({frames[i].track.codec}, {frames[i].size} bytes) differs"
-    return b"".join(ours), b"".join(theirs)
+    expected = b"".join(theirs)
+    for sizes in batches:
+        assert write_in_batches(frames, tracks, sizes, **options) == expected, f"batches {sizes}"
+    return b"".join(ours), expected
+
+
+def write_in_batches(frames: list[Frame], tracks: list[Track], sizes, **options) -> bytes:
+    """``frames`` through ``TSWriter.write_many``, cut into batches of ``sizes`` frames."""
+    writer = TSWriter(tracks, **options)
+    sizes = sizes if isinstance(sizes, tuple) else (sizes,)
+    chunks = []
+    pos = i = 0
+    while pos < len(frames):
+        size = max(sizes[i % len(sizes)], 1)
+        chunks.append(bytes(writer.write_many(frames[pos : pos + size])))
+        pos += size
+        i += 1
+    return b"".join(chunks)
 
 
 def remuxed_frames(data: bytes) -> tuple[list[Frame], list[Track]]:
@@ -198,6 +223,7 @@ def test_without_numpy_the_loop_writes_the_same(ts_clip, monkeypatch) -> None:
     new = b"".join(writer.write(f) for f in frames)
     old = legacy_writer.TSWriter(tracks)
     assert new == b"".join(old.write(f) for f in frames)
+    assert write_in_batches(frames, tracks, 20) == new  # write_many: frame by frame too
 
 
 @needs_numpy
@@ -242,9 +268,11 @@ _SIZES = st.one_of(st.integers(0, 400), st.sampled_from(BOUNDARIES), st.integers
     ),
     st.integers(0, TIMESTAMP_WRAP + 10**6),
     st.sampled_from([9000, 1, 10**6]),
+    st.lists(st.integers(1, 12), min_size=1, max_size=5).map(tuple),
 )
-def test_hypothesis_streams_mux_to_the_same_bytes(script, start, psi_interval) -> None:
-    """Random mixes of tracks, sizes, keyframes and track changes: byte-equal output."""
+def test_hypothesis_streams_mux_to_the_same_bytes(script, start, psi_interval, cuts) -> None:
+    """Random mixes of tracks, sizes, keyframes and track changes: byte-equal output, also
+    through ``write_many`` in batches of hypothesis-drawn sizes."""
     video = _video(sets=(b"\x67\x42\x00\x1f", b"\x68\xce\x3c\x80"))
     tracks = {
         "video": video,
@@ -264,4 +292,19 @@ def test_hypothesis_streams_mux_to_the_same_bytes(script, start, psi_interval) -
         else:
             frames.append(Frame(track, dts, dts, key, data=b"\x21" * size))
         dts += 1500
-    both(frames, [video], psi_interval=psi_interval)
+    both(frames, [video], batches=(cuts, 10**6), psi_interval=psi_interval)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([0xE0, 0xC0, 0xBD, 0xFC]),
+    st.integers(-TIMESTAMP_WRAP, 3 * TIMESTAMP_WRAP),
+    st.one_of(st.none(), st.integers(-9000, 9000), st.sampled_from([0, TIMESTAMP_WRAP])),
+    st.one_of(st.integers(0, 70_000), st.sampled_from([65535 - 8, 65535 - 7, 65535 - 13])),
+    st.booleans(),
+)
+def test_pes_header_equals_the_old_builder(sid, pts, dts_offset, size, sized) -> None:
+    """The PES header built as one integer is the old builder's, byte for byte."""
+    dts = None if dts_offset is None else pts - dts_offset
+    old = legacy_writer.build_pes_header(sid, pts, dts, size, sized=sized)
+    assert build_pes_header(sid, pts, dts, size, sized=sized) == old

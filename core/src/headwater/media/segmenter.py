@@ -21,7 +21,9 @@ storage themselves (the DVR writes bytes as they come; live HLS keeps them in me
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import NamedTuple
 
 from headwater.media.frames import CLOCK_RATE, Frame, MediaKind, Track
@@ -61,9 +63,11 @@ class Step(NamedTuple):
     ``data`` and no segment change. (A named tuple: one is made per frame.)
     """
 
-    data: bytes
+    data: bytes | memoryview
     closed: SegmentInfo | None = None
     opened: SegmentInfo | None = None
+    last_dts: int | None = None
+    """The DTS of the last frame whose bytes are in ``data`` (:meth:`Segmenter.feed_many`)."""
 
 
 _NOTHING = Step(b"")
@@ -144,6 +148,120 @@ class Segmenter:
         current.size += len(data)
         current.frames += 1
         return Step(data)
+
+    def feed_many(self, frames: Sequence[Frame]) -> list[Step]:
+        """Take many frames at once: the bytes and segments of :meth:`feed` one by one.
+
+        The frames' TS bytes are laid out in one go (:meth:`TSWriter.write_batch`), so a
+        frame costs only its share of the cutting decisions and its headers. Returns one
+        :class:`Step` per run of frames between segment boundaries, in order: the first
+        (``closed`` and ``opened`` None) continues the segment open before the call, each
+        next one begins at a frame that opened a segment (``opened``, and ``closed`` when
+        that frame also ended one). Joined, their ``data`` is what :meth:`feed` would have
+        returned frame by frame; ``last_dts`` is the DTS of the last frame in each. Frames
+        that :meth:`feed` would drop (before the first keyframe) are dropped here too.
+        """
+        plan: list[Frame] = []
+        """The frames to write, in order."""
+        marks: list[tuple[int, SegmentInfo | None, SegmentInfo]] = []
+        """(index in ``plan``, closed, opened) of each frame that begins a segment."""
+        counts: list[SegmentInfo | None] = [self.current]
+        max_gap = self.max_gap
+        last_dts = self._last_dts
+        last_step = self._last_step
+        for frame in frames:
+            track = frame.track
+            video = track.kind is MediaKind.VIDEO
+            if video and not self.has_video:
+                self.has_video = True
+                self.skipped += len(self._held)
+                self._held.clear()
+            current = self.current
+            dts = frame.dts
+            if current is None:  # before the first segment: as _first
+                if self.has_video:
+                    if not (video and frame.keyframe):
+                        self.skipped += 1
+                        continue
+                    firsts = [frame]
+                else:
+                    held = self._held
+                    held.append(frame)
+                    if dts - held[0].dts < self.video_wait:
+                        continue
+                    firsts = held
+                    self._held = []
+                opened = self._open(firsts[0].dts)
+                marks.append((len(plan), None, opened))
+                for f in firsts:
+                    self._account(f)
+                    plan.append(f)
+                continue
+            tid = track.id
+            last = last_dts.get(tid)
+            if last is not None:
+                step = dts - last
+                if step < 0 or step > max_gap:
+                    if self._jumped_end is None:
+                        self._jumped_end = self._end()
+                elif step:
+                    last_step[tid] = step
+            if (frame.keyframe and video if self.has_video else True) and (
+                self._jumped_end is not None or dts - current.start >= self.target
+            ):  # as _cut
+                jumped_end = self._jumped_end
+                current.duration = max(
+                    (dts if jumped_end is None else jumped_end) - current.start, 0
+                )
+                opened = self._open(dts)
+                opened.discontinuity = jumped_end is not None
+                self._jumped_end = None
+                marks.append((len(plan), current, opened))
+                self._account(frame)
+                plan.append(frame)
+                continue
+            last_dts[tid] = dts
+            if video and frame.keyframe:
+                current.keyframes += 1
+            current.frames += 1
+            plan.append(frame)
+        if not plan:
+            return []
+        data, begins, starts = self.writer.write_batch(plan, {m[0] for m in marks})
+        view = memoryview(data)
+        steps: list[Step] = []
+        edges = [(0, None, counts[0], False)]
+        edges += [(at, closed, opened, True) for at, closed, opened in marks]
+        edges.append((len(plan), None, None, False))
+        for (first, closed, segment, opens), (end, *_) in pairwise(edges):
+            if first == end:
+                continue  # nothing before the first boundary
+            assert segment is not None
+            begin = begins[first]
+            stop = begins[end] if end < len(plan) else len(view)
+            base = segment.size - begin
+            offsets = segment.keyframe_offsets
+            for i in range(first, end):
+                frame = plan[i]
+                if frame.keyframe and frame.track.kind is MediaKind.VIDEO:
+                    offsets.append(base + starts[i])
+            segment.size += stop - begin
+            opened = segment if opens else None
+            steps.append(Step(view[begin:stop], closed, opened, plan[end - 1].dts))
+        return steps
+
+    def _account(self, frame: Frame) -> None:
+        """The bookkeeping of :meth:`_write` but the bytes (a batch writes them later)."""
+        segment = self.current
+        assert segment is not None
+        tid = frame.track.id
+        last = self._last_dts.get(tid)
+        if last is not None and 0 < frame.dts - last <= self.max_gap:
+            self._last_step[tid] = frame.dts - last
+        self._last_dts[tid] = frame.dts
+        if frame.keyframe and frame.track.kind is MediaKind.VIDEO:
+            segment.keyframes += 1
+        segment.frames += 1
 
     def close(self) -> SegmentInfo | None:
         """End the open segment (the publication stopped); return it with its duration."""
