@@ -112,25 +112,25 @@ class DvrRecorder:
             self.settings.segment_duration,
         )
         try:
-            feed = segmenter.feed
+            feed_many = segmenter.feed_many
             gather = self.gather
             async for frame in subscription:
                 current = self._open
                 batch = (frame, *subscription.drain())
-                for item in batch:
-                    step = feed(item)
+                # the batch muxed at once: one step per run of frames between boundaries
+                for step in feed_many(batch):
                     if step.closed is not None or step.opened is not None:
                         if step.closed is not None and current is not None:
                             await self._finish(current, step.closed)
                         if step.opened is not None:
                             # the newest frame of the batch arrived about now
-                            await self._start(step.opened, batch[-1].dts - item.dts)
+                            await self._start(step.opened, batch[-1].dts - step.opened.start)
                         current = self._open
                     data = step.data
                     if data and current is not None:
                         current.buffer.append(data)
                         current.buffered += len(data)
-                        current.last_dts = item.dts
+                        current.last_dts = step.last_dts
                 now = time.monotonic()
                 if current is not None and (
                     current.buffered >= FLUSH_BYTES or now - self._last_flush >= FLUSH_SECONDS

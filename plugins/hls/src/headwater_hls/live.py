@@ -160,15 +160,12 @@ class LiveHLS:
             # batches; low-latency parts are listed as the next frame arrives, so not there
             gather = 0.0 if is_low_latency(self.variant) else GATHER_SECONDS
             try:
-                for frame in backlog:
-                    if window.feed(frame) is not None:
-                        self._notify()
+                if window.feed_many(backlog):
+                    self._notify()
                 async for frame in sub:
-                    if window.feed(frame) is not None:
+                    # every frame queued now, muxed at once (Segmenter.feed_many)
+                    if window.feed_many([frame, *sub.drain()]):
                         self._notify()
-                    for more in sub.drain():
-                        if window.feed(more) is not None:
-                            self._notify()
                     if gather:
                         with anyio.move_on_after(gather):  # cut short by a republish
                             await self._republished.wait()

@@ -225,6 +225,14 @@ class PartWindow:
         self._add(frame)
         return None
 
+    def feed_many(self, frames: Sequence[Frame]) -> bool:
+        """Take many frames, each as :meth:`feed`; True when any closed a part."""
+        ready = False
+        for frame in frames:
+            if self.feed(frame) is not None:
+                ready = True
+        return ready
+
     @property
     def _ticks(self) -> int:
         return max(1, round(self.target * CLOCK_RATE))

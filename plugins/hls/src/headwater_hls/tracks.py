@@ -125,6 +125,18 @@ class SelectedWindow:
             return None
         return self.window.feed(frame)
 
+    def feed_many(self, frames: Sequence[Frame]) -> bool:
+        """Pass on the frames of selected tracks at once; True when the window has news."""
+        chosen = []
+        for frame in frames:
+            tid = frame.track.id
+            if tid not in self._known:
+                self._known[tid] = frame.track
+                self._choose()
+            if tid in self._chosen:
+                chosen.append(frame)
+        return bool(chosen) and bool(self.window.feed_many(chosen))
+
     def end_publication(self) -> Any:
         """The publication ended (see the wrapped window)."""
         return self.window.end_publication()

@@ -43,6 +43,9 @@ class Window(Protocol):
     def feed(self, frame: Frame) -> Any:
         """Take a frame; return something not None when a new segment or part is ready."""
 
+    def feed_many(self, frames: Sequence[Frame]) -> bool:
+        """Take many frames at once; True when a new segment or part is ready."""
+
     def end_publication(self) -> Any:
         """The publication ended; return something not None when that closed a segment."""
 

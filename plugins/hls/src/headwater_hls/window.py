@@ -174,6 +174,38 @@ class SegmentWindow:
                 self._drop_oversized()
         return done
 
+    def feed_many(self, frames: Sequence[Frame]) -> bool:
+        """Take many frames at once (:meth:`Segmenter.feed_many`); True when one or more
+        segments closed. The same segments as :meth:`feed` frame by frame, but that an
+        oversized segment is noticed at the end of a run of frames rather than a frame."""
+        segmenter = self._segmenter
+        if segmenter is None:
+            raise RuntimeError("feed_many() outside a publication")
+        done = False
+        pos = 0
+        while pos < len(frames) and segmenter.target != self._target_ticks:
+            # the first segment's target changes when it closes: until then, one by one
+            done = self.feed(frames[pos]) is not None or done
+            segmenter = self._segmenter
+            pos += 1
+        if pos == len(frames) or segmenter is None:
+            return done
+        tracks = self._tracks
+        for frame in frames[pos:] if pos else frames:
+            tracks[frame.track.id] = frame.track
+        for step in segmenter.feed_many(frames[pos:] if pos else frames):
+            if step.closed is not None and self._open is not None:
+                self._finish(step.closed)
+                done = True
+            if step.opened is not None:
+                self._begin(step.opened)
+            self._parts.append(step.data)
+            self._open_bytes += len(step.data)
+            if self._open_bytes > self.max_segment_bytes:
+                self._drop_oversized()  # the rest of this batch goes with it
+                break
+        return done
+
     def _begin(self, info: SegmentInfo) -> None:
         self._open = info
         self._parts = []
