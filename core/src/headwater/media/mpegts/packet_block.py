@@ -73,6 +73,6 @@ def interleave(heads: bytes, body: bytes, rows: int) -> memoryview:
     bytes-like object of ``rows * 188`` bytes.
     """
     packets = np.empty((rows, 188), dtype=np.uint8)
-    packets[:, :4] = np.frombuffer(heads, dtype=np.uint8).reshape(rows, 4)
+    packets.view("<u4")[:, 0] = np.frombuffer(heads, dtype="<u4")  # a word a packet
     packets[:, 4:] = np.frombuffer(body, dtype=np.uint8).reshape(rows, 184)
     return memoryview(packets).cast("B")
