@@ -15,6 +15,13 @@ opened a new one. The rules, as RFC 8216 4.3.3.1/6.2.1 and every recorder need t
 - a timestamp jump (backwards, or forwards by more than ``max_gap``) closes the segment at
   the next keyframe and marks the next one ``discontinuity`` (the publisher's clock reset).
 
+:meth:`Segmenter.feed_many` takes a batch of frames (what a consumer gathered since it last
+woke up) and returns one :class:`Step` per run of frames between segment boundaries, with
+the same bytes and segments as feeding them one by one: the cutting decisions are made
+frame by frame (a handful of comparisons), then the whole batch is muxed in one
+:meth:`~headwater.media.mpegts.TSWriter.write_batch` call and cut at the boundaries
+(``tests/media/test_segmenter_equal.py`` proves it in hypothesis-drawn batches).
+
 Nothing here reads a clock or touches a file: callers map segments to wall-clock time and
 storage themselves (the DVR writes bytes as they come; live HLS keeps them in memory).
 """
@@ -165,8 +172,11 @@ class Segmenter:
         """The frames to write, in order."""
         marks: list[tuple[int, SegmentInfo | None, SegmentInfo]] = []
         """(index in ``plan``, closed, opened) of each frame that begins a segment."""
-        counts: list[SegmentInfo | None] = [self.current]
+        keys: list[int] = []
+        """Indexes in ``plan`` of video keyframes (their offsets are kept per segment)."""
+        continued = self.current
         max_gap = self.max_gap
+        target = self.target
         last_dts = self._last_dts
         last_step = self._last_step
         for frame in frames:
@@ -194,7 +204,8 @@ class Segmenter:
                 opened = self._open(firsts[0].dts)
                 marks.append((len(plan), None, opened))
                 for f in firsts:
-                    self._account(f)
+                    if self._account(f):
+                        keys.append(len(plan))
                     plan.append(f)
                 continue
             tid = track.id
@@ -207,7 +218,7 @@ class Segmenter:
                 elif step:
                     last_step[tid] = step
             if (frame.keyframe and video if self.has_video else True) and (
-                self._jumped_end is not None or dts - current.start >= self.target
+                self._jumped_end is not None or dts - current.start >= target
             ):  # as _cut
                 jumped_end = self._jumped_end
                 current.duration = max(
@@ -217,20 +228,21 @@ class Segmenter:
                 opened.discontinuity = jumped_end is not None
                 self._jumped_end = None
                 marks.append((len(plan), current, opened))
-                self._account(frame)
+                if self._account(frame):
+                    keys.append(len(plan))
                 plan.append(frame)
                 continue
             last_dts[tid] = dts
             if video and frame.keyframe:
-                current.keyframes += 1
-            current.frames += 1
+                keys.append(len(plan))
             plan.append(frame)
         if not plan:
             return []
         data, begins, starts = self.writer.write_batch(plan, {m[0] for m in marks})
         view = memoryview(data)
         steps: list[Step] = []
-        edges = [(0, None, counts[0], False)]
+        k = 0
+        edges = [(0, None, continued, False)]
         edges += [(at, closed, opened, True) for at, closed, opened in marks]
         edges.append((len(plan), None, None, False))
         for (first, closed, segment, opens), (end, *_) in pairwise(edges):
@@ -241,27 +253,25 @@ class Segmenter:
             stop = begins[end] if end < len(plan) else len(view)
             base = segment.size - begin
             offsets = segment.keyframe_offsets
-            for i in range(first, end):
-                frame = plan[i]
-                if frame.keyframe and frame.track.kind is MediaKind.VIDEO:
-                    offsets.append(base + starts[i])
+            while k < len(keys) and keys[k] < end:
+                offsets.append(base + starts[keys[k]])
+                segment.keyframes += 1
+                k += 1
+            segment.frames += end - first
             segment.size += stop - begin
             opened = segment if opens else None
             steps.append(Step(view[begin:stop], closed, opened, plan[end - 1].dts))
         return steps
 
-    def _account(self, frame: Frame) -> None:
-        """The bookkeeping of :meth:`_write` but the bytes (a batch writes them later)."""
-        segment = self.current
-        assert segment is not None
+    def _account(self, frame: Frame) -> bool:
+        """The time-line bookkeeping of :meth:`_write` (a batch writes the bytes and counts
+        the frames later); True for a video keyframe."""
         tid = frame.track.id
         last = self._last_dts.get(tid)
         if last is not None and 0 < frame.dts - last <= self.max_gap:
             self._last_step[tid] = frame.dts - last
         self._last_dts[tid] = frame.dts
-        if frame.keyframe and frame.track.kind is MediaKind.VIDEO:
-            segment.keyframes += 1
-        segment.frames += 1
+        return frame.keyframe and frame.track.kind is MediaKind.VIDEO
 
     def close(self) -> SegmentInfo | None:
         """End the open segment (the publication stopped); return it with its duration."""

@@ -9,6 +9,10 @@ precomputed counter sequence. A Python loop costs about half a microsecond per p
 costs a few microseconds per run whatever its length, so the writer uses it for long PES
 (video frames) and keeps its loop for short ones.
 
+:func:`interleave` goes further for a batch of frames: the writer hands it every packet's
+header and every packet's remaining 184 bytes, each as one buffer, and it lays out all the
+packets of the batch at once (a ``<u4`` header column and a ``(rows, 184)`` block).
+
 numpy is optional for the core (the plugins that mux depend on it); without it
 :data:`AVAILABLE` is False and the writer's loop does all the work.
 """

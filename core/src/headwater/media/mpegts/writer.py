@@ -14,6 +14,17 @@ cut with memoryview slices joined once, and the continuation packets of a longer
 :mod:`~headwater.media.mpegts.packet_block` in a few numpy operations. The bytes are the
 same either way (``tests/mpegts/test_writer_bulk.py`` proves it against the per-packet
 writer this replaced).
+
+Batches: :meth:`TSWriter.write_many` (and :meth:`TSWriter.write_batch`, which the segmenter
+uses) muxes many frames in one call, for consumers that gather frames (the DVR recorder
+and live HLS take what queued in 0.1 s). Per frame it only works out the PES header,
+adaptation field and packet count, and queues two things: the 4-byte headers of its
+packets (a run of continuation headers is one slice of a per-PID table of counters) and
+the 184 bytes after each header (adaptation field, PES bytes, the last packet's stuffing
+put before its last bytes). :func:`~headwater.media.mpegts.packet_block.interleave` then
+lays out every packet of the batch with two numpy copies, whatever the number of frames,
+packets and PIDs. The bytes equal :meth:`TSWriter.write` frame by frame (the same tests
+feed both); fewer than :data:`BATCH_FRAMES` frames, or no numpy, go frame by frame.
 """
 
 from __future__ import annotations
