@@ -30,6 +30,9 @@ AVAILABLE = np is not None
 MAX_RUN = 1 << 16
 """Longest run written in one block (a 12 MB PES); longer runs are cut into blocks."""
 
+_WORD = np.dtype("<u4") if np is not None else None
+"""A packet header read as one little-endian 32-bit word."""
+
 _COUNTERS = None
 """``(i & 15) << 24`` for i in 0 .. MAX_RUN + 15, little-endian: the counter byte of a
 header word read as ``<u4`` (built on first use, shared by every PID)."""
@@ -76,7 +79,7 @@ def interleave(heads: bytes, body: bytes, rows: int) -> memoryview:
     copies lay them out, whatever the number of packets and PIDs. The result is any
     bytes-like object of ``rows * 188`` bytes.
     """
-    packets = np.empty((rows, 188), dtype=np.uint8)
-    packets.view("<u4")[:, 0] = np.frombuffer(heads, dtype="<u4")  # a word a packet
-    packets[:, 4:] = np.frombuffer(body, dtype=np.uint8).reshape(rows, 184)
-    return memoryview(packets).cast("B")
+    flat = np.empty(rows * 188, dtype=np.uint8)
+    flat.view(_WORD)[::47] = np.frombuffer(heads, dtype=_WORD)  # a header word a packet
+    flat.reshape(rows, 188)[:, 4:] = np.frombuffer(body, dtype=np.uint8).reshape(rows, 184)
+    return flat.data

@@ -272,6 +272,14 @@ class TSWriter:
         rows = 0
         interval = self._psi_interval
         pcr_delay = self._pcr_delay
+        # module globals as locals: looked up for every frame
+        add_head, add_body, add_begin, add_start = (
+            heads.append,
+            body.append,
+            begins.append,
+            starts.append,
+        )
+        video_parts, pes_header, rai = elementary.video_parts, build_pes_header, _AF_RANDOM_ACCESS
         for i, frame in enumerate(frames):
             track = frame.track
             out = outs.get(track.id)
@@ -282,7 +290,7 @@ class TSWriter:
                 self._pick_pcr()
                 self._psi_due = True
                 self._psi_packets = {}
-            begins.append(rows * 188)
+            add_begin(rows * 188)
             dts = frame.dts
             key = frame.keyframe
             pcr_pid = out.pid == self._pcr_pid
@@ -294,25 +302,25 @@ class TSWriter:
                 or (pcr_pid and dts - last >= interval)
             ):
                 self._last_psi = dts
-                starts.append(rows * 188)
+                add_start(rows * 188)
                 psi_heads, psi_body, count = _split_packets(self.psi())
-                heads.append(psi_heads)
-                body.append(psi_body)
+                add_head(psi_heads)
+                add_body(psi_body)
                 rows += count
             else:
                 if psi_before and i in psi_before:
                     psi_heads, psi_body, count = _split_packets(self.psi())
-                    heads.append(psi_heads)
-                    body.append(psi_body)
+                    add_head(psi_heads)
+                    add_body(psi_body)
                     rows += count
-                starts.append(rows * 188)
+                add_start(rows * 188)
             sid = out.stream_id
             nal = out.nal
             if nal is not None:  # H.264/H.265: PES_packet_length 0 (2.4.3.7)
-                parts = elementary.video_parts(frame, nal)
+                parts = video_parts(frame, nal)
                 size = sum(map(len, parts))
                 sized = sid != STREAM_ID_VIDEO
-                head = build_pes_header(sid, frame.pts, dts, size if sized else 0, sized=sized)
+                head = pes_header(sid, frame.pts, dts, size if sized else 0, sized=sized)
                 parts[0] = head
                 size += len(head)
             elif out.aac is not None:
@@ -321,20 +329,20 @@ class TSWriter:
                 adts = out.adts.get(size)
                 if adts is None:
                     adts = out.adts[size] = adts_header(out.aac, size)
-                head = build_pes_header(sid, frame.pts, dts, size + 7, sized=True)
+                head = pes_header(sid, frame.pts, dts, size + 7, sized=True)
                 parts = [head, adts, data]
                 size += 7 + len(head)
             elif sid == 0:  # sections (SCTE-35) go out as they are
                 data, out.cc = section_packets(out.pid, bytes(frame.data), out.cc)
                 psi_heads, psi_body, count = _split_packets(data)
-                heads.append(psi_heads)
-                body.append(psi_body)
+                add_head(psi_heads)
+                add_body(psi_body)
                 rows += count
                 continue
             else:
                 es = elementary.encode(frame, out.aac)
                 video = sid == STREAM_ID_VIDEO
-                head = build_pes_header(sid, frame.pts, dts, len(es), sized=not video)
+                head = pes_header(sid, frame.pts, dts, len(es), sized=not video)
                 parts = [head, es]
                 size = len(head) + len(es)
             if pcr_pid:  # adaptation field length 7, flags, PCR base (extension 0)
@@ -342,26 +350,26 @@ class TSWriter:
                 flags = AF_PCR | AF_RANDOM_ACCESS if key else AF_PCR
                 af = ((0x07 << 56) | (flags << 48) | (base << 15) | 0x7E00).to_bytes(8, "big")
             else:
-                af = _AF_RANDOM_ACCESS if key else b""
+                af = rai if key else b""
             cc = out.cc
             room = 184 - len(af)
             if size <= room:  # one packet; the adaptation field takes any stuffing
                 if size < room:
                     fill = room - size
-                    af = _STUFFED_RAI[fill] if af is _AF_RANDOM_ACCESS else _stuff_af(af, fill)
-                heads.append((out.first_af if af else out.first)[cc])
-                body.append(af)
+                    af = _STUFFED_RAI[fill] if af is rai else _stuff_af(af, fill)
+                add_head((out.first_af if af else out.first)[cc])
+                add_body(af)
                 body += parts
                 out.cc = (cc + 1) & 15
                 rows += 1
                 continue
             rest = size - room
             middle, rem = divmod(rest, 184)
-            heads.append((out.first_af if af else out.first)[cc])
+            add_head((out.first_af if af else out.first)[cc])
             if middle:
-                heads.append(out.run(cc + 1, middle))
+                add_head(out.run(cc + 1, middle))
             if af:
-                body.append(af)
+                add_body(af)
             if rem:  # the last packet: stuffing, then the last ``rem`` bytes
                 tail = parts[-1]
                 cut = len(tail) - rem
@@ -372,11 +380,11 @@ class TSWriter:
                 else:  # the last part is shorter than that: join the PES first
                     tail = memoryview(b"".join(parts))
                     cut = size - rem
-                    body.append(tail[:cut])
-                body.append(_STUFFING[184 - rem])
-                body.append(tail[cut:])
+                    add_body(tail[:cut])
+                add_body(_STUFFING[184 - rem])
+                add_body(tail[cut:])
                 cc = (cc + middle + 1) & 15
-                heads.append(out.last[cc])
+                add_head(out.last[cc])
                 out.cc = (cc + 1) & 15
                 rows += middle + 2
             else:
