@@ -79,7 +79,7 @@ def interleave(heads: bytes, body: bytes, rows: int) -> memoryview:
     copies lay them out, whatever the number of packets and PIDs. The result is any
     bytes-like object of ``rows * 188`` bytes.
     """
-    flat = np.empty(rows * 188, dtype=np.uint8)
-    flat.view(_WORD)[::47] = np.frombuffer(heads, dtype=_WORD)  # a header word a packet
-    flat.reshape(rows, 188)[:, 4:] = np.frombuffer(body, dtype=np.uint8).reshape(rows, 184)
-    return flat.data
+    packets = np.empty((rows, 188), dtype=np.uint8)
+    packets.view(_WORD)[:, 0] = np.frombuffer(heads, dtype=_WORD)  # a header word a packet
+    packets[:, 4:] = np.frombuffer(body, dtype=np.uint8).reshape(rows, 184)
+    return memoryview(packets).cast("B")
