@@ -192,3 +192,15 @@ def test_batches_across_the_wrap_and_track_changes() -> None:
         frames.append(Frame(AUDIO if i < 90 else audio2, t, t, True, data=b"\x21" * 200))
     for sizes in ([5], [64], [400], [3, 11]):
         assert_same_in_batches(frames, sizes, [VIDEO, AUDIO], target=CLOCK_RATE)
+
+
+def test_batches_without_numpy(test_media, monkeypatch) -> None:
+    """Where numpy is absent, a batch is written frame by frame: the same pieces."""
+    from headwater.media.mpegts import packet_block
+
+    monkeypatch.setattr(packet_block, "AVAILABLE", False)
+    data = test_media("h264", "aac", "ts", seconds=6, gop=25, size="160x120").read_bytes()
+    reader = TSReader()
+    events = reader.feed(data) + reader.flush()
+    frames = [e for e in events if not isinstance(e, TracksChanged)]
+    assert_same_in_batches(frames, [9, 50], reader.tracks, target=CLOCK_RATE)
