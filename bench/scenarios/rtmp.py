@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import time
+from pathlib import Path
 
 from bench.harness import IngestScenario, Run, clip, nginx_rtmp
 from bench.harness.ffmpeg import SPACING, ffmpeg_exe, ffmpeg_version, publish
@@ -151,7 +154,7 @@ class Rtmp(IngestScenario):
             started, written = self.io_start
             rate = (_written(run) - written) / (time.monotonic() - started) / 1e6
             root = run.server.dir / "data" / "dvr"
-            archive = sum(p.stat().st_size for p in root.rglob("*.ts*"))
+            archive = _archive_bytes(root)
             ingested = sum(s["wire_bytes_in"] for s in run.server.streams(APP + "/").values())
             notes += f"; dvr writes {rate:.1f} MB/s, archive/ingest {archive / ingested:.3f}"
         return notes
@@ -211,6 +214,17 @@ class Rtmp(IngestScenario):
                 run.count("played", len(data))
         finally:
             await close(writer)
+
+
+def _archive_bytes(root: Path) -> int:
+    """Bytes of every segment under a DVR root (a ``.part`` renamed meanwhile is skipped)."""
+    total = 0
+    for folder, _dirs, files in os.walk(root):
+        for file in files:
+            if ".ts" in file:
+                with contextlib.suppress(FileNotFoundError):
+                    total += os.stat(os.path.join(folder, file)).st_size
+    return total
 
 
 def _written(run: Run) -> int:
