@@ -157,6 +157,7 @@ class Rtmp(IngestScenario):
             archive = _archive_bytes(root)
             ingested = sum(s["wire_bytes_in"] for s in run.server.streams(APP + "/").values())
             notes += f"; dvr writes {rate:.1f} MB/s, archive/ingest {archive / ingested:.3f}"
+            notes += f"; {_loop_share(run)}"
         return notes
 
     async def publisher(self, run: Run, i: int) -> None:
@@ -225,6 +226,19 @@ def _archive_bytes(root: Path) -> int:
                 with contextlib.suppress(FileNotFoundError):
                     total += os.stat(os.path.join(folder, file)).st_size
     return total
+
+
+def _loop_share(run: Run) -> str:
+    """The event-loop thread's share of the server's CPU since it started (psutil's
+    per-thread times): the rest is worker threads (disk writes, the DVR index)."""
+    assert run.server.process is not None
+    threads = run.server.process.threads()
+    total = sum(t.user_time + t.system_time for t in threads)
+    main = next((t for t in threads if t.id == run.server.process.pid), None)
+    if main is None or not total:
+        return "threads unknown"
+    share = (main.user_time + main.system_time) / total
+    return f"loop thread {share:.0%} of CPU ({len(threads)} threads)"
 
 
 def _written(run: Run) -> int:

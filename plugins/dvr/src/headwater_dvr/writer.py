@@ -74,6 +74,8 @@ class OpenSegment:
     last_dts: int = 0
     written: int = 0
     """Bytes handed to the OS (only the writer's thread changes it)."""
+    flushed_dts: int = 0
+    """DTS of the last frame whose bytes are in ``written``."""
     fd: int = -1
     final: SegmentRow | None = None
     """The complete row, once the segment ended."""
@@ -103,6 +105,8 @@ class _Batch:
     new: list[OpenSegment]
     writes: list[tuple[OpenSegment, list[bytes], int]]
     ended: list[OpenSegment]
+    open: list[OpenSegment]
+    """Every segment being written (for its progress row)."""
     progress: bool
 
 
@@ -177,7 +181,7 @@ class SegmentWriter:
             return None
         if progress:
             self._last_index = now
-        return _Batch(new, writes, ended, progress)
+        return _Batch(new, writes, ended, list(self.segments.values()), progress)
 
     def _done(self, batch: _Batch) -> None:
         for segment in batch.ended:
@@ -211,21 +215,8 @@ class SegmentWriter:
             db.put_many(started)
         for segment in batch.new:
             self._create(segment, os.path.join(root, segment.path))
+        self._write_files([w for w in batch.writes if w[0].fd >= 0])
         rows: list[SegmentRow] = []
-        for segment, chunks, last_dts in batch.writes:
-            if segment.fd < 0:
-                continue
-            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(segment.fd, view) :]
-            except OSError as exc:
-                self._fail(segment, exc)
-                continue
-            segment.written += len(data)
-            if batch.progress and segment.final is None:
-                rows.append(segment.row(segment.written, last_dts))
         for segment in batch.ended:
             if segment.fd < 0 or segment.final is None:
                 continue
@@ -240,15 +231,27 @@ class SegmentWriter:
             if final.bytes != segment.written:  # the bytes on disk are the measure
                 final = segment.final = replace(final, bytes=segment.written)
             rows.append(final)
-        if batch.progress:  # open segments with nothing new since the last flush
-            pending = {id(s) for s, _, _ in batch.writes}
-            for segment in self.segments.values():
-                if id(segment) not in pending and segment.fd >= 0 and segment.final is None:
-                    rows.append(segment.row(segment.written, segment.last_dts))
+        if batch.progress:
+            for segment in batch.open:
+                if segment.fd >= 0 and segment.final is None:
+                    rows.append(segment.row(segment.written, segment.flushed_dts))
         if rows:
             db.put_many(rows)
         rows = started + rows
         return rows, {stream: db.totals(stream) for stream in {r.stream for r in rows}}
+
+    def _write_files(self, writes: list[tuple[OpenSegment, list[bytes], int]]) -> None:
+        for segment, chunks, last_dts in writes:
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            try:
+                view = memoryview(data)
+                while view:  # unbuffered: each call hands the bytes to the OS
+                    view = view[os.write(segment.fd, view) :]
+            except OSError as exc:
+                self._fail(segment, exc)
+                continue
+            segment.written += len(data)
+            segment.flushed_dts = last_dts
 
     def _create(self, segment: OpenSegment, path: str) -> None:
         folder = os.path.dirname(path)
