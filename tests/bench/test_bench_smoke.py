@@ -232,6 +232,15 @@ def test_dvr_index_tiny_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert all(micros > 0 for micros in figures.values())
 
 
+def test_dvr_write_tiny_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The recording path alone: every byte fed reaches the archive, CPU is measured."""
+    args = ["--publishers", "3", "--seconds", "1", "--warmup", "0.5", "--mbps", "1"]
+    (row,) = run("dvr_write", [*args, "--segment-duration", "1", "--dir", str(tmp_path)])
+    assert row["n"] == 3 and row["archive_ratio"] == 1.0
+    assert row["cpu_per_gb"] > 0 and row["mbs"] > 0
+    assert "| 3 |" in capsys.readouterr().out
+
+
 def test_rtmp_hls_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = [*TINY, "--cache-dir", str(cache), "--segment-duration", "1", "--warmup", "4"]
     rows = run("rtmp_hls", args)
