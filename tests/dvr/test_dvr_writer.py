@@ -15,7 +15,7 @@ from headwater.media.segmenter import SegmentInfo
 from headwater_dvr.archive import Archive
 from headwater_dvr.index import INDEX_FILE, SegmentRow
 from headwater_dvr.layout import final_path, part_path
-from headwater_dvr.writer import OpenSegment
+from headwater_dvr.writer import OpenSegment, write_all
 
 pytestmark = pytest.mark.anyio
 
@@ -165,3 +165,15 @@ async def test_a_flush_running_in_another_task_takes_the_batch_once(archive, tmp
             tg.start_soon(writer.flush)
     for seg in segs:
         assert (tmp_path / seg.path).stat().st_size == 376 == seg.written
+
+
+@pytest.mark.parametrize("count", [1, 2, 37, 1024, 1025, 3000])
+def test_write_all_writes_the_chunks_in_order(tmp_path, count):
+    chunks = [bytes([i % 251]) * (1 + i % 300) for i in range(count)]
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        assert write_all(fd, chunks) == sum(map(len, chunks))
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"".join(chunks)

@@ -53,6 +53,8 @@ INDEX_SECONDS = 1.0
 """The index follows the bytes on disk at least this often."""
 MAX_BUFFERED = 8 << 20
 """Bytes one segment may hold in memory before its recorder waits for the disk."""
+IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16, 1024)
+"""Buffers one ``writev`` takes (the system's limit, 1024 on Linux)."""
 MAX_DIRS = 4096
 """Directories remembered as made (a root writes into one per stream and minute)."""
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
@@ -242,15 +244,12 @@ class SegmentWriter:
 
     def _write_files(self, writes: list[tuple[OpenSegment, list[bytes], int]]) -> None:
         for segment, chunks, last_dts in writes:
-            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             try:
-                view = memoryview(data)
-                while view:  # unbuffered: each call hands the bytes to the OS
-                    view = view[os.write(segment.fd, view) :]
+                written = write_all(segment.fd, chunks)
             except OSError as exc:
                 self._fail(segment, exc)
                 continue
-            segment.written += len(data)
+            segment.written += written
             segment.flushed_dts = last_dts
 
     def _create(self, segment: OpenSegment, path: str) -> None:
@@ -285,3 +284,22 @@ class SegmentWriter:
                 with contextlib.suppress(OSError):
                     os.close(segment.fd)
                 segment.fd = -1
+
+
+def write_all(fd: int, chunks: list[bytes]) -> int:
+    """Hand ``chunks`` to the OS in order, in one ``writev`` as a rule (no copy to join
+    them); return the bytes written. Blocking: the writer's thread calls it."""
+    total = sum(map(len, chunks))
+    done = 0
+    if len(chunks) == 1:
+        rest = memoryview(chunks[0])
+    elif len(chunks) <= IOV_MAX:
+        done = os.writev(fd, chunks)
+        if done == total:
+            return total
+        rest = memoryview(b"".join(chunks))[done:]
+    else:
+        rest = memoryview(b"".join(chunks))
+    while rest:  # what a short write left
+        rest = rest[os.write(fd, rest) :]
+    return total
