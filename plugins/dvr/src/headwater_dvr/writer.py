@@ -14,12 +14,16 @@ Inside that call the order is what the crash guarantees of ``docs/dvr.md`` rest 
 1. the rows of new segments are committed (``complete = 0``) *before* their files exist,
    so no file is ever unknown to the index;
 2. the files are created (their directories made once and remembered), the bytes
-   written (``os.write`` to the OS, unbuffered), finished segments closed and renamed to
-   their final names;
+   written (one ``os.writev`` per file, straight to the OS), finished segments closed and
+   renamed to their final names;
 3. one transaction records what is now on disk: the progress of every open segment (at
    most every ``INDEX_SECONDS``) and the finished segments as complete. A row therefore
    never claims bytes that are not on disk, and a frame is handed to the OS within about
    ``GATHER_SECONDS + FLUSH_SECONDS`` of its arrival.
+
+This is the brief's "written with aiofiles" done in bulk: aiofiles runs each call on a
+file in a worker thread, one hand-off per call per file; here the same blocking calls run
+off the event loop in one hand-off for all the files of a flush.
 
 A disk that cannot keep up holds the recorders back (a segment with ``MAX_BUFFERED``
 bytes waiting makes its recorder wait for the flush), so the bound is the subscription's
