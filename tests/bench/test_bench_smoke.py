@@ -160,6 +160,15 @@ def test_rtmp_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert played and float(played[1]) > 0
 
 
+def test_rtmp_dvr_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With ``--dvr`` the notes give the archive's size over the ingest and the loop's share."""
+    args = [*TINY, *HEADWATER_ONLY, "--client", "asyncio", "--cache-dir", str(cache), "--dvr"]
+    row = _check(run("rtmp", args), capsys.readouterr().out)
+    notes = row.cells()[-1]
+    ratio = re.search(r"archive/ingest ([\d.]+); loop thread (\d+)% of CPU", notes)
+    assert ratio and 0.5 < float(ratio[1]) < 1.2 and 0 < int(ratio[2]) <= 100, notes
+
+
 def test_srt_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     report = tmp_path / "srt.json"
     argv = [*TINY, *HEADWATER_ONLY, "--cache-dir", str(cache), "--json", str(report)]
