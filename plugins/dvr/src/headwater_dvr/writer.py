@@ -55,6 +55,8 @@ FLUSH_SECONDS = 0.4
 """Buffered bytes reach the OS at least this often."""
 INDEX_SECONDS = 1.0
 """The index follows the bytes on disk at least this often."""
+SLOW_FLUSH_SECONDS = 1.0
+"""A flush this slow is logged as a warning."""
 MAX_BUFFERED = 8 << 20
 """Bytes one segment may hold in memory before its recorder waits for the disk."""
 IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16, 1024)
@@ -124,6 +126,9 @@ class SegmentWriter:
         self.segments: dict[tuple[str, int], OpenSegment] = {}
         """Segments started and not yet complete on disk and in the index."""
         self.flushes = 0
+        self.slowest = 0.0
+        """Seconds the slowest flush took (worker thread included)."""
+        self._warned = -60.0
         self._new: list[OpenSegment] = []
         self._ended: list[OpenSegment] = []
         self._dirs: set[str] = set()
@@ -164,10 +169,12 @@ class SegmentWriter:
                 batch = self._take()
                 if batch is None:
                     return
+                started = time.monotonic()
                 try:
                     rows, totals = await self.archive.run(self._write, batch)
                 finally:
                     self._done(batch)
+                self._timed(time.monotonic() - started, batch)
                 for stream in self._apply(rows, totals):
                     await self.archive.refresh(stream)
 
@@ -188,6 +195,22 @@ class SegmentWriter:
         if progress:
             self._last_index = now
         return _Batch(new, writes, ended, list(self.segments.values()), progress)
+
+    def _timed(self, seconds: float, batch: _Batch) -> None:
+        """Keep the slowest flush; warn (once a minute at most) when one takes so long that
+        the ``kill -9`` promise of about half a second is at risk."""
+        self.slowest = max(self.slowest, seconds)
+        now = time.monotonic()
+        if seconds >= SLOW_FLUSH_SECONDS and now - self._warned >= 60:
+            self._warned = now
+            size = sum(sum(map(len, chunks)) for _, chunks, _ in batch.writes)
+            log.warning(
+                "DVR %s: writing %d bytes of %d segments took %.2f s (disk or CPU behind)",
+                self.archive.root,
+                size,
+                len(batch.open),
+                seconds,
+            )
 
     def _done(self, batch: _Batch) -> None:
         for segment in batch.ended:
@@ -237,14 +260,15 @@ class SegmentWriter:
             if final.bytes != segment.written:  # the bytes on disk are the measure
                 final = segment.final = replace(final, bytes=segment.written)
             rows.append(final)
+        progress = []
         if batch.progress:
             for segment in batch.open:
                 if segment.fd >= 0 and segment.final is None:
-                    rows.append(segment.row(segment.written, segment.flushed_dts))
-        if rows:
-            db.put_many(rows)
-        rows = started + rows
-        return rows, {stream: db.totals(stream) for stream in {r.stream for r in rows}}
+                    progress.append(segment.row(segment.written, segment.flushed_dts))
+        if not (progress or rows or started):
+            return [], {}
+        totals = db.commit(progress, rows, {r.stream for r in started})
+        return started + progress + rows, totals
 
     def _write_files(self, writes: list[tuple[OpenSegment, list[bytes], int]]) -> None:
         for segment, chunks, last_dts in writes:
