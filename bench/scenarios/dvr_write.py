@@ -110,6 +110,18 @@ class FixedSegmenter:
             return Step(self.payload, closed, opened)
         return Step(self.payload)
 
+    def feed_many(self, frames: Any) -> list[Step]:
+        """:meth:`feed` for a batch, one step per run between boundaries (as the real
+        ``Segmenter.feed_many``: one buffer per run)."""
+        runs: list[list[Any]] = []
+        for frame in frames:
+            step = self.feed(frame)
+            if step.opened is not None or not runs:
+                runs.append([[], step.closed, step.opened, frame.dts])
+            runs[-1][0].append(step.data)
+            runs[-1][3] = frame.dts
+        return [Step(b"".join(chunks), *rest) for chunks, *rest in runs]
+
     def close(self) -> SegmentInfo | None:
         current = self.current
         if current is not None:
