@@ -101,6 +101,31 @@ def test_encryption_mismatches_are_refused() -> None:
         assert ep.connections == {}
 
 
+def test_checked_secret_is_not_derived_again_on_accept(monkeypatch) -> None:
+    """check_secret then accept (what the publisher does) runs PBKDF2 once; a different
+    passphrase at accept is checked afresh."""
+    from headwater_srt.wire import crypto
+
+    calls = []
+    real = crypto.derive_kek
+    monkeypatch.setattr(crypto, "derive_kek", lambda *a: calls.append(a) or real(*a))
+    ep = Endpoint()
+    request, _ = handshake(ep, FakeCaller(passphrase="caller passphrase"))
+    calls.clear()  # the caller's own key wrapping
+    assert ep.check_secret(request, "caller passphrase") is None
+    assert len(calls) == 1
+    conn = ep.accept(request, "caller passphrase", 5)
+    assert len(calls) == 1
+    assert conn.decryptor is request.checked[1]
+
+    ep = Endpoint()
+    request, _ = handshake(ep, FakeCaller(passphrase="caller passphrase"))
+    calls.clear()
+    assert ep.check_secret(request, "caller passphrase") is None
+    assert ep.accept(request, "another passphrase", 5) == RejectReason.BADSECRET
+    assert len(calls) == 2
+
+
 def test_unsupported_caller_modes_are_refused() -> None:
     from headwater_srt.wire.handshake import SrtFlag
 

@@ -45,9 +45,10 @@ BUSY_DRAIN = 32
 HAND_OVER_TICKS = 4
 """Delivered payload goes to each stream handler every this many ticks (40 ms), to a
 different quarter of the handlers at each tick."""
-HAND_OVER_PACKETS = 16
-"""A handler gets its payload at its tick once this many packets wait (about 40 ms of a
-4 Mbit/s stream: 21 KB, enough for the TS demuxer's bulk path and a decryption batch)..."""
+HAND_OVER_PACKETS = 32
+"""A handler gets its payload at its tick once this many packets wait (about 75 ms of a
+4 Mbit/s stream: 42 KB; decryption and the TS demuxer's bulk path cost a fixed 40-50 µs
+a batch, which at 16 packets was a tenth of the receive path)..."""
 HAND_OVER_WAIT = 100_000
 """... or once the oldest waited this long, µs (a small stream's payload is handed over
 every 100-140 ms, in batches that pay for themselves, rather than 2 packets every 40 ms)."""
@@ -93,7 +94,8 @@ class SRTPort:
                 entry = conns.get(dest_of(data, 12)[0])
                 if entry is not None:
                     conn, peer = entry
-                    if peer[1] == addr[1] and peer[0] == addr[0]:
+                    # IPv4: the same 2-tuple; IPv6 addresses carry flow info and scope
+                    if addr == peer or (peer[1] == addr[1] and peer[0] == addr[0]):
                         if conn.closed:
                             continue
                         try:

@@ -336,41 +336,61 @@ class LiveReceiver:
     def feedback(self, now: int) -> Feedback:
         """Decide which ACK and NAK are due at ``now``."""
         fb = Feedback()
-        ack_seq = self.ack_seq
+        due = self.ack_due(now)
+        if due is not None:
+            ack_seq, number = due
+            if number:
+                fb.ack = Ack(ack_seq, self.rtt, self.rtt_var, self.available,
+                             self.packet_rate, self.packet_rate, self.byte_rate)  # fmt: skip
+                fb.ack_number = number
+            else:
+                fb.ack = Ack(ack_seq, light=True)
+        fb.nak = self.nak_due(now)
+        return fb
+
+    def ack_due(self, now: int) -> tuple[int, int] | None:
+        """The ACK due at ``now``, if any, as ``(acknowledged sequence number, ACK
+        number)``: a full ACK (numbered) every :data:`ACK_INTERVAL` when the position
+        moved, a light one (number 0) every :data:`LIGHT_ACK_PACKETS` packets between
+        them. The caller sends it (no object per ACK: this runs for every connection at
+        every tick)."""
+        st = self.stats
         if now - self._last_ack_time >= ACK_INTERVAL:
-            self._update_rates(now)
-            if ack_seq != self._last_ack_seq:
-                self._ack_number = (self._ack_number + 1) & 0x7FFF_FFFF or 1
-                self._acks_out.append((self._ack_number, now))
-                fb.ack = Ack(
-                    ack_seq,
-                    self.rtt,
-                    self.rtt_var,
-                    max(self.buffer_limit - len(self._slots), 2),
-                    self.packet_rate,
-                    self.packet_rate,
-                    self.byte_rate,
-                )
-                fb.ack_number = self._ack_number
-                self._last_ack_seq = ack_seq
-                self.stats.acks_sent += 1
+            if now - self._rate_start >= 1_000_000:
+                self._update_rates(now)
             self._last_ack_time = now
-            self._packets_at_ack = self.stats.packets
-        elif (
-            self.stats.packets - self._packets_at_ack >= LIGHT_ACK_PACKETS
-            and ack_seq != self._last_ack_seq
-        ):
-            fb.ack = Ack(ack_seq, light=True)
+            self._packets_at_ack = st.packets
+            ack_seq = self.ack_seq if self._loss else self._next
+            if ack_seq == self._last_ack_seq:
+                return None
+            self._ack_number = number = (self._ack_number + 1) & 0x7FFF_FFFF or 1
+            self._acks_out.append((number, now))
             self._last_ack_seq = ack_seq
-            self._packets_at_ack = self.stats.packets
-            self.stats.acks_sent += 1
+            st.acks_sent += 1
+            return ack_seq, number
+        if st.packets - self._packets_at_ack >= LIGHT_ACK_PACKETS:
+            ack_seq = self.ack_seq if self._loss else self._next
+            if ack_seq != self._last_ack_seq:
+                self._last_ack_seq = ack_seq
+                self._packets_at_ack = st.packets
+                st.acks_sent += 1
+                return ack_seq, 0
+        return None
+
+    def nak_due(self, now: int) -> list[tuple[int, int]] | None:
+        """The periodic NAK due at ``now`` (the loss list, oldest first), if any."""
         if self._loss and now - self._last_nak_time >= max(
             NAK_FLOOR, (self.rtt + 4 * self.rtt_var) // 2
         ):
-            fb.nak = self._loss_ranges(MAX_NAK_RANGES)
             self._last_nak_time = now
             self.stats.naks_sent += 1
-        return fb
+            return self._loss_ranges(MAX_NAK_RANGES)
+        return None
+
+    @property
+    def available(self) -> int:
+        """Free packet slots in the buffer, as a full ACK reports them (at least 2)."""
+        return max(self.buffer_limit - len(self._slots), 2)
 
     def nak_sent(self, now: int) -> None:
         """Count an immediate NAK. It does not move the periodic NAK timer: a loss whose
