@@ -42,6 +42,8 @@ POLL_FAST, POLL_SLOW = 0.0025, 0.010
 many datagrams (a busy server), every 10 ms (the ACK period) when it found few."""
 BUSY_DRAIN = 32
 """Datagrams per drain above which polling goes fast."""
+DRAIN_LIMIT = 1024
+"""Most datagrams one drain reads from one socket (then the other tasks get a turn)."""
 HAND_OVER_TICKS = 4
 """Delivered payload goes to each stream handler every this many ticks (40 ms), to a
 different quarter of the handlers at each tick."""
@@ -336,9 +338,14 @@ class SRTService:
                 continue
             await anyio.sleep(max(0.0, min(poll, next_tick - time.monotonic())))
             drained = 0
+            backlog = False
             for p in list(self.active):
-                drained += p.drain()
-            poll = POLL_FAST if drained > BUSY_DRAIN else POLL_SLOW
+                count = p.drain(DRAIN_LIMIT)
+                drained += count
+                backlog = backlog or count == DRAIN_LIMIT
+            # a socket left with datagrams queued is read again as soon as the other
+            # tasks had their turn, not a poll period later
+            poll = 0.0 if backlog else POLL_FAST if drained > BUSY_DRAIN else POLL_SLOW
             now = time.monotonic()
             if now < next_tick and not self._wake.is_set():
                 continue
