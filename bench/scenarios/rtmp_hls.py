@@ -2,12 +2,14 @@
 
 The publishers are those of the ``rtmp`` scenario. Each reader is an httpx client in the
 bench process (its CPU is not the server's) that does what a player does: it asks for
-``/bench/cK/index.m3u8``, then reloads ``mono.m3u8`` every half segment and downloads each
-new segment once. Compare the server's CPU with ``--no-players`` (the same publishers, no
-HLS): the goal is at most 1.3 times. For latency, each reader notes, for each new segment,
-how old its first picture is when the segment first appears in the playlist (now minus
-its ``EXT-X-PROGRAM-DATE-TIME``): the least latency a player at the live edge can have;
-the goal is at most 3 segment durations.
+``/bench/cK/index.m3u8``, then reloads ``mono.m3u8`` and downloads each new segment once,
+pacing its reloads as hls.js and ffmpeg do (RFC 8216 6.3.4): after a playlist that listed
+a new segment it waits that segment's duration, after an unchanged one half the target
+duration, less the time the reload took. Compare the server's CPU with ``--no-players``
+(the same publishers, no HLS): the goal is at most 1.3 times. For latency, each reader
+notes, for each new segment, how old its first picture is when the reader first sees it
+in the playlist (now minus its ``EXT-X-PROGRAM-DATE-TIME``): the least latency a player
+reloading at that pace can have; the goal is at most 3 segment durations.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bench.scenarios.rtmp import Rtmp
 _SEGMENT = re.compile(
     r"^#EXT-X-PROGRAM-DATE-TIME:(\S+)\n#EXTINF:([\d.]+),\n(mono-\d+\.ts)$", re.MULTILINE
 )
+_TARGET = re.compile(r"^#EXT-X-TARGETDURATION:(\d+)$", re.MULTILINE)
 
 
 class RtmpHls(Rtmp):
@@ -93,9 +96,9 @@ class RtmpHls(Rtmp):
                 playlist = await client.get(base + "mono.m3u8")
                 playlist.raise_for_status()
                 now = time.time()
-                for stamp, _duration, uri in _SEGMENT.findall(playlist.text):
-                    if uri in seen:
-                        continue
+                listed = _SEGMENT.findall(playlist.text)
+                new = [(stamp, uri) for stamp, _duration, uri in listed if uri not in seen]
+                for stamp, uri in new:
                     first = not seen
                     seen.add(uri)
                     if not first:  # the first playlist lists segments made before we came
@@ -104,7 +107,12 @@ class RtmpHls(Rtmp):
                     segment = await client.get(base + uri)
                     segment.raise_for_status()
                     run.count("played", len(segment.content))
-                pause = run.args.segment_duration / 2 - (time.monotonic() - started)
+                found = _TARGET.search(playlist.text)
+                target = float(found.group(1)) if found else run.args.segment_duration
+                # hls.js and ffmpeg: the last segment's duration after a change, else half
+                # the target duration; both count from when the reload was sent
+                wait = float(listed[-1][1]) if new and listed else target / 2
+                pause = wait - (time.monotonic() - started)
                 await asyncio.sleep(max(pause, 0.05))
 
 

@@ -105,7 +105,10 @@ class LiveHLS:
 
     async def wait_for(self, ready: Callable[[], bool], timeout: float) -> bool:
         """Wait (at most ``timeout`` s) until ``ready()``, checked after each new segment or
-        part; return its last answer."""
+        part; return its last answer (at once, with no timer, when it is ready already)."""
+        if ready():
+            self.touch()
+            return True
         self._waiting += 1
         try:
             with anyio.move_on_after(timeout):
