@@ -294,3 +294,44 @@ def test_any_frame_sequence_keeps_the_window_consistent(plan, republish: bool) -
     assert listed == sequences[-len(listed) :] if listed else True
     text = w.media_playlist()
     assert text.startswith("#EXTM3U\n") and "PRELOAD-HINT" not in text
+
+
+@settings(max_examples=60, deadline=None)
+@given(frame_plans, st.integers(0, 150), st.booleans())
+def test_cached_playlists_are_always_the_fresh_rendering(plan, change_at: int, oversize) -> None:
+    """The playlists the HTTP side sends (rendered once per change) equal a rendering made
+    now, after every frame, republication, new configuration and thrown-away segment."""
+    mp3 = Track(3, Codec.MP3)
+    w = window(max_segment_bytes=20_000 if oversize else 200_000)
+
+    def check() -> None:
+        assert w.media_playlist_bytes() == w.media_playlist().encode()
+        tracks = [H264, AAC]
+        assert (
+            w.master_playlist_bytes(tracks, "m.m3u8")
+            == w.master_playlist(tracks, "m.m3u8").encode()
+        )
+        for s in w.segments:
+            assert s.data == b"".join(p.data for p in s.parts)
+
+    check()
+    w.start_publication([H264, AAC, mp3], T0, 0)
+    check()
+    dts = 0
+    for n, (kind, step, key, size) in enumerate(plan):
+        dts += step
+        if kind == "video":
+            nal = bytes([0x65 if key else 0x41]) + bytes(size)
+            track = H264 if n < change_at else Track(1, Codec.H264, parameter_sets=(bytes(5),))
+            frame = Frame(track, dts, dts, key, nalus=(nal,))
+        else:
+            frame = Frame(AAC if kind == "audio" else mp3, dts, dts, True, data=bytes(size))
+        w.feed(frame)
+        check()
+        if n == change_at:
+            w.end_publication()
+            check()
+            w.start_publication([H264, AAC], T0 + 60, dts)
+            check()
+    w.end_publication()
+    check()
