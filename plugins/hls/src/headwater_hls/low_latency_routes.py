@@ -11,6 +11,11 @@ three target durations, then answered ``503``; ``_HLS_part`` without ``_HLS_msn`
 value that is not a number, an ``M`` more than two segments past the newest, or a ``P``
 more than the advance part limit past the newest part, is a ``400`` at once. A request for
 the part the playlist's ``EXT-X-PRELOAD-HINT`` names is held the same way until it exists.
+
+Playlist Delta Updates (6.2.5.1): when the playlist is long enough to offer them
+(``CAN-SKIP-UNTIL``), ``_HLS_skip=YES`` (or ``v2``) gets the playlist with its oldest
+segments replaced by ``EXT-X-SKIP``; without the offer the whole playlist; another value is
+a ``400``.
 """
 
 from __future__ import annotations
@@ -47,6 +52,21 @@ def delivery_directives(query: dict[str, str]) -> tuple[int, int | None] | str |
     return msn, part
 
 
+SKIP_VALUES = frozenset({"YES", "v2"})
+"""``_HLS_skip`` values (``v2`` also skips date ranges, of which there are none here)."""
+
+
+def skip_directive(query: dict[str, str]) -> bool | str:
+    """Whether ``_HLS_skip`` asks for a Playlist Delta Update, or the reason its value is
+    a Bad Request."""
+    value = query.get("_HLS_skip")
+    if value is None:
+        return False
+    if value not in SKIP_VALUES:
+        return f"_HLS_skip is YES or v2, not {value[:20]!r}"
+    return True
+
+
 def too_far(window: Any, msn: int, part: int | None, part_target: float) -> str | None:
     """Why a blocking request for (``msn``, ``part``) is too far ahead of the newest part
     of ``window`` (a :class:`~headwater_hls.part_window.PartWindow`, maybe selected): a Bad
@@ -80,10 +100,14 @@ async def master(hub: HLSHub, request: HLSRequest) -> Reply:
 
 
 async def media(hub: HLSHub, request: HLSRequest) -> Reply:
-    """The low-latency media playlist, held for a blocking reload's part."""
-    directive = delivery_directives(request.query)
-    if isinstance(directive, str):
-        return refuse(400, f"stream {request.name!r}: {directive}")
+    """The low-latency media playlist, held for a blocking reload's part; its delta
+    update for ``_HLS_skip=YES`` (RFC 8216bis 6.2.5.1) when it offers them."""
+    query = request.query
+    directive = delivery_directives(query)
+    skip = skip_directive(query)
+    for problem in (directive, skip):
+        if isinstance(problem, str):
+            return refuse(400, f"stream {request.name!r}: {problem}")
     live = await ready(hub, request)
     if isinstance(live, Reply):
         return live
@@ -100,7 +124,7 @@ async def media(hub: HLSHub, request: HLSRequest) -> Reply:
             if not window.has_part(msn, part) and window.publishing:
                 at = f"{msn}.{part}" if part is not None else str(msn)
                 return refuse(503, f"stream {live.name!r}: part {at} not ready in {wait:g}s")
-    return playlist(window.media_playlist_bytes())
+    return playlist(window.media_playlist_bytes(skip=bool(skip)))
 
 
 def running(hub: HLSHub, request: HLSRequest) -> LiveHLS | Reply:

@@ -26,6 +26,7 @@ for parts itself (:meth:`has_part` tells it when a blocking request can be answe
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from headwater.media.fmp4 import SUPPORTED, FragmentMuxer, MuxerNotReady
 from headwater.media.frames import CLOCK_RATE, Frame, Track
 from headwater.media.hls import (
+    SKIP_TARGETS,
     LowLatencyPlaylist,
     Part,
     PartedSegment,
@@ -407,8 +409,16 @@ class PartWindow:
         open_segment = self.open_segment
         return complete + ([open_segment] if open_segment is not None else [])
 
-    def media_playlist(self) -> str:
-        """The low-latency media playlist."""
+    @property
+    def can_skip(self) -> bool:
+        """Whether the playlist is long enough for a delta update to leave segments out
+        (``segment_count`` segments span more than the six target durations of the skip
+        boundary), so it advertises ``CAN-SKIP-UNTIL``."""
+        return self.count * self.target > SKIP_TARGETS * math.ceil(self.target - 1e-9)
+
+    def media_playlist(self, skip: bool = False) -> str:
+        """The low-latency media playlist; with ``skip``, its Playlist Delta Update
+        (``_HLS_skip=YES``: the oldest segments as ``EXT-X-SKIP``) when it offers them."""
         listed = self.listed()
         first = listed[0] if listed else None
         discontinuity = self.discontinuity_base + (
@@ -440,6 +450,8 @@ class PartWindow:
             media_sequence=first.sequence if first else self.next_sequence,
             discontinuity_sequence=discontinuity,
             preload_hint=part_uri(self.next_part) if self._publishing else None,
+            can_skip=self.can_skip,
+            skip=skip,
         )
         return render_low_latency_playlist(playlist)
 
@@ -467,10 +479,10 @@ class PartWindow:
             body = self._rendered[key] = render().encode()
         return body
 
-    def media_playlist_bytes(self) -> bytes:
+    def media_playlist_bytes(self, skip: bool = False) -> bytes:
         """:meth:`media_playlist` encoded, rendered once per change of the window (what
         the HTTP side sends to every player that polls or is woken by a blocking reload)."""
-        return self._cached("media", self.media_playlist)
+        return self._cached(("media", skip), lambda: self.media_playlist(skip))
 
     def master_playlist_bytes(self, tracks: Iterable[Track], uri: str) -> bytes:
         """:meth:`master_playlist` encoded, rendered once per change and set of tracks."""
