@@ -9,7 +9,8 @@ import importlib
 from typing import Any, Protocol
 
 NAMES = ("rtmp", "rtsp", "srt", "http_mpegts", "ts_codec", "rtmp_codec", "rtsp_codec",
-         "dvr_index", "rtmp_hls", "hls_windows", "srt_receive", "side_by_side")  # fmt: skip
+         "dvr_index", "rtmp_hls", "hls_windows", "hls_serve", "srt_receive",
+         "side_by_side")  # fmt: skip
 """Every scenario."""
 IN_ALL = NAMES[:-1]
 """The scenarios ``python -m bench all`` runs, in order (``side_by_side`` runs the ingest
