@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import time
+from pathlib import Path
 
 from bench.harness import IngestScenario, Run, clip, nginx_rtmp
 from bench.harness.ffmpeg import SPACING, ffmpeg_exe, ffmpeg_version, publish
@@ -151,9 +154,10 @@ class Rtmp(IngestScenario):
             started, written = self.io_start
             rate = (_written(run) - written) / (time.monotonic() - started) / 1e6
             root = run.server.dir / "data" / "dvr"
-            archive = sum(p.stat().st_size for p in root.rglob("*.ts*"))
+            archive = _archive_bytes(root)
             ingested = sum(s["wire_bytes_in"] for s in run.server.streams(APP + "/").values())
             notes += f"; dvr writes {rate:.1f} MB/s, archive/ingest {archive / ingested:.3f}"
+            notes += f"; {_loop_share(run)}"
         return notes
 
     async def publisher(self, run: Run, i: int) -> None:
@@ -211,6 +215,30 @@ class Rtmp(IngestScenario):
                 run.count("played", len(data))
         finally:
             await close(writer)
+
+
+def _archive_bytes(root: Path) -> int:
+    """Bytes of every segment under a DVR root (a ``.part`` renamed meanwhile is skipped)."""
+    total = 0
+    for folder, _dirs, files in os.walk(root):
+        for file in files:
+            if ".ts" in file:
+                with contextlib.suppress(FileNotFoundError):
+                    total += os.stat(os.path.join(folder, file)).st_size
+    return total
+
+
+def _loop_share(run: Run) -> str:
+    """The event-loop thread's share of the server's CPU since it started (psutil's
+    per-thread times): the rest is worker threads (disk writes, the DVR index)."""
+    assert run.server.process is not None
+    threads = run.server.process.threads()
+    total = sum(t.user_time + t.system_time for t in threads)
+    main = next((t for t in threads if t.id == run.server.process.pid), None)
+    if main is None or not total:
+        return "threads unknown"
+    share = (main.user_time + main.system_time) / total
+    return f"loop thread {share:.0%} of CPU ({len(threads)} threads)"
 
 
 def _written(run: Run) -> int:

@@ -160,6 +160,15 @@ def test_rtmp_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert played and float(played[1]) > 0
 
 
+def test_rtmp_dvr_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With ``--dvr`` the notes give the archive's size over the ingest and the loop's share."""
+    args = [*TINY, *HEADWATER_ONLY, "--client", "asyncio", "--cache-dir", str(cache), "--dvr"]
+    row = _check(run("rtmp", args), capsys.readouterr().out)
+    notes = row.cells()[-1]
+    ratio = re.search(r"archive/ingest ([\d.]+); loop thread (\d+)% of CPU", notes)
+    assert ratio and 0.5 < float(ratio[1]) < 1.2 and 0 < int(ratio[2]) <= 100, notes
+
+
 def test_srt_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     report = tmp_path / "srt.json"
     argv = [*TINY, *HEADWATER_ONLY, "--cache-dir", str(cache), "--json", str(report)]
@@ -208,7 +217,8 @@ def test_codec_scenarios_run(cache: Path, capsys: pytest.CaptureFixture[str]) ->
     assert set(ts) == {"demux 65536", "demux 1316", "mux"} and min(ts.values()) > 0
     rtmp = run("rtmp_codec", ["--seconds", "2", "--size", "320x180", "--mbps", "1",
                               "--clip-seconds", "3", "--cache-dir", str(cache)])  # fmt: skip
-    assert set(rtmp) == {"whole path", "chunk parse", "demux"} and min(rtmp.values()) > 0
+    assert set(rtmp) == {"whole path", "chunk parse", "demux", "fan-out", "play"}
+    assert min(rtmp.values()) > 0
     out = capsys.readouterr().out
     assert "MB/s" in out and "CPU-s/GB" in out
 
@@ -230,6 +240,15 @@ def test_dvr_index_tiny_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert "21599 segments (1 days)" in out and "| one segment by start |" in out
     assert set(figures) >= {"1-hour window (playlist)", "one segment by start"}
     assert all(micros > 0 for micros in figures.values())
+
+
+def test_dvr_write_tiny_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The recording path alone: every byte fed reaches the archive, CPU is measured."""
+    args = ["--publishers", "3", "--seconds", "1", "--warmup", "0.5", "--mbps", "1"]
+    (row,) = run("dvr_write", [*args, "--segment-duration", "1", "--dir", str(tmp_path)])
+    assert row["n"] == 3 and row["archive_ratio"] == 1.0
+    assert row["cpu_per_gb"] > 0 and row["mbs"] > 0
+    assert "| 3 |" in capsys.readouterr().out
 
 
 def test_rtmp_hls_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -184,3 +184,54 @@ def test_layout_paths_parse_back(path, parsed) -> None:
     assert (None if got is None else (got.stream, got.start_ms, got.duration_ms)) == parsed
     if got is not None and got.duration_ms is not None:
         assert final_path(got.stream, got.start_ms, got.duration_ms) == path
+
+
+def _state(idx: ArchiveIndex, streams: list[str]) -> tuple:
+    return tuple(
+        (idx.segments(s, 0, 2**62, complete_only=False), idx.ranges(s), idx.totals(s))
+        for s in streams
+    )
+
+
+# (what, finished segments before, the open one's start, its progress durations)
+PROGRESS_CASES = [
+    ("first segment", [], 0, [1, 2, 3.5]),
+    ("after a contiguous one", [(0, 4)], 4, [0.5, 1.7]),
+    ("after a gap", [(0, 4)], 10, [1, 2]),
+    ("growing into the next range", [(0, 4), (9, 4)], 4, [1, 4.5]),
+    ("after the oldest were removed", [(0, 4), (4, 4)], 8, [1, 2]),
+]
+
+
+@pytest.mark.parametrize(("what", "before", "start", "steps"), PROGRESS_CASES)
+def test_set_based_progress_equals_row_by_row(tmp_path, what, before, start, steps):
+    """The writer's one-transaction progress gives the index row-by-row puts give."""
+    streams = ["cam", "other"]
+    indexes = [ArchiveIndex.open(tmp_path / "rows"), ArchiveIndex.open(tmp_path / "set")]
+    try:
+        for idx in indexes:
+            for stream in streams:
+                for a, d in before:
+                    idx.put(seg(a, d, stream))
+                if what == "after the oldest were removed":
+                    idx.remove([seg(0, 4, stream)])
+                opened = seg(start, 0, stream, size=0)
+                idx.put(replace(opened, path=part_path(stream, opened.start_ms), complete=False))
+        rows_idx, set_idx = indexes
+        for i, dur in enumerate(steps):
+            rows = [
+                replace(
+                    seg(start, dur, stream, size=1000 * (i + 1)),
+                    path=part_path(stream, T0 + int(start * 1000)),
+                    complete=False,
+                )
+                for stream in streams
+            ]
+            for row in rows:
+                rows_idx.put(row)
+            totals = set_idx.commit(rows, [])
+            assert _state(set_idx, streams) == _state(rows_idx, streams), what
+            assert totals == {s: rows_idx.totals(s) for s in streams}
+    finally:
+        for idx in indexes:
+            idx.close()

@@ -133,3 +133,34 @@ async def test_batches_record_the_same_files_as_single_frames(tmp_path, frames, 
     assert len(shifts) == 1 and 0 <= shifts.pop() < batch * 45
     for a, b in zip(single, batched, strict=True):
         assert (tmp_path / "one" / a.path).read_bytes() == (tmp_path / "many" / b.path).read_bytes()
+
+
+async def test_recorders_sharing_a_root_write_what_each_writes_alone(tmp_path, frames):
+    """Three streams recorded at once through the root's one writer: the same files each
+    gives alone, every one indexed as on disk, and the summaries equal to the index."""
+    _, alone, _ = await record(tmp_path / "alone", frames, lambda t: T0 + t)
+    archive = Archive(tmp_path / "shared")
+    await archive.open()
+    settings = DVRSettings(root=str(tmp_path / "shared"), segment_duration=2)
+    recorders = [
+        DvrRecorder(f"cam{i}", archive, settings, clock=lambda: T0, gather=0.001) for i in range(3)
+    ]
+    async with anyio.create_task_group() as tg:
+        for recorder in recorders:
+            subscription = ScriptedSubscription(list(frames), lambda frame: None, batch=5)
+            tg.start_soon(recorder.run, subscription)
+    for recorder in recorders:
+        rows = await archive.run(archive.db.segments, recorder.stream_name, 0, 2**62)
+        assert [(r.duration_ms, r.bytes) for r in rows] == [(r.duration_ms, r.bytes) for r in alone]
+        for a, b in zip(alone, rows, strict=True):
+            assert (tmp_path / "alone" / a.path).read_bytes() == (
+                tmp_path / "shared" / b.path
+            ).read_bytes()
+        summary = archive.summaries[recorder.stream_name]
+        assert summary.ranges == await archive.run(archive.db.ranges, recorder.stream_name)
+        assert (summary.bytes, summary.segments) == await archive.run(
+            archive.db.totals, recorder.stream_name
+        )
+        assert recorder.bytes_written == summary.bytes
+    assert not archive.writing and not list((tmp_path / "shared").rglob("*.part"))
+    await archive.close()

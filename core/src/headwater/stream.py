@@ -16,6 +16,9 @@ from headwater.media.frames import Frame, MediaKind, Track
 from headwater.stream_stats import StreamStats
 from headwater.subscription import Subscription
 
+_monotonic = time.monotonic
+_VIDEO = MediaKind.VIDEO
+
 
 class Stream:
     """A named stream in the registry, live while a publisher is attached."""
@@ -175,9 +178,10 @@ class Stream:
             if track.kind is MediaKind.VIDEO:
                 self.has_video = True
         size = frame.size
-        self.stats.add(size, frame.keyframe, time.monotonic(), frame.dts)
+        keyframe = frame.keyframe
+        self.stats.add(size, keyframe, _monotonic(), frame.dts)
         # GOP cache: restart at each video keyframe; audio-only streams keep a short tail.
-        if frame.keyframe and track.kind is MediaKind.VIDEO:
+        if keyframe and track.kind is _VIDEO:
             self._gop = [frame]
             self._gop_bytes = size
         elif self._gop or not self.has_video:

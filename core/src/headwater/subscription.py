@@ -64,8 +64,12 @@ class Subscription:
 
     @property
     def bytes_out(self) -> int:
-        """Payload bytes of the frames this consumer took."""
-        return self._queued_bytes - sum(f.size for f in self._queue)
+        """Payload bytes of the frames this consumer took.
+
+        Safe to read from another thread (the API's worker threads): the queue is copied in
+        one C call before the sizes are summed, so the publisher's appends and the
+        consumer's pops in between cannot break the iteration."""
+        return self._queued_bytes - sum(f.size for f in tuple(self._queue))
 
     @property
     def pending(self) -> int:

@@ -124,6 +124,13 @@ class Frame:
     ``pts`` and ``dts`` are 90 kHz ticks on the publication's own time line. H.264/H.265
     frames carry ``nalus``: the NAL units of one access unit without start codes or length
     prefixes. Every other codec carries its raw frame in ``data`` (AAC without ADTS).
+
+    ``flv_body`` is the FLV video tag body the frame arrived in (RTMP, FLV files) when
+    writing the frame back to FLV gives exactly those bytes (H.264 in the legacy form,
+    4-byte lengths, no empty NAL units). Only :class:`~headwater.media.flv.FlvDemuxer`
+    sets it, so that RTMP play and push send the publisher's body as it came instead of
+    joining the NAL units again; a frame made from another with other content must not
+    copy it.
     """
 
     track: Track
@@ -132,6 +139,7 @@ class Frame:
     keyframe: bool = False
     data: bytes = b""
     nalus: tuple[bytes, ...] = ()
+    flv_body: bytes = b""
 
     @property
     def size(self) -> int:

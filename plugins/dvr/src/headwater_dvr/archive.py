@@ -18,9 +18,10 @@ from typing import Any, TypeVar
 
 import anyio
 
-from headwater_dvr.index import ArchiveIndex, SegmentRow
+from headwater_dvr.index import GAP_MS, ArchiveIndex, SegmentRow
 from headwater_dvr.layout import PART_SUFFIX, final_path, parse_path
 from headwater_dvr.recovery import recover_file
+from headwater_dvr.writer import SegmentWriter
 
 log = logging.getLogger("headwater.dvr")
 T = TypeVar("T")
@@ -66,6 +67,8 @@ class Archive:
         self.summaries: dict[str, StreamSummary] = {}
         self.writing: set[tuple[str, int]] = set()
         """``(stream, start_ms)`` of segments being written now (never swept)."""
+        self.writer = SegmentWriter(self)
+        """Writes every recorder's segments in batches (files and index rows)."""
         self._limiter = anyio.CapacityLimiter(1)
         self._pending: dict[tuple[str, int], SegmentRow] = {}
         self._commit_lock = anyio.Lock()
@@ -92,8 +95,10 @@ class Archive:
         log.info("DVR archive %s open: %d stream(s)", self.root, len(self.summaries))
 
     async def close(self) -> None:
-        """Close the index."""
+        """Write what the recorders left buffered, then close the files and the index."""
         if self.index is not None:
+            await self.writer.flush()
+            await self.run(self.writer.close_all)
             await self.run(self.index.close)
             self.index = None
 
@@ -186,6 +191,27 @@ class Archive:
             summaries = await self.run(self._write, rows)
         for stream, summary in summaries.items():
             self._cache(stream, summary)
+
+    def extend_summary(self, stream: str, size: int, segments: int, rows: list[SegmentRow]) -> bool:
+        """Update ``stream``'s cached summary after ``rows`` were committed (no I/O).
+
+        ``size`` and ``segments`` are the stream's totals read in the same thread call.
+        Rows at the end of the archive (a recording growing) extend or add its last range
+        here; anything else returns False: the caller re-reads the ranges with
+        :meth:`refresh`.
+        """
+        old = self.summaries.get(stream)
+        ranges = list(old.ranges) if old is not None else []
+        exact = old is not None or not segments or len(rows) == segments
+        for row in sorted(rows, key=lambda r: r.start_ms):
+            if ranges and ranges[-1][0] <= row.start_ms <= ranges[-1][1] + GAP_MS:
+                ranges[-1] = (ranges[-1][0], max(ranges[-1][1], row.end_ms))
+            elif not ranges or row.start_ms > ranges[-1][1] + GAP_MS:
+                ranges.append((row.start_ms, row.end_ms))
+            else:
+                exact = False
+        self._cache(stream, StreamSummary(ranges, size, segments))
+        return exact
 
     def _write(self, rows: list[SegmentRow]) -> dict[str, StreamSummary]:
         db = self.db

@@ -14,6 +14,7 @@ worker thread. A missing or damaged database is rebuilt from the file names alon
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sqlite3
@@ -61,6 +62,9 @@ CREATE TABLE IF NOT EXISTS totals (
     segments INTEGER NOT NULL
 );
 """
+
+_CHUNK = 500
+"""Rows per set-based statement (five parameters each, well under SQLite's limit)."""
 
 _COLUMNS = "stream, start_ms, duration_ms, bytes, path, keyframes, discontinuity, complete"
 
@@ -188,6 +192,68 @@ class ArchiveIndex:
         with self._lock, self._transaction():
             for row in rows:
                 self._put(row)
+
+    def commit(
+        self, progress: list[SegmentRow], rows: list[SegmentRow], more: Iterable[str] = ()
+    ) -> dict[str, tuple[int, int]]:
+        """One transaction for a flush of the segment writer: ``progress`` of segments
+        being written (each already indexed, incomplete) and ``rows`` put as :meth:`put`
+        does; return ``(bytes, segments)`` of every stream touched and of ``more``.
+
+        The progress goes in a few set-based statements whatever the number of streams,
+        not a handful per row: each statement gives the GIL up and takes it back, which
+        costs a switch interval when the event loop is busy.
+        """
+        with self._lock, self._transaction():
+            for start in range(0, len(progress), _CHUNK):
+                self._advance(progress[start : start + _CHUNK])
+            for row in rows:
+                self._put(row)
+            streams = json.dumps(sorted({r.stream for r in (*progress, *rows)}.union(more)))
+            found = self._db.execute(
+                "SELECT json_group_object(stream, json_array(bytes, segments)) FROM totals "
+                "WHERE stream IN (SELECT value FROM json_each(?))",
+                (streams,),
+            ).fetchone()[0]
+        return {k: (v[0], v[1]) for k, v in json.loads(found or "{}").items()}
+
+    def _advance(self, rows: list[SegmentRow]) -> None:
+        db = self._db
+        values = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
+        params = [
+            x for r in rows for x in (r.stream, r.start_ms, r.duration_ms, r.bytes, r.keyframes)
+        ]
+        db.execute(
+            "UPDATE totals SET bytes = totals.bytes + v.delta FROM (SELECT s.stream AS stream, "
+            "SUM(p.column4 - s.bytes) AS delta FROM (VALUES " + values + ") AS p "
+            "JOIN segments AS s ON s.stream = p.column1 AND s.start_ms = p.column2 "
+            "AND s.complete = 0 GROUP BY s.stream) AS v WHERE totals.stream = v.stream",
+            params,
+        )
+        db.execute(
+            "UPDATE segments SET duration_ms = p.column3, bytes = p.column4, "
+            "keyframes = p.column5 FROM (VALUES " + values + ") AS p "
+            "WHERE segments.stream = p.column1 AND segments.start_ms = p.column2 "
+            "AND segments.complete = 0",
+            params,
+        )
+        # the range holding each segment's start grows to its end
+        extended = db.execute(
+            "UPDATE ranges SET end_ms = MAX(ranges.end_ms, p.column2 + p.column3) "
+            "FROM (VALUES " + values + ") AS p WHERE ranges.stream = p.column1 "
+            "AND ranges.start_ms <= p.column2 AND ranges.end_ms >= p.column2",
+            params,
+        ).rowcount
+        # rarely, it now reaches the next range (or none held the start): the general way
+        joined = db.execute(
+            "SELECT COUNT(*) FROM ranges AS a JOIN ranges AS b ON b.stream = a.stream "
+            "AND b.start_ms > a.start_ms AND b.start_ms <= a.end_ms + ? "
+            "WHERE a.stream IN (SELECT column1 FROM (VALUES " + values + "))",
+            [GAP_MS, *params],
+        ).fetchone()[0]
+        if joined or extended < len({r.stream for r in rows}):
+            for row in rows:
+                self._extend_range(row.stream, row.start_ms, row.end_ms)
 
     def _put(self, row: SegmentRow) -> None:
         db = self._db

@@ -2,16 +2,15 @@
 
 It runs on its own bounded subscription (the core's drop-to-next-keyframe policy applies,
 so a slow disk never slows the publisher). Frames go through
-:class:`~headwater.media.segmenter.Segmenter`; each segment is written with aiofiles as a
-``.part`` file, its index row inserted *before* the file exists (so a crash never leaves a
-file the index does not know), and both are brought up to date at least every
-``FLUSH_SECONDS``: bytes reach the OS first, then the row records them, so a row never
-claims bytes that are not on disk. A closed segment is renamed to its final name (which
-carries its duration) and marked complete.
+:class:`~headwater.media.segmenter.Segmenter`; the recorder keeps each segment's bytes in
+memory and leaves the disk to its archive's :class:`~headwater_dvr.writer.SegmentWriter`,
+which writes every recorder of the root in one batch at least every ``FLUSH_SECONDS``
+(the row of a new segment first, then its ``.part`` file, the bytes, and the rows of what
+is on disk; a closed segment is renamed to its final name, which carries its duration,
+and marked complete). The recorder itself does no I/O and no thread hand-off.
 
 Cost: the recorder wakes up at most every ``GATHER_SECONDS`` and takes every frame queued
-since (one task switch per batch instead of one per frame), and hands its buffered bytes to
-the OS in one write per ``FLUSH_SECONDS``; a frame waits at most about
+since (one task switch per batch instead of one per frame); a frame waits at most about
 ``GATHER_SECONDS + FLUSH_SECONDS`` (0.5 s) before it is on disk.
 
 Time axis: the wall clock at ingest. The first segment of a publication starts at the
@@ -23,13 +22,10 @@ wall clock when the publisher's timestamps drift from it by more than ``MAX_DRIF
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import aiofiles
 import anyio
 
 from headwater import DVRSettings
@@ -38,6 +34,7 @@ from headwater.media.segmenter import Segmenter, SegmentInfo
 from headwater_dvr.archive import Archive
 from headwater_dvr.index import SegmentRow
 from headwater_dvr.layout import final_path, part_path
+from headwater_dvr.writer import FLUSH_SECONDS, INDEX_SECONDS, OpenSegment
 
 if TYPE_CHECKING:
     from headwater import Subscription
@@ -46,30 +43,9 @@ log = logging.getLogger("headwater.dvr")
 
 GATHER_SECONDS = 0.1
 """Pause between batches: frames gather in the subscription meanwhile (a few per stream)."""
-FLUSH_SECONDS = 0.4
-"""Buffered bytes reach the OS at least this often (and the index follows within a second)."""
-FLUSH_BYTES = 256 << 10
-INDEX_SECONDS = 1.0
 MAX_DRIFT_MS = 2000
 CAUGHT_UP_FRAMES = 50
 """Fewer frames than this queued: the recorder keeps up, so the wall clock is ingest time."""
-
-
-@dataclass(slots=True)
-class _Open:
-    """The segment being written."""
-
-    info: SegmentInfo
-    start_ms: int
-    path: str
-    file: Any
-    buffer: list[bytes] = field(default_factory=list)
-    buffered: int = 0
-    written: int = 0
-    first_dts: int = 0
-    last_dts: int = 0
-    indexed_at: float = 0.0
-    discontinuity: bool = False
 
 
 class DvrRecorder:
@@ -95,10 +71,9 @@ class DvrRecorder:
         """Seconds to let frames gather between batches (0: take each as it comes)."""
         self.segments = 0
         self.bytes_written = 0
-        self._open: _Open | None = None
+        self._open: OpenSegment | None = None
         self._pending: Callable[[], int] = lambda: 0
         self._next_ms: int | None = None
-        self._last_flush = 0.0
 
     async def run(self, subscription: Subscription) -> None:
         """Record until the publication ends; the last segment is closed even on cancel."""
@@ -131,11 +106,7 @@ class DvrRecorder:
                         current.buffer.append(data)
                         current.buffered += len(data)
                         current.last_dts = item.dts
-                now = time.monotonic()
-                if current is not None and (
-                    current.buffered >= FLUSH_BYTES or now - self._last_flush >= FLUSH_SECONDS
-                ):
-                    await self._flush(current, now)
+                await self.archive.writer.pace(current)
                 if gather:
                     await anyio.sleep(gather)
         finally:
@@ -143,6 +114,7 @@ class DvrRecorder:
                 last = segmenter.close()
                 if self._open is not None and last is not None:
                     await self._finish(self._open, last)
+                await self.archive.writer.flush()  # on disk and indexed before we say so
                 log.info(
                     "%s: recording stopped (%d segments, %d bytes)",
                     self.stream_name,
@@ -175,84 +147,47 @@ class DvrRecorder:
         summary = self.archive.summaries.get(self.stream_name)
         if summary is not None and summary.ranges:  # never overlap what is recorded
             now_ms = max(now_ms, summary.ranges[-1][1])
+        if predicted is not None:  # nor what this recorder wrote (maybe not indexed yet)
+            now_ms = max(now_ms, predicted)
         return now_ms
 
     async def _start(self, info: SegmentInfo, behind: int = 0) -> None:
+        """A segment opens: the writer creates its row and file with its next flush."""
         start_ms = self._start_ms(info, behind)
-        relative = part_path(self.stream_name, start_ms)
         discontinuity = info.discontinuity or self._next_ms is None or start_ms != self._next_ms
-        row = SegmentRow(
-            self.stream_name, start_ms, 0, 0, relative, discontinuity=discontinuity, complete=False
-        )
-        self.archive.writing.add((self.stream_name, start_ms))
-        await self.archive.put(row)  # the row first: no file the index does not know
-        path = self.archive.root / relative
-        await self.archive.run(lambda: path.parent.mkdir(parents=True, exist_ok=True))
-        file = await aiofiles.open(path, "wb", buffering=0)  # each write goes to the OS
-        self._open = _Open(
+        self._open = OpenSegment(
             info,
+            self.stream_name,
             start_ms,
-            relative,
-            file,
+            part_path(self.stream_name, start_ms),
+            discontinuity,
             first_dts=info.start,
             last_dts=info.start,
-            discontinuity=discontinuity,
+            owner=self,
         )
+        self.archive.writer.begin(self._open)
 
-    async def _flush(self, current: _Open, now: float) -> None:
-        if current.buffer:
-            data = b"".join(current.buffer)
-            current.buffer.clear()
-            current.buffered = 0
-            view = memoryview(data)
-            while view:  # unbuffered: each call hands the bytes to the OS (all, as a rule)
-                view = view[await current.file.write(view) :]
-            current.written += len(data)
-            self.bytes_written += len(data)
-        self._last_flush = now
-        if now - current.indexed_at >= INDEX_SECONDS:
-            current.indexed_at = now
-            progress = (current.last_dts - current.first_dts) * 1000 // CLOCK_RATE
-            await self.archive.put(
-                SegmentRow(
-                    self.stream_name,
-                    current.start_ms,
-                    max(progress, 0),
-                    current.written,
-                    current.path,
-                    current.info.keyframes,
-                    current.discontinuity,
-                    complete=False,
-                )
-            )
-
-    async def _finish(self, current: _Open, info: SegmentInfo) -> None:
+    async def _finish(self, current: OpenSegment, info: SegmentInfo) -> None:
+        """A segment closes: the writer writes its last bytes, renames and indexes it."""
         self._open = None
-        key = (self.stream_name, current.start_ms)
-        try:
-            await self._flush(current, time.monotonic())
-            await current.file.close()
-            duration_ms = info.duration * 1000 // CLOCK_RATE
-            relative = final_path(self.stream_name, current.start_ms, duration_ms)
-            root = self.archive.root
-            await self.archive.run(os.replace, root / current.path, root / relative)
-            await self.archive.put(
-                SegmentRow(
-                    self.stream_name,
-                    current.start_ms,
-                    duration_ms,
-                    current.written,
-                    relative,
-                    info.keyframes,
-                    current.discontinuity,
-                    complete=True,
-                )
-            )
-        finally:
-            self.archive.writing.discard(key)
+        duration_ms = info.duration * 1000 // CLOCK_RATE
+        final = SegmentRow(
+            self.stream_name,
+            current.start_ms,
+            duration_ms,
+            current.written + current.buffered,
+            final_path(self.stream_name, current.start_ms, duration_ms),
+            info.keyframes,
+            current.discontinuity,
+            complete=True,
+        )
+        self.archive.writer.end(current, final)
         self.segments += 1
         self._next_ms = current.start_ms + duration_ms
         limit = self.settings.storage_limit
         summary = self.archive.summaries.get(self.stream_name)
         if limit and summary is not None and summary.bytes > limit and self.on_limit:
             self.on_limit()
+
+
+__all__ = ["FLUSH_SECONDS", "GATHER_SECONDS", "INDEX_SECONDS", "DvrRecorder"]

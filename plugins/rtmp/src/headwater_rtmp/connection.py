@@ -375,13 +375,15 @@ class Connection(asyncio.Protocol):
             async with self.server.play(request) as sub:
                 self.session.accept_play(sid, adapter.metadata_for(stream.metadata))
                 self.flush()
-                send_media = self.session.send_media
+                send_media = self.session.outbox.media  # ServerSession.send_media, one call less
+                messages = adapter.muxer.frame  # PlayAdapter.messages, one call less
+                drain = sub.drain
                 pause = self.settings.play_interval
                 async for frame in sub:
-                    for tag in adapter.messages(frame):
+                    for tag in messages(frame):
                         send_media(sid, tag.kind, tag.timestamp, tag.data)
-                    for more in sub.drain():
-                        for tag in adapter.messages(more):
+                    for more in drain():
+                        for tag in messages(more):
                             send_media(sid, tag.kind, tag.timestamp, tag.data)
                     self.flush()
                     if self.paused_since:

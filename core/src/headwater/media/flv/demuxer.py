@@ -11,17 +11,19 @@ default track), audio track *t* becomes :func:`audio_track_id` (``2t+2``).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import Any
 
 from headwater.media import h264, h265
 from headwater.media.aac import AudioSpecificConfig
-from headwater.media.avcc import split_avcc
+from headwater.media.avcc import AVCCError, split_avcc
 from headwater.media.flv import tags
 from headwater.media.flv.audio import AudioPacket, parse_audio
 from headwater.media.flv.script import metadata_of
 from headwater.media.flv.video import (
     FRAME_COMMAND,
+    FRAME_INTER,
     FRAME_KEY,
     LEGACY_AVC,
     PacketKind,
@@ -36,6 +38,35 @@ WRAP = 1 << 32
 _HALF = 1 << 31
 LEGACY_AAC = 10
 _MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+_U32 = struct.Struct(">I")
+
+
+def _split4(body: bytes) -> tuple[tuple[bytes, ...], bool]:
+    """The NAL units of a legacy AVC frame body (4-byte lengths from offset 5), and whether
+    none was empty (then joining them again with their lengths gives ``body[5:]``).
+
+    :func:`~headwater.media.avcc.split_avcc` inlined for the per-frame path: same units,
+    same errors.
+    """
+    n = len(body)
+    unpack = _U32.unpack_from
+    out: list[bytes] = []
+    whole = True
+    pos = 5
+    while pos + 4 <= n:
+        start = pos + 4
+        pos = start + unpack(body, pos)[0]
+        if pos > n:
+            raise AVCCError(
+                f"NAL unit of {pos - start} bytes runs past the end of a {n - 5}-byte sample"
+            )
+        if pos > start:
+            out.append(body[start:pos])
+        else:
+            whole = False
+    if pos != n:
+        raise AVCCError(f"{n - pos} stray bytes after the last NAL unit")
+    return tuple(out), whole
 
 
 def video_track_id(flv_track: int) -> int:
@@ -128,9 +159,15 @@ class FlvDemuxer:
             track = self.tracks.get(1)
             frame_type = body[0] >> 4
             if frame_type != FRAME_COMMAND and track is not None and track.codec is Codec.H264:
-                nalus = split_avcc(memoryview(body)[5:], self._length_size.get(1, 4))
-                pts = (dts_ms + int.from_bytes(body[2:5], "big", signed=True)) * 90
+                cts = _U32.unpack_from(body, 1)[0] & 0xFFFFFF  # after packet type 1
+                pts = (dts_ms + ((cts ^ 0x800000) - 0x800000)) * 90
                 keyframe = frame_type == FRAME_KEY
+                if type(body) is bytes and self._length_size.get(1, 4) == 4:
+                    nalus, whole = _split4(body)
+                    # The body is what FlvMuxer would write for this frame: send it as is.
+                    flv = body if whole and (keyframe or frame_type == FRAME_INTER) else b""
+                    return [Frame(track, pts, dts_ms * 90, keyframe, b"", nalus, flv)]
+                nalus = split_avcc(memoryview(body)[5:], self._length_size.get(1, 4))
                 return [Frame(track, pts, dts_ms * 90, keyframe, nalus=tuple(nalus))]
         out = []
         for packet in parse_video(body):

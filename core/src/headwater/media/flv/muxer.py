@@ -92,9 +92,16 @@ class FlvMuxer:
             is_video, flv, prefix = ready
             ts = frame.dts // 90
             if is_video:
-                body = video.encode_video_frame(
-                    track.codec, frame.keyframe, frame.pts // 90 - ts, frame.nalus, frame.data, flv
-                )
+                body = frame.flv_body  # the publisher's own body when it is exactly ours
+                if not body or flv:
+                    body = video.encode_video_frame(
+                        track.codec,
+                        frame.keyframe,
+                        frame.pts // 90 - ts,
+                        frame.nalus,
+                        frame.data,
+                        flv,
+                    )
                 return [FlvTag(VIDEO, ts, body)]
             return [FlvTag(AUDIO, ts, prefix + frame.data)]
         return self._first_frame(frame)

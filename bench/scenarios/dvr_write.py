@@ -1,0 +1,226 @@
+"""The DVR's recording path alone: N recorders writing one root in real time (issue 10).
+
+No server and no muxing: each of N streams is a paced source of 50 frames a second of
+``--mbps`` (a frame's bytes are ready-made, so the TS muxer, which the RTMP scenario with
+``--dvr`` measures, costs nothing here), cut by a stand-in segmenter into segments of
+``--segment-duration`` seconds and recorded by :class:`headwater_dvr.recorder.DvrRecorder`
+into one archive on a temporary directory: the recorders' wake-ups, the buffering, the
+file writes, the index rows, the directories and the summaries. For ``--seconds`` the
+process's CPU time (every thread, user + system) is measured, and the event loop's thread
+apart from the others (``/proc/self/task``): CPU-s per GB recorded, thread hand-offs
+(context switches), and whether the archive holds every byte. Run it with another
+``headwater_dvr`` first on ``PYTHONPATH`` to compare two versions of the plugin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+import headwater_dvr.recorder as recorder_module
+from headwater.config.models import DVRSettings
+from headwater.media.frames import CLOCK_RATE
+from headwater.media.segmenter import SegmentInfo, Step
+from headwater_dvr.archive import Archive
+from headwater_dvr.recorder import DvrRecorder
+
+FPS = 50
+
+
+class _Frame:
+    """What the recorder reads of a frame: its DTS."""
+
+    __slots__ = ("dts",)
+
+    def __init__(self, dts: int) -> None:
+        self.dts = dts
+
+
+class PacedSubscription:
+    """A subscription whose frames become due with the wall clock (FPS a second)."""
+
+    def __init__(self, start: float, stop: float) -> None:
+        self.start = start
+        self.stop = stop
+        self.sent = 0
+        self.tracks: list[Any] = []
+        self._ready: deque[_Frame] = deque()
+
+    @property
+    def pending(self) -> int:
+        return len(self._ready)
+
+    def _due(self) -> None:
+        now = min(time.monotonic(), self.stop)
+        due = int((now - self.start) * FPS)
+        while self.sent < due:
+            self._ready.append(_Frame(self.sent * CLOCK_RATE // FPS))
+            self.sent += 1
+
+    def drain(self) -> list[_Frame]:
+        self._due()
+        frames = list(self._ready)
+        self._ready.clear()
+        return frames
+
+    def __aiter__(self) -> PacedSubscription:
+        return self
+
+    async def __anext__(self) -> _Frame:
+        while True:
+            self._due()
+            if self._ready:
+                return self._ready.popleft()
+            if time.monotonic() >= self.stop:
+                raise StopAsyncIteration
+            await anyio.sleep(1 / FPS)
+
+
+class FixedSegmenter:
+    """Stands in for :class:`headwater.media.segmenter.Segmenter`: every frame gives the
+    same ready-made bytes, a segment starts every ``target`` ticks."""
+
+    payload = b""
+
+    def __init__(self, tracks: list[Any], target: int) -> None:
+        self.target = target
+        self.current: SegmentInfo | None = None
+        self.sequence = 0
+        self.last = 0
+
+    def feed(self, frame: _Frame) -> Step:
+        current = self.current
+        self.last = frame.dts
+        if current is None or frame.dts - current.start >= self.target:
+            opened = SegmentInfo(self.sequence, frame.dts, keyframes=1)
+            self.sequence += 1
+            closed = None
+            if current is not None:
+                current.duration = frame.dts - current.start
+                closed = current
+            self.current = opened
+            return Step(self.payload, closed, opened)
+        return Step(self.payload)
+
+    def close(self) -> SegmentInfo | None:
+        current = self.current
+        if current is not None:
+            current.duration = self.last + CLOCK_RATE // FPS - current.start
+        self.current = None
+        return current
+
+
+def _threads() -> dict[int, tuple[int, int]]:
+    """CPU ticks and context switches of each thread of this process."""
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/self/task/{tid}/status") as f:
+                switches = sum(int(line.split()[1]) for line in f if "ctxt_switches" in line)
+        except OSError:
+            continue
+        out[int(tid)] = (int(fields[11]) + int(fields[12]), switches)
+    return out
+
+
+def _bytes_under(root: Path) -> int:
+    """Bytes of the segment files under ``root``."""
+    return sum(p.stat().st_size for p in root.rglob("*.ts"))
+
+
+class DvrWrite:
+    """N recorders of one root, no muxing: the recording path's own cost."""
+
+    name = "dvr_write"
+    summary = "the DVR's recording path alone: N real-time recorders into one root, no muxing"
+    all_argv = ("--publishers", "10", "60")
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Streams, bitrate, window and segment length."""
+        parser.add_argument("--publishers", type=int, nargs="+", default=[10, 60])
+        parser.add_argument("--mbps", type=float, default=4.0, help="bitrate per stream")
+        parser.add_argument("--seconds", type=float, default=10.0, help="the measuring window")
+        parser.add_argument("--warmup", type=float, default=2.0)
+        parser.add_argument("--segment-duration", type=float, default=4.0)
+        parser.add_argument("--dir", type=Path, help="where the archive goes (a temp dir)")
+
+    def run(self, args: argparse.Namespace) -> list[dict[str, float]]:
+        """One measurement per N; print a table."""
+        print(f"\n### {self.name}: {self.summary}\n", flush=True)
+        print(f"- plugin: {Path(recorder_module.__file__).parent}")
+        print(f"- before: load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+        print("| N | MB/s recorded | CPU % | CPU-s/GB | loop thread | other threads | "
+              "context switches/s | archive/recorded |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|")
+        rows = []
+        for n in args.publishers:
+            row = anyio.run(self._measure, args, n, backend_options={"use_uvloop": True})
+            rows.append(row)
+            print(
+                f"| {n} | {row['mbs']:.1f} | {row['cpu_pct']:.1f} | {row['cpu_per_gb']:.2f} "
+                f"| {row['loop_pct']:.1f} % | {row['other_pct']:.1f} % "
+                f"| {row['switches']:.0f} | {row['archive_ratio']:.4f} |",
+                flush=True,
+            )
+        return rows
+
+    async def _measure(self, args: argparse.Namespace, n: int) -> dict[str, float]:
+        FixedSegmenter.payload = os.urandom(int(args.mbps * 1e6 / 8 / FPS))
+        recorder_module.Segmenter = FixedSegmenter  # type: ignore[attr-defined,misc]
+        with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+            root = Path(tmp)
+            archive = Archive(root)
+            await archive.open()
+            settings = DVRSettings(root=str(root), segment_duration=args.segment_duration)
+            start = time.monotonic()
+            stop = start + args.warmup + args.seconds
+            subs = [PacedSubscription(start + i * 0.37 / n, stop) for i in range(n)]
+            recorders = [DvrRecorder(f"bench/c{i}", archive, settings) for i in range(n)]
+            window: dict[str, Any] = {}
+
+            async def measure() -> None:
+                await anyio.sleep(args.warmup)
+                window["t0"] = (time.monotonic(), time.process_time(), _threads())
+                window["sent0"] = sum(s.sent for s in subs)
+                await anyio.sleep(args.seconds)
+                window["t1"] = (time.monotonic(), time.process_time(), _threads())
+                window["sent1"] = sum(s.sent for s in subs)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(measure)
+                for recorder, sub in zip(recorders, subs, strict=True):
+                    tg.start_soon(recorder.run, sub)
+            await archive.close()
+            recorded = sum(s.sent for s in subs) * len(FixedSegmenter.payload)
+            on_disk = _bytes_under(root)
+        (w0, c0, th0), (w1, c1, th1) = window["t0"], window["t1"]
+        wall, cpu = w1 - w0, c1 - c0
+        data = (window["sent1"] - window["sent0"]) * len(FixedSegmenter.payload)
+        hz = os.sysconf("SC_CLK_TCK")
+        main = threading.get_native_id()
+        loop = th1.get(main, (0, 0))[0] - th0.get(main, (0, 0))[0]
+        total = sum(v[0] - th0.get(t, (0, 0))[0] for t, v in th1.items())
+        switches = sum(v[1] - th0.get(t, (0, 0))[1] for t, v in th1.items())
+        return {
+            "n": n,
+            "mbs": data / wall / 1e6,
+            "cpu_pct": cpu / wall * 100,
+            "cpu_per_gb": cpu / (data / 1e9),
+            "loop_pct": loop / hz / wall * 100,
+            "other_pct": (total - loop) / hz / wall * 100,
+            "switches": switches / wall,
+            "archive_ratio": on_disk / recorded,
+        }
+
+
+SCENARIO = DvrWrite()
