@@ -47,10 +47,11 @@ DRAIN_LIMIT = 1024
 HAND_OVER_TICKS = 4
 """Delivered payload goes to each stream handler every this many ticks (40 ms), to a
 different quarter of the handlers at each tick."""
-HAND_OVER_PACKETS = 32
-"""A handler gets its payload at its tick once this many packets wait (about 75 ms of a
-4 Mbit/s stream: 42 KB; decryption and the TS demuxer's bulk path cost a fixed 40-50 µs
-a batch, which at 16 packets was a tenth of the receive path)..."""
+HAND_OVER_PACKETS = 16
+"""A handler gets its payload at its tick once this many packets wait (about 40 ms of a
+4 Mbit/s stream: 21 KB). 32 would halve the fixed 40-50 µs a batch that decryption and
+the TS demuxer's bulk path cost, but adds about 35 ms of latency, and publish-to-play
+latency must not grow for it..."""
 HAND_OVER_WAIT = 100_000
 """... or once the oldest waited this long, µs (a small stream's payload is handed over
 every 100-140 ms, in batches that pay for themselves, rather than 2 packets every 40 ms)."""
