@@ -9,7 +9,7 @@ import importlib
 from typing import Any, Protocol
 
 NAMES = ("rtmp", "rtsp", "srt", "http_mpegts", "ts_codec", "rtmp_codec", "rtsp_codec",
-         "dvr_index", "dvr_write", "rtmp_hls", "hls_windows", "srt_receive",
+         "dvr_index", "dvr_write", "rtmp_hls", "hls_windows", "hls_serve", "srt_receive",
          "side_by_side")  # fmt: skip
 """Every scenario."""
 IN_ALL = NAMES[:-1]

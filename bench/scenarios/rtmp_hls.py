@@ -1,13 +1,17 @@
 """RTMP ingest watched over HLS: N real-time RTMP publishers, one HLS reader each (issue 11).
 
-The publishers are those of the ``rtmp`` scenario. Each reader is an httpx client in the
-bench process (its CPU is not the server's) that does what a player does: it asks for
-``/bench/cK/index.m3u8``, then reloads ``mono.m3u8`` every half segment and downloads each
-new segment once. Compare the server's CPU with ``--no-players`` (the same publishers, no
-HLS): the goal is at most 1.3 times. For latency, each reader notes, for each new segment,
-how old its first picture is when the segment first appears in the playlist (now minus
-its ``EXT-X-PROGRAM-DATE-TIME``): the least latency a player at the live edge can have;
-the goal is at most 3 segment durations.
+The publishers are those of the ``rtmp`` scenario. Each reader is a small keep-alive
+HTTP/1.1 client in the bench process (:class:`KeepAliveClient`: its CPU is not the
+server's, and it is kept small so that the bench process keeps pace with 30 publishers
+and 30 readers on a busy machine) that does what a player does: it asks for
+``/bench/cK/index.m3u8``, then reloads ``mono.m3u8`` and downloads each new segment once,
+pacing its reloads as hls.js and ffmpeg do (RFC 8216 6.3.4): after a playlist that listed
+a new segment it waits that segment's duration, after an unchanged one half the target
+duration, less the time the reload took. Compare the server's CPU with ``--no-players``
+(the same publishers, no HLS): the goal is at most 1.3 times. For latency, each reader
+notes, for each new segment, how old its first picture is when the reader first sees it
+in the playlist (now minus its ``EXT-X-PROGRAM-DATE-TIME``): the least latency a player
+reloading at that pace can have; the goal is at most 3 segment durations.
 """
 
 from __future__ import annotations
@@ -19,14 +23,14 @@ import statistics
 import time
 from datetime import datetime
 
-import httpx
-
 from bench.harness import Run
 from bench.scenarios.rtmp import Rtmp
 
 _SEGMENT = re.compile(
     r"^#EXT-X-PROGRAM-DATE-TIME:(\S+)\n#EXTINF:([\d.]+),\n(mono-\d+\.ts)$", re.MULTILINE
 )
+_TARGET = re.compile(r"^#EXT-X-TARGETDURATION:(\d+)$", re.MULTILINE)
+_LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)\r\n", re.IGNORECASE)
 
 
 class RtmpHls(Rtmp):
@@ -83,29 +87,82 @@ class RtmpHls(Rtmp):
 
     async def player(self, run: Run, i: int) -> None:
         """Read stream ``i`` over HLS like a player until cancelled at the stop."""
-        base = f"http://127.0.0.1:{run.server.port('http')}/{run.name(i)}/"
+        base = f"/{run.name(i)}/"
         seen: set[str] = set()
-        async with httpx.AsyncClient(timeout=10) as client:
-            master = await client.get(base + "index.m3u8")
-            master.raise_for_status()
+        async with KeepAliveClient("127.0.0.1", run.server.port("http")) as client:
+            await client.get(base + "index.m3u8")
             while True:
                 started = time.monotonic()
-                playlist = await client.get(base + "mono.m3u8")
-                playlist.raise_for_status()
+                text = (await client.get(base + "mono.m3u8")).decode()
                 now = time.time()
-                for stamp, _duration, uri in _SEGMENT.findall(playlist.text):
-                    if uri in seen:
-                        continue
+                listed = _SEGMENT.findall(text)
+                new = [(stamp, uri) for stamp, _duration, uri in listed if uri not in seen]
+                for stamp, uri in new:
                     first = not seen
                     seen.add(uri)
                     if not first:  # the first playlist lists segments made before we came
                         when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
                         self.ages.append(now - when.timestamp())
-                    segment = await client.get(base + uri)
-                    segment.raise_for_status()
-                    run.count("played", len(segment.content))
-                pause = run.args.segment_duration / 2 - (time.monotonic() - started)
+                    run.count("played", len(await client.get(base + uri)))
+                found = _TARGET.search(text)
+                target = float(found.group(1)) if found else run.args.segment_duration
+                # hls.js and ffmpeg: the last segment's duration after a change, else half
+                # the target duration; both count from when the reload was sent
+                wait = float(listed[-1][1]) if new and listed else target / 2
+                pause = wait - (time.monotonic() - started)
                 await asyncio.sleep(max(pause, 0.05))
+
+
+class KeepAliveClient:
+    """GET over one kept-alive HTTP/1.1 connection (reopened when the server closed it);
+    a status other than 200, or no answer within ``timeout`` seconds, raises."""
+
+    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def __aenter__(self) -> KeepAliveClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+            self._streams = None
+
+    async def get(self, path: str) -> bytes:
+        """The body of ``GET path``."""
+        for attempt in (1, 2):
+            if self._streams is None:
+                self._streams = await asyncio.wait_for(
+                    asyncio.open_connection(self.host, self.port), self.timeout
+                )
+            try:
+                return await asyncio.wait_for(self._get(path), self.timeout)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                self._close()  # the server ended an idle connection: once more, anew
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _get(self, path: str) -> bytes:
+        assert self._streams is not None
+        reader, writer = self._streams
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            "User-Agent: headwater-bench\r\n\r\n".encode()
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        found = _LENGTH.search(head)
+        if found is None:
+            raise RuntimeError(f"GET {path}: no Content-Length in {head[:200]!r}")
+        body = await reader.readexactly(int(found.group(1)))
+        if status != 200:
+            raise RuntimeError(f"GET {path}: {status} {body[:200]!r}")
+        return body
 
 
 SCENARIO = RtmpHls()

@@ -260,3 +260,11 @@ def test_rtmp_hls_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> N
     notes = row.cells()[-1]
     read = re.search(r"HLS readers read ([\d.]+) Mbit/s", notes)
     assert read and float(read[1]) > 0, notes
+
+
+def test_hls_serve_tiny_run(capsys: pytest.CaptureFixture[str]) -> None:
+    figures = run("hls_serve", ["--requests", "20"])
+    out = capsys.readouterr().out
+    assert "| media |" in out and "| segment |" in out
+    assert set(figures["app"]) == set(figures["whole"]) == {"master", "media", "segment", "missing"}
+    assert all(us > 0 for us in figures["app"].values())

@@ -148,3 +148,34 @@ async def test_a_restarted_hls_never_goes_back() -> None:
                 hub.running[("live/cam", "")].stop()
                 await eventually(lambda: not hub.running, timeout=2)
         assert seen[1][0] > seen[0][0] and seen[1][1] > seen[0][1]
+
+
+async def test_head_and_other_methods_and_the_served_bytes() -> None:
+    """HEAD gets GET's head without the body; another method is 405 with ``Allow``; the
+    playlist sent is the window's rendering and a segment its held bytes."""
+    async with (
+        running_server(CONFIG, protocols=("http",)) as hw,
+        httpx.AsyncClient() as http,
+        hw.server.publish(request("live/cam")) as pub,
+    ):
+        await send(pub, 0, 30)
+        media_url = hw.http_url("live/cam/mono.m3u8")
+        media = await ask_while_sending(http, media_url, pub, 30, 30)
+        assert media.status_code == 200
+        live = hub_of(hw.server).get("live/cam")
+        assert media.content == live.window.media_playlist().encode()
+        uri = re.findall(r"^mono-\d+\.ts$", media.text, re.M)[-1]
+        segment = await http.get(hw.http_url(f"live/cam/{uri}"))
+        assert segment.content == live.window.segment(int(uri[5:-3])).data
+        for url, got in ((media_url, media), (hw.http_url(f"live/cam/{uri}"), segment)):
+            head = await http.head(url)
+            assert head.status_code == 200 and head.content == b""
+            for key in ("content-length", "content-type", "cache-control"):
+                assert head.headers[key] == got.headers[key], key
+            assert int(head.headers["content-length"]) == len(got.content)
+        for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+            reply = await http.request(method, media_url)
+            assert reply.status_code == 405, method
+            assert reply.headers["allow"] == "GET, HEAD"
+        missing = await http.head(hw.http_url("live/cam/mono-1.ts"))
+        assert missing.status_code == 404 and missing.content == b""

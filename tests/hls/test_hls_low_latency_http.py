@@ -193,3 +193,44 @@ async def test_a_held_request_keeps_the_hls_running_past_hls_idle() -> None:
         late = await http.get(hw.http_url(f"live/cam/mono.ll.m3u8?_HLS_msn={msn + 2}"))
         assert late.status_code == 503  # held 3 s, three times hls_idle
         assert ("live/cam", "ll") in hub_of(hw.server).running
+
+
+async def test_delta_updates_over_http() -> None:
+    """``_HLS_skip=YES`` gets the delta update of a playlist long enough to offer one,
+    also on a blocking reload; a short playlist answers it whole; another value is 400."""
+    config = {"hls": {**CONFIG["hls"], "segment_count": 8}}
+    async with (
+        running_server(config, protocols=("http",)) as hw,
+        httpx.AsyncClient(timeout=10) as http,
+        hw.server.publish(request("live/cam")) as pub,
+    ):
+        await started(hw, http, pub)
+        await send(pub, 55, 250)  # ten more one-second segments
+        base = hw.http_url("live/cam/mono.ll.m3u8")
+        full = await http.get(base)
+        assert "CAN-SKIP-UNTIL=6.000" in full.text
+        msn = int(re.search(r"^#EXT-X-MEDIA-SEQUENCE:(\d+)$", full.text, re.M).group(1))
+        last = int(re.findall(r"^ll-(\d+)\.m4s$", full.text, re.M)[-1])
+        for query in ("_HLS_skip=YES", "_HLS_skip=v2", f"_HLS_msn={last}&_HLS_skip=YES"):
+            delta = await http.get(f"{base}?{query}")
+            assert delta.status_code == 200, query
+            assert delta.headers["content-type"] == "application/vnd.apple.mpegurl"
+            skipped = int(re.search(r"^#EXT-X-SKIP:SKIPPED-SEGMENTS=(\d+)$", delta.text, re.M)[1])
+            assert f"#EXT-X-MEDIA-SEQUENCE:{msn}\n" in delta.text
+            assert f"ll-{msn + skipped - 1}.m4s" not in delta.text
+            assert f"ll-{msn + skipped}.m4s" in delta.text
+            assert len(delta.content) < len(full.content)
+        bad = await http.get(f"{base}?_HLS_skip=NO")
+        assert bad.status_code == 400 and "_HLS_skip is YES or v2" in bad.text
+
+
+async def test_a_short_playlist_answers_a_skip_whole() -> None:
+    async with (
+        running_server(CONFIG, protocols=("http",)) as hw,
+        httpx.AsyncClient(timeout=10) as http,
+        hw.server.publish(request("live/cam")) as pub,
+    ):
+        text = await started(hw, http, pub)
+        assert "CAN-SKIP-UNTIL" not in text
+        again = await http.get(hw.http_url("live/cam/mono.ll.m3u8?_HLS_skip=YES"))
+        assert again.status_code == 200 and again.text == text

@@ -206,3 +206,30 @@ def test_clock_numbers_stay_small_enough_for_hls_js() -> None:
 def test_feed_outside_a_publication_is_a_bug() -> None:
     with pytest.raises(RuntimeError):
         window().feed(av(1, 1)[0])
+
+
+@pytest.mark.parametrize("max_bytes", [1 << 20, 1_500])
+def test_cached_playlists_are_always_the_fresh_rendering(max_bytes: int) -> None:
+    """The playlists the HTTP side sends (rendered once per new segment) equal a rendering
+    made now, after every frame, across a republication and a thrown-away segment."""
+    w = SegmentWindow(
+        target=1.0, count=3, sequence=1000, discontinuity=50, max_segment_bytes=max_bytes
+    )
+
+    def check() -> None:
+        assert w.media_playlist_bytes() == w.media_playlist().encode()
+        assert w.media_playlist_bytes("x/") == w.media_playlist("x/").encode()
+        tracks = [VIDEO, AUDIO]
+        assert w.master_playlist_bytes(tracks) == w.master_playlist(tracks).encode()
+        assert w.master_playlist_bytes(tracks[:1]) == w.master_playlist(tracks[:1]).encode()
+
+    check()
+    for start, now in ((0, T0), (90_000 * 100, T0 + 200)):
+        frames = av(6, 0.5, start=start)
+        w.start_publication([VIDEO, AUDIO], now, frames[0].dts)
+        for frame in frames:
+            w.feed(frame)
+            check()
+        w.end_publication()
+        check()
+    assert (w.oversized > 0) == (max_bytes < 2000)

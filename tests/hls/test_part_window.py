@@ -294,3 +294,136 @@ def test_any_frame_sequence_keeps_the_window_consistent(plan, republish: bool) -
     assert listed == sequences[-len(listed) :] if listed else True
     text = w.media_playlist()
     assert text.startswith("#EXTM3U\n") and "PRELOAD-HINT" not in text
+
+
+@settings(max_examples=60, deadline=None)
+@given(frame_plans, st.integers(0, 150), st.booleans())
+def test_cached_playlists_are_always_the_fresh_rendering(plan, change_at: int, oversize) -> None:
+    """The playlists the HTTP side sends (rendered once per change) equal a rendering made
+    now, after every frame, republication, new configuration and thrown-away segment."""
+    mp3 = Track(3, Codec.MP3)
+    w = window(max_segment_bytes=20_000 if oversize else 200_000)
+
+    def check() -> None:
+        assert w.media_playlist_bytes() == w.media_playlist().encode()
+        tracks = [H264, AAC]
+        assert (
+            w.master_playlist_bytes(tracks, "m.m3u8")
+            == w.master_playlist(tracks, "m.m3u8").encode()
+        )
+        for s in w.segments:
+            assert s.data == b"".join(p.data for p in s.parts)
+
+    check()
+    w.start_publication([H264, AAC, mp3], T0, 0)
+    check()
+    dts = 0
+    for n, (kind, step, key, size) in enumerate(plan):
+        dts += step
+        if kind == "video":
+            nal = bytes([0x65 if key else 0x41]) + bytes(size)
+            track = H264 if n < change_at else Track(1, Codec.H264, parameter_sets=(bytes(5),))
+            frame = Frame(track, dts, dts, key, nalus=(nal,))
+        else:
+            frame = Frame(AAC if kind == "audio" else mp3, dts, dts, True, data=bytes(size))
+        w.feed(frame)
+        check()
+        if n == change_at:
+            w.end_publication()
+            check()
+            w.start_publication([H264, AAC], T0 + 60, dts)
+            check()
+    w.end_publication()
+    check()
+
+
+def segments_of(text: str, maps: dict[str, str] | None = None) -> list[tuple]:
+    """Each segment a playlist lists, as a player reads it: (URI, EXTINF, date, whether a
+    discontinuity precedes it, the init segment in effect)."""
+    out, date, gap, current = [], None, False, None
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("#EXT-X-MAP:URI="):
+            current = line.split('"')[1]
+        elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+            date = line.split(":", 1)[1]
+        elif line == "#EXT-X-DISCONTINUITY":
+            gap = True
+        elif line.startswith("#EXTINF:"):
+            out.append((lines[i + 1], line, date, gap, current))
+            gap = False
+    return out
+
+
+def test_delta_updates_skip_the_oldest_segments_past_six_target_durations() -> None:
+    w = window(count=10)  # 10 one-second segments: more than the 6 s skip boundary
+    w.start_publication([H264, AAC], T0, 0)
+    feed(w, av(0, 300))  # segments 100..110 closed (a first short one), 111 open
+    full = w.media_playlist()
+    delta = w.media_playlist(skip=True)
+    assert (
+        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500,CAN-SKIP-UNTIL=6.000\n"
+        in full
+    )
+    assert "#EXT-X-SKIP" not in full and "#EXT-X-VERSION:6\n" in full
+    skipped = int(re.search(r"^#EXT-X-SKIP:SKIPPED-SEGMENTS=(\d+)$", delta, re.M).group(1))
+    assert "#EXT-X-VERSION:9\n" in delta
+    head = lambda text: text[: text.index("#EXT-X-INDEPENDENT-SEGMENTS")]  # noqa: E731
+    assert head(delta) == head(full).replace("VERSION:6", "VERSION:9")
+    listed = segments_of(full)
+    # the player's merge: the skipped segments from its last playlist, then the update
+    assert listed[:skipped] + segments_of(delta) == listed
+    # what is left spans the skip boundary; one segment fewer would not
+    durations = [float(s[1][8:-1]) for s in listed]
+    open_part = sum(
+        float(d) for d in re.findall(r"DURATION=([\d.]+)", full.split(listed[-1][0])[1])
+    )
+    left = sum(durations[skipped:]) + open_part
+    assert left - durations[skipped] < 6 <= left
+    assert delta.endswith(full[full.index("#EXT-X-PRELOAD-HINT") :])
+    assert w.media_playlist_bytes(skip=True) == delta.encode()
+    assert w.media_playlist_bytes() == full.encode()
+
+
+def test_short_playlists_offer_no_delta_updates() -> None:
+    w = window(count=6)  # six one-second segments: nothing is ever past the boundary
+    w.start_publication([H264, AAC], T0, 0)
+    feed(w, av(0, 300))
+    assert "CAN-SKIP-UNTIL" not in w.media_playlist()
+    assert w.media_playlist(skip=True) == w.media_playlist()
+
+
+def test_a_delta_update_keeps_the_discontinuity_of_its_first_segment() -> None:
+    w = window(count=10)
+    w.start_publication([H264, AAC], T0, 0)
+    feed(w, av(0, 130))  # segments 100..105, 106 open
+    w.end_publication()
+    w.start_publication([H264, AAC], T0 + 10, 0)
+    feed(w, av(0, 230))
+    full, delta = w.media_playlist(), w.media_playlist(skip=True)
+    listed = segments_of(full)
+    skipped = int(re.search(r"SKIPPED-SEGMENTS=(\d+)", delta).group(1))
+    assert listed[:skipped] + segments_of(delta) == listed
+    assert any(s[3] for s in listed), "a discontinuity is listed"
+    # the republished segments carry the second init segment, before and after the skip
+    assert {s[4] for s in listed} == {init_uri(1), init_uri(2)}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(7, 14), st.integers(1, 600), st.integers(0, 600), st.sampled_from([1, 2]))
+def test_any_delta_update_merges_back_into_the_full_playlist(count, first, second, target):
+    w = window(count=count, target=float(target))
+    w.start_publication([H264, AAC], T0, 0)
+    feed(w, av(0, first))
+    if second:
+        w.end_publication()
+        w.start_publication([H264, AAC], T0 + 60, 0)
+        feed(w, av(0, second, gop=13))
+    full, delta = w.media_playlist(), w.media_playlist(skip=True)
+    found = re.search(r"^#EXT-X-SKIP:SKIPPED-SEGMENTS=(\d+)$", delta, re.M)
+    skipped = int(found.group(1)) if found else 0
+    listed = segments_of(full)
+    assert listed[:skipped] + segments_of(delta) == listed
+    assert (skipped > 0) == ("#EXT-X-VERSION:9" in delta)
+    if not skipped:
+        assert delta == full

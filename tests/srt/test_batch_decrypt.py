@@ -142,6 +142,34 @@ def test_open_datagrams_equals_per_packet_decryption(
     assert open_datagrams(datagrams, dec) == b"".join(payloads)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(4, 40), st.sampled_from([188, 1316, 1456]), st.integers(0, SEQ_MAX)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_one_decryptor_over_batches_of_varying_counts_and_sizes(
+    batches: list[tuple[int, int, int]],
+) -> None:
+    """The counter layout kept between batches (grown, cut to the batch, rebuilt for
+    another packet size) never leaks one batch's counters into the next."""
+    from headwater_srt.wire.crypto import StreamDecryptor, make_key_material, open_datagrams
+
+    km, _keys = make_key_material("batched passphrase", 16)
+    dec = StreamDecryptor("batched passphrase", km)
+    key = next(iter(dec.keys()))
+    rng = random.Random(len(batches))
+    for count, size, first in batches:
+        payloads = [rng.randbytes(size if i % 5 else size // 2) for i in range(count)]
+        datagrams = [
+            _datagram(dec.cipher(key), (first + i) & SEQ_MAX, p, key)
+            for i, p in enumerate(payloads)
+        ]
+        assert open_datagrams(datagrams, dec) == b"".join(payloads)
+
+
 def test_open_datagram_clears_the_key_and_decrypts() -> None:
     from headwater_srt.wire.crypto import StreamDecryptor, make_key_material, open_datagram
 

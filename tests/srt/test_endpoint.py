@@ -101,6 +101,31 @@ def test_encryption_mismatches_are_refused() -> None:
         assert ep.connections == {}
 
 
+def test_checked_secret_is_not_derived_again_on_accept(monkeypatch) -> None:
+    """check_secret then accept (what the publisher does) runs PBKDF2 once; a different
+    passphrase at accept is checked afresh."""
+    from headwater_srt.wire import crypto
+
+    calls = []
+    real = crypto.derive_kek
+    monkeypatch.setattr(crypto, "derive_kek", lambda *a: calls.append(a) or real(*a))
+    ep = Endpoint()
+    request, _ = handshake(ep, FakeCaller(passphrase="caller passphrase"))
+    calls.clear()  # the caller's own key wrapping
+    assert ep.check_secret(request, "caller passphrase") is None
+    assert len(calls) == 1
+    conn = ep.accept(request, "caller passphrase", 5)
+    assert len(calls) == 1
+    assert conn.decryptor is request.checked[1]
+
+    ep = Endpoint()
+    request, _ = handshake(ep, FakeCaller(passphrase="caller passphrase"))
+    calls.clear()
+    assert ep.check_secret(request, "caller passphrase") is None
+    assert ep.accept(request, "another passphrase", 5) == RejectReason.BADSECRET
+    assert len(calls) == 2
+
+
 def test_unsupported_caller_modes_are_refused() -> None:
     from headwater_srt.wire.handshake import SrtFlag
 
@@ -144,12 +169,14 @@ def test_encrypted_data_flows_with_loss_ack_and_shutdown() -> None:
     ep.datagram_received(
         caller.data(caller.isn + 2, payloads[2], 2 * MS, rexmit=True), PEER, 5 * MS
     )
-    ep.tick(20 * MS)
+    ep.tick(20 * MS)  # 5 packets, 20 ms: not yet worth a full ACK
+    assert not [d for d, _ in ep.outgoing if parse_packet(d).type == ControlType.ACK]
+    ep.tick(50 * MS)  # 40 ms after the connection started
     acks = [parse_packet(d) for d, _ in ep.outgoing]
     ack = next(p for p in acks if p.type == ControlType.ACK)
     assert Ack.parse(ack.cif).last_seq == caller.isn + 5
     ep.outgoing.clear()
-    ep.datagram_received(ackack_packet(ack.type_info, 21 * MS, hs.socket_id), PEER, 30 * MS)
+    ep.datagram_received(ackack_packet(ack.type_info, 51 * MS, hs.socket_id), PEER, 60 * MS)
     assert conn.receiver.rtt < 100_000
     ep.tick(200 * MS)
     assert conn.take_payload() == b"".join(payloads[:5])

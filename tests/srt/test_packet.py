@@ -130,6 +130,17 @@ def test_ack_forms() -> None:
         Ack.parse(b"\0\0")
 
 
+def test_ack_packets_from_fields_equal_ack_objects() -> None:
+    """The timer path encodes ACKs from their fields; the bytes are the Ack object's."""
+    from headwater_srt.wire.control import ack_packet, full_ack_packet, light_ack_packet
+
+    full = ack_packet(Ack(0x7FFF_FFFF, 100, 50, 8000, 300, 300, 400_000), 7, 123, 99)
+    assert full_ack_packet(0x7FFF_FFFF, 7, 123, 99, 100, 50, 8000, 300, 400_000) == full
+    assert parse_packet(full).cif == Ack(0x7FFF_FFFF, 100, 50, 8000, 300, 300, 400_000).cif()
+    light = ack_packet(Ack(11, light=True), 0, 5, 6)
+    assert light_ack_packet(11, 5, 6) == light
+
+
 def test_dropreq() -> None:
     assert parse_dropreq(bytes.fromhex("00000003 00000007")) == (3, 7)
     with pytest.raises(ProtocolError):

@@ -55,7 +55,7 @@ class HTTPListener:
 
     async def serve(self, *, task_status: TaskStatus[Any] = anyio.TASK_STATUS_IGNORED) -> None:
         """Bind, report the address, then serve HTTP until cancelled."""
-        from headwater.http.app import build_app
+        from headwater.http.app import serving_app
         from headwater.http.protocol import protocol_class
 
         host, port = self.settings.address
@@ -67,7 +67,7 @@ class HTTPListener:
             ) from exc
         self.addresses = [sock.getsockname()[:2]]
         config = uvicorn.Config(
-            build_app(self.server),
+            serving_app(self.server),
             http=protocol_class(self.server, self.server.connection_limits.gate(self.name)),
             log_level="warning",
             log_config=None,  # uvicorn's records go through headwater's handler (text or JSON)

@@ -20,6 +20,7 @@ import anyio
 
 from headwater import PlayRejected
 from headwater_hls.play import subscribe
+from headwater_hls.replies import Headers, media_headers
 from headwater_hls.settings import HLSSettings
 from headwater_hls.variants import is_low_latency, make_window
 from headwater_hls.window import clock_discontinuity, clock_sequence
@@ -60,6 +61,17 @@ class LiveHLS:
         """Requests held in :meth:`wait_for` (the HLS is not idle while any is)."""
         self._republished = anyio.Event()
         self._scope = anyio.CancelScope()
+        self._media_headers: dict[bytes, Headers] = {}
+
+    def media_headers(self, content_type: bytes) -> Headers:
+        """Headers of this HLS's segments, parts and init segments of ``content_type``:
+        cacheable for as long as they can be listed (made once)."""
+        headers = self._media_headers.get(content_type)
+        if headers is None:
+            settings = self.settings
+            lifetime = settings.segment_duration * (settings.segment_count + 2)
+            headers = self._media_headers[content_type] = media_headers(content_type, lifetime)
+        return headers
 
     def touch(self) -> None:
         """A client asked for a playlist or segment: keep this HLS running."""
@@ -93,7 +105,10 @@ class LiveHLS:
 
     async def wait_for(self, ready: Callable[[], bool], timeout: float) -> bool:
         """Wait (at most ``timeout`` s) until ``ready()``, checked after each new segment or
-        part; return its last answer."""
+        part; return its last answer (at once, with no timer, when it is ready already)."""
+        if ready():
+            self.touch()
+            return True
         self._waiting += 1
         try:
             with anyio.move_on_after(timeout):

@@ -11,33 +11,23 @@ three target durations, then answered ``503``; ``_HLS_part`` without ``_HLS_msn`
 value that is not a number, an ``M`` more than two segments past the newest, or a ``P``
 more than the advance part limit past the newest part, is a ``400`` at once. A request for
 the part the playlist's ``EXT-X-PRELOAD-HINT`` names is held the same way until it exists.
+
+Playlist Delta Updates (6.2.5.1): when the playlist is long enough to offer them
+(``CAN-SKIP-UNTIL``), ``_HLS_skip=YES`` (or ``v2``) gets the playlist with its oldest
+segments replaced by ``EXT-X-SKIP``; without the offer the whole playlist; another value is
+a ``400``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from typing import Any
 
 from headwater.media.hls import advance_part_limit
+from headwater_hls.hls_path import HLSRequest
 from headwater_hls.live import HLSHub, LiveHLS
-from headwater_hls.routes import (
-    CORS,
-    PLAYLIST_HEADERS,
-    PLAYLIST_TYPE,
-    ready,
-    refuse,
-    request_variant,
-    selected_tracks,
-    stream_name,
-)
+from headwater_hls.replies import MP4_TYPE, Reply, playlist, refuse
+from headwater_hls.routes import ready, request_variant, selected_tracks
 
-if TYPE_CHECKING:
-    from headwater import Server
-
-MP4_TYPE = "video/mp4"
 BLOCKING_TARGETS = 3
 """A blocking request waits at most this many target durations (RFC 8216bis 6.2.5.2)."""
 
@@ -62,6 +52,21 @@ def delivery_directives(query: dict[str, str]) -> tuple[int, int | None] | str |
     return msn, part
 
 
+SKIP_VALUES = frozenset({"YES", "v2"})
+"""``_HLS_skip`` values (``v2`` also skips date ranges, of which there are none here)."""
+
+
+def skip_directive(query: dict[str, str]) -> bool | str:
+    """Whether ``_HLS_skip`` asks for a Playlist Delta Update, or the reason its value is
+    a Bad Request."""
+    value = query.get("_HLS_skip")
+    if value is None:
+        return False
+    if value not in SKIP_VALUES:
+        return f"_HLS_skip is YES or v2, not {value[:20]!r}"
+    return True
+
+
 def too_far(window: Any, msn: int, part: int | None, part_target: float) -> str | None:
     """Why a blocking request for (``msn``, ``part``) is too far ahead of the newest part
     of ``window`` (a :class:`~headwater_hls.part_window.PartWindow`, maybe selected): a Bad
@@ -80,104 +85,100 @@ def too_far(window: Any, msn: int, part: int | None, part_target: float) -> str 
     return None
 
 
-def routes(server: Server, hub: HLSHub) -> list[Route]:
-    """The low-latency HLS routes of ``server``."""
+def blocking_timeout(live: LiveHLS) -> float:
+    """How long a blocking request of ``live`` is held at most."""
+    return BLOCKING_TARGETS * max(live.settings.segment_duration, 1.0)
 
-    def blocking_timeout(live: LiveHLS) -> float:
-        return BLOCKING_TARGETS * max(live.settings.segment_duration, 1.0)
 
-    async def master(request: Request) -> Response:
-        """The low-latency master playlist: one variant, ``mono.ll.m3u8`` beside it."""
-        live = await ready(hub, request, low_latency=True)
-        if isinstance(live, Response):
-            return live
-        text = live.window.master_playlist(selected_tracks(server, live), "mono.ll.m3u8")
-        return Response(text, media_type=PLAYLIST_TYPE, headers=PLAYLIST_HEADERS)
+async def master(hub: HLSHub, request: HLSRequest) -> Reply:
+    """The low-latency master playlist: one variant, ``mono.ll.m3u8`` beside it."""
+    live = await ready(hub, request)
+    if isinstance(live, Reply):
+        return live
+    tracks = selected_tracks(hub.server, live)
+    return playlist(live.window.master_playlist_bytes(tracks, "mono.ll.m3u8"))
 
-    async def media(request: Request) -> Response:
-        """The low-latency media playlist, held for a blocking reload's part."""
-        directive = delivery_directives(dict(request.query_params))
-        if isinstance(directive, str):
-            return refuse(400, f"stream {stream_name(request)!r}: {directive}")
-        live = await ready(hub, request, low_latency=True)
-        if isinstance(live, Response):
-            return live
-        window = live.window
-        if directive is not None:
-            msn, part = directive
-            reason = too_far(window, msn, part, live.settings.part_duration)
-            if reason is not None:
-                return refuse(400, f"stream {live.name!r}: {reason}")
+
+async def media(hub: HLSHub, request: HLSRequest) -> Reply:
+    """The low-latency media playlist, held for a blocking reload's part; its delta
+    update for ``_HLS_skip=YES`` (RFC 8216bis 6.2.5.1) when it offers them."""
+    query = request.query
+    directive = delivery_directives(query)
+    skip = skip_directive(query)
+    for problem in (directive, skip):
+        if isinstance(problem, str):
+            return refuse(400, f"stream {request.name!r}: {problem}")
+    live = await ready(hub, request)
+    if isinstance(live, Reply):
+        return live
+    window = live.window
+    if directive is not None:
+        msn, part = directive
+        reason = too_far(window, msn, part, live.settings.part_duration)
+        if reason is not None:
+            return refuse(400, f"stream {live.name!r}: {reason}")
+        if not window.has_part(msn, part) and window.publishing:
             wait = blocking_timeout(live)
             await live.wait_for(lambda: window.has_part(msn, part) or not window.publishing, wait)
             live.touch()
             if not window.has_part(msn, part) and window.publishing:
                 at = f"{msn}.{part}" if part is not None else str(msn)
                 return refuse(503, f"stream {live.name!r}: part {at} not ready in {wait:g}s")
-        return Response(window.media_playlist(), media_type=PLAYLIST_TYPE, headers=PLAYLIST_HEADERS)
+    return playlist(window.media_playlist_bytes(skip=bool(skip)))
 
-    def running(request: Request) -> LiveHLS | Response:
-        variant = request_variant(request, low_latency=True)
-        if isinstance(variant, Response):
-            return variant
-        live = hub.get(stream_name(request), variant)
-        if live is None:
-            return refuse(404, f"stream {stream_name(request)!r} has no low-latency HLS running")
-        live.touch()
+
+def running(hub: HLSHub, request: HLSRequest) -> LiveHLS | Reply:
+    """The running low-latency HLS a request for a part or segment names, or the 404."""
+    variant = request_variant(request)
+    if isinstance(variant, Reply):
+        return variant
+    live = hub.get(request.name, variant)
+    if live is None:
+        return refuse(404, f"stream {request.name!r} has no low-latency HLS running")
+    live.touch()
+    return live
+
+
+def missing(request: HLSRequest) -> Reply:
+    """The 404 of a part, segment or init segment no longer (or not yet) held."""
+    return refuse(404, f"stream {request.name!r} has no {request.url_path}")
+
+
+async def init(hub: HLSHub, request: HLSRequest) -> Reply:
+    """An init segment (``EXT-X-MAP``)."""
+    live = running(hub, request)
+    if isinstance(live, Reply):
         return live
+    data = live.window.inits.get(request.path.number)
+    if data is None:
+        return missing(request)
+    return Reply(200, live.media_headers(MP4_TYPE), data)
 
-    def media_headers(live: LiveHLS) -> dict[str, str]:
-        settings = live.settings
-        lifetime = int(settings.segment_duration * (settings.segment_count + 2))
-        return {**CORS, "Cache-Control": f"public, max-age={max(lifetime, 1)}"}
 
-    def missing(request: Request) -> Response:
-        return refuse(404, f"stream {stream_name(request)!r} has no {request.url.path}")
+async def part(hub: HLSHub, request: HLSRequest) -> Reply:
+    """A part; the next one (the preload hint) is waited for."""
+    live = running(hub, request)
+    if isinstance(live, Reply):
+        return live
+    window = live.window
+    number = request.path.number
+    if window.part(number) is None and window.publishing and number == window.next_part:
+        await live.wait_for(
+            lambda: window.part(number) is not None or not window.publishing,
+            blocking_timeout(live),
+        )
+    found = window.part(number)
+    if found is None:
+        return missing(request)
+    return Reply(200, live.media_headers(MP4_TYPE), found.data)
 
-    async def init(request: Request) -> Response:
-        """An init segment (``EXT-X-MAP``)."""
-        live = running(request)
-        if isinstance(live, Response):
-            return live
-        data = live.window.inits.get(request.path_params["number"])
-        if data is None:
-            return missing(request)
-        return Response(data, media_type=MP4_TYPE, headers=media_headers(live))
 
-    async def part(request: Request) -> Response:
-        """A part; the next one (the preload hint) is waited for."""
-        live = running(request)
-        if isinstance(live, Response):
-            return live
-        window = live.window
-        number = request.path_params["number"]
-        if window.part(number) is None and window.publishing and number == window.next_part:
-            await live.wait_for(
-                lambda: window.part(number) is not None or not window.publishing,
-                blocking_timeout(live),
-            )
-        found = window.part(number)
-        if found is None:
-            return missing(request)
-        return Response(found.data, media_type=MP4_TYPE, headers=media_headers(live))
-
-    async def segment(request: Request) -> Response:
-        """A whole segment (its parts in order)."""
-        live = running(request)
-        if isinstance(live, Response):
-            return live
-        found = live.window.segment(request.path_params["seq"])
-        if found is None:
-            return missing(request)
-        return Response(found.data, media_type=MP4_TYPE, headers=media_headers(live))
-
-    routes: list[Route] = []
-    for base in ("/{name:path}/tracks-{selection}", "/{name:path}"):
-        routes += [
-            Route(base + "/index.ll.m3u8", master, methods=["GET"]),
-            Route(base + "/mono.ll.m3u8", media, methods=["GET"]),
-            Route(base + "/ll-init-{number:int}.mp4", init, methods=["GET"]),
-            Route(base + "/ll-part-{number:int}.m4s", part, methods=["GET"]),
-            Route(base + "/ll-{seq:int}.m4s", segment, methods=["GET"]),
-        ]
-    return routes
+async def segment(hub: HLSHub, request: HLSRequest) -> Reply:
+    """A whole segment (its parts in order, joined once)."""
+    live = running(hub, request)
+    if isinstance(live, Reply):
+        return live
+    found = live.window.segment(request.path.number)
+    if found is None:
+        return missing(request)
+    return Reply(200, live.media_headers(MP4_TYPE), found.data)

@@ -26,13 +26,15 @@ for parts itself (:meth:`has_part` tells it when a blocking request can be answe
 
 from __future__ import annotations
 
+import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from headwater.media.fmp4 import SUPPORTED, FragmentMuxer, MuxerNotReady
 from headwater.media.frames import CLOCK_RATE, Frame, Track
 from headwater.media.hls import (
+    SKIP_TARGETS,
     LowLatencyPlaylist,
     Part,
     PartedSegment,
@@ -84,6 +86,7 @@ class PartedLiveSegment:
     discontinuity_number: int
     parts: list[LivePart] = field(default_factory=list)
     complete: bool = False
+    _joined: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def duration(self) -> float:
@@ -92,8 +95,13 @@ class PartedLiveSegment:
 
     @property
     def data(self) -> bytes:
-        """The whole segment: its parts in order."""
-        return b"".join(p.data for p in self.parts)
+        """The whole segment: its parts in order (joined once when it is complete)."""
+        if self._joined is not None:
+            return self._joined
+        data = b"".join(p.data for p in self.parts)
+        if self.complete:
+            self._joined = data
+        return data
 
 
 class PartWindow:
@@ -151,6 +159,8 @@ class PartWindow:
         self._open_bytes = 0
         self._last_dts: dict[int, int] = {}
         self._step: dict[int, int] = {}
+        self._rendered: dict[object, bytes] = {}
+        self._rendered_at: tuple[object, ...] = ()
 
     # -- publications ------------------------------------------------------------------
 
@@ -407,8 +417,16 @@ class PartWindow:
         open_segment = self.open_segment
         return complete + ([open_segment] if open_segment is not None else [])
 
-    def media_playlist(self) -> str:
-        """The low-latency media playlist."""
+    @property
+    def can_skip(self) -> bool:
+        """Whether the playlist is long enough for a delta update to leave segments out
+        (``segment_count`` segments span more than the six target durations of the skip
+        boundary), so it advertises ``CAN-SKIP-UNTIL``."""
+        return self.count * self.target > SKIP_TARGETS * math.ceil(self.target - 1e-9)
+
+    def media_playlist(self, skip: bool = False) -> str:
+        """The low-latency media playlist; with ``skip``, its Playlist Delta Update
+        (``_HLS_skip=YES``: the oldest segments as ``EXT-X-SKIP``) when it offers them."""
         listed = self.listed()
         first = listed[0] if listed else None
         discontinuity = self.discontinuity_base + (
@@ -440,8 +458,44 @@ class PartWindow:
             media_sequence=first.sequence if first else self.next_sequence,
             discontinuity_sequence=discontinuity,
             preload_hint=part_uri(self.next_part) if self._publishing else None,
+            can_skip=self.can_skip,
+            skip=skip,
         )
         return render_low_latency_playlist(playlist)
+
+    def _state(self) -> tuple[object, ...]:
+        """What the playlists depend on, in a form that changes whenever they do: a part
+        closing advances ``next_part``, a segment starting ``next_sequence``; a segment
+        closing without a new part empties ``_open``; the preload hint follows
+        ``publishing``; a thrown-away segment counts in ``oversized``."""
+        return (
+            self.next_part,
+            self.next_sequence,
+            self._publishing,
+            self._open is None,
+            self.oversized,
+            len(self.segments),
+        )
+
+    def _cached(self, key: object, render: Callable[[], str]) -> bytes:
+        state = self._state()
+        if self._rendered_at != state:
+            self._rendered = {}
+            self._rendered_at = state
+        body = self._rendered.get(key)
+        if body is None:
+            body = self._rendered[key] = render().encode()
+        return body
+
+    def media_playlist_bytes(self, skip: bool = False) -> bytes:
+        """:meth:`media_playlist` encoded, rendered once per change of the window (what
+        the HTTP side sends to every player that polls or is woken by a blocking reload)."""
+        return self._cached(("media", skip), lambda: self.media_playlist(skip))
+
+    def master_playlist_bytes(self, tracks: Iterable[Track], uri: str) -> bytes:
+        """:meth:`master_playlist` encoded, rendered once per change and set of tracks."""
+        tracks = tuple(tracks)
+        return self._cached(("master", tracks, uri), lambda: self.master_playlist(tracks, uri))
 
     def bandwidth(self) -> tuple[int, int]:
         """Peak and average bits per second over the held complete segments."""

@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from headwater import PlayBase, PlayURL, hookimpl
+from headwater_hls.front import HLSRoute
 from headwater_hls.live import HLSHub
-from headwater_hls.low_latency_routes import routes as low_latency_routes
-from headwater_hls.routes import routes
 from headwater_hls.settings import HLSSettings
 
 if TYPE_CHECKING:
-    from starlette.routing import Route
+    from starlette.routing import BaseRoute
 
     from headwater import Server, Stream
 
@@ -36,11 +35,11 @@ def settings_sections() -> dict[str, type[BaseModel]]:
 
 
 @hookimpl
-def http_routes(server: Server) -> list[Route]:
+def http_routes(server: Server) -> list[BaseRoute]:
     """``/{name}/index.m3u8``, ``mono.m3u8``, ``video.m3u8`` and the segments; the same
-    under ``tracks-SEL/``; low-latency ``index.ll.m3u8``, ``mono.ll.m3u8`` and its parts."""
-    hub = hub_of(server)
-    return routes(server, hub) + low_latency_routes(server, hub)
+    under ``tracks-SEL/``; low-latency ``index.ll.m3u8``, ``mono.ll.m3u8`` and its parts:
+    one raw ASGI route, marked to be tried before the API's (see ``headwater_hls.front``)."""
+    return [HLSRoute(hub_of(server))]
 
 
 @hookimpl

@@ -9,6 +9,11 @@ is the core's, with its status and reason; for one playlist's length after the p
 leaves, the last playlist is still served so players get the final segments. The first
 playlist request of a stream starts its HLS and waits (``playlist_wait`` at most) for the
 first segment, which is cut from the stream's cached group of pictures.
+
+The handlers take an :class:`~headwater_hls.hls_path.HLSRequest` and return a
+:class:`~headwater_hls.replies.Reply`; :mod:`headwater_hls.front` routes requests to them
+ahead of the API's routing. Playlists are rendered once per change of their window and
+segments are the bytes the window holds.
 """
 
 from __future__ import annotations
@@ -16,14 +21,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
-
 from headwater import PlayRejected, PlayRequest
 from headwater.media.fmp4 import SUPPORTED
+from headwater_hls.hls_path import HLSRequest
 from headwater_hls.live import HLSHub, LiveHLS
 from headwater_hls.play import is_live, playable
+from headwater_hls.replies import SEGMENT_TYPE, Reply, playlist, refuse
 from headwater_hls.tracks import SelectionError, TrackSelection
 from headwater_hls.variants import selection_of, variant_of
 
@@ -34,45 +37,31 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("headwater.hls")
 
-PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
-SEGMENT_TYPE = "video/mp2t"
-CORS = {"Access-Control-Allow-Origin": "*"}
-PLAYLIST_HEADERS = {**CORS, "Cache-Control": "no-cache"}
 
-
-def refuse(status: int, reason: str) -> Response:
-    """A refusal with its one-line reason (and the CORS header, so a web player sees it)."""
-    return PlainTextResponse(reason + "\n", status_code=status, headers=PLAYLIST_HEADERS)
-
-
-def stream_name(request: Request) -> str:
-    """The stream name of an HLS request (its path before the playlist or segment)."""
-    return str(request.path_params["name"]).strip("/")
-
-
-def play_request(request: Request) -> PlayRequest:
+def play_request(request: HLSRequest) -> PlayRequest:
     """The core's description of the HTTP client asking for a playlist."""
-    client = request.client
-    peer = (client.host, client.port) if client else ("", 0)
-    return PlayRequest("hls", stream_name(request), peer, dict(request.query_params))
+    return PlayRequest("hls", request.name, request.peer, request.query)
 
 
-def request_variant(request: Request, *, low_latency: bool = False) -> str | Response:
+def request_variant(request: HLSRequest) -> str | Reply:
     """The variant a request names (low-latency or not, its ``tracks-SEL`` component), or
     a 404 refusal."""
-    selection = request.path_params.get("selection")
+    selection = request.path.selection
+    low_latency = request.path.resource.low_latency
+    if selection is None:
+        return "ll" if low_latency else ""
     try:
-        picked = None if selection is None else TrackSelection.parse(selection)
-        return variant_of(picked, low_latency=low_latency)
+        return variant_of(TrackSelection.parse(selection), low_latency=low_latency)
     except SelectionError as exc:
-        return refuse(404, f"stream {stream_name(request)!r}: {exc}")
+        return refuse(404, f"stream {request.name!r}: {exc}")
 
 
-async def ready(hub: HLSHub, request: Request, *, low_latency: bool = False) -> LiveHLS | Response:
+async def ready(hub: HLSHub, request: HLSRequest) -> LiveHLS | Reply:
     """The running HLS of the requested live stream with a segment, or the refusal."""
-    name = stream_name(request)
-    variant = request_variant(request, low_latency=low_latency)
-    if isinstance(variant, Response):
+    name = request.name
+    low_latency = request.path.resource.low_latency
+    variant = request_variant(request)
+    if isinstance(variant, Reply):
         return variant
     live = hub.get(name, variant)
     if live is not None and not is_live(hub.server, name) and live.lingering():
@@ -107,53 +96,35 @@ async def ready(hub: HLSHub, request: Request, *, low_latency: bool = False) -> 
     return live
 
 
-def routes(server: Server, hub: HLSHub) -> list[Route]:
-    """The live HLS routes of ``server``."""
+async def master(hub: HLSHub, request: HLSRequest) -> Reply:
+    """The master playlist: one variant, ``mono.m3u8`` beside it."""
+    live = await ready(hub, request)
+    if isinstance(live, Reply):
+        return live
+    tracks = selected_tracks(hub.server, live)
+    return playlist(live.window.master_playlist_bytes(tracks, "mono.m3u8"))
 
-    async def master(request: Request) -> Response:
-        """The master playlist: one variant, ``mono.m3u8`` beside it."""
-        live = await ready(hub, request)
-        if isinstance(live, Response):
-            return live
-        text = live.window.master_playlist(selected_tracks(server, live), "mono.m3u8")
-        return Response(text, media_type=PLAYLIST_TYPE, headers=PLAYLIST_HEADERS)
 
-    async def media(request: Request) -> Response:
-        """The live media playlist."""
-        live = await ready(hub, request)
-        if isinstance(live, Response):
-            return live
-        return Response(
-            live.window.media_playlist(), media_type=PLAYLIST_TYPE, headers=PLAYLIST_HEADERS
-        )
+async def media(hub: HLSHub, request: HLSRequest) -> Reply:
+    """The live media playlist."""
+    live = await ready(hub, request)
+    if isinstance(live, Reply):
+        return live
+    return playlist(live.window.media_playlist_bytes())
 
-    async def segment(request: Request) -> Response:
-        """A TS segment of the live HLS (404 once it left the window)."""
-        name = stream_name(request)
-        variant = request_variant(request)
-        if isinstance(variant, Response):
-            return variant
-        live = hub.get(name, variant)
-        found = live.window.segment(request.path_params["seq"]) if live is not None else None
-        if live is None or found is None:
-            return refuse(404, f"stream {name!r} has no HLS segment {request.url.path}")
-        live.touch()
-        lifetime = int(live.settings.segment_duration * (live.settings.segment_count + 2))
-        headers = {**CORS, "Cache-Control": f"public, max-age={max(lifetime, 1)}"}
-        return Response(found.data, media_type=SEGMENT_TYPE, headers=headers)
 
-    tracks = "/{name:path}/tracks-{selection}"
-    return [
-        # the track-selecting URLs first: ``/{name:path}/mono.m3u8`` would take them whole
-        Route(tracks + "/index.m3u8", master, methods=["GET"]),
-        Route(tracks + "/mono.m3u8", media, methods=["GET"]),
-        Route(tracks + "/video.m3u8", media, methods=["GET"]),
-        Route(tracks + "/mono-{seq:int}.ts", segment, methods=["GET"]),
-        Route("/{name:path}/index.m3u8", master, methods=["GET"]),
-        Route("/{name:path}/mono.m3u8", media, methods=["GET"]),
-        Route("/{name:path}/video.m3u8", media, methods=["GET"]),
-        Route("/{name:path}/mono-{seq:int}.ts", segment, methods=["GET"]),
-    ]
+async def segment(hub: HLSHub, request: HLSRequest) -> Reply:
+    """A TS segment of the live HLS (404 once it left the window)."""
+    variant = request_variant(request)
+    if isinstance(variant, Reply):
+        return variant
+    live = hub.get(request.name, variant)
+    number = request.path.number
+    found = live.window.segment(number) if live is not None and number is not None else None
+    if live is None or found is None:
+        return refuse(404, f"stream {request.name!r} has no HLS segment {request.url_path}")
+    live.touch()
+    return Reply(200, live.media_headers(SEGMENT_TYPE), found.data)
 
 
 def selected_tracks(server: Server, live: LiveHLS) -> list[Track]:

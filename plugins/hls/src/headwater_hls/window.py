@@ -21,7 +21,7 @@ Numbering never goes backwards, so players never stall on a reset (RFC 8216 6.2.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from headwater.media.frames import CLOCK_RATE, Frame, Track
@@ -113,6 +113,8 @@ class SegmentWindow:
         self._anchor: tuple[float, int] = (0.0, 0)
         self._tracks: dict[int, Track] = {}
         self._new_publication = False
+        self._rendered: dict[object, bytes] = {}
+        self._rendered_at = -1
 
     # -- publications ------------------------------------------------------------------
 
@@ -275,6 +277,27 @@ class SegmentWindow:
             discontinuity_sequence=discontinuity,
         )
         return render_media_playlist(playlist)
+
+    def _cached(self, key: object, render: Callable[[], str]) -> bytes:
+        """``render()`` as bytes, made once per change of the held segments: every change
+        closes a segment, which advances ``next_sequence``."""
+        if self._rendered_at != self.next_sequence:
+            self._rendered = {}
+            self._rendered_at = self.next_sequence
+        body = self._rendered.get(key)
+        if body is None:
+            body = self._rendered[key] = render().encode()
+        return body
+
+    def media_playlist_bytes(self, uri: str = "") -> bytes:
+        """:meth:`media_playlist` encoded, rendered once per new segment (what the HTTP side
+        sends to every player that polls)."""
+        return self._cached(("media", uri), lambda: self.media_playlist(uri))
+
+    def master_playlist_bytes(self, tracks: Iterable[Track], uri: str = "mono.m3u8") -> bytes:
+        """:meth:`master_playlist` encoded, rendered once per new segment and set of tracks."""
+        tracks = tuple(tracks)
+        return self._cached(("master", tracks, uri), lambda: self.master_playlist(tracks, uri))
 
     def bandwidth(self) -> tuple[int, int]:
         """Peak and average bits per second over the held segments (RFC 8216 4.3.4.2)."""

@@ -42,12 +42,16 @@ POLL_FAST, POLL_SLOW = 0.0025, 0.010
 many datagrams (a busy server), every 10 ms (the ACK period) when it found few."""
 BUSY_DRAIN = 32
 """Datagrams per drain above which polling goes fast."""
+DRAIN_LIMIT = 1024
+"""Most datagrams one drain reads from one socket (then the other tasks get a turn)."""
 HAND_OVER_TICKS = 4
 """Delivered payload goes to each stream handler every this many ticks (40 ms), to a
 different quarter of the handlers at each tick."""
 HAND_OVER_PACKETS = 16
 """A handler gets its payload at its tick once this many packets wait (about 40 ms of a
-4 Mbit/s stream: 21 KB, enough for the TS demuxer's bulk path and a decryption batch)..."""
+4 Mbit/s stream: 21 KB). 32 would halve the fixed 40-50 µs a batch that decryption and
+the TS demuxer's bulk path cost, but adds about 35 ms of latency, and publish-to-play
+latency must not grow for it..."""
 HAND_OVER_WAIT = 100_000
 """... or once the oldest waited this long, µs (a small stream's payload is handed over
 every 100-140 ms, in batches that pay for themselves, rather than 2 packets every 40 ms)."""
@@ -93,7 +97,8 @@ class SRTPort:
                 entry = conns.get(dest_of(data, 12)[0])
                 if entry is not None:
                     conn, peer = entry
-                    if peer[1] == addr[1] and peer[0] == addr[0]:
+                    # IPv4: the same 2-tuple; IPv6 addresses carry flow info and scope
+                    if addr == peer or (peer[1] == addr[1] and peer[0] == addr[0]):
                         if conn.closed:
                             continue
                         try:
@@ -334,9 +339,14 @@ class SRTService:
                 continue
             await anyio.sleep(max(0.0, min(poll, next_tick - time.monotonic())))
             drained = 0
+            backlog = False
             for p in list(self.active):
-                drained += p.drain()
-            poll = POLL_FAST if drained > BUSY_DRAIN else POLL_SLOW
+                count = p.drain(DRAIN_LIMIT)
+                drained += count
+                backlog = backlog or count == DRAIN_LIMIT
+            # a socket left with datagrams queued is read again as soon as the other
+            # tasks had their turn, not a poll period later
+            poll = 0.0 if backlog else POLL_FAST if drained > BUSY_DRAIN else POLL_SLOW
             now = time.monotonic()
             if now < next_tick and not self._wake.is_set():
                 continue

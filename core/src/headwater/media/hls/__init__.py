@@ -6,12 +6,14 @@ archive playback both render their playlists here, so they cannot disagree on th
 
 from headwater.media.hls.codecs import codec_string, codecs_attribute, resolution_of
 from headwater.media.hls.low_latency import (
+    SKIP_TARGETS,
     LowLatencyPlaylist,
     Part,
     PartedSegment,
     advance_part_limit,
     part_hold_back,
     render_low_latency_playlist,
+    skipped_segments,
 )
 from headwater.media.hls.playlist import (
     MediaPlaylist,
@@ -24,6 +26,7 @@ from headwater.media.hls.playlist import (
 )
 
 __all__ = [
+    "SKIP_TARGETS",
     "LowLatencyPlaylist",
     "MediaPlaylist",
     "Part",
@@ -39,5 +42,6 @@ __all__ = [
     "render_master_playlist",
     "render_media_playlist",
     "resolution_of",
+    "skipped_segments",
     "target_duration",
 ]

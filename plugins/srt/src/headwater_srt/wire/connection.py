@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from headwater import ProtocolError
 
 from .control import (
-    ack_packet,
     ackack_packet,
+    full_ack_packet,
     keepalive_packet,
+    light_ack_packet,
     nak_packet,
     parse_dropreq,
     shutdown_packet,
@@ -176,7 +177,10 @@ class Connection:
     # -- time -----------------------------------------------------------------------------
 
     def tick(self, now: int) -> None:
-        """Advance timers: deliver due payload, send ACK/NAK/keep-alive, detect idleness."""
+        """Advance timers: deliver due payload, send ACK/NAK/keep-alive, detect idleness.
+
+        This runs for every connection every 10 ms, so it makes no object unless
+        something is due."""
         if self.closed:
             return
         rcv = self.receiver
@@ -185,14 +189,25 @@ class Connection:
             if not self._delivered:
                 self.pending_since = now
             self._delivered += delivered
-        fb = rcv.feedback(now)
-        dest = self.info.peer_socket_id
-        if fb.ack is not None:
-            self._send(ack_packet(fb.ack, fb.ack_number, self._ts(now), dest), now)
-        if fb.nak:
-            self._send(nak_packet(fb.nak, self._ts(now), dest), now)
+        due = rcv.ack_due(now)
+        if due is not None:
+            ack_seq, number = due
+            dest = self.info.peer_socket_id
+            ts = (now - self.info.start) & 0xFFFF_FFFF
+            if number:
+                datagram = full_ack_packet(
+                    ack_seq, number, ts, dest, rcv.rtt, rcv.rtt_var, rcv.available,
+                    rcv.packet_rate, rcv.byte_rate,
+                )  # fmt: skip
+            else:
+                datagram = light_ack_packet(ack_seq, ts, dest)
+            self.outgoing.append(datagram)
+            self._last_send = now
+        nak = rcv.nak_due(now)
+        if nak:
+            self._send(nak_packet(nak, self._ts(now), self.info.peer_socket_id), now)
         if now - self._last_send >= KEEPALIVE_INTERVAL:
-            self._send(keepalive_packet(self._ts(now), dest), now)
+            self._send(keepalive_packet(self._ts(now), self.info.peer_socket_id), now)
         if now - self._last_recv >= self.idle_timeout:
             self._close("peer idle timeout")
 

@@ -84,6 +84,29 @@ def ack_packet(ack: Ack, ack_number: int, timestamp: int, dest: int) -> bytes:
     )
 
 
+def full_ack_packet(
+    last_seq: int,
+    ack_number: int,
+    timestamp: int,
+    dest: int,
+    rtt: int,
+    rtt_var: int,
+    available: int,
+    packet_rate: int,
+    byte_rate: int,
+) -> bytes:
+    """Encode a full ACK from its fields (what :func:`ack_packet` makes of a full
+    :class:`Ack`, without the object: the timer path sends these for every connection);
+    the link capacity is reported as the packet rate, as :class:`LiveReceiver` does."""
+    return _FULL_ACK.pack(_ACK_WORD0, ack_number, timestamp, dest, last_seq & SEQ_MAX, rtt,
+                          rtt_var, available, packet_rate, packet_rate, byte_rate)  # fmt: skip
+
+
+def light_ack_packet(last_seq: int, timestamp: int, dest: int) -> bytes:
+    """Encode a light ACK (ACK number 0, only the acknowledged sequence number)."""
+    return _LIGHT_ACK.pack(_ACK_WORD0, 0, timestamp, dest, last_seq & SEQ_MAX)
+
+
 def ackack_packet(ack_number: int, timestamp: int, dest: int) -> bytes:
     """Encode an ACKACK (§3.2.8) acknowledging full ACK ``ack_number``."""
     return ControlPacket(ControlType.ACKACK, timestamp, dest, type_info=ack_number).encode()

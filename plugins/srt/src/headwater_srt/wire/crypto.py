@@ -192,15 +192,19 @@ class PayloadCipher:
         return (rows[:, HEADER_SIZE:] ^ stream[:, :payload]).tobytes()
 
     def _counters(self, count: int, blocks: int) -> np.ndarray:
-        """A counter-block array of this shape with the nonce's high half filled in
-        (kept for the next batch of the same shape)."""
+        """A counter-block array of this shape with the nonce's high half filled in: the
+        first ``count`` rows of one kept for the next batches of the same packet size
+        (grown when a batch has more packets; small streams hand over batches of varying
+        counts, which made a new array almost every time)."""
         cached = self._layout
-        if cached is not None and cached.shape[:2] == (count, blocks):
-            return cached
-        counters = np.empty((count, blocks, 2), dtype=">u8")
+        if cached is not None and cached.shape[1] == blocks and cached.shape[0] >= count:
+            return cached[:count]
+        grow = cached is not None and cached.shape[1] == blocks
+        rows = max(count, 2 * cached.shape[0] if grow else 0, 8)
+        counters = np.empty((rows, blocks, 2), dtype=">u8")
         counters[:, :, 0] = self._nonce_hi
         self._layout = counters
-        return counters
+        return counters[:count]
 
 
 @functools.cache

@@ -61,6 +61,10 @@ class ConnectRequest:
     timestamp: int  # the CONCLUSION's packet timestamp (peer clock, µs)
     arrival: int  # local µs
     decided: bool = field(default=False)
+    checked: tuple[str, StreamDecryptor] | None = field(default=None, repr=False)
+    """The passphrase :meth:`Endpoint.check_secret` found right and the decryptor it made
+    (so :meth:`Endpoint.accept` does not derive the keys again: PBKDF2 is the costliest
+    step of a handshake, and hundreds of callers may connect at once)."""
 
     @property
     def caller_socket_id(self) -> int:
@@ -206,7 +210,7 @@ class Endpoint:
             return RejectReason.UNSECURE
         if km is not None and passphrase:
             try:
-                StreamDecryptor(passphrase, km)
+                request.checked = (passphrase, StreamDecryptor(passphrase, km))
             except BadSecret:
                 return RejectReason.BADSECRET
         return None
@@ -227,7 +231,11 @@ class Endpoint:
             return RejectReason.UNSECURE
         if km is not None and passphrase:
             try:
-                decryptor = StreamDecryptor(passphrase, km)
+                checked = request.checked
+                if checked is not None and checked[0] == passphrase:
+                    decryptor = checked[1]
+                else:
+                    decryptor = StreamDecryptor(passphrase, km)
             except BadSecret:
                 self.reject(request, RejectReason.BADSECRET, now)
                 return RejectReason.BADSECRET

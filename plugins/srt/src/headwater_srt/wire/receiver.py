@@ -10,8 +10,9 @@ the connection turns that into packets.
   periodic NAK every ``max(20 ms, (RTT + 4 * RTTVar) / 2)`` until it is filled (§4.8.2).
 - When the next packet to deliver is still missing and a later one is due, the missing ones
   are dropped as too late (§4.6) and the acknowledgement moves past them.
-- A full ACK goes out every 10 ms when the acknowledged position moved, a light ACK every
-  64 packets (§4.8.1); the ACKACK that answers a full ACK gives an RTT sample (§4.10).
+- A full ACK goes out (looked at every 10 ms) once the acknowledged position moved by 8
+  packets or 40 ms after the last one, a light ACK every 64 packets (§4.8.1); the ACKACK
+  that answers a full ACK gives an RTT sample (§4.10).
 - The drift tracer (§4.7) averages ``arrival - (time_base + ACKACK timestamp)`` over 1000
   samples and moves the time base when the average exceeds 5 ms.
 """
@@ -28,7 +29,17 @@ from .control import Ack
 from .seq import SEQ_MAX, TIMESTAMP_MOD, seq_add, seq_diff
 
 ACK_INTERVAL = 10_000
-"""Full ACK period (SYN interval), µs."""
+"""How often a full ACK is considered (the SYN interval), µs."""
+ACK_PACKETS = 8
+"""A full ACK goes out at the first such moment once this many more packets are
+acknowledged than by the last full ACK ..."""
+ACK_MAX_INTERVAL = 40_000
+"""... or this long after the last full ACK, µs, when anything new is acknowledged.
+libsrt acknowledges every 10 ms whatever the rate, so that a 0.5 Mbit/s stream (66
+packets a second) costs an ACK and an ACKACK per data packet: three datagrams to handle
+instead of one. Acknowledging every 8 packets (20 ms at 4 Mbit/s) or 40 ms changes
+nothing a live sender relies on: its buffer is freed a few ms later, RTT samples (one per
+ACKACK) stay plenty, and losses are reported by NAKs, not by ACKs."""
 LIGHT_ACK_PACKETS = 64
 """A light ACK every this many packets."""
 NAK_FLOOR = 20_000
@@ -115,6 +126,8 @@ class LiveReceiver:
         self._acks_out: deque[tuple[int, int]] = deque(maxlen=64)
         self._last_ack_seq = isn
         self._last_ack_time = now
+        self._full_ack_seq = isn
+        self._full_ack_time = now
         self._packets_at_ack = 0
         self._last_nak_time = now
         self._drift_sum = 0
@@ -336,41 +349,66 @@ class LiveReceiver:
     def feedback(self, now: int) -> Feedback:
         """Decide which ACK and NAK are due at ``now``."""
         fb = Feedback()
-        ack_seq = self.ack_seq
+        due = self.ack_due(now)
+        if due is not None:
+            ack_seq, number = due
+            if number:
+                fb.ack = Ack(ack_seq, self.rtt, self.rtt_var, self.available,
+                             self.packet_rate, self.packet_rate, self.byte_rate)  # fmt: skip
+                fb.ack_number = number
+            else:
+                fb.ack = Ack(ack_seq, light=True)
+        fb.nak = self.nak_due(now)
+        return fb
+
+    def ack_due(self, now: int) -> tuple[int, int] | None:
+        """The ACK due at ``now``, if any, as ``(acknowledged sequence number, ACK
+        number)``: a full ACK (numbered) when the position moved by
+        :data:`ACK_PACKETS` since the last one or :data:`ACK_MAX_INTERVAL` passed
+        (looked at every :data:`ACK_INTERVAL`), a light one (number 0) every
+        :data:`LIGHT_ACK_PACKETS` packets between them. The caller sends it (no object
+        per ACK: this runs for every connection at every tick)."""
+        st = self.stats
         if now - self._last_ack_time >= ACK_INTERVAL:
-            self._update_rates(now)
-            if ack_seq != self._last_ack_seq:
-                self._ack_number = (self._ack_number + 1) & 0x7FFF_FFFF or 1
-                self._acks_out.append((self._ack_number, now))
-                fb.ack = Ack(
-                    ack_seq,
-                    self.rtt,
-                    self.rtt_var,
-                    max(self.buffer_limit - len(self._slots), 2),
-                    self.packet_rate,
-                    self.packet_rate,
-                    self.byte_rate,
-                )
-                fb.ack_number = self._ack_number
-                self._last_ack_seq = ack_seq
-                self.stats.acks_sent += 1
+            if now - self._rate_start >= 1_000_000:
+                self._update_rates(now)
             self._last_ack_time = now
-            self._packets_at_ack = self.stats.packets
-        elif (
-            self.stats.packets - self._packets_at_ack >= LIGHT_ACK_PACKETS
-            and ack_seq != self._last_ack_seq
-        ):
-            fb.ack = Ack(ack_seq, light=True)
-            self._last_ack_seq = ack_seq
-            self._packets_at_ack = self.stats.packets
-            self.stats.acks_sent += 1
+            self._packets_at_ack = st.packets
+            ack_seq = self.ack_seq if self._loss else self._next
+            if ack_seq == self._last_ack_seq or (
+                now - self._full_ack_time < ACK_MAX_INTERVAL
+                and seq_diff(ack_seq, self._full_ack_seq) < ACK_PACKETS
+            ):
+                return None
+            self._ack_number = number = (self._ack_number + 1) & 0x7FFF_FFFF or 1
+            self._acks_out.append((number, now))
+            self._last_ack_seq = self._full_ack_seq = ack_seq
+            self._full_ack_time = now
+            st.acks_sent += 1
+            return ack_seq, number
+        if st.packets - self._packets_at_ack >= LIGHT_ACK_PACKETS:
+            ack_seq = self.ack_seq if self._loss else self._next
+            if ack_seq != self._last_ack_seq:
+                self._last_ack_seq = ack_seq
+                self._packets_at_ack = st.packets
+                st.acks_sent += 1
+                return ack_seq, 0
+        return None
+
+    def nak_due(self, now: int) -> list[tuple[int, int]] | None:
+        """The periodic NAK due at ``now`` (the loss list, oldest first), if any."""
         if self._loss and now - self._last_nak_time >= max(
             NAK_FLOOR, (self.rtt + 4 * self.rtt_var) // 2
         ):
-            fb.nak = self._loss_ranges(MAX_NAK_RANGES)
             self._last_nak_time = now
             self.stats.naks_sent += 1
-        return fb
+            return self._loss_ranges(MAX_NAK_RANGES)
+        return None
+
+    @property
+    def available(self) -> int:
+        """Free packet slots in the buffer, as a full ACK reports them (at least 2)."""
+        return max(self.buffer_limit - len(self._slots), 2)
 
     def nak_sent(self, now: int) -> None:
         """Count an immediate NAK. It does not move the periodic NAK timer: a loss whose
