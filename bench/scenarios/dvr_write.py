@@ -188,7 +188,6 @@ class DvrWrite:
 
     async def _measure(self, args: argparse.Namespace, n: int) -> dict[str, float]:
         FixedSegmenter.payload = os.urandom(int(args.mbps * 1e6 / 8 / FPS))
-        recorder_module.Segmenter = FixedSegmenter  # type: ignore[attr-defined,misc]
         with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
             root = Path(tmp)
             archive = Archive(root)
@@ -197,7 +196,10 @@ class DvrWrite:
             start = time.monotonic()
             stop = start + args.warmup + args.seconds
             subs = [PacedSubscription(start + i * 0.37 / n, stop) for i in range(n)]
-            recorders = [DvrRecorder(f"bench/c{i}", archive, settings) for i in range(n)]
+            recorders = [
+                DvrRecorder(f"bench/c{i}", archive, settings, segmenter=FixedSegmenter)  # type: ignore[arg-type]
+                for i in range(n)
+            ]
             window: dict[str, Any] = {}
 
             async def measure() -> None:

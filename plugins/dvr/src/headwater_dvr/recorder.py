@@ -60,6 +60,7 @@ class DvrRecorder:
         on_limit: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.time,
         gather: float = GATHER_SECONDS,
+        segmenter: Callable[..., Segmenter] = Segmenter,
     ) -> None:
         self.name = "dvr"
         self.stream_name = stream_name
@@ -69,6 +70,8 @@ class DvrRecorder:
         self.clock = clock
         self.gather = gather
         """Seconds to let frames gather between batches (0: take each as it comes)."""
+        self.make_segmenter = segmenter
+        """Builds the segmenter from (tracks, target=ticks); a benchmark may substitute one."""
         self.segments = 0
         self.bytes_written = 0
         self._open: OpenSegment | None = None
@@ -79,7 +82,7 @@ class DvrRecorder:
         """Record until the publication ends; the last segment is closed even on cancel."""
         self._pending = lambda: subscription.pending
         target = round(self.settings.segment_duration * CLOCK_RATE)
-        segmenter = Segmenter(subscription.tracks, target=target)
+        segmenter = self.make_segmenter(subscription.tracks, target=target)
         log.info(
             "%s: recording into %s (segments of %gs)",
             self.stream_name,
