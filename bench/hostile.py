@@ -117,7 +117,7 @@ def huge_header() -> bytes:
 def publish_commands(app: str, name: str) -> bytes:
     """connect(app) + createStream + publish(name) in one write, after Set Chunk Size 64 KiB."""
     from headwater_rtmp.wire import messages as m
-    from headwater_rtmp.wire.chunk_stream import ChunkWriter
+    from headwater_rtmp.wire.chunk_writer import ChunkWriter
     from headwater_rtmp.wire.commands import encode_command
 
     w = ChunkWriter()

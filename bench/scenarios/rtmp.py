@@ -28,7 +28,7 @@ from bench.harness.ingest import Target
 from bench.harness.streams import close, sleep_or_stop
 from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
-from headwater_rtmp.wire.chunk_stream import ChunkWriter
+from headwater_rtmp.wire.chunk_writer import ChunkWriter
 from headwater_rtmp.wire.client_session import ClientSession
 from headwater_rtmp.wire.commands import encode_command
 

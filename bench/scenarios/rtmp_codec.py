@@ -23,7 +23,8 @@ from bench.harness.flv import looped, media_tags
 from headwater.stream import Stream
 from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
 from headwater_rtmp.wire import messages as m
-from headwater_rtmp.wire.chunk_stream import ChunkReader, ChunkWriter
+from headwater_rtmp.wire.chunk_stream import ChunkReader
+from headwater_rtmp.wire.chunk_writer import ChunkWriter
 from headwater_rtmp.wire.commands import encode_command
 from headwater_rtmp.wire.handshake import SIZE
 from headwater_rtmp.wire.session import ServerSession

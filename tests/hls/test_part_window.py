@@ -24,7 +24,8 @@ from headwater.media.hls import (
     part_hold_back,
     render_low_latency_playlist,
 )
-from headwater_hls.part_window import PartWindow, init_uri, part_uri, segment_uri
+from headwater_hls.live_parts import init_uri, part_uri, segment_uri
+from headwater_hls.part_window import PartWindow
 from headwater_hls.tracks import SelectedWindow, TrackSelection
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -20,7 +20,7 @@ from anyio.abc import SocketStream
 from headwater.server import Server
 from headwater.testing import read_packets, run_ffmpeg, wait_for_stream
 from headwater_rtmp.wire import messages as m
-from headwater_rtmp.wire.chunk_stream import ChunkWriter
+from headwater_rtmp.wire.chunk_writer import ChunkWriter
 from headwater_rtmp.wire.commands import encode_command
 
 HANDSHAKE = 1536

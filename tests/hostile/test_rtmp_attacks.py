@@ -18,7 +18,7 @@ from attacks import (
 from headwater.log_text import LogFormatter
 from headwater.testing import run_ffmpeg, running_server
 from headwater_rtmp.wire import messages as m
-from headwater_rtmp.wire.chunk_stream import ChunkWriter
+from headwater_rtmp.wire.chunk_writer import ChunkWriter
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 

@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headwater_rtmp.wire import messages as m
-from headwater_rtmp.wire.chunk_stream import ChunkError, ChunkReader, ChunkWriter
+from headwater_rtmp.wire.chunk_stream import ChunkError, ChunkReader
+from headwater_rtmp.wire.chunk_writer import ChunkWriter
 
 
 def _chunks(parts: list[bytes | memoryview]) -> list[bytes]:

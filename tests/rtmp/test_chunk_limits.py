@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from headwater.byte_budget import ByteBudget
 from headwater_rtmp.wire import messages as m
-from headwater_rtmp.wire.chunk_stream import ChunkError, ChunkReader, ChunkWriter
+from headwater_rtmp.wire.chunk_stream import ChunkError, ChunkReader
+from headwater_rtmp.wire.chunk_writer import ChunkWriter
 
 MAX_HEADER = 18
 """The longest chunk header: 3-byte basic, 11-byte type 0, 4-byte extended timestamp."""

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headwater_rtmp.wire import messages as m
-from headwater_rtmp.wire.chunk_stream import ChunkError, ChunkReader, ChunkWriter, basic_header
+from headwater_rtmp.wire.chunk_stream import ChunkError, ChunkReader
+from headwater_rtmp.wire.chunk_writer import ChunkWriter, basic_header
 
 
 def _feed(reader: ChunkReader, data: bytes, step: int) -> list[m.Message]:

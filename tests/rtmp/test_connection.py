@@ -20,7 +20,8 @@ from headwater.media.frames import Codec, Frame, MediaKind, Track
 from headwater.testing import running_server, wait_for_stream
 from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
-from headwater_rtmp.wire.chunk_stream import ChunkReader, ChunkWriter
+from headwater_rtmp.wire.chunk_stream import ChunkReader
+from headwater_rtmp.wire.chunk_writer import ChunkWriter
 from headwater_rtmp.wire.client_session import ClientSession
 from headwater_rtmp.wire.commands import encode_command, parse_command
 

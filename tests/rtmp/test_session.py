@@ -13,7 +13,8 @@ from headwater.errors import LocalProtocolError, ProtocolError
 from headwater.media.flv import amf0
 from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire import messages as m
-from headwater_rtmp.wire.chunk_stream import ChunkReader, ChunkWriter
+from headwater_rtmp.wire.chunk_stream import ChunkReader
+from headwater_rtmp.wire.chunk_writer import ChunkWriter
 from headwater_rtmp.wire.client_session import ClientSession
 from headwater_rtmp.wire.commands import encode_command, parse_command
 from headwater_rtmp.wire.handshake import SIZE

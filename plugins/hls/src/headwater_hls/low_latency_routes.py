@@ -26,7 +26,7 @@ from headwater.media.hls import advance_part_limit
 from headwater_hls.hls_path import HLSRequest
 from headwater_hls.live import HLSHub, LiveHLS
 from headwater_hls.replies import MP4_TYPE, Reply, playlist, refuse
-from headwater_hls.routes import ready, request_variant, selected_tracks
+from headwater_hls.routes import master_pointing_at, ready, request_variant
 
 BLOCKING_TARGETS = 3
 """A blocking request waits at most this many target durations (RFC 8216bis 6.2.5.2)."""
@@ -92,11 +92,7 @@ def blocking_timeout(live: LiveHLS) -> float:
 
 async def master(hub: HLSHub, request: HLSRequest) -> Reply:
     """The low-latency master playlist: one variant, ``mono.ll.m3u8`` beside it."""
-    live = await ready(hub, request)
-    if isinstance(live, Reply):
-        return live
-    tracks = selected_tracks(hub.server, live)
-    return playlist(live.window.master_playlist_bytes(tracks, "mono.ll.m3u8"))
+    return await master_pointing_at(hub, request, "mono.ll.m3u8")
 
 
 async def media(hub: HLSHub, request: HLSRequest) -> Reply:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 
 from headwater.media.fmp4 import SUPPORTED, FragmentMuxer, MuxerNotReady
 from headwater.media.frames import CLOCK_RATE, Frame, Track
@@ -44,64 +43,12 @@ from headwater.media.hls import (
     render_master_playlist,
     resolution_of,
 )
+from headwater_hls.live_parts import LivePart, PartedLiveSegment, init_uri, part_uri, segment_uri
+from headwater_hls.render_cache import RenderCache
 
 LISTED_PART_SPAN = 3
 """Parts are listed for the segments ending within this many target durations of the live
 edge (RFC 8216bis 4.4.4.9: older parts SHOULD leave the playlist)."""
-
-
-def init_uri(number: int) -> str:
-    """URI of init segment ``number``, relative to the playlist."""
-    return f"ll-init-{number}.mp4"
-
-
-def part_uri(number: int) -> str:
-    """URI of part ``number`` (counted across segments)."""
-    return f"ll-part-{number}.m4s"
-
-
-def segment_uri(sequence: int) -> str:
-    """URI of the whole segment ``sequence``."""
-    return f"ll-{sequence}.m4s"
-
-
-@dataclass(frozen=True, slots=True)
-class LivePart:
-    """A closed part: its number, bytes, duration (s) and whether it starts with a keyframe."""
-
-    number: int
-    data: bytes
-    duration: float
-    independent: bool
-
-
-@dataclass(slots=True)
-class PartedLiveSegment:
-    """A segment being cut or closed: its parts so far and what the playlist says of it."""
-
-    sequence: int
-    init: int
-    date_time: float
-    discontinuity: bool
-    discontinuity_number: int
-    parts: list[LivePart] = field(default_factory=list)
-    complete: bool = False
-    _joined: bytes | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def duration(self) -> float:
-        """Seconds: the sum of its parts' durations."""
-        return sum(p.duration for p in self.parts)
-
-    @property
-    def data(self) -> bytes:
-        """The whole segment: its parts in order (joined once when it is complete)."""
-        if self._joined is not None:
-            return self._joined
-        data = b"".join(p.data for p in self.parts)
-        if self.complete:
-            self._joined = data
-        return data
 
 
 class PartWindow:
@@ -159,8 +106,7 @@ class PartWindow:
         self._open_bytes = 0
         self._last_dts: dict[int, int] = {}
         self._step: dict[int, int] = {}
-        self._rendered: dict[object, bytes] = {}
-        self._rendered_at: tuple[object, ...] = ()
+        self._rendered = RenderCache()
 
     # -- publications ------------------------------------------------------------------
 
@@ -478,14 +424,7 @@ class PartWindow:
         )
 
     def _cached(self, key: object, render: Callable[[], str]) -> bytes:
-        state = self._state()
-        if self._rendered_at != state:
-            self._rendered = {}
-            self._rendered_at = state
-        body = self._rendered.get(key)
-        if body is None:
-            body = self._rendered[key] = render().encode()
-        return body
+        return self._rendered.get(self._state(), key, render)
 
     def media_playlist_bytes(self, skip: bool = False) -> bytes:
         """:meth:`media_playlist` encoded, rendered once per change of the window (what

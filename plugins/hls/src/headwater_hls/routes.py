@@ -96,13 +96,18 @@ async def ready(hub: HLSHub, request: HLSRequest) -> LiveHLS | Reply:
     return live
 
 
-async def master(hub: HLSHub, request: HLSRequest) -> Reply:
-    """The master playlist: one variant, ``mono.m3u8`` beside it."""
+async def master_pointing_at(hub: HLSHub, request: HLSRequest, uri: str) -> Reply:
+    """A master playlist with one variant: the media playlist ``uri`` beside it."""
     live = await ready(hub, request)
     if isinstance(live, Reply):
         return live
     tracks = selected_tracks(hub.server, live)
-    return playlist(live.window.master_playlist_bytes(tracks, "mono.m3u8"))
+    return playlist(live.window.master_playlist_bytes(tracks, uri))
+
+
+async def master(hub: HLSHub, request: HLSRequest) -> Reply:
+    """The master playlist: one variant, ``mono.m3u8`` beside it."""
+    return await master_pointing_at(hub, request, "mono.m3u8")
 
 
 async def media(hub: HLSHub, request: HLSRequest) -> Reply:

@@ -35,6 +35,7 @@ from headwater.media.hls import (
     resolution_of,
 )
 from headwater.media.segmenter import Segmenter, SegmentInfo, Step
+from headwater_hls.render_cache import RenderCache
 
 SEQUENCE_RATE = 10
 """Media sequence numbers a window's start advances per second of wall clock."""
@@ -113,8 +114,7 @@ class SegmentWindow:
         self._anchor: tuple[float, int] = (0.0, 0)
         self._tracks: dict[int, Track] = {}
         self._new_publication = False
-        self._rendered: dict[object, bytes] = {}
-        self._rendered_at = -1
+        self._rendered = RenderCache()
 
     # -- publications ------------------------------------------------------------------
 
@@ -281,13 +281,7 @@ class SegmentWindow:
     def _cached(self, key: object, render: Callable[[], str]) -> bytes:
         """``render()`` as bytes, made once per change of the held segments: every change
         closes a segment, which advances ``next_sequence``."""
-        if self._rendered_at != self.next_sequence:
-            self._rendered = {}
-            self._rendered_at = self.next_sequence
-        body = self._rendered.get(key)
-        if body is None:
-            body = self._rendered[key] = render().encode()
-        return body
+        return self._rendered.get(self.next_sequence, key, render)
 
     def media_playlist_bytes(self, uri: str = "") -> bytes:
         """:meth:`media_playlist` encoded, rendered once per new segment (what the HTTP side

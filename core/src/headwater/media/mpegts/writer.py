@@ -159,6 +159,19 @@ class TSWriter:
         self._psi_packets = {}
         return out
 
+    def _out_for(self, track: Track, out: _Out | None) -> _Out:
+        """The output of a track seen for the first time, or of a track object that
+        replaced the one its output was made for (a new PMT version when what the PMT
+        says of it changed). Off the per-frame path: called only when the track is new."""
+        if out is None:
+            return self._add(track)
+        if out.retrack(track):
+            self._pmt_version = (self._pmt_version + 1) & 0x1F
+            self._pick_pcr()
+            self._psi_due = True
+            self._psi_packets = {}
+        return out
+
     def _pick_pcr(self) -> None:
         outs = list(self._out.values())
         video = [o for o in outs if o.track.kind is MediaKind.VIDEO]
@@ -188,13 +201,8 @@ class TSWriter:
         """Packets for one frame (PSI first when due); a multiple of 188 bytes."""
         track = frame.track
         out = self._out.get(track.id)
-        if out is None:
-            out = self._add(track)
-        elif out.track is not track and out.retrack(track):
-            self._pmt_version = (self._pmt_version + 1) & 0x1F
-            self._pick_pcr()
-            self._psi_due = True
-            self._psi_packets = {}
+        if out is None or out.track is not track:
+            out = self._out_for(track, out)
         dts = frame.dts
         key = frame.keyframe
         last = self._last_psi
@@ -283,13 +291,8 @@ class TSWriter:
         for i, frame in enumerate(frames):
             track = frame.track
             out = outs.get(track.id)
-            if out is None:
-                out = self._add(track)
-            elif out.track is not track and out.retrack(track):
-                self._pmt_version = (self._pmt_version + 1) & 0x1F
-                self._pick_pcr()
-                self._psi_due = True
-                self._psi_packets = {}
+            if out is None or out.track is not track:
+                out = self._out_for(track, out)
             add_begin(rows * 188)
             dts = frame.dts
             key = frame.keyframe

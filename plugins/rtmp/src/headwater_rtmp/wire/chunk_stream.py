@@ -4,7 +4,8 @@ headers, interleaved over chunk stream ids.
 :class:`ChunkReader` reassembles messages from any byte split: basic headers of 1-3 bytes,
 message headers of type 0/1/2/3, extended timestamps (also repeated in type-3 chunks, as
 ffmpeg, librtmp and Flash write them), 32-bit timestamp wrap, Set Chunk Size and Abort
-applied at once. :class:`ChunkWriter` picks the smallest header for each message.
+applied at once. Its counterpart, :class:`~headwater_rtmp.wire.chunk_writer.ChunkWriter`,
+lives in ``chunk_writer.py``.
 
 Hot path: one pass over an immutable buffer with ``struct.unpack_from``, from an offset
 (a read is never re-sliced). A payload is one copy of the read: a slice for a message in
@@ -420,99 +421,3 @@ class ChunkReader:
     def buffered(self) -> int:
         """Bytes held: an incomplete header plus unfinished messages (bounded by the limits)."""
         return len(self._rest) + self._held
-
-
-def basic_header(fmt: int, csid: int) -> bytes:
-    """The 1-3 byte basic header (5.3.1.1)."""
-    if 2 <= csid <= 63:
-        return bytes((fmt << 6 | csid,))
-    if 64 <= csid <= 319:
-        return bytes((fmt << 6, csid - 64))
-    if 320 <= csid <= 65599:
-        c = csid - 64
-        return bytes((fmt << 6 | 1, c & 0xFF, c >> 8))
-    raise ValueError(f"chunk stream id {csid} out of range 2..65599")
-
-
-class ChunkWriter:
-    """Serializes messages into chunks of :attr:`chunk_size`, compressing headers per csid.
-
-    A type-3 header starts a new message only after a type-1/2 header with the same delta,
-    the reading all implementations agree on; the extended timestamp is repeated in every
-    type-3 continuation chunk of a message that has one.
-    """
-
-    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
-        self.chunk_size = chunk_size
-        # csid -> (timestamp, delta, length, type, stream id, last header fmt, extended)
-        self._last: dict[int, tuple[int, int, int, int, int, int, bool]] = {}
-
-    def set_chunk_size(self, size: int) -> bytes:
-        """A Set Chunk Size message (sent in the old size); then :attr:`chunk_size` is ``size``."""
-        if not 1 <= size <= MAX_CHUNK_SIZE:
-            raise ValueError(f"chunk size {size} out of range")
-        out = self.write(2, SET_CHUNK_SIZE, 0, 0, _TS.pack(size))
-        self.chunk_size = size
-        return out
-
-    def write(
-        self, csid: int, type_id: int, stream_id: int, timestamp: int, payload: bytes
-    ) -> bytes:
-        """Chunks of one message; ``timestamp`` is milliseconds (taken modulo 2^32)."""
-        return b"".join(self.write_parts(csid, type_id, stream_id, timestamp, payload))
-
-    def write_parts(
-        self, csid: int, type_id: int, stream_id: int, timestamp: int, payload: bytes
-    ) -> list[bytes | memoryview]:
-        """Like :meth:`write` but returns the pieces, so a caller can join many messages once."""
-        timestamp &= 0xFFFFFFFF
-        length = len(payload)
-        prev = self._last.get(csid)
-        delta = 0
-        if prev is None or prev[4] != stream_id or timestamp < prev[0]:
-            fmt, field = 0, timestamp
-        else:
-            delta = timestamp - prev[0]
-            if prev[2] != length or prev[3] != type_id:
-                fmt, field = 1, delta
-            elif prev[1] == delta and prev[5] != 0 and not prev[6]:
-                fmt, field = 3, 0
-            else:
-                fmt, field = 2, delta
-        ext = field >= EXTENDED
-        basic = _BASIC[fmt][csid] if 2 <= csid < 64 else basic_header(fmt, csid)
-        if fmt == 3:
-            head = basic
-        elif fmt == 2:
-            head = basic + (EXTENDED if ext else field).to_bytes(3, "big")
-        else:
-            fields = (EXTENDED if ext else field) << 32 | length << 8 | type_id
-            head = basic + fields.to_bytes(7, "big")
-            if fmt == 0:
-                head += _SID.pack(stream_id)
-        ext_bytes = _TS.pack(field) if ext else b""
-        self._last[csid] = (
-            timestamp,
-            delta if fmt else timestamp,
-            length,
-            type_id,
-            stream_id,
-            fmt,
-            ext,
-        )
-        size = self.chunk_size
-        if length <= size:
-            return [head, ext_bytes, payload] if ext else [head, payload]
-        cont = (_BASIC[3][csid] if 2 <= csid < 64 else basic_header(3, csid)) + ext_bytes
-        mv = memoryview(payload)
-        parts: list[bytes | memoryview] = [head + ext_bytes, mv[:size]]
-        for off in range(size, length, size):
-            parts.append(cont)
-            parts.append(mv[off : off + size])
-        return parts
-
-
-_BASIC = tuple(
-    tuple(basic_header(fmt, c) if c >= 2 else b"" for c in range(64)) for fmt in range(4)
-)
-"""One-byte basic headers by format and chunk stream id 2..63 (the ids headwater writes)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from headwater.media.flv import amf0
 from headwater_rtmp.wire import messages as m
-from headwater_rtmp.wire.chunk_stream import ChunkWriter
+from headwater_rtmp.wire.chunk_writer import ChunkWriter
 from headwater_rtmp.wire.commands import encode_command
 
 _CSID = {m.VIDEO: m.CSID_VIDEO, m.AUDIO: m.CSID_AUDIO}
