@@ -23,8 +23,10 @@ T0 = 1_795_000_000.0
 class ScriptedSubscription:
     """Frames handed out one at a time; before each, ``on_frame`` may move the clock.
 
-    ``batch`` > 1 makes ``drain()`` hand out up to ``batch - 1`` more frames after each one
-    (as a real subscription does with the frames that gathered while the recorder slept).
+    ``async for`` hands out one frame and ``drain()`` up to ``batch - 1`` more after it (a
+    recorder with ``gather=0``); a recorder that ticks takes ``batch`` frames with each
+    ``drain()`` (as a real subscription does with the frames that gathered meanwhile).
+    ``pending`` is the given figure until every frame was taken.
     """
 
     def __init__(self, frames: list[Frame], on_frame, pending: int = 0, batch: int = 1) -> None:
@@ -34,13 +36,20 @@ class ScriptedSubscription:
         self.batch = batch
         self.tracks: list = []
 
+        self.iterated = False
+
     @property
     def pending(self) -> int:
-        return self.fake_pending
+        return self.fake_pending if self.frames else 0
+
+    @property
+    def ended(self) -> bool:
+        return not self.frames
 
     def drain(self) -> list[Frame]:
         out = []
-        while self.frames and len(out) < self.batch - 1:
+        take = self.batch - 1 if self.iterated else self.batch
+        while self.frames and len(out) < take:
             frame = self.frames.popleft()
             self.on_frame(frame)
             out.append(frame)
@@ -52,6 +61,7 @@ class ScriptedSubscription:
     async def __anext__(self) -> Frame:
         if not self.frames:
             raise StopAsyncIteration
+        self.iterated = True
         frame = self.frames.popleft()
         self.on_frame(frame)
         await anyio.lowlevel.checkpoint()

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import anyio
 
 from headwater import DVRSettings
-from headwater.media.frames import CLOCK_RATE
+from headwater.media.frames import CLOCK_RATE, Frame
 from headwater.media.segmenter import Segmenter, SegmentInfo
 from headwater_dvr.archive import Archive
 from headwater_dvr.index import SegmentRow
@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("headwater.dvr")
 
-GATHER_SECONDS = 0.1
-"""Pause between batches: frames gather in the subscription meanwhile (a few per stream)."""
+GATHER_SECONDS = FLUSH_SECONDS
+"""Ticks of the root's pass over its recorders: frames gather in each subscription
+meanwhile (some 30 per stream), are muxed in one batch and flushed in the same tick."""
 MAX_DRIFT_MS = 2000
 CAUGHT_UP_FRAMES = 50
 """Fewer frames than this queued: the recorder keeps up, so the wall clock is ingest time."""
@@ -76,13 +77,23 @@ class DvrRecorder:
         self.bytes_written = 0
         self._open: OpenSegment | None = None
         self._pending: Callable[[], int] = lambda: 0
+        self._subscription: Subscription | None = None
+        self._segmenter: Segmenter | None = None
+        self._finished = False
+        """The publication ended and every frame was taken (or the recorder failed)."""
+        self._error: Exception | None = None
+        self._taken_ms = 0
+        """The clock (ms) when the previous batch was taken (or the recording began)."""
         self._next_ms: int | None = None
 
     async def run(self, subscription: Subscription) -> None:
         """Record until the publication ends; the last segment is closed even on cancel."""
+        self._subscription = subscription
+        self._taken_ms = int(self.clock() * 1000)
         self._pending = lambda: subscription.pending
         target = round(self.settings.segment_duration * CLOCK_RATE)
-        segmenter = self.make_segmenter(subscription.tracks, target=target)
+        segmenter = self._segmenter = self.make_segmenter(subscription.tracks, target=target)
+        writer = self.archive.writer
         log.info(
             "%s: recording into %s (segments of %gs)",
             self.stream_name,
@@ -90,34 +101,26 @@ class DvrRecorder:
             self.settings.segment_duration,
         )
         try:
-            feed_many = segmenter.feed_many
-            gather = self.gather
-            async for frame in subscription:
-                current = self._open
-                batch = (frame, *subscription.drain())
-                # the batch muxed at once: one step per run of frames between boundaries
-                for step in feed_many(batch):
-                    if step.closed is not None or step.opened is not None:
-                        if step.closed is not None and current is not None:
-                            await self._finish(current, step.closed)
-                        if step.opened is not None:
-                            # the newest frame of the batch arrived about now
-                            await self._start(step.opened, batch[-1].dts - step.opened.start)
-                        current = self._open
-                    data = step.data
-                    if data and current is not None:
-                        current.buffer.append(data)
-                        current.buffered += len(data)
-                        current.last_dts = step.last_dts
-                await self.archive.writer.pace(current)
-                if gather:
-                    await anyio.sleep(gather)
+            if self.gather:
+                # every recorder of the root is served by one pass per tick (see the module
+                # docstring): this task only sleeps between ticks, and runs the pass when it
+                # is the first of them to wake up
+                writer.join(self)
+                while not self._finished:
+                    await writer.tick(self.gather)
+                    if self._error is not None:
+                        raise self._error
+            else:
+                async for frame in subscription:  # each frame as it comes (tests)
+                    self.take((frame, *subscription.drain()))
+                    await writer.pace(self._open)
         finally:
+            writer.leave(self)
             with anyio.CancelScope(shield=True):
                 last = segmenter.close()
                 if self._open is not None and last is not None:
-                    await self._finish(self._open, last)
-                await self.archive.writer.flush()  # on disk and indexed before we say so
+                    self._finish(self._open, last)
+                await writer.flush()  # on disk and indexed before we say so
                 log.info(
                     "%s: recording stopped (%d segments, %d bytes)",
                     self.stream_name,
@@ -125,14 +128,58 @@ class DvrRecorder:
                     self.bytes_written,
                 )
 
+    def poll(self) -> None:
+        """Take what the subscription gathered since the last tick (the writer's pass calls
+        it for every recorder of the root); notice the end of the publication."""
+        subscription = self._subscription
+        if subscription is None or self._finished:
+            return
+        try:
+            frames = subscription.drain()
+            if frames:
+                self.take(frames)
+            if self._open is not None and self._open.error is not None:
+                raise self._open.error
+        except Exception as exc:  # ends this recorder only, raised from its own task
+            self._error = exc
+            self._finished = True
+            return
+        if subscription.ended and not subscription.pending:
+            self._finished = True
+
+    def take(self, batch: Sequence[Frame]) -> None:
+        """Mux a batch of frames into the open segment (one step per run of frames
+        between segment boundaries); segments open and close at the same frames as one
+        by one. No I/O: the writer's next flush takes the bytes."""
+        segmenter = self._segmenter
+        assert segmenter is not None, "take() before run()"
+        current = self._open
+        taken_ms = int(self.clock() * 1000)
+        for step in segmenter.feed_many(batch):
+            if step.closed is not None or step.opened is not None:
+                if step.closed is not None and current is not None:
+                    self._finish(current, step.closed)
+                if step.opened is not None:
+                    # the newest frame of the batch arrived about now
+                    self._start(step.opened, batch[-1].dts - step.opened.start)
+                current = self._open
+            data = step.data
+            if data and current is not None:
+                current.buffer.append(data)
+                current.buffered += len(data)
+                current.last_dts = step.last_dts
+        self._taken_ms = taken_ms
+
     # -- segments -------------------------------------------------------------------------
 
     def _start_ms(self, info: SegmentInfo, behind: int = 0) -> int:
         """Where a segment starts on the archive's time axis; ``behind`` (90 kHz ticks) is
-        how much media of the same batch came after its first frame (arrived since)."""
+        how much media of the same batch came after its first frame (arrived since), but
+        that frame came after the previous batch was taken (a publisher's first burst
+        can hold more media than the time between two batches)."""
         now_ms = int(self.clock() * 1000)
-        if 0 < behind <= 2 * self.gather * CLOCK_RATE:
-            now_ms -= behind * 1000 // CLOCK_RATE
+        if behind > 0:
+            now_ms = max(now_ms - behind * 1000 // CLOCK_RATE, min(self._taken_ms, now_ms))
         predicted = self._next_ms
         if predicted is not None:
             behind = now_ms - predicted
@@ -154,7 +201,7 @@ class DvrRecorder:
             now_ms = max(now_ms, predicted)
         return now_ms
 
-    async def _start(self, info: SegmentInfo, behind: int = 0) -> None:
+    def _start(self, info: SegmentInfo, behind: int = 0) -> None:
         """A segment opens: the writer creates its row and file with its next flush."""
         start_ms = self._start_ms(info, behind)
         discontinuity = info.discontinuity or self._next_ms is None or start_ms != self._next_ms
@@ -170,7 +217,7 @@ class DvrRecorder:
         )
         self.archive.writer.begin(self._open)
 
-    async def _finish(self, current: OpenSegment, info: SegmentInfo) -> None:
+    def _finish(self, current: OpenSegment, info: SegmentInfo) -> None:
         """A segment closes: the writer writes its last bytes, renames and indexes it."""
         self._open = None
         duration_ms = info.duration * 1000 // CLOCK_RATE

@@ -135,6 +135,9 @@ class SegmentWriter:
         self._lock = anyio.Lock()
         self._last_flush = time.monotonic()
         self._last_index = 0.0
+        self.members: dict[int, Any] = {}
+        """Recorders served by the pass of each tick (:meth:`tick`), by ``id``."""
+        self._ticked = -1
 
     # -- recorders (event loop, no I/O) ---------------------------------------------------
 
@@ -149,6 +152,29 @@ class SegmentWriter:
         """A segment is complete: its last bytes, rename and row come with the next flush."""
         segment.final = final
         self._ended.append(segment)
+
+    def join(self, recorder: Any) -> None:
+        """``recorder`` (anything with ``poll()``) is served by every tick's pass."""
+        self.members[id(recorder)] = recorder
+
+    def leave(self, recorder: Any) -> None:
+        """``recorder`` is no longer served (it stopped)."""
+        self.members.pop(id(recorder), None)
+
+    async def tick(self, period: float) -> None:
+        """Sleep until the next multiple of ``period`` seconds (the same instant for every
+        recorder of the root); the first recorder awake runs the pass of that tick: every
+        member takes and muxes what gathered in its subscription, then one :meth:`flush`
+        hands it all to the disk. The others only wake up and sleep again."""
+        now = time.monotonic()
+        tick = int(now // period) + 1
+        await anyio.sleep(tick * period - now)
+        if tick <= self._ticked:
+            return
+        self._ticked = tick
+        for recorder in list(self.members.values()):
+            recorder.poll()
+        await self.flush()
 
     async def pace(self, segment: OpenSegment | None) -> None:
         """Flush when one is due; wait for the disk when ``segment`` holds too much."""
