@@ -110,7 +110,7 @@ class FixedSegmenter:
             return Step(self.payload, closed, opened)
         return Step(self.payload)
 
-    def feed_many(self, frames: Any) -> list[Step]:
+    def feed_many(self, frames: Any, arena: Any = None) -> list[Step]:
         """:meth:`feed` for a batch, one step per run between boundaries (as the real
         ``Segmenter.feed_many``: one buffer per run)."""
         runs: list[list[Any]] = []

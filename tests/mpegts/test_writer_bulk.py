@@ -59,18 +59,32 @@ def both(
     expected = b"".join(theirs)
     for sizes in batches:
         assert write_in_batches(frames, tracks, sizes, **options) == expected, f"batches {sizes}"
+        if packet_block.AVAILABLE:  # laid out in a reused arena (small: it overflows, grows)
+            arena = packet_block.PacketArena(rows=8)
+            got = write_in_batches(frames, tracks, sizes, arena=arena, **options)
+            assert got == expected, f"batches {sizes} in an arena"
     return b"".join(ours), expected
 
 
-def write_in_batches(frames: list[Frame], tracks: list[Track], sizes, **options) -> bytes:
-    """``frames`` through ``TSWriter.write_many``, cut into batches of ``sizes`` frames."""
+def write_in_batches(
+    frames: list[Frame], tracks: list[Track], sizes, arena=None, **options
+) -> bytes:
+    """``frames`` through ``TSWriter.write_many``, cut into batches of ``sizes`` frames;
+    with ``arena``, through ``write_batch`` into it, reset after every other batch (the
+    bytes copied out first, as the DVR writes them before its next pass)."""
     writer = TSWriter(tracks, **options)
     sizes = sizes if isinstance(sizes, tuple) else (sizes,)
     chunks = []
     pos = i = 0
     while pos < len(frames):
         size = max(sizes[i % len(sizes)], 1)
-        chunks.append(bytes(writer.write_many(frames[pos : pos + size])))
+        batch = frames[pos : pos + size]
+        if arena is None:
+            chunks.append(bytes(writer.write_many(batch)))
+        else:
+            chunks.append(bytes(writer.write_batch(batch, (), arena)[0]))
+            if i % 2:
+                arena.reset()
         pos += size
         i += 1
     return b"".join(chunks)
@@ -308,3 +322,18 @@ def test_pes_header_equals_the_old_builder(sid, pts, dts_offset, size, sized) ->
     dts = None if dts_offset is None else pts - dts_offset
     old = legacy_writer.build_pes_header(sid, pts, dts, size, sized=sized)
     assert build_pes_header(sid, pts, dts, size, sized=sized) == old
+
+
+@pytest.mark.skipif(not packet_block.AVAILABLE, reason="numpy is not installed")
+def test_packet_arena_reuses_its_block_and_grows_to_what_a_round_used() -> None:
+    arena = packet_block.PacketArena(rows=10)
+    first = arena.rows(6)
+    assert first.shape == (6, 188) and first.base is not None  # a view of the block
+    spill = arena.rows(6)  # does not fit: an array of its own
+    assert spill.shape == (6, 188) and spill.base is None
+    arena.reset()
+    assert arena.capacity == 15  # the 12 rows asked for, and a quarter more
+    again = arena.rows(12)
+    assert again.base is not None and arena.capacity == 15
+    arena.reset()
+    assert arena.capacity == 15 and arena.rows(15).base is not None

@@ -34,6 +34,7 @@ from itertools import pairwise
 from typing import NamedTuple
 
 from headwater.media.frames import CLOCK_RATE, Frame, MediaKind, Track
+from headwater.media.mpegts.packet_block import PacketArena
 from headwater.media.mpegts.writer import TSWriter
 
 DEFAULT_TARGET = 4 * CLOCK_RATE
@@ -156,7 +157,7 @@ class Segmenter:
         current.frames += 1
         return Step(data)
 
-    def feed_many(self, frames: Sequence[Frame]) -> list[Step]:
+    def feed_many(self, frames: Sequence[Frame], arena: PacketArena | None = None) -> list[Step]:
         """Take many frames at once: the bytes and segments of :meth:`feed` one by one.
 
         The frames' TS bytes are laid out in one go (:meth:`TSWriter.write_batch`), so a
@@ -167,6 +168,8 @@ class Segmenter:
         that frame also ended one). Joined, their ``data`` is what :meth:`feed` would have
         returned frame by frame; ``last_dts`` is the DTS of the last frame in each. Frames
         that :meth:`feed` would drop (before the first keyframe) are dropped here too.
+        With ``arena`` the bytes are laid out in its memory (the caller resets it only
+        once it no longer reads them).
         """
         plan: list[Frame] = []
         """The frames to write, in order."""
@@ -238,7 +241,7 @@ class Segmenter:
             plan.append(frame)
         if not plan:
             return []
-        data, begins, starts = self.writer.write_batch(plan, {m[0] for m in marks})
+        data, begins, starts = self.writer.write_batch(plan, {m[0] for m in marks}, arena)
         view = memoryview(data)
         steps: list[Step] = []
         k = 0

@@ -30,6 +30,8 @@ import anyio
 
 from headwater import DVRSettings
 from headwater.media.frames import CLOCK_RATE, Frame
+from headwater.media.mpegts import packet_block
+from headwater.media.mpegts.packet_block import PacketArena
 from headwater.media.segmenter import Segmenter, SegmentInfo
 from headwater_dvr.archive import Archive
 from headwater_dvr.index import SegmentRow
@@ -84,6 +86,8 @@ class DvrRecorder:
         self._error: Exception | None = None
         self._taken_ms = 0
         """The clock (ms) when the previous batch was taken (or the recording began)."""
+        self._arena: PacketArena | None = None
+        """Memory the packets of each pass are laid out in (reused once they are written)."""
         self._next_ms: int | None = None
 
     async def run(self, subscription: Subscription) -> None:
@@ -105,6 +109,8 @@ class DvrRecorder:
                 # every recorder of the root is served by one pass per tick (see the module
                 # docstring): this task only sleeps between ticks, and runs the pass when it
                 # is the first of them to wake up
+                if packet_block.AVAILABLE:
+                    self._arena = PacketArena()
                 writer.join(self)
                 while not self._finished:
                     await writer.tick(self.gather)
@@ -134,10 +140,13 @@ class DvrRecorder:
         subscription = self._subscription
         if subscription is None or self._finished:
             return
+        arena = self._arena
+        if arena is not None:  # the previous pass's bytes are written: reuse the memory
+            arena.reset()
         try:
             frames = subscription.drain()
             if frames:
-                self.take(frames)
+                self.take(frames, arena)
             if self._open is not None and self._open.error is not None:
                 raise self._open.error
         except Exception as exc:  # ends this recorder only, raised from its own task
@@ -147,15 +156,16 @@ class DvrRecorder:
         if subscription.ended and not subscription.pending:
             self._finished = True
 
-    def take(self, batch: Sequence[Frame]) -> None:
+    def take(self, batch: Sequence[Frame], arena: PacketArena | None = None) -> None:
         """Mux a batch of frames into the open segment (one step per run of frames
         between segment boundaries); segments open and close at the same frames as one
-        by one. No I/O: the writer's next flush takes the bytes."""
+        by one. No I/O: the writer's next flush takes the bytes (laid out in ``arena``
+        when given, which must not be reset before that flush is done)."""
         segmenter = self._segmenter
         assert segmenter is not None, "take() before run()"
         current = self._open
         taken_ms = int(self.clock() * 1000)
-        for step in segmenter.feed_many(batch):
+        for step in segmenter.feed_many(batch, arena):
             if step.closed is not None or step.opened is not None:
                 if step.closed is not None and current is not None:
                     self._finish(current, step.closed)

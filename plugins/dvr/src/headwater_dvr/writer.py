@@ -164,17 +164,24 @@ class SegmentWriter:
     async def tick(self, period: float) -> None:
         """Sleep until the next multiple of ``period`` seconds (the same instant for every
         recorder of the root); the first recorder awake runs the pass of that tick: every
-        member takes and muxes what gathered in its subscription, then one :meth:`flush`
-        hands it all to the disk. The others only wake up and sleep again."""
+        member takes and muxes what gathered in its subscription, then one flush hands it
+        all to the disk. The others only wake up and sleep again.
+
+        The pass waits for a flush still running: a recorder lays its packets out in
+        memory it reuses from one pass to the next (its
+        :class:`~headwater.media.mpegts.packet_block.PacketArena`), which is free again
+        only once the previous pass's bytes are written."""
         now = time.monotonic()
         tick = int(now // period) + 1
         await anyio.sleep(tick * period - now)
         if tick <= self._ticked:
             return
         self._ticked = tick
-        for recorder in list(self.members.values()):
-            recorder.poll()
-        await self.flush()
+        with anyio.CancelScope(shield=True):  # frames taken are frames written
+            async with self._lock:
+                for recorder in list(self.members.values()):
+                    recorder.poll()
+                await self._flush()
 
     async def pace(self, segment: OpenSegment | None) -> None:
         """Flush when one is due; wait for the disk when ``segment`` holds too much."""
@@ -192,17 +199,21 @@ class SegmentWriter:
         """Hand everything buffered to the disk and the index (one worker-thread call)."""
         with anyio.CancelScope(shield=True):  # a batch taken is a batch written
             async with self._lock:
-                batch = self._take()
-                if batch is None:
-                    return
-                started = time.monotonic()
-                try:
-                    rows, totals = await self.archive.run(self._write, batch)
-                finally:
-                    self._done(batch)
-                self._timed(time.monotonic() - started, batch)
-                for stream in self._apply(rows, totals):
-                    await self.archive.refresh(stream)
+                await self._flush()
+
+    async def _flush(self) -> None:
+        """:meth:`flush` with the lock held."""
+        batch = self._take()
+        if batch is None:
+            return
+        started = time.monotonic()
+        try:
+            rows, totals = await self.archive.run(self._write, batch)
+        finally:
+            self._done(batch)
+        self._timed(time.monotonic() - started, batch)
+        for stream in self._apply(rows, totals):
+            await self.archive.refresh(stream)
 
     def _take(self) -> _Batch | None:
         now = time.monotonic()

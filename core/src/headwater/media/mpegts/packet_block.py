@@ -13,11 +13,18 @@ costs a few microseconds per run whatever its length, so the writer uses it for 
 header and every packet's remaining 184 bytes, each as one buffer, and it lays out all the
 packets of the batch at once (a ``<u4`` header column and a ``(rows, 184)`` block).
 
+:class:`PacketArena` lets a consumer that keeps packets only until it hands them on (the
+DVR recorder, until its next write to disk) reuse one block of memory for every batch,
+instead of a fresh array each time: a fresh array of some hundred kilobytes is new pages
+from the kernel, each faulted in and zeroed before the packets are copied into it.
+
 numpy is optional for the core (the plugins that mux depend on it); without it
 :data:`AVAILABLE` is False and the writer's loop does all the work.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 try:
     import numpy as np
@@ -71,15 +78,58 @@ class PacketBlock:
         return memoryview(block).cast("B")
 
 
-def interleave(heads: bytes, body: bytes, rows: int) -> memoryview:
+class PacketArena:
+    """Memory for the packets of many batches, reused: :meth:`rows` hands out the next
+    free rows of one array, :meth:`reset` makes all of it free again.
+
+    The owner calls :meth:`reset` only once nothing it was handed is in use any more (the
+    DVR recorder: once its bytes are written). A batch that does not fit gets an array of
+    its own, and the next :meth:`reset` grows the arena to what the busiest round used,
+    so a steady stream settles on one block.
+    """
+
+    __slots__ = ("_block", "_need", "_used")
+
+    def __init__(self, rows: int = 1024) -> None:
+        self._block = np.empty((rows, 188), dtype=np.uint8)
+        self._used = 0
+        self._need = 0
+        """Rows asked for since the last reset (what the next round may need)."""
+
+    @property
+    def capacity(self) -> int:
+        """Rows in the arena."""
+        return len(self._block)
+
+    def rows(self, count: int) -> Any:
+        """``count`` free packet rows, a ``(count, 188)`` uint8 array (a fresh one when the
+        arena is full)."""
+        used = self._used
+        self._need += count
+        if used + count > len(self._block):
+            return np.empty((count, 188), dtype=np.uint8)
+        self._used = used + count
+        return self._block[used : used + count]
+
+    def reset(self) -> None:
+        """Everything handed out is free again (its bytes are no longer read)."""
+        if self._need > len(self._block):  # grow with some room to spare
+            self._block = np.empty((self._need + self._need // 4, 188), dtype=np.uint8)
+        self._used = 0
+        self._need = 0
+
+
+def interleave(
+    heads: bytes, body: bytes, rows: int, arena: PacketArena | None = None
+) -> memoryview:
     """``rows`` whole packets from their headers and the rest of each packet.
 
     ``heads`` holds the ``rows`` 4-byte packet headers, ``body`` the ``rows * 184`` bytes
     that follow each (adaptation field and payload), packet after packet: two strided
     copies lay them out, whatever the number of packets and PIDs. The result is any
-    bytes-like object of ``rows * 188`` bytes.
+    bytes-like object of ``rows * 188`` bytes (in ``arena`` when one is given).
     """
-    packets = np.empty((rows, 188), dtype=np.uint8)
+    packets = np.empty((rows, 188), dtype=np.uint8) if arena is None else arena.rows(rows)
     packets.view(_WORD)[:, 0] = np.frombuffer(heads, dtype=_WORD)  # a header word a packet
     packets[:, 4:] = np.frombuffer(body, dtype=np.uint8).reshape(rows, 184)
     return memoryview(packets).cast("B")

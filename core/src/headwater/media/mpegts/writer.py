@@ -259,7 +259,10 @@ class TSWriter:
         return self.write_batch(frames)[0]
 
     def write_batch(
-        self, frames: Sequence[Frame], psi_before: Collection[int] = ()
+        self,
+        frames: Sequence[Frame],
+        psi_before: Collection[int] = (),
+        arena: packet_block.PacketArena | None = None,
     ) -> tuple[bytes | memoryview, list[int], list[int]]:
         """:meth:`write_many` for the segmenter: also where each frame's bytes are.
 
@@ -267,6 +270,8 @@ class TSWriter:
         writer does not write them there itself, :meth:`psi` is put before the frame (a
         segment's first frame). Returns the bytes and, per frame, the offset where its
         bytes begin (before such a PSI) and where its own :meth:`write` output begins.
+        With ``arena`` the packets are laid out in its memory (see
+        :class:`~headwater.media.mpegts.packet_block.PacketArena`).
         """
         if len(frames) < BATCH_FRAMES or not packet_block.AVAILABLE:
             return self._write_each(frames, psi_before)
@@ -396,7 +401,7 @@ class TSWriter:
                 rows += middle + 1
         if not rows:
             return b"", begins, starts
-        data = packet_block.interleave(b"".join(heads), b"".join(body), rows)
+        data = packet_block.interleave(b"".join(heads), b"".join(body), rows, arena)
         return data, begins, starts
 
     def _write_each(
