@@ -10,6 +10,12 @@ process's CPU time (every thread, user + system) is measured, and the event loop
 apart from the others (``/proc/self/task``): CPU-s per GB recorded, thread hand-offs
 (context switches), and whether the archive holds every byte. Run it with another
 ``headwater_dvr`` first on ``PYTHONPATH`` to compare two versions of the plugin.
+
+With ``--mux`` the streams are real instead: the frames of the cached FLV clip (720p
+H.264 + AAC at ``--mbps``, demuxed once, looped), due as their timestamps say and cut by
+the real :class:`~headwater.media.segmenter.Segmenter`, so the figure is the whole
+recording path of a server with ``dvr`` (muxing, buffering, writing, indexing) without
+the ingest; CPU-s per GB are per GB of frame payload taken from the subscriptions.
 """
 
 from __future__ import annotations
@@ -45,24 +51,42 @@ class _Frame:
 
 
 class PacedSubscription:
-    """A subscription whose frames become due with the wall clock (FPS a second)."""
+    """A subscription whose frames become due with the wall clock (FPS a second, or the
+    timestamps of ``frames``)."""
 
-    def __init__(self, start: float, stop: float) -> None:
+    def __init__(self, start: float, stop: float, frames: list[Any] | None = None) -> None:
         self.start = start
         self.stop = stop
         self.sent = 0
-        self.tracks: list[Any] = []
-        self._ready: deque[_Frame] = deque()
+        self.sent_bytes = 0
+        self.frames = frames
+        self.tracks: list[Any] = (
+            list({f.track.id: f.track for f in frames}.values()) if frames else []
+        )
+        self._ready: deque[Any] = deque()
 
     @property
     def pending(self) -> int:
         return len(self._ready)
 
+    @property
+    def ended(self) -> bool:
+        return time.monotonic() >= self.stop and not self._ready
+
     def _due(self) -> None:
         now = min(time.monotonic(), self.stop)
-        due = int((now - self.start) * FPS)
-        while self.sent < due:
-            self._ready.append(_Frame(self.sent * CLOCK_RATE // FPS))
+        frames = self.frames
+        if frames is None:
+            due = int((now - self.start) * FPS)
+            while self.sent < due:
+                self._ready.append(_Frame(self.sent * CLOCK_RATE // FPS))
+                self.sent += 1
+            return
+        clock = (now - self.start) * CLOCK_RATE + frames[0].dts
+        while self.sent < len(frames) and frames[self.sent].dts <= clock:
+            frame = frames[self.sent]
+            self._ready.append(frame)
+            self.sent_bytes += frame.size
             self.sent += 1
 
     def drain(self) -> list[_Frame]:
@@ -130,6 +154,25 @@ class FixedSegmenter:
         return current
 
 
+def _sent(sub: PacedSubscription) -> int:
+    """Bytes a subscription handed out: frame payload, or the stand-in's bytes a frame."""
+    return sub.sent_bytes if sub.frames is not None else sub.sent * len(FixedSegmenter.payload)
+
+
+def _clip_frames(args: argparse.Namespace, seconds: float) -> list[Any]:
+    """The frames of the cached FLV clip, looped to ``seconds`` (as RTMP ingest makes them)."""
+    from bench.harness import clip
+    from bench.harness.flv import looped, media_tags
+    from headwater.media.flv import FlvDemuxer
+
+    path = clip("flv", mbps=args.mbps, cache=args.cache_dir)
+    demuxer = FlvDemuxer()
+    frames: list[Any] = []
+    for tag in looped(media_tags(path), seconds):
+        frames += demuxer.tag(tag)
+    return frames
+
+
 def _threads() -> dict[int, tuple[int, int]]:
     """CPU ticks and context switches of each thread of this process."""
     out = {}
@@ -165,6 +208,12 @@ class DvrWrite:
         parser.add_argument("--warmup", type=float, default=2.0)
         parser.add_argument("--segment-duration", type=float, default=4.0)
         parser.add_argument("--dir", type=Path, help="where the archive goes (a temp dir)")
+        parser.add_argument(
+            "--mux",
+            action="store_true",
+            help="real frames (the cached FLV clip) and the real segmenter",
+        )
+        parser.add_argument("--cache-dir", type=Path, help="where clips are kept")  # fmt: skip
 
     def run(self, args: argparse.Namespace) -> list[dict[str, float]]:
         """One measurement per N; print a table."""
@@ -188,6 +237,8 @@ class DvrWrite:
 
     async def _measure(self, args: argparse.Namespace, n: int) -> dict[str, float]:
         FixedSegmenter.payload = os.urandom(int(args.mbps * 1e6 / 8 / FPS))
+        frames = _clip_frames(args, args.warmup + args.seconds + 1) if args.mux else None
+        options: dict[str, Any] = {} if args.mux else {"segmenter": FixedSegmenter}
         with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
             root = Path(tmp)
             archive = Archive(root)
@@ -195,31 +246,28 @@ class DvrWrite:
             settings = DVRSettings(root=str(root), segment_duration=args.segment_duration)
             start = time.monotonic()
             stop = start + args.warmup + args.seconds
-            subs = [PacedSubscription(start + i * 0.37 / n, stop) for i in range(n)]
-            recorders = [
-                DvrRecorder(f"bench/c{i}", archive, settings, segmenter=FixedSegmenter)  # type: ignore[arg-type]
-                for i in range(n)
-            ]
+            subs = [PacedSubscription(start + i * 0.37 / n, stop, frames) for i in range(n)]
+            recorders = [DvrRecorder(f"bench/c{i}", archive, settings, **options) for i in range(n)]
             window: dict[str, Any] = {}
 
             async def measure() -> None:
                 await anyio.sleep(args.warmup)
                 window["t0"] = (time.monotonic(), time.process_time(), _threads())
-                window["sent0"] = sum(s.sent for s in subs)
+                window["sent0"] = sum(_sent(s) for s in subs)
                 await anyio.sleep(args.seconds)
                 window["t1"] = (time.monotonic(), time.process_time(), _threads())
-                window["sent1"] = sum(s.sent for s in subs)
+                window["sent1"] = sum(_sent(s) for s in subs)
 
             async with anyio.create_task_group() as tg:
                 tg.start_soon(measure)
                 for recorder, sub in zip(recorders, subs, strict=True):
                     tg.start_soon(recorder.run, sub)
             await archive.close()
-            recorded = sum(s.sent for s in subs) * len(FixedSegmenter.payload)
+            recorded = sum(_sent(s) for s in subs)
             on_disk = _bytes_under(root)
         (w0, c0, th0), (w1, c1, th1) = window["t0"], window["t1"]
         wall, cpu = w1 - w0, c1 - c0
-        data = (window["sent1"] - window["sent0"]) * len(FixedSegmenter.payload)
+        data = window["sent1"] - window["sent0"]
         hz = os.sysconf("SC_CLK_TCK")
         main = threading.get_native_id()
         loop = th1.get(main, (0, 0))[0] - th0.get(main, (0, 0))[0]

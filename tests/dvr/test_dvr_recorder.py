@@ -174,3 +174,44 @@ async def test_recorders_sharing_a_root_write_what_each_writes_alone(tmp_path, f
         assert recorder.bytes_written == summary.bytes
     assert not archive.writing and not list((tmp_path / "shared").rglob("*.part"))
     await archive.close()
+
+
+async def test_the_root_keeps_ticking_when_the_leading_recorder_stops(tmp_path, frames):
+    """The first recorder's task runs the root's ticks; when its stream ends early, or its
+    task is cancelled, another recorder's task takes over and every other stream is
+    recorded to its end."""
+    short = frames[: len(frames) // 3]
+    _, alone, _ = await record(tmp_path / "alone", frames, lambda t: T0 + t)
+    archive = Archive(tmp_path / "shared")
+    await archive.open()
+    settings = DVRSettings(root=str(tmp_path / "shared"), segment_duration=2)
+    recorders = [
+        DvrRecorder(f"cam{i}", archive, settings, clock=lambda: T0, gather=0.001) for i in range(4)
+    ]
+    scripts = [short, frames, short, frames]
+    async with anyio.create_task_group() as tg:
+        cancelled = anyio.CancelScope()
+
+        async def run_cancelled(recorder, subscription):
+            with cancelled:
+                await recorder.run(subscription)
+
+        for i, (recorder, script) in enumerate(zip(recorders, scripts, strict=True)):
+            subscription = ScriptedSubscription(list(script), lambda frame: None, batch=3)
+            if i == 1:
+                tg.start_soon(run_cancelled, recorder, subscription)
+            else:
+                tg.start_soon(recorder.run, subscription)
+            await anyio.lowlevel.checkpoint()
+        await anyio.sleep(0.05)
+        cancelled.cancel()  # cam1 stops mid-stream: its last segment is closed and kept
+    assert not archive.writer.members and archive.writer._leader is None
+    for name in ("cam0", "cam2"):
+        rows = await archive.run(archive.db.segments, name, 0, 2**62)
+        assert rows and all(r.complete for r in rows) and len(rows) < len(alone)
+    cut = await archive.run(archive.db.segments, "cam1", 0, 2**62)
+    assert cut and all(r.complete for r in cut) and len(cut) < len(alone)
+    rows = await archive.run(archive.db.segments, "cam3", 0, 2**62)
+    assert [(r.duration_ms, r.bytes) for r in rows] == [(r.duration_ms, r.bytes) for r in alone]
+    assert not archive.writing and not list((tmp_path / "shared").rglob("*.part"))
+    await archive.close()

@@ -337,3 +337,15 @@ def test_packet_arena_reuses_its_block_and_grows_to_what_a_round_used() -> None:
     assert again.base is not None and arena.capacity == 15
     arena.reset()
     assert arena.capacity == 15 and arena.rows(15).base is not None
+
+
+@pytest.mark.skipif(not packet_block.AVAILABLE, reason="numpy is not installed")
+def test_packet_arena_join_reuses_its_memory_and_survives_a_held_result() -> None:
+    arena = packet_block.PacketArena(rows=4)
+    first = arena.join([b"ab", memoryview(b"cde"), b""])
+    assert bytes(first) == b"abcde"
+    first.release()
+    assert bytes(arena.join([b"x" * 3])) == b"xxx"  # the same memory, the result let go of
+    held = arena.join([b"12", b"34"])
+    again = arena.join([b"5678", b"9"])  # ``held`` still exported: a fresh buffer
+    assert bytes(held) == b"1234" and bytes(again) == b"56789"

@@ -106,22 +106,19 @@ class DvrRecorder:
         )
         try:
             if self.gather:
-                # every recorder of the root is served by one pass per tick (see the module
-                # docstring): this task only sleeps between ticks, and runs the pass when it
-                # is the first of them to wake up
+                # every recorder of the root is served by one pass per tick (the writer's
+                # attend): this task waits until the recording is finished
                 if packet_block.AVAILABLE:
                     self._arena = PacketArena()
-                writer.join(self)
-                while not self._finished:
-                    await writer.tick(self.gather)
-                    if self._error is not None:
-                        raise self._error
+                await writer.attend(self, self.gather)
+                if self._error is not None:
+                    raise self._error
             else:
                 async for frame in subscription:  # each frame as it comes (tests)
                     self.take((frame, *subscription.drain()))
                     await writer.pace(self._open)
         finally:
-            writer.leave(self)
+            self._finished = True
             with anyio.CancelScope(shield=True):
                 last = segmenter.close()
                 if self._open is not None and last is not None:
@@ -133,6 +130,11 @@ class DvrRecorder:
                     self.segments,
                     self.bytes_written,
                 )
+
+    @property
+    def finished(self) -> bool:
+        """The publication ended and every frame was taken (or the recorder failed)."""
+        return self._finished
 
     def poll(self) -> None:
         """Take what the subscription gathered since the last tick (the writer's pass calls

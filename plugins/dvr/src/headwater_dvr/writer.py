@@ -136,8 +136,11 @@ class SegmentWriter:
         self._last_flush = time.monotonic()
         self._last_index = 0.0
         self.members: dict[int, Any] = {}
-        """Recorders served by the pass of each tick (:meth:`tick`), by ``id``."""
-        self._ticked = -1
+        """Recorders served by the pass of each tick (:meth:`attend`), by ``id``."""
+        self._leader: int | None = None
+        """The member whose task runs the ticks."""
+        self._waiting: dict[int, anyio.Event] = {}
+        """What wakes each other member (when it is finished, or must lead)."""
 
     # -- recorders (event loop, no I/O) ---------------------------------------------------
 
@@ -153,34 +156,48 @@ class SegmentWriter:
         segment.final = final
         self._ended.append(segment)
 
-    def join(self, recorder: Any) -> None:
-        """``recorder`` (anything with ``poll()``) is served by every tick's pass."""
-        self.members[id(recorder)] = recorder
-
-    def leave(self, recorder: Any) -> None:
-        """``recorder`` is no longer served (it stopped)."""
-        self.members.pop(id(recorder), None)
-
-    async def tick(self, period: float) -> None:
-        """Sleep until the next multiple of ``period`` seconds (the same instant for every
-        recorder of the root); the first recorder awake runs the pass of that tick: every
-        member takes and muxes what gathered in its subscription, then one flush hands it
-        all to the disk. The others only wake up and sleep again.
+    async def attend(self, recorder: Any, period: float) -> None:
+        """Serve ``recorder`` (anything with ``poll()`` and ``finished``) with every other
+        recorder of the root until it is finished: every ``period`` seconds one pass takes
+        and muxes what gathered in each member's subscription, then one flush hands it all
+        to the disk. One member's task (the leader) sleeps between ticks and runs the
+        pass; the others wait without waking up until they are finished or lead.
 
         The pass waits for a flush still running: a recorder lays its packets out in
         memory it reuses from one pass to the next (its
         :class:`~headwater.media.mpegts.packet_block.PacketArena`), which is free again
         only once the previous pass's bytes are written."""
+        key = id(recorder)
+        self.members[key] = recorder
+        try:
+            while not recorder.finished:
+                if self._leader is None:
+                    self._leader = key
+                if self._leader == key:
+                    await self._tick(period)
+                else:
+                    event = self._waiting[key] = anyio.Event()
+                    await event.wait()
+        finally:
+            del self.members[key]
+            self._waiting.pop(key, None)
+            if self._leader == key:
+                self._leader = None
+            if self._leader is None:  # another member leads from now on (this one was
+                for event in self._waiting.values():  # woken to, maybe, but is done)
+                    event.set()
+                    break
+
+    async def _tick(self, period: float) -> None:
+        """Sleep until the next multiple of ``period`` seconds, then run its pass."""
         now = time.monotonic()
-        tick = int(now // period) + 1
-        await anyio.sleep(tick * period - now)
-        if tick <= self._ticked:
-            return
-        self._ticked = tick
+        await anyio.sleep((int(now // period) + 1) * period - now)
         with anyio.CancelScope(shield=True):  # frames taken are frames written
             async with self._lock:
-                for recorder in list(self.members.values()):
+                for key, recorder in list(self.members.items()):
                     recorder.poll()
+                    if recorder.finished and key in self._waiting:
+                        self._waiting.pop(key).set()
                 await self._flush()
 
     async def pace(self, segment: OpenSegment | None) -> None:

@@ -24,6 +24,8 @@ numpy is optional for the core (the plugins that mux depend on it); without it
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable
 from typing import Any
 
 try:
@@ -88,13 +90,28 @@ class PacketArena:
     so a steady stream settles on one block.
     """
 
-    __slots__ = ("_block", "_need", "_used")
+    __slots__ = ("_block", "_need", "_scratch", "_used")
 
     def __init__(self, rows: int = 1024) -> None:
         self._block = np.empty((rows, 188), dtype=np.uint8)
         self._used = 0
         self._need = 0
         """Rows asked for since the last reset (what the next round may need)."""
+        self._scratch = io.BytesIO()
+        """Where :meth:`join` puts a batch's payload before it is laid out (kept: its
+        memory is reused by every batch)."""
+
+    def join(self, parts: Iterable[bytes | memoryview]) -> memoryview:
+        """``b"".join(parts)`` in memory reused from one call to the next: valid until the
+        next call (the result must be let go of before it)."""
+        scratch = self._scratch
+        scratch.seek(0)
+        try:
+            scratch.writelines(parts)
+        except BufferError:  # the last result is still held somewhere: start afresh
+            scratch = self._scratch = io.BytesIO()
+            scratch.writelines(parts)
+        return scratch.getbuffer()[: scratch.tell()]
 
     @property
     def capacity(self) -> int:

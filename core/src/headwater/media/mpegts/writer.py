@@ -401,7 +401,12 @@ class TSWriter:
                 rows += middle + 1
         if not rows:
             return b"", begins, starts
-        data = packet_block.interleave(b"".join(heads), b"".join(body), rows, arena)
+        if arena is None:
+            data = packet_block.interleave(b"".join(heads), b"".join(body), rows)
+        else:  # the payload joined in the arena's memory too, let go of once laid out
+            joined = arena.join(body)
+            data = packet_block.interleave(b"".join(heads), joined, rows, arena)
+            joined.release()
         return data, begins, starts
 
     def _write_each(
