@@ -9,9 +9,14 @@ which writes every recorder of the root in one batch at least every ``FLUSH_SECO
 is on disk; a closed segment is renamed to its final name, which carries its duration,
 and marked complete). The recorder itself does no I/O and no thread hand-off.
 
-Cost: the recorder wakes up at most every ``GATHER_SECONDS`` and takes every frame queued
-since (one task switch per batch instead of one per frame); a frame waits at most about
-``GATHER_SECONDS + FLUSH_SECONDS`` (0.5 s) before it is on disk.
+Cost: recorders do not wake up one by one. Every ``GATHER_SECONDS`` (a tick) one pass over
+every recorder of the root (:meth:`~headwater_dvr.writer.SegmentWriter.attend`, run by one
+of their tasks) takes the frames each subscription gathered (:meth:`DvrRecorder.poll`),
+muxes each batch in one :meth:`~headwater.media.segmenter.Segmenter.feed_many` call into
+the recorder's :class:`~headwater.media.mpegts.packet_block.PacketArena` (memory reused
+from one tick to the next), and flushes the root; so a frame is on disk about
+``GATHER_SECONDS`` (0.4 s) after its arrival, plus the time the pass and the write take.
+With ``gather=0`` (tests) the recorder takes each frame as it comes in its own task.
 
 Time axis: the wall clock at ingest. The first segment of a publication starts at the
 moment its first frame arrives; each next one where the previous ended, re-anchored to the

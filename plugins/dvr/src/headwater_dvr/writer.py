@@ -2,12 +2,13 @@
 
 Recorders never touch the disk themselves. They append each segment's TS bytes to its
 :class:`OpenSegment` in memory and tell the writer when a segment starts and ends; every
-``FLUSH_SECONDS`` one of them (whichever notices first) runs :meth:`SegmentWriter.flush`,
-which hands the whole batch — new segments, the bytes of every open segment, the
-segments that ended — to the archive's worker thread in **one** call (the thread that
-also runs the index, so the two never race). That is a few thread hand-offs a second for
-the whole root, where one writer per recorder costs one per flush per stream, plus the
-open, close and rename of each segment; SQLite sees at most two transactions a flush.
+``FLUSH_SECONDS`` the pass of :meth:`SegmentWriter.attend` (every recorder of the root
+takes and muxes its frames, in one task) ends with :meth:`SegmentWriter.flush`, which
+hands the whole batch — new segments, the bytes of every open segment, the segments that
+ended — to the archive's worker thread in **one** call (the thread that also runs the
+index, so the two never race). That is a few thread hand-offs a second for the whole
+root, where one writer per recorder costs one per flush per stream, plus the open, close
+and rename of each segment; SQLite sees at most two transactions a flush.
 
 Inside that call the order is what the crash guarantees of ``docs/dvr.md`` rest on:
 
@@ -19,16 +20,16 @@ Inside that call the order is what the crash guarantees of ``docs/dvr.md`` rest 
 3. one transaction records what is now on disk: the progress of every open segment (at
    most every ``INDEX_SECONDS``) and the finished segments as complete. A row therefore
    never claims bytes that are not on disk, and a frame is handed to the OS within about
-   ``GATHER_SECONDS + FLUSH_SECONDS`` of its arrival.
+   ``FLUSH_SECONDS`` of its arrival (plus the pass and the write).
 
 This is the brief's "written with aiofiles" done in bulk: aiofiles runs each call on a
 file in a worker thread, one hand-off per call per file; here the same blocking calls run
 off the event loop in one hand-off for all the files of a flush.
 
-A disk that cannot keep up holds the recorders back (a segment with ``MAX_BUFFERED``
-bytes waiting makes its recorder wait for the flush), so the bound is the subscription's
-and the publisher is never slowed. A write error ends only the segment it hit: its
-recorder raises it at its next step.
+A disk that cannot keep up holds the recorders back (the next pass waits for the running
+flush; a recorder fed frame by frame waits for it when a segment holds ``MAX_BUFFERED``
+bytes), so the bound is the subscription's and the publisher is never slowed. A write
+error ends only the segment it hit: its recorder raises it at its next step.
 """
 
 from __future__ import annotations
