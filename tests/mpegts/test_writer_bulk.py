@@ -325,18 +325,23 @@ def test_pes_header_equals_the_old_builder(sid, pts, dts_offset, size, sized) ->
 
 
 @pytest.mark.skipif(not packet_block.AVAILABLE, reason="numpy is not installed")
-def test_packet_arena_reuses_its_block_and_grows_to_what_a_round_used() -> None:
+def test_packet_arena_reuses_its_block_and_fits_it_to_what_a_round_used() -> None:
+    slack = packet_block.MIN_ROWS
     arena = packet_block.PacketArena(rows=10)
     first = arena.rows(6)
     assert first.shape == (6, 188) and first.base is not None  # a view of the block
     spill = arena.rows(6)  # does not fit: an array of its own
     assert spill.shape == (6, 188) and spill.base is None
     arena.reset()
-    assert arena.capacity == 15  # the 12 rows asked for, and a quarter more
+    assert arena.capacity == 12 + 3 + slack  # the 12 rows asked for, a quarter more
     again = arena.rows(12)
-    assert again.base is not None and arena.capacity == 15
+    assert again.base is not None
     arena.reset()
-    assert arena.capacity == 15 and arena.rows(15).base is not None
+    assert arena.capacity == 12 + 3 + slack  # steady: the same block
+    burst = packet_block.PacketArena(rows=1000)
+    burst.rows(10)
+    burst.reset()
+    assert burst.capacity == 10 + 2 + slack  # a round used far less: the memory goes
 
 
 @pytest.mark.skipif(not packet_block.AVAILABLE, reason="numpy is not installed")

@@ -36,6 +36,9 @@ except ImportError:  # pragma: no cover - exercised only where numpy is absent
 AVAILABLE = np is not None
 """True when numpy is importable (the block path can be used)."""
 
+MIN_ROWS = 64
+"""Rows a :class:`PacketArena` keeps beyond what it needs (and the slack before it shrinks)."""
+
 MAX_RUN = 1 << 16
 """Longest run written in one block (a 12 MB PES); longer runs are cut into blocks."""
 
@@ -86,11 +89,13 @@ class PacketArena:
 
     The owner calls :meth:`reset` only once nothing it was handed is in use any more (the
     DVR recorder: once its bytes are written). A batch that does not fit gets an array of
-    its own, and the next :meth:`reset` grows the arena to what the busiest round used,
-    so a steady stream settles on one block.
+    its own, and the next :meth:`reset` sizes the arena to what the round used (a quarter
+    more); it also shrinks to that when a round used less than half of it, so a burst
+    (a recorder that fell behind) does not keep its memory, and a steady stream settles
+    on one block.
     """
 
-    __slots__ = ("_block", "_need", "_scratch", "_used")
+    __slots__ = ("_block", "_joined", "_need", "_scratch", "_used")
 
     def __init__(self, rows: int = 1024) -> None:
         self._block = np.empty((rows, 188), dtype=np.uint8)
@@ -100,6 +105,8 @@ class PacketArena:
         self._scratch = io.BytesIO()
         """Where :meth:`join` puts a batch's payload before it is laid out (kept: its
         memory is reused by every batch)."""
+        self._joined = 0
+        """The longest :meth:`join` since the last reset."""
 
     def join(self, parts: Iterable[bytes | memoryview]) -> memoryview:
         """``b"".join(parts)`` in memory reused from one call to the next: valid until the
@@ -111,7 +118,9 @@ class PacketArena:
         except BufferError:  # the last result is still held somewhere: start afresh
             scratch = self._scratch = io.BytesIO()
             scratch.writelines(parts)
-        return scratch.getbuffer()[: scratch.tell()]
+        size = scratch.tell()
+        self._joined = max(self._joined, size)
+        return scratch.getbuffer()[:size]
 
     @property
     def capacity(self) -> int:
@@ -130,10 +139,14 @@ class PacketArena:
 
     def reset(self) -> None:
         """Everything handed out is free again (its bytes are no longer read)."""
-        if self._need > len(self._block):  # grow with some room to spare
-            self._block = np.empty((self._need + self._need // 4, 188), dtype=np.uint8)
+        need = self._need
+        if need > len(self._block) or 4 * need < 2 * len(self._block) - 4 * MIN_ROWS:
+            self._block = np.empty((need + need // 4 + MIN_ROWS, 188), dtype=np.uint8)
+        if self._scratch.getbuffer().nbytes > 2 * self._joined + MIN_ROWS * 184:
+            self._scratch = io.BytesIO()  # a burst's payload: let its memory go
         self._used = 0
         self._need = 0
+        self._joined = 0
 
 
 def interleave(
