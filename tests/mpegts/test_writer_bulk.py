@@ -354,3 +354,11 @@ def test_packet_arena_join_reuses_its_memory_and_survives_a_held_result() -> Non
     held = arena.join([b"12", b"34"])
     again = arena.join([b"5678", b"9"])  # ``held`` still exported: a fresh buffer
     assert bytes(held) == b"1234" and bytes(again) == b"56789"
+    again.release()
+    burst = arena.join([b"z" * (packet_block.SCRATCH_SLACK + 10)])
+    assert len(burst) == packet_block.SCRATCH_SLACK + 10
+    burst.release()
+    small = arena.join([b"after"])  # the burst's buffer is let go of (its copy returned)
+    assert bytes(small) == b"after"
+    small.release()
+    assert bytes(arena.join([b"new"])) == b"new"  # a small buffer again

@@ -25,6 +25,7 @@ numpy is optional for the core (the plugins that mux depend on it); without it
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,6 +39,12 @@ AVAILABLE = np is not None
 
 MIN_ROWS = 64
 """Rows a :class:`PacketArena` keeps beyond what it needs (and the slack before it shrinks)."""
+
+SCRATCH_SLACK = 1 << 20
+"""Bytes the shared join buffer may hold beyond four times a batch before it is let go."""
+
+_local = threading.local()
+"""Each thread's join buffer (:meth:`PacketArena.join`)."""
 
 MAX_RUN = 1 << 16
 """Longest run written in one block (a 12 MB PES); longer runs are cut into blocks."""
@@ -95,32 +102,34 @@ class PacketArena:
     on one block.
     """
 
-    __slots__ = ("_block", "_joined", "_need", "_scratch", "_used")
+    __slots__ = ("_block", "_need", "_used")
 
     def __init__(self, rows: int = 1024) -> None:
         self._block = np.empty((rows, 188), dtype=np.uint8)
         self._used = 0
         self._need = 0
         """Rows asked for since the last reset (what the next round may need)."""
-        self._scratch = io.BytesIO()
-        """Where :meth:`join` puts a batch's payload before it is laid out (kept: its
-        memory is reused by every batch)."""
-        self._joined = 0
-        """The longest :meth:`join` since the last reset."""
 
     def join(self, parts: Iterable[bytes | memoryview]) -> memoryview:
-        """``b"".join(parts)`` in memory reused from one call to the next: valid until the
-        next call (the result must be let go of before it)."""
-        scratch = self._scratch
+        """``b"".join(parts)`` in memory reused from one call to the next (one buffer per
+        thread, shared by every arena: a batch's payload lives only until it is laid out).
+        The result is valid until the next call and must be let go of before it."""
+        scratch = getattr(_local, "scratch", None)
+        if scratch is None:
+            scratch = _local.scratch = io.BytesIO()
         scratch.seek(0)
         try:
             scratch.writelines(parts)
         except BufferError:  # the last result is still held somewhere: start afresh
-            scratch = self._scratch = io.BytesIO()
+            scratch = _local.scratch = io.BytesIO()
             scratch.writelines(parts)
         size = scratch.tell()
-        self._joined = max(self._joined, size)
-        return scratch.getbuffer()[:size]
+        view = scratch.getbuffer()
+        if view.nbytes > 4 * size + SCRATCH_SLACK:  # a burst's payload: let its memory go
+            view.release()
+            _local.scratch = None
+            return memoryview(scratch.getvalue()[:size])
+        return view[:size]
 
     @property
     def capacity(self) -> int:
@@ -142,11 +151,8 @@ class PacketArena:
         need = self._need
         if need > len(self._block) or 4 * need < 2 * len(self._block) - 4 * MIN_ROWS:
             self._block = np.empty((need + need // 4 + MIN_ROWS, 188), dtype=np.uint8)
-        if self._scratch.getbuffer().nbytes > 2 * self._joined + MIN_ROWS * 184:
-            self._scratch = io.BytesIO()  # a burst's payload: let its memory go
         self._used = 0
         self._need = 0
-        self._joined = 0
 
 
 def interleave(
