@@ -35,9 +35,26 @@ OFFLINE_POLL = 1.0
 """Seconds between checks whether a watched stream that went offline is back (the
 ``stream_started`` hook wakes it at once; the poll is the safety net)."""
 GATHER_SECONDS = 0.1
-"""Pause between batches of frames of an MPEG-TS HLS: one task switch per batch, not one
-per frame (a segment is listed at most this much later; a republication ends the pause at
-once). Low-latency HLS takes each frame as it comes."""
+"""Pause between batches of frames of an MPEG-TS HLS once its open segment may close: one
+task switch per batch, not one per frame (a segment is listed at most this much after the
+keyframe that closes it; a republication ends the pause at once). Low-latency HLS takes
+each frame as it comes."""
+LONG_GATHER_SECONDS = 1.0
+"""The longest pause while the open segment cannot close yet: the HLS sleeps until its
+target is about to be reached (:meth:`SegmentWindow.seconds_to_cut`), at most this long,
+so a 2 s segment takes about four batches instead of twenty (fewer wake-ups, and bigger
+batches mux for less per frame). Bounded, since the media clock can run ahead of arrival."""
+
+
+def gather_pause(seconds_to_cut: float) -> float:
+    """How long an MPEG-TS HLS lets frames gather after a batch, when its open segment can
+    close ``seconds_to_cut`` seconds of media from now at the earliest: until half a
+    :data:`GATHER_SECONDS` past that point (so the keyframe that closes it has most likely
+    arrived, and the segment is listed as soon after it as with fixed 0.1 s gathers, on
+    average), at most :data:`LONG_GATHER_SECONDS`, at least :data:`GATHER_SECONDS`."""
+    pause = seconds_to_cut + GATHER_SECONDS / 2 if seconds_to_cut > 0 else GATHER_SECONDS
+    return min(max(pause, GATHER_SECONDS), LONG_GATHER_SECONDS)
+
 REMEMBERED = 4096
 """Stream names whose last sequence numbers are remembered after their HLS stopped."""
 
@@ -171,9 +188,10 @@ class LiveHLS:
             # The newest timestamp waiting arrived about now (the last frame may be audio
             # that the publisher interleaves behind its video: take the largest).
             window.start_publication(sub.tracks, time.time(), max(f.dts for f in backlog))
-            # MPEG-TS segments are listed whole: frames may gather a little between
-            # batches; low-latency parts are listed as the next frame arrives, so not there
-            gather = 0.0 if is_low_latency(self.variant) else GATHER_SECONDS
+            # MPEG-TS segments are listed whole: frames may gather between batches (until
+            # the open segment may close, then 0.1 s at a time); low-latency parts are
+            # listed as the next frame arrives, so not there
+            gather = not is_low_latency(self.variant)
             try:
                 if window.feed_many(backlog):
                     self._notify()
@@ -182,7 +200,8 @@ class LiveHLS:
                     if window.feed_many([frame, *sub.drain()]):
                         self._notify()
                     if gather:
-                        with anyio.move_on_after(gather):  # cut short by a republish
+                        pause = gather_pause(window.seconds_to_cut())
+                        with anyio.move_on_after(pause):  # cut short by a republish
                             await self._republished.wait()
             finally:
                 if window.end_publication() is not None:

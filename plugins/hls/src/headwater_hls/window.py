@@ -115,6 +115,8 @@ class SegmentWindow:
         self._tracks: dict[int, Track] = {}
         self._new_publication = False
         self._rendered = RenderCache()
+        self._latest_dts: int | None = None
+        """DTS of the last frame fed (None before the first of a publication)."""
 
     # -- publications ------------------------------------------------------------------
 
@@ -133,6 +135,7 @@ class SegmentWindow:
         self._segmenter = Segmenter(list(tracks), target=first_target)
         self._anchor = (now, latest_dts)
         self._new_publication = True
+        self._latest_dts = None
 
     def end_publication(self) -> LiveSegment | None:
         """The publication ended: close the open segment (complete to its last frame)."""
@@ -162,6 +165,7 @@ class SegmentWindow:
         if segmenter is None:
             raise RuntimeError("feed() outside a publication")
         self._tracks[frame.track.id] = frame.track
+        self._latest_dts = frame.dts
         step: Step = segmenter.feed(frame)
         done = None
         if step.closed is not None and self._open is not None:
@@ -195,6 +199,7 @@ class SegmentWindow:
         tracks = self._tracks
         for frame in frames[pos:] if pos else frames:
             tracks[frame.track.id] = frame.track
+        self._latest_dts = frames[-1].dts
         for step in segmenter.feed_many(frames[pos:] if pos else frames):
             if step.closed is not None and self._open is not None:
                 self._finish(step.closed)
@@ -207,6 +212,24 @@ class SegmentWindow:
                 self._drop_oversized()  # the rest of this batch goes with it
                 break
         return done
+
+    def seconds_to_cut(self) -> float:
+        """Seconds of media from the last frame fed until the open segment may close.
+
+        A segment closes at the first keyframe at least ``target`` after its start (see
+        :class:`~headwater.media.segmenter.Segmenter`), so before that point no frame can
+        complete one and the live HLS may gather frames for longer (bigger batches, fewer
+        wake-ups) without listing any segment later. 0 when the next frame may close it:
+        no segment open yet, the first segment (cut at its first keyframe), the target
+        reached, or timestamps that went backwards or jumped (a cut at the next keyframe).
+        """
+        segmenter, info, latest = self._segmenter, self._open, self._latest_dts
+        if segmenter is None or info is None or latest is None:
+            return 0.0
+        left = info.start + segmenter.target - latest
+        if left <= 0 or left > segmenter.target:
+            return 0.0
+        return left / CLOCK_RATE
 
     def _begin(self, info: SegmentInfo) -> None:
         self._open = info
