@@ -55,6 +55,7 @@ def gather_pause(seconds_to_cut: float) -> float:
     pause = seconds_to_cut + GATHER_SECONDS / 2 if seconds_to_cut > 0 else GATHER_SECONDS
     return min(max(pause, GATHER_SECONDS), LONG_GATHER_SECONDS)
 
+
 REMEMBERED = 4096
 """Stream names whose last sequence numbers are remembered after their HLS stopped."""
 
@@ -78,6 +79,8 @@ class LiveHLS:
         """Requests held in :meth:`wait_for` (the HLS is not idle while any is)."""
         self._republished = anyio.Event()
         self._scope = anyio.CancelScope()
+        self._pause: anyio.CancelScope | None = None
+        """The scope of the gather pause under way, if any (cancelled to end it early)."""
         self._media_headers: dict[bytes, Headers] = {}
 
     def media_headers(self, content_type: bytes) -> Headers:
@@ -111,6 +114,21 @@ class LiveHLS:
     def wake(self) -> None:
         """The stream was published again: resubscribe now rather than at the next poll."""
         self._republished.set()
+        self.end_pause()
+
+    def end_pause(self) -> None:
+        """Stop gathering frames now: the publication ended or was taken over, so its last
+        segment is closed (or the new one followed) at once, not when the pause ends."""
+        if self._pause is not None:
+            self._pause.cancel()
+
+    async def _gather(self, seconds: float) -> None:
+        """Let frames gather for ``seconds`` (ended early by :meth:`end_pause`). A scope
+        without a deadline around a plain sleep: the usual, timed-out pause raises no
+        cancellation (one was raised and caught at every batch with ``move_on_after``)."""
+        with anyio.CancelScope() as self._pause:
+            await anyio.sleep(seconds)
+        self._pause = None
 
     def stop(self) -> None:
         """Stop following the stream (the segments go with this object)."""
@@ -199,10 +217,9 @@ class LiveHLS:
                     # every frame queued now, muxed at once (Segmenter.feed_many)
                     if window.feed_many([frame, *sub.drain()]):
                         self._notify()
-                    if gather:
-                        pause = gather_pause(window.seconds_to_cut())
-                        with anyio.move_on_after(pause):  # cut short by a republish
-                            await self._republished.wait()
+                    # no pause once the publication ended or was taken over (end_pause)
+                    if gather and not (sub.ended or self._republished.is_set()):
+                        await self._gather(gather_pause(window.seconds_to_cut()))
             finally:
                 if window.end_publication() is not None:
                     self._notify()
@@ -228,6 +245,13 @@ class HLSHub:
         for (running_name, _), live in list(self.running.items()):
             if running_name == name:
                 live.wake()
+
+    def stream_stopped(self, name: str) -> None:
+        """The publication of ``name`` ended: each running HLS of it closes its last
+        segment now rather than at the end of its gather pause."""
+        for (running_name, _), live in list(self.running.items()):
+            if running_name == name:
+                live.end_pause()
 
     def get(self, name: str, variant: str = "") -> LiveHLS | None:
         """The running HLS of ``name`` in ``variant`` (see :mod:`headwater_hls.variants`)."""

@@ -117,6 +117,11 @@ class SegmentWindow:
         self._rendered = RenderCache()
         self._latest_dts: int | None = None
         """DTS of the last frame fed (None before the first of a publication)."""
+        self._track_dts: dict[int, int] = {}
+        """DTS of the last frame fed of each track (to see timestamp jumps)."""
+        self._jumped_in: SegmentInfo | None = None
+        """The open segment when a track's timestamps last jumped: the cutter closes it at
+        the next keyframe, whatever its target (see :meth:`seconds_to_cut`)."""
 
     # -- publications ------------------------------------------------------------------
 
@@ -136,6 +141,8 @@ class SegmentWindow:
         self._anchor = (now, latest_dts)
         self._new_publication = True
         self._latest_dts = None
+        self._track_dts = {}
+        self._jumped_in = None
 
     def end_publication(self) -> LiveSegment | None:
         """The publication ended: close the open segment (complete to its last frame)."""
@@ -165,7 +172,7 @@ class SegmentWindow:
         if segmenter is None:
             raise RuntimeError("feed() outside a publication")
         self._tracks[frame.track.id] = frame.track
-        self._latest_dts = frame.dts
+        jumped = self._note_dts(frame)
         step: Step = segmenter.feed(frame)
         done = None
         if step.closed is not None and self._open is not None:
@@ -178,6 +185,8 @@ class SegmentWindow:
             self._open_bytes += len(step.data)
             if self._open_bytes > self.max_segment_bytes:
                 self._drop_oversized()
+        if jumped:
+            self._jumped_in = self._open
         return done
 
     def feed_many(self, frames: Sequence[Frame]) -> bool:
@@ -197,9 +206,11 @@ class SegmentWindow:
         if pos == len(frames) or segmenter is None:
             return done
         tracks = self._tracks
+        note = self._note_dts
+        jumped = False
         for frame in frames[pos:] if pos else frames:
             tracks[frame.track.id] = frame.track
-        self._latest_dts = frames[-1].dts
+            jumped = note(frame) or jumped
         for step in segmenter.feed_many(frames[pos:] if pos else frames):
             if step.closed is not None and self._open is not None:
                 self._finish(step.closed)
@@ -211,7 +222,22 @@ class SegmentWindow:
             if self._open_bytes > self.max_segment_bytes:
                 self._drop_oversized()  # the rest of this batch goes with it
                 break
+        if jumped:  # somewhere in the batch: the segment open now may close early
+            self._jumped_in = self._open
         return done
+
+    def _note_dts(self, frame: Frame) -> bool:
+        """Remember ``frame``'s DTS; True if its track's timestamps jumped (backwards, or
+        forwards by more than the cutter's ``max_gap``), as the cutter judges it."""
+        dts = frame.dts
+        self._latest_dts = dts
+        tid = frame.track.id
+        last = self._track_dts.get(tid)
+        self._track_dts[tid] = dts
+        if last is None:
+            return False
+        segmenter = self._segmenter
+        return dts < last or (segmenter is not None and dts - last > segmenter.max_gap)
 
     def seconds_to_cut(self) -> float:
         """Seconds of media from the last frame fed until the open segment may close.
@@ -221,13 +247,15 @@ class SegmentWindow:
         complete one and the live HLS may gather frames for longer (bigger batches, fewer
         wake-ups) without listing any segment later. 0 when the next frame may close it:
         no segment open yet, the first segment (cut at its first keyframe), the target
-        reached, or timestamps that went backwards or jumped (a cut at the next keyframe).
+        reached, or timestamps that went backwards or jumped while it was open (a cut at
+        the next keyframe).
         """
         segmenter, info, latest = self._segmenter, self._open, self._latest_dts
-        if segmenter is None or info is None or latest is None:
+        if segmenter is None or info is None or latest is None or info is self._jumped_in:
             return 0.0
-        left = info.start + segmenter.target - latest
-        if left <= 0 or left > segmenter.target:
+        target = segmenter.target
+        left = info.start + target - latest
+        if left <= 0 or left > target or target != self._target_ticks:
             return 0.0
         return left / CLOCK_RATE
 
