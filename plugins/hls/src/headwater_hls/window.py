@@ -61,20 +61,37 @@ def segment_uri(sequence: int) -> str:
     return f"mono-{sequence}.ts"
 
 
+MAX_CHUNKS = 16
+"""A closed segment made of more pieces than this is joined into one (see
+:class:`LiveSegment`): the first segment of a publication, cut frame by frame."""
+
+
 @dataclass(frozen=True, slots=True)
 class LiveSegment:
     """A closed segment held in memory.
 
+    Its bytes are kept as the pieces the cutter made (one per batch of frames, a few per
+    segment; views of the muxer's output) and sent as they are, one write each: joining
+    them copied every byte of every segment once more, which cost more than the writes.
+
+    :param chunks: the segment's bytes, in order.
+    :param size: their total length.
     :param discontinuity_number: discontinuities up to and including this segment, counted
         from the window's ``EXT-X-DISCONTINUITY-SEQUENCE`` base.
     """
 
     sequence: int
-    data: bytes
+    chunks: tuple[bytes | memoryview, ...]
+    size: int
     duration: float
     date_time: float
     discontinuity: bool
     discontinuity_number: int
+
+    @property
+    def data(self) -> bytes:
+        """The segment's bytes in one piece (a copy: made on each call)."""
+        return b"".join(self.chunks)
 
 
 class SegmentWindow:
@@ -265,7 +282,9 @@ class SegmentWindow:
         self._open_bytes = 0
 
     def _finish(self, info: SegmentInfo) -> LiveSegment:
-        data = b"".join(self._parts)
+        parts = self._parts
+        chunks = tuple(parts) if len(parts) <= MAX_CHUNKS else (b"".join(parts),)
+        size = self._open_bytes
         self._parts = []
         self._open_bytes = 0
         self._open = None
@@ -276,7 +295,8 @@ class SegmentWindow:
         wall, anchor_dts = self._anchor
         segment = LiveSegment(
             sequence=self.next_sequence,
-            data=data,
+            chunks=chunks,
+            size=size,
             duration=info.duration / CLOCK_RATE,
             date_time=wall + (info.start - anchor_dts) / CLOCK_RATE,
             discontinuity=discontinuity,
@@ -351,8 +371,8 @@ class SegmentWindow:
         total_seconds = 0.0
         for s in self.segments:
             seconds = max(s.duration, 0.001)
-            peak = max(peak, int(len(s.data) * 8 / seconds))
-            total_bits += len(s.data) * 8
+            peak = max(peak, int(s.size * 8 / seconds))
+            total_bits += s.size * 8
             total_seconds += seconds
         average = int(total_bits / total_seconds) if total_seconds else 0
         return peak, average
