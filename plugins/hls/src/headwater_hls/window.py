@@ -222,12 +222,17 @@ class SegmentWindow:
             pos += 1
         if pos == len(frames) or segmenter is None:
             return done
-        tracks = self._tracks
-        note = self._note_dts
+        tracks, track_dts, max_gap = self._tracks, self._track_dts, segmenter.max_gap
         jumped = False
-        for frame in frames[pos:] if pos else frames:
-            tracks[frame.track.id] = frame.track
-            jumped = note(frame) or jumped
+        for frame in frames[pos:] if pos else frames:  # as _note_dts, inline
+            track = frame.track
+            tid, dts = track.id, frame.dts
+            tracks[tid] = track
+            last = track_dts.get(tid)
+            if last is not None and (dts < last or dts - last > max_gap):
+                jumped = True
+            track_dts[tid] = dts
+        self._latest_dts = frames[-1].dts
         for step in segmenter.feed_many(frames[pos:] if pos else frames):
             if step.closed is not None and self._open is not None:
                 self._finish(step.closed)
