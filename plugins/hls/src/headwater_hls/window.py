@@ -133,7 +133,8 @@ class SegmentWindow:
         self._new_publication = False
         self._rendered = RenderCache()
         self._latest_dts: int | None = None
-        """DTS of the last frame fed (None before the first of a publication)."""
+        """The newest DTS fed since the last timestamp jump (None before the first frame
+        of a publication)."""
         self._track_dts: dict[int, int] = {}
         """DTS of the last frame fed of each track (to see timestamp jumps)."""
         self._jumped_in: SegmentInfo | None = None
@@ -223,6 +224,7 @@ class SegmentWindow:
         if pos == len(frames) or segmenter is None:
             return done
         tracks, track_dts, max_gap = self._tracks, self._track_dts, segmenter.max_gap
+        latest = self._latest_dts
         jumped = False
         for frame in frames[pos:] if pos else frames:  # as _note_dts, inline
             track = frame.track
@@ -231,8 +233,11 @@ class SegmentWindow:
             last = track_dts.get(tid)
             if last is not None and (dts < last or dts - last > max_gap):
                 jumped = True
+                latest = dts
+            elif latest is None or dts > latest:
+                latest = dts
             track_dts[tid] = dts
-        self._latest_dts = frames[-1].dts
+        self._latest_dts = latest
         for step in segmenter.feed_many(frames[pos:] if pos else frames):
             if step.closed is not None and self._open is not None:
                 self._finish(step.closed)
@@ -249,20 +254,24 @@ class SegmentWindow:
         return done
 
     def _note_dts(self, frame: Frame) -> bool:
-        """Remember ``frame``'s DTS; True if its track's timestamps jumped (backwards, or
-        forwards by more than the cutter's ``max_gap``), as the cutter judges it."""
+        """Remember ``frame``'s DTS (and the newest of all tracks: audio may trail the
+        video); True if its track's timestamps jumped (backwards, or forwards by more than
+        the cutter's ``max_gap``), as the cutter judges it."""
         dts = frame.dts
-        self._latest_dts = dts
         tid = frame.track.id
         last = self._track_dts.get(tid)
         self._track_dts[tid] = dts
-        if last is None:
-            return False
         segmenter = self._segmenter
-        return dts < last or (segmenter is not None and dts - last > segmenter.max_gap)
+        jumped = last is not None and (
+            dts < last or (segmenter is not None and dts - last > segmenter.max_gap)
+        )
+        latest = self._latest_dts
+        if jumped or latest is None or dts > latest:
+            self._latest_dts = dts
+        return jumped
 
     def seconds_to_cut(self) -> float:
-        """Seconds of media from the last frame fed until the open segment may close.
+        """Seconds of media from the newest frame fed until the open segment may close.
 
         A segment closes at the first keyframe at least ``target`` after its start (see
         :class:`~headwater.media.segmenter.Segmenter`), so before that point no frame can
