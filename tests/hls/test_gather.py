@@ -1,5 +1,6 @@
 """How long live HLS lets frames gather between batches (``SegmentWindow.seconds_to_cut``
-and ``live.gather_pause``): never past the point where a segment may close."""
+and ``live.gather_pause``): never past the point where a segment may close; and the
+segments it keeps in the pieces it cut them in, sent piece by piece."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from test_hls_window import AUDIO, VIDEO, S, av, window
 
 from headwater.media.frames import Frame
 from headwater_hls.live import GATHER_SECONDS, LONG_GATHER_SECONDS, gather_pause
+from headwater_hls.replies import Reply, send_reply
+from headwater_hls.window import MAX_CHUNKS
 
 
 def check_no_early_cut(frames: list[Frame], target: float, arrival: list[int]) -> None:
@@ -75,3 +78,40 @@ def test_mid_segment_it_is_the_media_time_to_the_target() -> None:
 )
 def test_gather_pause(left: float, pause: float) -> None:
     assert gather_pause(left) == pytest.approx(pause)
+
+
+def test_a_segment_keeps_the_pieces_it_was_cut_in() -> None:
+    frames = av(7, 2)  # keyframes at 0, 2, 4 and 6 s
+    w = window(target=2.0)
+    w.start_publication([VIDEO, AUDIO], 0.0, 0)
+    for first in range(0, len(frames), 10):  # batches of 10 frames
+        w.feed_many(frames[first : first + 10])
+    first_segment, *later = list(w.segments)
+    assert len(first_segment.chunks) == 1  # cut frame by frame: joined
+    assert later and all(1 < len(s.chunks) <= MAX_CHUNKS for s in later)
+    for s in w.segments:
+        assert s.size == len(s.data) == sum(len(c) for c in s.chunks)
+    frame_by_frame = window(target=2.0)
+    frame_by_frame.start_publication([VIDEO, AUDIO], 0.0, 0)
+    for frame in frames:
+        frame_by_frame.feed(frame)
+    assert [s.data for s in frame_by_frame.segments] == [s.data for s in w.segments]
+
+
+@pytest.mark.anyio
+async def test_a_reply_in_pieces_is_sent_piece_by_piece() -> None:
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    pieces = (b"abc", memoryview(b"defg"), b"h")
+    await send_reply(send, Reply(200, [(b"content-type", b"video/mp2t")], pieces))
+    head, *bodies = sent
+    assert head["headers"][0] == (b"content-length", b"8")
+    assert [bytes(m["body"]) for m in bodies] == [b"abc", b"defg", b"h"]
+    assert [m.get("more_body", False) for m in bodies] == [True, True, False]
+    sent.clear()
+    await send_reply(send, Reply(200, [], b"whole"))
+    assert sent[0]["headers"][0] == (b"content-length", b"5")
+    assert [m["body"] for m in sent[1:]] == [b"whole"]
