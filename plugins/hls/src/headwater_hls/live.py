@@ -42,7 +42,7 @@ each frame as it comes."""
 LONG_GATHER_SECONDS = 1.0
 """The longest pause while the open segment cannot close yet: the HLS sleeps until its
 target is about to be reached (:meth:`SegmentWindow.seconds_to_cut`), at most this long,
-so a 2 s segment takes about four batches instead of twenty (fewer wake-ups, and bigger
+so a 2 s segment takes about six batches instead of twenty (fewer wake-ups, and bigger
 batches mux for less per frame). Bounded, since the media clock can run ahead of arrival."""
 
 
