@@ -253,6 +253,19 @@ def test_dvr_write_tiny_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert "| 3 |" in capsys.readouterr().out
 
 
+def test_dvr_write_mux_tiny_run(
+    cache: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--mux``: the clip's frames through the real segmenter; every frame is archived
+    (as TS: a few percent more bytes than the frames' payload)."""
+    args = ["--publishers", "2", "--seconds", "1", "--warmup", "0.5", "--mux"]
+    extra = ["--segment-duration", "1", "--dir", str(tmp_path), "--cache-dir", str(cache)]
+    (row,) = run("dvr_write", [*args, *extra])
+    assert row["n"] == 2 and 1.0 < row["archive_ratio"] < 1.1
+    assert row["cpu_per_gb"] > 0 and row["mbs"] > 0
+    assert "| 2 |" in capsys.readouterr().out
+
+
 def test_rtmp_hls_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = [*TINY, "--cache-dir", str(cache), "--segment-duration", "1", "--warmup", "4"]
     rows = run("rtmp_hls", args)
