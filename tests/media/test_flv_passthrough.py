@@ -54,6 +54,8 @@ def _check(timestamp: int, body: bytes) -> None:
         return
     demux = _configured()
     (frame,) = demux.video(timestamp, body)
+    # A kept body's NAL units are cut on demand: the size is right before they exist.
+    assert frame.size == sum(map(len, expected[3]))
     assert (frame.pts, frame.dts, frame.keyframe, frame.nalus) == expected
     assert all(type(n) is bytes for n in frame.nalus)
     # The muxer's output is the same whether it uses the kept body or joins the NAL units.
@@ -130,3 +132,18 @@ def test_fuzzed_bodies(
 @given(body=st.binary(min_size=5, max_size=60))
 def test_fuzzed_raw_bytes(body: bytes) -> None:
     _check(500, bytes((0x27, 1)) + body[2:])
+
+
+def test_nalus_cut_from_the_body_on_demand() -> None:
+    """A frame holding its body alone makes its NAL units once, keeps them; setting them
+    replaces the content and forgets the body."""
+    body = _body(1, 0, [b"\x06\x05", b"\x65" + bytes(50)])
+    (frame,) = _configured().video(0, body)
+    assert frame.flv_body is body and frame.size == 53
+    units = frame.nalus
+    assert units == (b"\x06\x05", b"\x65" + bytes(50)) and frame.nalus is units
+    assert "nalus=(b'\\x06\\x05'" in repr(frame)
+    frame.nalus = (b"\x65\x88",)
+    assert frame.flv_body == b"" and frame.size == 2
+    plain = Frame(frame.track, 0, 0, nalus=(b"\x41",), flv_body=b"")
+    assert plain.size == 1 and Frame(frame.track, 0, 0, data=b"abc").size == 3
