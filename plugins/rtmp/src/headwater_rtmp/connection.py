@@ -9,9 +9,11 @@ After a small read (the socket had nothing more) a publisher's reading is paused
 
 The control task (:meth:`Connection.run`) does what needs awaiting: ``server.publish`` for
 each publish request, a subscription for each play request, and the watchdog (handshake,
-idle and send timeouts). Players write with ``transport.write`` once per turn and wait while
-the transport has paused writing; the subscription, not the publisher, absorbs a slow player
-(it drops to the next keyframe).
+idle and send timeouts). Players write with ``transport.write`` once per turn: every
+``play_interval`` the listener's :class:`~headwater_rtmp.play_ticker.PlayTicker` gives each
+player its turn from one timer callback (the play task only waits for the end); a player
+whose transport has paused writing skips its turns; the subscription, not the publisher,
+absorbs a slow player (it drops to the next keyframe).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import asyncio
 import logging
 import math
 import time
-from asyncio import sleep
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -38,6 +39,7 @@ from headwater import (
     peer_address,
 )
 from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
+from headwater_rtmp.play_ticker import PlayTicker
 from headwater_rtmp.settings import RTMPSettings
 from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire.messages import Message
@@ -46,7 +48,9 @@ from headwater_rtmp.wire.session import ServerSession
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-    from headwater import Publication, Server
+    from headwater import Publication, Server, Subscription
+    from headwater.media.flv import FlvTag
+    from headwater.media.frames import Frame
 
 log = logging.getLogger("headwater.rtmp")
 
@@ -79,6 +83,7 @@ class Connection(asyncio.Protocol):
         proto: str,
         start: Callable[[Connection], bool],
         done: Callable[[Connection], None],
+        ticker: PlayTicker | None = None,
     ) -> None:
         self.server = server
         self.settings = settings
@@ -109,6 +114,11 @@ class Connection(asyncio.Protocol):
         while ours is paused, and uvloop then drops what it had decrypted."""
         self._reading_paused = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        if ticker is None and settings.play_interval:
+            ticker = PlayTicker(settings.play_interval)
+        self._ticker = ticker if settings.play_interval else None
+        """Gives every player of the listener its turn each ``play_interval`` (None: 0,
+        each frame is written as it comes)."""
 
     # -- protocol callbacks (the data path) --------------------------------------------------
 
@@ -353,6 +363,41 @@ class Connection(asyncio.Protocol):
         finally:
             self.publishing.pop(sid, None)
 
+    async def _play_turns(
+        self, sub: Subscription, sid: int, messages: Callable[[Frame], list[FlvTag]]
+    ) -> None:
+        """Play through the listener's :class:`PlayTicker`: every ``play_interval`` the
+        frames the subscription gathered go out in one write (a backlog whole); returns
+        when the stream ended and everything queued was written."""
+        ticker = self._ticker
+        assert ticker is not None
+        done = anyio.Event()
+        send_media = self.session.outbox.media
+        drain = sub.drain
+
+        def turn() -> None:
+            if self.paused_since:
+                return  # the transport is full: the watchdog bounds the wait
+            try:
+                for frame in drain():
+                    for tag in messages(frame):
+                        send_media(sid, tag.kind, tag.timestamp, tag.data)
+                self.flush()
+            except Exception as exc:  # one client's failure closes that client only
+                self.fail(exc)
+                done.set()
+                return
+            if sub.ended and not sub.pending:
+                done.set()
+
+        key = (self, sid)
+        turn()  # the GOP cache's frames at once
+        ticker.add(key, turn)
+        try:
+            await done.wait()
+        finally:
+            ticker.remove(key)
+
     async def play(
         self, event: ev.PlayRequested, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
@@ -378,20 +423,18 @@ class Connection(asyncio.Protocol):
                 send_media = self.session.outbox.media  # ServerSession.send_media, one call less
                 messages = adapter.muxer.frame  # PlayAdapter.messages, one call less
                 drain = sub.drain
-                pause = self.settings.play_interval
-                async for frame in sub:
-                    for tag in messages(frame):
-                        send_media(sid, tag.kind, tag.timestamp, tag.data)
-                    for more in drain():
-                        for tag in messages(more):
+                if self._ticker is not None:
+                    await self._play_turns(sub, sid, messages)
+                else:
+                    async for frame in sub:  # play_interval 0: each frame as it comes
+                        for tag in messages(frame):
                             send_media(sid, tag.kind, tag.timestamp, tag.data)
-                    self.flush()
-                    if self.paused_since:
-                        await self._writable.wait()  # the watchdog bounds this wait
-                    elif pause:
-                        # Let the next frames gather in the subscription: one wake-up and
-                        # one write serve all of them (a backlog is drained whole next turn).
-                        await sleep(pause)  # asyncio's own: anyio's costs more per call
+                        for more in drain():
+                            for tag in messages(more):
+                                send_media(sid, tag.kind, tag.timestamp, tag.data)
+                        self.flush()
+                        if self.paused_since:
+                            await self._writable.wait()  # the watchdog bounds this wait
             self.session.end_play(sid)
             self.flush()
         self.playing.pop(sid, None)
