@@ -9,11 +9,12 @@ After a small read (the socket had nothing more) a publisher's reading is paused
 
 The control task (:meth:`Connection.run`) does what needs awaiting: ``server.publish`` for
 each publish request, a subscription for each play request, and the watchdog (handshake,
-idle and send timeouts). Players write with ``transport.write`` once per turn: every
-``play_interval`` the listener's :class:`~headwater_rtmp.play_ticker.PlayTicker` gives each
-player its turn from one timer callback (the play task only waits for the end); a player
-whose transport has paused writing skips its turns; the subscription, not the publisher,
-absorbs a slow player (it drops to the next keyframe).
+idle and send timeouts). Players write with ``transport.write`` once per turn: the
+listener's :class:`~headwater_rtmp.play_scheduler.PlayScheduler` gives every player with
+new frames its turn in one callback right after the publisher's read was fanned out, and a
+player that wrote rests ``play_interval`` (the play task only waits for the end); a player
+whose transport has paused writing waits a rest and tries again; the subscription, not the
+publisher, absorbs a slow player (it drops to the next keyframe).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from headwater import (
     peer_address,
 )
 from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
-from headwater_rtmp.play_ticker import PlayTicker
+from headwater_rtmp.play_scheduler import PlayScheduler
 from headwater_rtmp.settings import RTMPSettings
 from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire.messages import Message
@@ -83,7 +84,7 @@ class Connection(asyncio.Protocol):
         proto: str,
         start: Callable[[Connection], bool],
         done: Callable[[Connection], None],
-        ticker: PlayTicker | None = None,
+        scheduler: PlayScheduler | None = None,
     ) -> None:
         self.server = server
         self.settings = settings
@@ -114,11 +115,11 @@ class Connection(asyncio.Protocol):
         while ours is paused, and uvloop then drops what it had decrypted."""
         self._reading_paused = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        if ticker is None and settings.play_interval:
-            ticker = PlayTicker(settings.play_interval)
-        self._ticker = ticker if settings.play_interval else None
-        """Gives every player of the listener its turn each ``play_interval`` (None: 0,
-        each frame is written as it comes)."""
+        if scheduler is None and settings.play_interval:
+            scheduler = PlayScheduler()
+        self._scheduler = scheduler if settings.play_interval else None
+        """Gives the listener's players their turns (None with ``play_interval`` 0: each
+        frame is written as it comes)."""
 
     # -- protocol callbacks (the data path) --------------------------------------------------
 
@@ -366,23 +367,33 @@ class Connection(asyncio.Protocol):
     async def _play_turns(
         self, sub: Subscription, sid: int, messages: Callable[[Frame], list[FlvTag]]
     ) -> None:
-        """Play through the listener's :class:`PlayTicker`: every ``play_interval`` the
-        frames the subscription gathered go out in one write (a backlog whole); returns
-        when the stream ended and everything queued was written."""
-        ticker = self._ticker
-        assert ticker is not None
+        """Play with turns from the listener's :class:`PlayScheduler`: the frames queued
+        for the player go out in one write as soon as the publisher's read that brought
+        them was fanned out, then the player rests ``play_interval`` while the next ones
+        gather (a backlog goes whole); returns when the stream ended and all was written."""
+        scheduler = self._scheduler
+        loop = self._loop
+        assert scheduler is not None and loop is not None
+        interval = self.settings.play_interval
         done = anyio.Event()
         send_media = self.session.outbox.media
         drain = sub.drain
+        key = (self, sid)
+        resting: asyncio.TimerHandle | None = None
 
         def turn() -> None:
-            if self.paused_since:
-                return  # the transport is full: the watchdog bounds the wait
+            nonlocal resting
+            if self.paused_since:  # the transport is full: try again after a rest (the
+                resting = loop.call_later(interval, rested)  # watchdog bounds the wait)
+                return
             try:
-                for frame in drain():
-                    for tag in messages(frame):
-                        send_media(sid, tag.kind, tag.timestamp, tag.data)
-                self.flush()
+                frames = drain()
+                if frames:
+                    for frame in frames:
+                        for tag in messages(frame):
+                            send_media(sid, tag.kind, tag.timestamp, tag.data)
+                    self.flush()
+                    resting = loop.call_later(interval, rested)
             except Exception as exc:  # one client's failure closes that client only
                 self.fail(exc)
                 done.set()
@@ -390,13 +401,25 @@ class Connection(asyncio.Protocol):
             if sub.ended and not sub.pending:
                 done.set()
 
-        key = (self, sid)
+        def rested() -> None:
+            nonlocal resting
+            resting = None
+            if sub.pending or sub.ended:
+                turn()
+
+        def ready() -> None:  # from the publisher's fan-out: write once it is over
+            if resting is None:
+                scheduler.soon(key, turn)
+
+        sub.on_ready = ready
         turn()  # the GOP cache's frames at once
-        ticker.add(key, turn)
         try:
             await done.wait()
         finally:
-            ticker.remove(key)
+            sub.on_ready = None
+            scheduler.cancel(key)
+            if resting is not None:
+                resting.cancel()
 
     async def play(
         self, event: ev.PlayRequested, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -423,7 +446,7 @@ class Connection(asyncio.Protocol):
                 send_media = self.session.outbox.media  # ServerSession.send_media, one call less
                 messages = adapter.muxer.frame  # PlayAdapter.messages, one call less
                 drain = sub.drain
-                if self._ticker is not None:
+                if self._scheduler is not None:
                     await self._play_turns(sub, sid, messages)
                 else:
                     async for frame in sub:  # play_interval 0: each frame as it comes
