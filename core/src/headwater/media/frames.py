@@ -7,6 +7,7 @@ Every timestamp is an integer on the 90 kHz clock, whatever the track.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -205,9 +206,13 @@ class Frame:
 def _nalus_of_flv_body(body: bytes) -> tuple[bytes, ...]:
     """The NAL units of a checked legacy AVC body: 4-byte big-endian lengths from offset 5."""
     out = []
+    unpack = _U32.unpack_from
     pos, n = 5, len(body)
     while pos < n:
         start = pos + 4
-        pos = start + int.from_bytes(body[pos:start], "big")
+        pos = start + unpack(body, pos)[0]
         out.append(body[start:pos])
     return tuple(out)
+
+
+_U32 = struct.Struct(">I")
