@@ -147,3 +147,17 @@ def test_nalus_cut_from_the_body_on_demand() -> None:
     assert frame.flv_body == b"" and frame.size == 2
     plain = Frame(frame.track, 0, 0, nalus=(b"\x41",), flv_body=b"")
     assert plain.size == 1 and Frame(frame.track, 0, 0, data=b"abc").size == 3
+
+
+@pytest.mark.parametrize("wrap", [bytes, memoryview, bytearray])
+def test_raw_aac_frames_carry_bytes_whatever_the_body(wrap) -> None:
+    """The AAC per-frame path gives ``data`` as ``bytes`` equal to the body past its two
+    header bytes, from bytes, memoryview and bytearray bodies alike."""
+    from headwater.media.flv import audio as flv_audio
+
+    demux = FlvDemuxer()
+    demux.audio(0, flv_audio.encode_audio_config(Codec.AAC, b"\x11\x90"))
+    body = b"\xaf\x01" + bytes(range(200))
+    (frame,) = demux.audio(40, wrap(body))
+    assert type(frame.data) is bytes and frame.data == body[2:]
+    assert (frame.pts, frame.dts, frame.keyframe, frame.nalus) == (3600, 3600, True, ())

@@ -262,7 +262,10 @@ class FlvDemuxer:
             # The per-frame path: a raw AAC frame (E.4.2.1) of a configured track.
             track = self.tracks.get(2)
             if track is not None and track.codec is Codec.AAC:
-                return [Frame(track, dts, dts, True, data=bytes(body[2:]))]
+                data = body[2:]
+                if type(data) is not bytes:
+                    data = bytes(data)
+                return [Frame(track, dts, dts, True, data)]  # positional: cheaper per call
         out = []
         for packet in parse_audio(body):
             if packet.codec is None:
