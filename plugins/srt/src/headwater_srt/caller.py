@@ -107,6 +107,7 @@ class Session:
         """Close the connection from our side."""
         self.connection.close(now_us(), reason)
 
+
 class Caller:
     """A caller waiting for a decision: :meth:`accept` or :meth:`reject` it.
 

@@ -225,9 +225,7 @@ class LiveReceiver:
             return _NO_LOSS
         return self._out_of_sequence(seq, ext, payload, now)
 
-    def _out_of_sequence(
-        self, seq: int, ext: int, payload: Any, now: int
-    ) -> list[tuple[int, int]]:
+    def _out_of_sequence(self, seq: int, ext: int, payload: Any, now: int) -> list[tuple[int, int]]:
         st = self.stats
         ahead = seq_diff(seq, self._next)
         offset = seq_diff(seq, self._head)
