@@ -128,22 +128,25 @@ def test_too_late_packets_are_dropped_and_acknowledged_past() -> None:
     assert r.stats.duplicates == 1
 
 
-def test_full_ack_after_8_packets_or_40ms() -> None:
+def test_full_ack_after_16_packets_or_80ms() -> None:
+    from headwater_srt.wire.receiver import ACK_MAX_INTERVAL, ACK_PACKETS
+
+    assert (ACK_PACKETS, ACK_MAX_INTERVAL) == (16, 80 * MS)
     r = make()
     feed(r, 100, 0, 100)
     assert r.feedback(10 * MS).ack is None  # one packet, 10 ms
-    for i in range(1, 7):
+    for i in range(1, 15):
         feed(r, 100 + i, 0, 100)
-    assert r.feedback(20 * MS).ack is None  # seven packets, 20 ms
-    feed(r, 107, 0, 100)
-    fb = r.feedback(30 * MS)  # eight packets
-    assert fb.ack is not None and not fb.ack.light and fb.ack.last_seq == 108
-    feed(r, 108, 0, 31 * MS)
+    assert r.feedback(20 * MS).ack is None  # fifteen packets, 20 ms
+    feed(r, 115, 0, 100)
+    fb = r.feedback(30 * MS)  # sixteen packets
+    assert fb.ack is not None and not fb.ack.light and fb.ack.last_seq == 116
+    feed(r, 116, 0, 31 * MS)
     assert r.feedback(40 * MS).ack is None
-    assert r.feedback(60 * MS).ack is None  # 30 ms since the last full ACK
-    fb = r.feedback(70 * MS)  # 40 ms: the one new packet is acknowledged
-    assert fb.ack is not None and fb.ack.last_seq == 109 and fb.ack_number == 2
-    assert r.feedback(200 * MS).ack is None  # nothing new at all
+    assert r.feedback(100 * MS).ack is None  # 70 ms since the last full ACK
+    fb = r.feedback(110 * MS)  # 80 ms: the one new packet is acknowledged
+    assert fb.ack is not None and fb.ack.last_seq == 117 and fb.ack_number == 2
+    assert r.feedback(300 * MS).ack is None  # nothing new at all
 
 
 def test_light_ack_every_64_packets_then_a_full_ack_and_ackack_rtt() -> None:
@@ -225,9 +228,10 @@ def test_random_loss_reorder_duplicates_deliver_everything_once() -> None:
 
 
 def ackack_round(r: LiveReceiver, i: int, peer_lag: int) -> None:
-    """One 40 ms period: a packet, a full ACK, its ACKACK stamped by the peer's clock."""
+    """One 80 ms period (ACK_MAX_INTERVAL): a packet, a full ACK, its ACKACK stamped by
+    the peer's clock."""
     feed(r, 100 + i, i * MS, i * MS)
-    now = (i + 1) * 40 * MS
+    now = (i + 1) * 80 * MS
     fb = r.feedback(now)
     assert fb.ack is not None and not fb.ack.light
     r.on_ackack(fb.ack_number, now - peer_lag, now)
