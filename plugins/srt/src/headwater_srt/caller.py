@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
+from anyio.lowlevel import checkpoint
 
 from headwater import HandshakeRejected
 
@@ -85,6 +86,8 @@ class Session:
             while True:
                 while chunks:
                     yield chunks.popleft()
+                    if chunks:  # a backlog: let the timer task read the socket between
+                        await (asyncio.sleep(0) if self._loop is not None else checkpoint())
                 if self._finished:
                     return
                 if self._loop is not None:
