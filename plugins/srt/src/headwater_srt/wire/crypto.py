@@ -48,6 +48,9 @@ MAX_PASSPHRASE = 79
 BATCH_MIN = 4
 """Packets of one size from which :meth:`PayloadCipher.apply_many` lays out counters with
 numpy; fewer go one by one."""
+KEPT_ROWS = 64
+"""Most packets whose counter blocks and key stream a cipher keeps arrays for between
+batches (64 full packets: 170 KB); bigger batches make their own."""
 
 
 class BadSecret(HandshakeRejected):
@@ -202,23 +205,27 @@ class PayloadCipher:
 
     def _counters(self, count: int, blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A counter-block array for ``count`` packets of ``blocks`` blocks as native
-        64-bit words (high word: the nonce's first eight bytes, filled in once), and the
-        row of low words before the sequence numbers go in (the nonce's last eight bytes
-        with the block index in the last two), and a buffer for the key stream. The
-        first ``count`` rows of one array kept
-        for the next batches of the same packet size (grown when a batch has more
-        packets; small streams hand over batches of varying counts)."""
+        64-bit words (high word: the nonce's first eight bytes, filled in once), the row
+        of low words before the sequence numbers go in (the nonce's last eight bytes with
+        the block index in the last two), and a buffer for the key stream.
+
+        The arrays are kept for the next batches of the same packet size (grown when a
+        batch has more packets; small streams hand over batches of varying counts) up to
+        :data:`KEPT_ROWS` packets: a bigger batch (a stream catching up after a stall)
+        gets arrays of its own, so that one burst does not hold memory for the rest of
+        the connection."""
         cached = self._layout
         if cached is not None and cached[0].shape[1] == blocks and cached[0].shape[0] >= count:
             return cached[0][:count], cached[1], cached[2]
         grow = cached is not None and cached[0].shape[1] == blocks
-        rows = max(count, 2 * cached[0].shape[0] if grow else 0, 8)
+        rows = max(count, min(2 * cached[0].shape[0], KEPT_ROWS) if grow else 0, 8)
         counters = np.empty((rows, blocks, 2), dtype=np.uint64)
         counters[:, :, 0] = np.array([self._nonce_hi], ">u8").view(np.uint64)[0]
         index = np.uint64(self._nonce_lo) ^ np.arange(blocks, dtype=np.uint64)
         low = index.astype(">u8").view(np.uint64)
         out = np.empty(counters.nbytes + 16, np.uint8)  # update_into wants a block to spare
-        self._layout = (counters, low, out)
+        if rows <= KEPT_ROWS:
+            self._layout = (counters, low, out)
         return counters[:count], low, out
 
 
