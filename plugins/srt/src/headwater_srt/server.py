@@ -253,6 +253,20 @@ def receive_buffer(sock: socket.socket) -> int:
     return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
 
 
+def receive_buffer_shortfall(sock: socket.socket) -> str | None:
+    """A sentence for the operator when ``sock`` got less receive buffer than
+    :data:`RECV_BUFFER` (the kernel's cap, ``net.core.rmem_max``), else None."""
+    doubled = 2 if sys.platform.startswith("linux") else 1
+    got = receive_buffer(sock) // doubled
+    if got >= RECV_BUFFER:
+        return None
+    return (
+        f"the kernel gave each SRT socket a receive buffer of {got / 1e6:.1f} MB where "
+        f"{RECV_BUFFER / 1e6:.1f} MB were asked: bursts beyond it are dropped and must be "
+        f"retransmitted. Raise the limit: sysctl -w net.core.rmem_max={RECV_BUFFER}"
+    )
+
+
 def _asyncio_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
@@ -316,16 +330,9 @@ class SRTService:
             raise
         self.addresses = [(self.host, p.port) for p in self.ports]
         if self.ports:
-            got = receive_buffer(self.ports[0].sock)
-            if got < RECV_BUFFER:
-                log.warning(
-                    "srt: the kernel gave the SRT sockets %.1f MB of receive buffer where "
-                    "%d MB were asked; bursts beyond it are dropped and must be "
-                    "retransmitted. Raise the limit: sysctl -w net.core.rmem_max=%d",
-                    got / 1e6,
-                    RECV_BUFFER >> 20,
-                    RECV_BUFFER,
-                )
+            problem = receive_buffer_shortfall(self.ports[0].sock)
+            if problem:
+                log.warning("srt: %s", problem)
         self._loop = _asyncio_loop()
         try:
             async with anyio.create_task_group() as tg:
