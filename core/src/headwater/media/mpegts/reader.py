@@ -32,7 +32,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from struct import Struct
-from typing import Any
 
 from headwater.media.frames import Codec, Frame, Track
 from headwater.media.mpegts import elementary
@@ -66,6 +65,42 @@ _HEADS = [Struct(">" + "I184x" * k) for k in range(BULK_MIN)]
 _PAYLOADS = [tuple(slice(o + 4, o + PACKET_SIZE) for o in range(0, k * PACKET_SIZE, PACKET_SIZE))
              for k in range(BULK_MIN)]  # fmt: skip
 """``_PAYLOADS[k]``: the payload slices of the first ``k`` packets of a buffer."""
+
+
+_SUCCESSOR = bytes((v & 0xF0) | ((v + 1) & 15) for v in range(256))
+"""Byte 3 of the next plain continuation: the same flags, the continuity counter plus one."""
+
+
+def _runs(buf: bytes, off: int, end: int, k: int) -> list[int]:
+    """Where the ``k`` packets from ``off`` break into runs: the index of each packet whose
+    bytes 1-2 (flags, PID) differ from the packet before or whose byte 3 is not
+    ``_SUCCESSOR`` of the one before (the same flags, the next counter).
+
+    A run that begins with a plain continuation is therefore all plain continuations of
+    one PID with counters in sequence (the successor keeps the plain flags); a run that
+    begins with any other packet goes packet by packet in :meth:`TSReader._run_bulk`, so
+    look-alike unusual packets in a row cost time, never correctness. Each header byte
+    of every packet is one strided ``bytes`` slice read as one big integer, 8 bits per
+    packet (the first packet in the top byte): the comparisons of all packets with their
+    predecessors are a few integer operations, and only the breaks (a few per PES) are
+    visited in Python.
+    """
+    b1 = buf[off + 1 : end : PACKET_SIZE]
+    b3 = buf[off + 3 : end : PACKET_SIZE]
+    one = int.from_bytes(b1, "big")
+    two = int.from_bytes(buf[off + 2 : end : PACKET_SIZE], "big")
+    three = int.from_bytes(b3, "big")
+    nxt = int.from_bytes(b3.translate(_SUCCESSOR), "big")
+    # packet i's byte sits 8 bits below packet i - 1's: shifting by 8 lines each up
+    # with its predecessor; the top byte (packet 0, compared with nothing) is dropped
+    diff = (one ^ (one >> 8)) | (two ^ (two >> 8)) | (three ^ (nxt >> 8))
+    diff &= (1 << 8 * (k - 1)) - 1
+    out = []
+    while diff:
+        low = (diff.bit_length() - 1) & ~7
+        out.append(k - 1 - (low >> 3))
+        diff &= (1 << low) - 1
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,31 +279,24 @@ class TSReader:
     ) -> tuple[int, _Pid | None, int]:
         """The bulk path over the whole packets from ``off`` up to the first without a sync
         byte; returns the offset reached, the last packet's PID state and the count."""
-        np: Any = _np
         k = (len(buf) - off) // PACKET_SIZE
         # every packet's sync byte as one strided bytes slice: the run ends at the first
         # packet without one (those go through _run's resync)
-        sync = buf[off : off + k * PACKET_SIZE : PACKET_SIZE]
+        end = off + k * PACKET_SIZE
+        sync = buf[off:end:PACKET_SIZE]
         if sync.count(_SYNC) != k:
             k -= len(sync.lstrip(_SYNC))
             if k == 0:
                 return off, last, 0
-        # every packet's 32-bit header at once: a strided view, no copy of the payloads
-        heads = np.ndarray((k,), ">u4", buf, off, (PACKET_SIZE,)).astype(np.uint32)
-        payloads = np.ndarray((k, PACKET_SIZE - 4), np.uint8, buf, off + 4, (PACKET_SIZE, 1))
-        prev = heads[:-1]
-        # packet i follows i-1 when i-1 is plain and i's header is i-1's with the next
-        # counter (so i is plain too, on the same PID); runs break where one does not
-        breaks = ((prev & _PLAIN_MASK) != _PLAIN) | (
-            heads[1:] != ((prev & _NOT_CC) | ((prev + 1) & 15))
-        )
-        bounds = [0, *(breaks.nonzero()[0] + 1).tolist(), k]
-        heads_list = heads.tolist()
+            end = off + k * PACKET_SIZE
+        bounds = [0, *_runs(buf, off, end, k), k]
+        payloads = _np.ndarray((k, PACKET_SIZE - 4), _np.uint8, buf, off + 4, (PACKET_SIZE, 1))
+        unpack = HEADER.unpack_from
         fast_get = self._fast.get
         finish = self._finish
         for r in range(len(bounds) - 1):
             i, j = bounds[r], bounds[r + 1]
-            h = heads_list[i]
+            h = unpack(buf, off + i * PACKET_SIZE)[0]
             st = fast_get(h)
             if st is not None and st.cc == h & 15 and st.remaining > PACKET_SIZE:
                 # a run of plain continuations: all but the packet that may end a sized PES
@@ -276,13 +304,13 @@ class TSReader:
                 m = min(j - i, (st.remaining - 1) // 184)
                 if m > 1:
                     st.parts.append(payloads[i : i + m].tobytes())
-                    st.cc = (heads_list[i + m - 1] + 1) & 15
+                    st.cc = (h + m) & 15
                     st.remaining -= 184 * m
                     last = st
                     i += m
             while i < j:  # the per-packet code of _run, for run starts and the rest
                 pos = off + i * PACKET_SIZE
-                h = heads_list[i]
+                h = unpack(buf, pos)[0]
                 st = fast_get(h)
                 if st is not None and st.cc == h & 15:
                     st.parts.append(mv[pos + 4 : pos + 188])
