@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from test_reader import _damage
 from ts_helpers import CODEC_PAIRS, frame_key
 
+from headwater.media.annexb import split_annexb
 from headwater.media.mpegts import TSReader
 
 CHUNKINGS = [None, [65536], [29000], [188 * 64], [188 * 65 + 7], [1316], [4096, 100, 188 * 80]]
@@ -216,3 +217,15 @@ def test_generated_headers(ts_clip, headers, chunks) -> None:
         counters[pid] = (low + 1) & 15
         out += bytes((0x47, flags << 5 | pid >> 8, pid & 0xFF, low)) + noise + body[n % 60][4:]
     assert_same(bytes(out) + data[188 * 30 : 188 * 200], chunks)
+
+
+ANNEXB = st.lists(st.sampled_from([b"\x00", b"\x00\x00\x01", b"\x00\x00\x00\x01", b"\x01",
+                                   b"\x03", b"\x65\x88", b"\xff"]), max_size=40)  # fmt: skip
+
+
+@SLOW
+@given(ANNEXB, st.integers(-2, 200), st.none() | st.integers(-2, 200))
+def test_split_annexb_as_before(pieces, start, end) -> None:
+    """The start-code scan (now ``re``) splits every buffer and range as before."""
+    data = b"".join(pieces)
+    assert split_annexb(data, start, end) == legacy_reader.split_annexb(data, start, end)
