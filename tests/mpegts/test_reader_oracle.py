@@ -23,7 +23,8 @@ from test_reader import _damage
 from ts_helpers import CODEC_PAIRS, frame_key
 
 from headwater.media.annexb import split_annexb
-from headwater.media.mpegts import TSReader
+from headwater.media.frames import Codec, Track
+from headwater.media.mpegts import TSReader, elementary
 
 CHUNKINGS = [None, [65536], [29000], [188 * 64], [188 * 65 + 7], [1316], [4096, 100, 188 * 80]]
 SLOW = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -229,3 +230,39 @@ def test_split_annexb_as_before(pieces, start, end) -> None:
     """The start-code scan (now ``re``) splits every buffer and range as before."""
     data = b"".join(pieces)
     assert split_annexb(data, start, end) == legacy_reader.split_annexb(data, start, end)
+
+
+def _adts(size: int, crc: bool, blocks: int, freq: int, channels: int) -> bytes:
+    head = 9 if crc else 7
+    total = head + size
+    return bytes((0xFF, 0xF0 | (0 if crc else 1), 0x40 | freq << 2 | channels >> 2,
+                  (channels & 3) << 6 | total >> 11, (total >> 3) & 0xFF,
+                  (total & 7) << 5 | 0x1F, 0xFC | (blocks - 1)))  # fmt: skip
+
+
+ADTS = st.lists(
+    st.tuples(st.integers(0, 300), st.booleans(), st.integers(1, 4), st.sampled_from([3, 4, 15]),
+              st.integers(1, 2), st.none() | st.tuples(st.integers(0, 8), st.integers(0, 255))),
+    min_size=1, max_size=12,
+)  # fmt: skip
+
+
+@SLOW
+@given(ADTS, st.integers(0, 40), st.sampled_from([b"", b"\x11\x90"]))
+def test_aac_frames_as_before(frames, cut, config) -> None:
+    """ADTS runs with and without CRC, several raw blocks, reserved rates, damaged headers
+    and a cut end give the same frames, track and next timestamp as before."""
+    data = bytearray(b"\xaa\xbb")
+    for size, crc, blocks, freq, channels, flip in frames:
+        body = bytes(size + (2 if crc else 0))  # the CRC, then the raw data
+        frame = bytearray(_adts(size, crc, blocks, freq, channels) + body)
+        if flip is not None:
+            frame[flip[0] % len(frame)] = flip[1]
+        data += frame
+    track = Track(0x101, Codec.AAC, config=config, sample_rate=48000 if config else 0)
+    end = max(2, len(data) - cut)
+    new = elementary.decode(track, bytes(data), 2, end, 90_000, 90_000)
+    old = legacy_reader.decode(track, bytes(data), 2, end, 90_000, 90_000)
+    assert [_key(f) for f in new[0]] == [_key(f) for f in old[0]]
+    assert (new[1] and _track(new[1])) == (old[1] and _track(old[1]))
+    assert new[2] == old[2]
