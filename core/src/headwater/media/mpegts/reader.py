@@ -184,10 +184,24 @@ class TSReader:
         return tuple(self._tracks.values())
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[TracksChanged | Frame]:
-        """Consume ``data`` (any length, packets split anywhere); return the events it completes."""
-        buf = self._pending + bytes(data) if self._pending else bytes(data)
+        """Consume ``data`` (any length, packets split anywhere); return the events it completes.
+
+        The packet cut by the last feed is completed with the first bytes of ``data`` and
+        read on its own when both it and the packet after it start with a sync byte, so a
+        big feed is read in place rather than copied behind the few bytes held over.
+        """
+        data = bytes(data)
         events: list[TracksChanged | Frame] = []
-        self._pending = buf[self._run(buf, events, final=False) :]
+        pending = self._pending
+        start = 0
+        if pending:
+            need = PACKET_SIZE - len(pending)
+            if 0 < need < len(data) and pending[0] == SYNC_BYTE and data[need] == SYNC_BYTE:
+                self._run(pending + data[:need], events, final=False)
+                start = need
+            else:
+                data = pending + data
+        self._pending = data[self._run(data, events, final=False, start=start) :]
         return events
 
     def flush(self) -> list[TracksChanged | Frame]:
@@ -204,37 +218,38 @@ class TSReader:
                 self._complete(st, events)
         return events
 
-    def _run(self, buf: bytes, events: list, final: bool) -> int:
-        """Process whole packets of ``buf``; return the offset of the unconsumed tail."""
+    def _run(self, buf: bytes, events: list, final: bool, start: int = 0) -> int:
+        """Process whole packets of ``buf`` from ``start``; return the offset of the
+        unconsumed tail."""
         mv = memoryview(buf)
         fast_get = self._fast.get
         unpack = HEADER.unpack_from
         finish = self._finish
         n = len(buf)
-        if self._deferred and n:
+        if self._deferred and n > start:
             for st in self._deferred:
-                st.damaged |= buf[0] != SYNC_BYTE
+                st.damaged |= buf[start] != SYNC_BYTE
                 self._complete(st, events)
             self._deferred.clear()
         end = n - PACKET_SIZE
-        off = 0
+        off = start
         count = 0
         last: _Pid | None = None
         bulk = self._bulk
-        k = n // PACKET_SIZE
+        k = (n - start) // PACKET_SIZE
         if 1 < k < BULK_MIN and self._small:
             # the small-feed path: a feed (a datagram, say) of plain continuations of one
             # PID that completes nothing is checked with one header read and one compare
-            h = unpack(buf, 0)[0]
+            h = unpack(buf, start)[0]
             st = fast_get(h)
             if (
                 st is not None
                 and st.cc == h & 15
                 and st.remaining > 184 * k
-                and _HEADS[k].unpack_from(buf) == self._runs[h][:k]
+                and _HEADS[k].unpack_from(buf, start) == self._runs[h][:k]
             ):
-                off = k * PACKET_SIZE
-                st.parts += map(mv.__getitem__, _PAYLOADS[k])
+                off = start + k * PACKET_SIZE
+                st.parts += map((mv[start:] if start else mv).__getitem__, _PAYLOADS[k])
                 st.cc = (h + k) & 15
                 st.remaining -= 184 * k
                 last = st
