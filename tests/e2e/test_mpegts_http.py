@@ -285,3 +285,21 @@ async def test_body_in_many_small_chunks_arrives_whole(clip) -> None:
                     answer += await stream.receive()
     text = answer.decode()
     assert f"{len(data) // 188} packets, 0 continuity errors" in text, text
+
+
+async def test_publisher_stopped_by_the_server_gets_an_answer(clip, caplog) -> None:
+    """The server ends the publication (as on shutdown or a config change): the client gets
+    its 200 with the counts, and the log says why, not a traceback."""
+    caplog.set_level("INFO", "headwater")
+    async with running_server() as hw:
+        stream = await _open_publish(hw, "live/stopped", clip.read_bytes()[: 188 * 400])
+        async with stream:
+            hw.server.publications["live/stopped"].stop("a test stops it")
+            with anyio.fail_after(5):
+                answer = await stream.receive()
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            assert b"published live/stopped: 400 packets" in answer, answer
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("live/stopped: HTTP MPEG-TS publication ended (stopped: a test stops it"
+               in m for m in messages), messages  # fmt: skip
+    assert not any(r.exc_info for r in caplog.records)
