@@ -66,9 +66,13 @@ def _video(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) 
     if hevc:
         nalus = tuple(n for n in units if (n[0] >> 1) & 0x3F != h265.NAL_AUD)
         key = h265.is_keyframe(nalus)
-    else:
-        nalus = tuple(n for n in units if n[0] & 0x1F != h264.NAL_AUD)
-        key = h264.is_keyframe(nalus)
+    else:  # one pass over the types: most access units need no filtering
+        types = [n[0] & 0x1F for n in units]
+        if h264.NAL_AUD in types:
+            nalus = tuple(n for n, t in zip(units, types, strict=True) if t != h264.NAL_AUD)
+        else:
+            nalus = tuple(units)
+        key = h264.NAL_IDR in types  # h264.is_keyframe: an IDR slice (an AUD is none)
     new = None
     if key:
         sets = h265.parameter_sets(nalus) if hevc else h264.parameter_sets(nalus)
