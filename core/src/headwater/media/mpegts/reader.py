@@ -11,10 +11,11 @@ of sixteen precomputed keys per PID, so the hot loop is a ``struct`` read, one d
 and a list append of a memoryview slice; payloads are joined once per PES. Everything else
 (PSI, adaptation fields, payload starts, errors) takes the slow path, packet by packet.
 
-With numpy installed, a feed of many packets takes the bulk path first: the headers of
-every whole packet are read at once, the packets are cut into runs (same PID, plain
-continuation header, continuity counters in sequence), and a run of a known PID is copied
-into its PES as one slice (``payloads[i:j, 4:]``), not packet by packet. Run starts and
+With numpy installed, a feed of many packets takes the bulk path first: the header bytes
+of every whole packet are read at once (three strided slices compared as big integers,
+see :func:`_runs`), the packets are cut into runs (same PID, plain continuation header,
+continuity counters in sequence), and a run of a known PID is copied into its PES as one
+numpy slice (``payloads[i:j]`` of a strided view), not packet by packet. Run starts and
 every packet that is not a plain continuation go through the same per-packet code as
 above, so the events are exactly those of the per-packet loop (the tests feed both).
 A small feed (2 to 63 packets: an SRT or UDP datagram) that is all plain continuations
