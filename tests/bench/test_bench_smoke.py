@@ -268,3 +268,12 @@ def test_hls_serve_tiny_run(capsys: pytest.CaptureFixture[str]) -> None:
     assert "| media |" in out and "| segment |" in out
     assert set(figures["app"]) == set(figures["whole"]) == {"master", "media", "segment", "missing"}
     assert all(us > 0 for us in figures["app"].values())
+
+
+def test_hls_windows_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both windows, and the MPEG-TS one in the live HLS's batches: fewer wake-ups."""
+    figures = run("hls_windows", ["--seconds", "4", "--repeat", "1", "--cache-dir", str(cache)])
+    out = capsys.readouterr().out
+    batches = [int(n) for n in re.findall(r"(\d+) batches\)", out)]
+    assert len(batches) == 2 and 0 < batches[1] < batches[0], out
+    assert all(mbs > 0 for mbs in figures.values()) and len(figures) == 4

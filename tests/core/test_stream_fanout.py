@@ -295,3 +295,22 @@ async def test_bytes_out_counts_what_was_taken_however_it_was_taken() -> None:
     assert sub.bytes_out == taken
     stream.close_subscription(sub)
     assert stream.bytes_out == taken
+
+
+def test_on_ready_tells_when_the_queue_gets_work_and_when_it_ends() -> None:
+    """``Subscription.on_ready`` is called when a frame lands in an empty queue (not for
+    the frames behind it) and when the publication ends; a drained queue arms it again."""
+    stream = live_stream()
+    sub = stream.open_subscription("player")
+    calls: list[int] = []
+    sub.on_ready = lambda: calls.append(sub.pending)
+    for i in range(3):
+        stream.put(video(i))
+    assert calls == [1]
+    assert drain(sub) == [0, 1, 2]
+    stream.put(video(3))
+    stream.put(video(4))
+    assert calls == [1, 1]
+    stream.finish()
+    assert calls == [1, 1, 2] and sub.ended
+    assert drain(sub) == [3, 4]

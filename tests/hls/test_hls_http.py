@@ -179,3 +179,30 @@ async def test_head_and_other_methods_and_the_served_bytes() -> None:
             assert reply.headers["allow"] == "GET, HEAD"
         missing = await http.head(hw.http_url("live/cam/mono-1.ts"))
         assert missing.status_code == 404 and missing.content == b""
+
+
+async def test_the_last_segment_is_listed_when_the_publisher_leaves(monkeypatch) -> None:
+    # 10 s segments and pauses of up to a minute between batches: the HLS sleeps about
+    # 8 s after taking frame 40, so only the end of the publication (stream_stopped) can
+    # make it close the last segment within the few seconds allowed here
+    monkeypatch.setattr("headwater_hls.live.LONG_GATHER_SECONDS", 60.0)
+    config = {"hls": {"segment_duration": 10, "segment_count": 3, "hls_idle": 30}}
+    async with running_server(config, protocols=("http",)) as hw, httpx.AsyncClient() as http:
+        hub = hub_of(hw.server)
+        async with hw.server.publish(request("live/cam")) as pub:
+            await send(pub, 0, 1)
+            # the first segment (frames 0-24) closes at keyframe 25
+            first = await ask_while_sending(http, hw.http_url("live/cam/mono.m3u8"), pub, 1, 40)
+            assert first.status_code == 200
+            live = hub.get("live/cam")
+            await eventually(lambda: live._pause is not None)  # gathering towards 10 s
+            assert len(live.window.segments) == 1
+        await eventually(lambda: len(live.window.segments) == 2, timeout=4)
+        media = await http.get(hw.http_url("live/cam/mono.m3u8"))
+        last = re.findall(r"^mono-\d+\.ts$", media.text, re.M)[-1]
+        segment = await http.get(hw.http_url(f"live/cam/{last}"))
+        reader = TSReader()
+        events = [*reader.feed(segment.content), *reader.flush()]
+        video = [e for e in events if isinstance(e, Frame) and e.nalus]
+        assert video[0].nalus[-1][1:5] == (25).to_bytes(4, "big")
+        assert video[-1].nalus[-1][1:5] == (40).to_bytes(4, "big")

@@ -54,6 +54,8 @@ def _check(timestamp: int, body: bytes) -> None:
         return
     demux = _configured()
     (frame,) = demux.video(timestamp, body)
+    # A kept body's NAL units are cut on demand: the size is right before they exist.
+    assert frame.size == sum(map(len, expected[3]))
     assert (frame.pts, frame.dts, frame.keyframe, frame.nalus) == expected
     assert all(type(n) is bytes for n in frame.nalus)
     # The muxer's output is the same whether it uses the kept body or joins the NAL units.
@@ -130,3 +132,32 @@ def test_fuzzed_bodies(
 @given(body=st.binary(min_size=5, max_size=60))
 def test_fuzzed_raw_bytes(body: bytes) -> None:
     _check(500, bytes((0x27, 1)) + body[2:])
+
+
+def test_nalus_cut_from_the_body_on_demand() -> None:
+    """A frame holding its body alone makes its NAL units once, keeps them; setting them
+    replaces the content and forgets the body."""
+    body = _body(1, 0, [b"\x06\x05", b"\x65" + bytes(50)])
+    (frame,) = _configured().video(0, body)
+    assert frame.flv_body is body and frame.size == 53
+    units = frame.nalus
+    assert units == (b"\x06\x05", b"\x65" + bytes(50)) and frame.nalus is units
+    assert "nalus=(b'\\x06\\x05'" in repr(frame)
+    frame.nalus = (b"\x65\x88",)
+    assert frame.flv_body == b"" and frame.size == 2
+    plain = Frame(frame.track, 0, 0, nalus=(b"\x41",), flv_body=b"")
+    assert plain.size == 1 and Frame(frame.track, 0, 0, data=b"abc").size == 3
+
+
+@pytest.mark.parametrize("wrap", [bytes, memoryview, bytearray])
+def test_raw_aac_frames_carry_bytes_whatever_the_body(wrap) -> None:
+    """The AAC per-frame path gives ``data`` as ``bytes`` equal to the body past its two
+    header bytes, from bytes, memoryview and bytearray bodies alike."""
+    from headwater.media.flv import audio as flv_audio
+
+    demux = FlvDemuxer()
+    demux.audio(0, flv_audio.encode_audio_config(Codec.AAC, b"\x11\x90"))
+    body = b"\xaf\x01" + bytes(range(200))
+    (frame,) = demux.audio(40, wrap(body))
+    assert type(frame.data) is bytes and frame.data == body[2:]
+    assert (frame.pts, frame.dts, frame.keyframe, frame.nalus) == (3600, 3600, True, ())

@@ -142,6 +142,46 @@ async def test_messages_reach_a_player_byte_for_byte(batching):
         await pub.sock.aclose()
 
 
+async def test_players_sharing_the_play_timer_each_get_every_message_and_the_end():
+    """Three players of one stream take their turns from the listener's one timer; one
+    leaves half-way; the others get every message byte for byte, then the end of the
+    stream (UnpublishNotify) when the publisher leaves."""
+    sent = media(60)
+    async with running_server({"rtmp": {"play_interval": 0.05}}, protocols=("rtmp",)) as hw:
+        port = hw.port("rtmp")
+        pub = await Publisher.connect(port, "cam")
+        await pub.send(sent[:4])
+        await wait_for_stream(hw.server, "live/cam", frames=2)
+        players = [await play(port, "cam") for _ in range(3)]
+        stream = hw.server.streams.get("live/cam")
+        with anyio.fail_after(10):
+            while len(stream.subscriptions) < 3:  # noqa: ASYNC110 (polling the server)
+                await anyio.sleep(0.02)
+        rest = sent[4:]
+        half = len(rest) // 2
+        for i in range(0, half, 5):
+            await pub.send(rest[i : min(i + 5, half)])
+        got = [await read_media(sock, reader, 4 + half) for sock, reader in players]
+        assert got == [sent[: 4 + half]] * 3
+        await players[2][0].aclose()  # one player leaves
+        with anyio.fail_after(10):
+            while len(stream.subscriptions) > 2:  # noqa: ASYNC110
+                await anyio.sleep(0.02)
+        for i in range(half, len(rest), 5):
+            await pub.send(rest[i : i + 5])
+        for sock, reader in players[:2]:
+            assert await read_media(sock, reader, len(rest) - half) == sent[4 + half :]
+        await pub.sock.aclose()  # the publisher leaves: each player hears the end
+        for sock, reader in players[:2]:
+            ended = False
+            with anyio.fail_after(10):
+                while not ended:
+                    for msg in reader.feed(await sock.receive()):
+                        if msg.type_id == m.COMMAND_AMF0:
+                            ended = ended or b"UnpublishNotify" in msg.payload
+            await sock.aclose()
+
+
 def endless(big: int):
     """Video (a keyframe every 30, up to ``big`` bytes) and audio messages without end."""
     block = os.urandom(big)

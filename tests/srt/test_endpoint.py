@@ -171,12 +171,12 @@ def test_encrypted_data_flows_with_loss_ack_and_shutdown() -> None:
     )
     ep.tick(20 * MS)  # 5 packets, 20 ms: not yet worth a full ACK
     assert not [d for d, _ in ep.outgoing if parse_packet(d).type == ControlType.ACK]
-    ep.tick(50 * MS)  # 40 ms after the connection started
+    ep.tick(90 * MS)  # 80 ms after the connection started
     acks = [parse_packet(d) for d, _ in ep.outgoing]
     ack = next(p for p in acks if p.type == ControlType.ACK)
     assert Ack.parse(ack.cif).last_seq == caller.isn + 5
     ep.outgoing.clear()
-    ep.datagram_received(ackack_packet(ack.type_info, 51 * MS, hs.socket_id), PEER, 60 * MS)
+    ep.datagram_received(ackack_packet(ack.type_info, 91 * MS, hs.socket_id), PEER, 100 * MS)
     assert conn.receiver.rtt < 100_000
     ep.tick(200 * MS)
     assert conn.take_payload() == b"".join(payloads[:5])

@@ -19,6 +19,13 @@ def make(isn: int = 100) -> LiveReceiver:
     return LiveReceiver(isn, LAT, 0, now=0)
 
 
+def make_patient(isn: int = 100) -> LiveReceiver:
+    """A receiver whose latency (1 s) leaves time for repeated NAKs of the same loss
+    (with 120 ms, a loss is past saving before the first periodic NAK, 150 ms before
+    any RTT sample)."""
+    return LiveReceiver(isn, 1_000_000, 0, now=0)
+
+
 def feed(r: LiveReceiver, seq: int, ts: int, now: int, rexmit: bool = False):
     return r.on_data(seq, ts, seq.to_bytes(4, "big"), now, rexmit=rexmit)
 
@@ -52,7 +59,7 @@ def test_gap_is_naked_at_once_then_filled_by_retransmission() -> None:
 
 
 def test_periodic_nak_repeats_until_filled() -> None:
-    r = make()
+    r = make_patient()
     feed(r, 100, 0, 0)
     feed(r, 103, 3 * MS, 3 * MS)
     r.nak_sent(3 * MS)
@@ -66,10 +73,32 @@ def test_periodic_nak_repeats_until_filled() -> None:
     assert r.feedback(3 * interval).nak is None
 
 
+def test_no_nak_for_what_cannot_arrive_in_time() -> None:
+    """A gap revealed by a packet that is due within one RTT (the receiver fell behind:
+    its arrivals are late) is not NAKed, at once or periodically, while a gap that still
+    has time is; the hopeless one is given up when the packet after it is due."""
+    r = make()
+    r.rtt, r.rtt_var = 10 * MS, 5 * MS
+    feed(r, 100, 0, 0)
+    # packet 103 (stamped 3 ms, due at 123 ms) arrives at 115 ms: a retransmission of
+    # 101..102 asked for now would come back at about 125 ms, too late
+    assert feed(r, 103, 3 * MS, 115 * MS) == []
+    assert r.loss_ranges() == [(101, 102)]  # still a loss: the ACK stays before it
+    assert r.ack_seq == 101
+    # packet 106 (stamped 100 ms, due at 220 ms) arrives in time: 104..105 are NAKed
+    assert feed(r, 106, 100 * MS, 116 * MS) == [(104, 105)]
+    assert r.feedback(140 * MS).nak == [(104, 105)]
+    assert seqs(r.deliver(123 * MS)) == [100, 103]
+    assert r.stats.dropped == 2
+    # once even 104..105 are past saving, no NAK at all
+    assert r.feedback(215 * MS).nak is None
+    assert r.stats.naks_sent == 1  # the periodic one (the connection counts immediate ones)
+
+
 def test_immediate_naks_do_not_postpone_the_periodic_nak() -> None:
     """Regression: new gaps every few ms (reordering) kept restarting the periodic NAK
     timer, so a loss whose retransmission was lost too was never reported again."""
-    r = make()
+    r = make_patient()
     feed(r, 100, 0, 0)
     feed(r, 102, 0, 0)  # 101 lost
     r.nak_sent(0)
@@ -99,22 +128,25 @@ def test_too_late_packets_are_dropped_and_acknowledged_past() -> None:
     assert r.stats.duplicates == 1
 
 
-def test_full_ack_after_8_packets_or_40ms() -> None:
+def test_full_ack_after_16_packets_or_80ms() -> None:
+    from headwater_srt.wire.receiver import ACK_MAX_INTERVAL, ACK_PACKETS
+
+    assert (ACK_PACKETS, ACK_MAX_INTERVAL) == (16, 80 * MS)
     r = make()
     feed(r, 100, 0, 100)
     assert r.feedback(10 * MS).ack is None  # one packet, 10 ms
-    for i in range(1, 7):
+    for i in range(1, 15):
         feed(r, 100 + i, 0, 100)
-    assert r.feedback(20 * MS).ack is None  # seven packets, 20 ms
-    feed(r, 107, 0, 100)
-    fb = r.feedback(30 * MS)  # eight packets
-    assert fb.ack is not None and not fb.ack.light and fb.ack.last_seq == 108
-    feed(r, 108, 0, 31 * MS)
+    assert r.feedback(20 * MS).ack is None  # fifteen packets, 20 ms
+    feed(r, 115, 0, 100)
+    fb = r.feedback(30 * MS)  # sixteen packets
+    assert fb.ack is not None and not fb.ack.light and fb.ack.last_seq == 116
+    feed(r, 116, 0, 31 * MS)
     assert r.feedback(40 * MS).ack is None
-    assert r.feedback(60 * MS).ack is None  # 30 ms since the last full ACK
-    fb = r.feedback(70 * MS)  # 40 ms: the one new packet is acknowledged
-    assert fb.ack is not None and fb.ack.last_seq == 109 and fb.ack_number == 2
-    assert r.feedback(200 * MS).ack is None  # nothing new at all
+    assert r.feedback(100 * MS).ack is None  # 70 ms since the last full ACK
+    fb = r.feedback(110 * MS)  # 80 ms: the one new packet is acknowledged
+    assert fb.ack is not None and fb.ack.last_seq == 117 and fb.ack_number == 2
+    assert r.feedback(300 * MS).ack is None  # nothing new at all
 
 
 def test_light_ack_every_64_packets_then_a_full_ack_and_ackack_rtt() -> None:
@@ -196,9 +228,10 @@ def test_random_loss_reorder_duplicates_deliver_everything_once() -> None:
 
 
 def ackack_round(r: LiveReceiver, i: int, peer_lag: int) -> None:
-    """One 40 ms period: a packet, a full ACK, its ACKACK stamped by the peer's clock."""
+    """One 80 ms period (ACK_MAX_INTERVAL): a packet, a full ACK, its ACKACK stamped by
+    the peer's clock."""
     feed(r, 100 + i, i * MS, i * MS)
-    now = (i + 1) * 40 * MS
+    now = (i + 1) * 80 * MS
     fb = r.feedback(now)
     assert fb.ack is not None and not fb.ack.light
     r.on_ackack(fb.ack_number, now - peer_lag, now)
@@ -243,12 +276,12 @@ def test_ack_and_nak_skip_holes_the_sender_gave_up() -> None:
 def test_periodic_nak_is_bounded_to_what_fits_a_packet() -> None:
     from headwater_srt.wire.receiver import MAX_NAK_RANGES
 
-    r = make()
+    r = make_patient()
     seq = 100
     for i in range(MAX_NAK_RANGES + 30):  # every other packet lost
         feed(r, seq, i * MS, i * MS)
         seq += 2
-    fb = r.feedback(10**6)
+    fb = r.feedback(300 * MS)
     assert fb.nak is not None and len(fb.nak) == MAX_NAK_RANGES
     assert fb.nak[0] == (101, 101) and fb.nak[-1] == (101 + 2 * (MAX_NAK_RANGES - 1),) * 2
     assert len(r.loss_ranges()) == MAX_NAK_RANGES + 29

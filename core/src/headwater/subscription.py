@@ -3,7 +3,9 @@
 The publisher hands each frame to every subscription synchronously and never waits; a
 subscription whose queue is full throws its backlog away and resumes at the next video
 keyframe (at once for audio-only streams), counting what it dropped. Frames reach the
-consumer through ``async for``; the iteration ends when the publication ends.
+consumer through ``async for``; the iteration ends when the publication ends. A consumer
+that writes from event-loop callbacks instead (RTMP players) sets
+:attr:`Subscription.on_ready` and takes the frames with :meth:`Subscription.drain`.
 
 The bytes a consumer took are counted when a frame is queued (the publisher knows each
 frame's size already) less what is still queued or was thrown away, worked out when
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import anyio
@@ -40,6 +43,7 @@ class Subscription:
         "dropped",
         "maxsize",
         "name",
+        "on_ready",
         "stream",
     )
 
@@ -56,6 +60,11 @@ class Subscription:
         self._waiter: anyio.Event | None = None
         self._ended = False
         self._waiting_key = False
+        self.on_ready: Callable[[], None] | None = None
+        """Called (synchronously, from the publisher's :meth:`offer`) when the queue gets a
+        frame while it was empty, and when the publication ends: a consumer that writes
+        from loop callbacks instead of ``async for`` learns there is work. It must not
+        raise and must not write there and then: it runs inside the publisher's fan-out."""
 
     @property
     def tracks(self) -> list[Track]:
@@ -111,6 +120,8 @@ class Subscription:
         if waiter is not None:
             self._waiter = None
             waiter.set()
+        if len(queue) == 1 and self.on_ready is not None:
+            self.on_ready()
 
     def end(self) -> None:
         """Mark the end of the publication: iteration stops once the queue is drained."""
@@ -119,6 +130,8 @@ class Subscription:
         if waiter is not None:
             self._waiter = None
             waiter.set()
+        if self.on_ready is not None:
+            self.on_ready()
 
     @property
     def ended(self) -> bool:

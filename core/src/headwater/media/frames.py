@@ -7,6 +7,7 @@ Every timestamp is an integer on the 90 kHz clock, whatever the track.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -117,7 +118,6 @@ class Track:
         return info
 
 
-@dataclass(slots=True, eq=False)
 class Frame:
     """One access unit (video) or one raw frame (audio, data) of a track.
 
@@ -131,19 +131,88 @@ class Frame:
     sets it, so that RTMP play and push send the publisher's body as it came instead of
     joining the NAL units again; a frame made from another with other content must not
     copy it.
+
+    A frame made by :meth:`from_flv_body` holds the body alone: its ``nalus`` are cut
+    from the body the first time a consumer asks for them (and kept from then on), so a
+    stream whose consumers all take the body (RTMP players, push) never holds its video
+    twice, in the GOP cache or elsewhere. Setting ``nalus`` replaces the content and
+    forgets the body.
     """
 
-    track: Track
-    pts: int
-    dts: int
-    keyframe: bool = False
-    data: bytes = b""
-    nalus: tuple[bytes, ...] = ()
-    flv_body: bytes = b""
+    __slots__ = ("_nalus", "_size", "data", "dts", "flv_body", "keyframe", "pts", "track")
+
+    def __init__(
+        self,
+        track: Track,
+        pts: int,
+        dts: int,
+        keyframe: bool = False,
+        data: bytes = b"",
+        nalus: tuple[bytes, ...] = (),
+        flv_body: bytes = b"",
+    ) -> None:
+        self.track = track
+        self.pts = pts
+        self.dts = dts
+        self.keyframe = keyframe
+        self.data = data
+        self._nalus: tuple[bytes, ...] | None = nalus
+        self.flv_body = flv_body
+        self._size = 0
+
+    @classmethod
+    def from_flv_body(
+        cls, track: Track, pts: int, dts: int, keyframe: bool, body: bytes, size: int
+    ) -> Frame:
+        """A video frame that holds its legacy AVC FLV body alone (4-byte NAL lengths from
+        offset 5, no empty unit, already checked by the caller); ``size`` is the bytes of
+        its NAL units. The units are cut from the body when first asked for."""
+        frame = cls(track, pts, dts, keyframe, b"", (), body)
+        frame._nalus = None
+        frame._size = size
+        return frame
+
+    @property
+    def nalus(self) -> tuple[bytes, ...]:
+        """The NAL units of the access unit (H.264/H.265), empty for other codecs."""
+        nalus = self._nalus
+        if nalus is None:
+            nalus = self._nalus = _nalus_of_flv_body(self.flv_body)
+        return nalus
+
+    @nalus.setter
+    def nalus(self, nalus: tuple[bytes, ...]) -> None:
+        self._nalus = nalus
+        self.flv_body = b""  # the body no longer says what the frame holds
 
     @property
     def size(self) -> int:
         """Payload bytes of the frame (without any framing)."""
-        if self.nalus:
-            return sum(map(len, self.nalus))
+        nalus = self._nalus
+        if nalus is None:
+            return self._size
+        if nalus:
+            return sum(map(len, nalus))
         return len(self.data)
+
+    def __repr__(self) -> str:
+        return (
+            f"Frame(track={self.track!r}, pts={self.pts!r}, dts={self.dts!r}, "
+            f"keyframe={self.keyframe!r}, data={self.data!r}, nalus={self.nalus!r}, "
+            f"flv_body={self.flv_body!r})"
+        )
+
+
+def _nalus_of_flv_body(body: bytes) -> tuple[bytes, ...]:
+    """The NAL units of a checked legacy AVC body: 4-byte big-endian lengths from offset 5."""
+    out = []
+    unpack = _U32.unpack_from
+    pos, n = 5, len(body)
+    while pos < n:
+        start = pos + 4
+        pos = start + unpack(body, pos)[0]
+        out.append(body[start:pos])
+    return tuple(out)
+
+
+_U32 = struct.Struct(">I")

@@ -35,9 +35,27 @@ OFFLINE_POLL = 1.0
 """Seconds between checks whether a watched stream that went offline is back (the
 ``stream_started`` hook wakes it at once; the poll is the safety net)."""
 GATHER_SECONDS = 0.1
-"""Pause between batches of frames of an MPEG-TS HLS: one task switch per batch, not one
-per frame (a segment is listed at most this much later; a republication ends the pause at
-once). Low-latency HLS takes each frame as it comes."""
+"""Pause between batches of frames of an MPEG-TS HLS once its open segment may close: one
+task switch per batch, not one per frame (a segment is listed at most this much after the
+keyframe that closes it; a republication ends the pause at once). Low-latency HLS takes
+each frame as it comes."""
+LONG_GATHER_SECONDS = 1.0
+"""The longest pause while the open segment cannot close yet: the HLS sleeps until its
+target is about to be reached (:meth:`SegmentWindow.seconds_to_cut`), at most this long,
+so a 2 s segment takes about six batches instead of twenty (fewer wake-ups, and bigger
+batches mux for less per frame). Bounded, since the media clock can run ahead of arrival."""
+
+
+def gather_pause(seconds_to_cut: float) -> float:
+    """How long an MPEG-TS HLS lets frames gather after a batch, when its open segment can
+    close ``seconds_to_cut`` seconds of media from now at the earliest: until half a
+    :data:`GATHER_SECONDS` past that point (so the keyframe that closes it has most likely
+    arrived, and the segment is listed as soon after it as with fixed 0.1 s gathers, on
+    average), at most :data:`LONG_GATHER_SECONDS`, at least :data:`GATHER_SECONDS`."""
+    pause = seconds_to_cut + GATHER_SECONDS / 2 if seconds_to_cut > 0 else GATHER_SECONDS
+    return min(max(pause, GATHER_SECONDS), LONG_GATHER_SECONDS)
+
+
 REMEMBERED = 4096
 """Stream names whose last sequence numbers are remembered after their HLS stopped."""
 
@@ -61,6 +79,8 @@ class LiveHLS:
         """Requests held in :meth:`wait_for` (the HLS is not idle while any is)."""
         self._republished = anyio.Event()
         self._scope = anyio.CancelScope()
+        self._pause: anyio.CancelScope | None = None
+        """The scope of the gather pause under way, if any (cancelled to end it early)."""
         self._media_headers: dict[bytes, Headers] = {}
 
     def media_headers(self, content_type: bytes) -> Headers:
@@ -94,6 +114,21 @@ class LiveHLS:
     def wake(self) -> None:
         """The stream was published again: resubscribe now rather than at the next poll."""
         self._republished.set()
+        self.end_pause()
+
+    def end_pause(self) -> None:
+        """Stop gathering frames now: the publication ended or was taken over, so its last
+        segment is closed (or the new one followed) at once, not when the pause ends."""
+        if self._pause is not None:
+            self._pause.cancel()
+
+    async def _gather(self, seconds: float) -> None:
+        """Let frames gather for ``seconds`` (ended early by :meth:`end_pause`). A scope
+        without a deadline around a plain sleep: the usual, timed-out pause raises no
+        cancellation (one was raised and caught at every batch with ``move_on_after``)."""
+        with anyio.CancelScope() as self._pause:
+            await anyio.sleep(seconds)
+        self._pause = None
 
     def stop(self) -> None:
         """Stop following the stream (the segments go with this object)."""
@@ -171,9 +206,10 @@ class LiveHLS:
             # The newest timestamp waiting arrived about now (the last frame may be audio
             # that the publisher interleaves behind its video: take the largest).
             window.start_publication(sub.tracks, time.time(), max(f.dts for f in backlog))
-            # MPEG-TS segments are listed whole: frames may gather a little between
-            # batches; low-latency parts are listed as the next frame arrives, so not there
-            gather = 0.0 if is_low_latency(self.variant) else GATHER_SECONDS
+            # MPEG-TS segments are listed whole: frames may gather between batches (until
+            # the open segment may close, then 0.1 s at a time); low-latency parts are
+            # listed as the next frame arrives, so not there
+            gather = not is_low_latency(self.variant)
             try:
                 if window.feed_many(backlog):
                     self._notify()
@@ -181,9 +217,9 @@ class LiveHLS:
                     # every frame queued now, muxed at once (Segmenter.feed_many)
                     if window.feed_many([frame, *sub.drain()]):
                         self._notify()
-                    if gather:
-                        with anyio.move_on_after(gather):  # cut short by a republish
-                            await self._republished.wait()
+                    # no pause once the publication ended or was taken over (end_pause)
+                    if gather and not (sub.ended or self._republished.is_set()):
+                        await self._gather(gather_pause(window.seconds_to_cut()))
             finally:
                 if window.end_publication() is not None:
                     self._notify()
@@ -209,6 +245,13 @@ class HLSHub:
         for (running_name, _), live in list(self.running.items()):
             if running_name == name:
                 live.wake()
+
+    def stream_stopped(self, name: str) -> None:
+        """The publication of ``name`` ended: each running HLS of it closes its last
+        segment now rather than at the end of its gather pause."""
+        for (running_name, _), live in list(self.running.items()):
+            if running_name == name:
+                live.end_pause()
 
     def get(self, name: str, variant: str = "") -> LiveHLS | None:
         """The running HLS of ``name`` in ``variant`` (see :mod:`headwater_hls.variants`)."""

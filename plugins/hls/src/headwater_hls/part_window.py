@@ -141,6 +141,11 @@ class PartWindow:
         """True between :meth:`start_publication` and :meth:`end_publication`."""
         return self._publishing
 
+    def seconds_to_cut(self) -> float:
+        """Always 0: a part may close at any frame (low-latency HLS takes each frame as it
+        comes; see :meth:`SegmentWindow.seconds_to_cut`)."""
+        return 0.0
+
     @property
     def _has_video(self) -> bool:
         return any(t.is_video for t in self._tracks.values())

@@ -56,3 +56,10 @@ def play_urls(stream: Stream, base: PlayBase) -> list[PlayURL]:
 def stream_started(server: Server, stream: Stream) -> None:
     """Wake a running HLS of this stream that waits for its publisher to come back."""
     hub_of(server).stream_started(stream.name)
+
+
+@hookimpl
+def stream_stopped(server: Server, stream: Stream) -> None:
+    """End the gather pause of a running HLS of this stream, so its last segment is
+    listed at once."""
+    hub_of(server).stream_stopped(stream.name)

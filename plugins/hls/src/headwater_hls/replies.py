@@ -2,7 +2,7 @@
 
 Everything here is built once where it can be: the header lists of playlists and
 refusals are constants, a segment's lifetime header is made once per running HLS, and a
-body is sent as the one ``bytes`` object the window holds (no copy, no per-request
+body is sent as the object(s) the window holds (no copy, no per-request
 rendering). HEAD gets the same head without the body (uvicorn drops it).
 """
 
@@ -23,12 +23,16 @@ PLAYLIST_HEADERS: Headers = [(b"content-type", PLAYLIST_TYPE), CORS, NO_CACHE]
 REFUSAL_HEADERS: Headers = [(b"content-type", TEXT_TYPE), CORS, NO_CACHE]
 
 
+Body = bytes | tuple[bytes | memoryview, ...]
+"""A body in one piece, or in pieces sent one after the other (a live segment's)."""
+
+
 class Reply(NamedTuple):
     """One complete answer: status, headers (without ``content-length``) and body."""
 
     status: int
     headers: Headers
-    body: bytes
+    body: Body
 
 
 def refuse(status: int, reason: str) -> Reply:
@@ -49,13 +53,18 @@ def media_headers(content_type: bytes, lifetime: float) -> Headers:
 
 
 async def send_reply(send: Any, reply: Reply) -> None:
-    """Send ``reply`` in two ASGI messages."""
+    """Send ``reply``: the head, then the body in one message, or one per piece (each the
+    object held, no copy: uvicorn hands it to the transport as it is)."""
     status, headers, body = reply
+    pieces = body if isinstance(body, tuple) else (body,)
+    length = sum(len(piece) for piece in pieces)
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-length", b"%d" % len(body)), *headers],
+            "headers": [(b"content-length", b"%d" % length), *headers],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    for piece in pieces[:-1]:
+        await send({"type": "http.response.body", "body": piece, "more_body": True})
+    await send({"type": "http.response.body", "body": pieces[-1] if pieces else b""})

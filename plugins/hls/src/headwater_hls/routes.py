@@ -129,7 +129,7 @@ async def segment(hub: HLSHub, request: HLSRequest) -> Reply:
     if live is None or found is None:
         return refuse(404, f"stream {request.name!r} has no HLS segment {request.url_path}")
     live.touch()
-    return Reply(200, live.media_headers(SEGMENT_TYPE), found.data)
+    return Reply(200, live.media_headers(SEGMENT_TYPE), found.chunks)
 
 
 def selected_tracks(server: Server, live: LiveHLS) -> list[Track]:

@@ -49,6 +49,9 @@ class Window(Protocol):
     def end_publication(self) -> Any:
         """The publication ended; return something not None when that closed a segment."""
 
+    def seconds_to_cut(self) -> float:
+        """Seconds of media until the open segment may close (0: at any next frame)."""
+
 
 def variant_of(selection: TrackSelection | None, *, low_latency: bool = False) -> str:
     """The variant string of a track selection (None: every track), MPEG-TS or

@@ -61,20 +61,37 @@ def segment_uri(sequence: int) -> str:
     return f"mono-{sequence}.ts"
 
 
+MAX_CHUNKS = 16
+"""A closed segment made of more pieces than this is joined into one (see
+:class:`LiveSegment`): the first segment of a publication, cut frame by frame."""
+
+
 @dataclass(frozen=True, slots=True)
 class LiveSegment:
     """A closed segment held in memory.
 
+    Its bytes are kept as the pieces the cutter made (one per batch of frames, a few per
+    segment; views of the muxer's output) and sent as they are, one write each: joining
+    them copied every byte of every segment once more, which cost more than the writes.
+
+    :param chunks: the segment's bytes, in order.
+    :param size: their total length.
     :param discontinuity_number: discontinuities up to and including this segment, counted
         from the window's ``EXT-X-DISCONTINUITY-SEQUENCE`` base.
     """
 
     sequence: int
-    data: bytes
+    chunks: tuple[bytes | memoryview, ...]
+    size: int
     duration: float
     date_time: float
     discontinuity: bool
     discontinuity_number: int
+
+    @property
+    def data(self) -> bytes:
+        """The segment's bytes in one piece (a copy: made on each call)."""
+        return b"".join(self.chunks)
 
 
 class SegmentWindow:
@@ -115,6 +132,14 @@ class SegmentWindow:
         self._tracks: dict[int, Track] = {}
         self._new_publication = False
         self._rendered = RenderCache()
+        self._latest_dts: int | None = None
+        """The newest DTS fed since the last timestamp jump (None before the first frame
+        of a publication)."""
+        self._track_dts: dict[int, int] = {}
+        """DTS of the last frame fed of each track (to see timestamp jumps)."""
+        self._jumped_in: SegmentInfo | None = None
+        """The open segment when a track's timestamps last jumped: the cutter closes it at
+        the next keyframe, whatever its target (see :meth:`seconds_to_cut`)."""
 
     # -- publications ------------------------------------------------------------------
 
@@ -133,6 +158,9 @@ class SegmentWindow:
         self._segmenter = Segmenter(list(tracks), target=first_target)
         self._anchor = (now, latest_dts)
         self._new_publication = True
+        self._latest_dts = None
+        self._track_dts = {}
+        self._jumped_in = None
 
     def end_publication(self) -> LiveSegment | None:
         """The publication ended: close the open segment (complete to its last frame)."""
@@ -162,6 +190,7 @@ class SegmentWindow:
         if segmenter is None:
             raise RuntimeError("feed() outside a publication")
         self._tracks[frame.track.id] = frame.track
+        jumped = self._note_dts(frame)
         step: Step = segmenter.feed(frame)
         done = None
         if step.closed is not None and self._open is not None:
@@ -174,6 +203,8 @@ class SegmentWindow:
             self._open_bytes += len(step.data)
             if self._open_bytes > self.max_segment_bytes:
                 self._drop_oversized()
+        if jumped:
+            self._jumped_in = self._open
         return done
 
     def feed_many(self, frames: Sequence[Frame]) -> bool:
@@ -192,9 +223,21 @@ class SegmentWindow:
             pos += 1
         if pos == len(frames) or segmenter is None:
             return done
-        tracks = self._tracks
-        for frame in frames[pos:] if pos else frames:
-            tracks[frame.track.id] = frame.track
+        tracks, track_dts, max_gap = self._tracks, self._track_dts, segmenter.max_gap
+        latest = self._latest_dts
+        jumped = False
+        for frame in frames[pos:] if pos else frames:  # as _note_dts, inline
+            track = frame.track
+            tid, dts = track.id, frame.dts
+            tracks[tid] = track
+            last = track_dts.get(tid)
+            if last is not None and (dts < last or dts - last > max_gap):
+                jumped = True
+                latest = dts
+            elif latest is None or dts > latest:
+                latest = dts
+            track_dts[tid] = dts
+        self._latest_dts = latest
         for step in segmenter.feed_many(frames[pos:] if pos else frames):
             if step.closed is not None and self._open is not None:
                 self._finish(step.closed)
@@ -206,7 +249,46 @@ class SegmentWindow:
             if self._open_bytes > self.max_segment_bytes:
                 self._drop_oversized()  # the rest of this batch goes with it
                 break
+        if jumped:  # somewhere in the batch: the segment open now may close early
+            self._jumped_in = self._open
         return done
+
+    def _note_dts(self, frame: Frame) -> bool:
+        """Remember ``frame``'s DTS (and the newest of all tracks: audio may trail the
+        video); True if its track's timestamps jumped (backwards, or forwards by more than
+        the cutter's ``max_gap``), as the cutter judges it."""
+        dts = frame.dts
+        tid = frame.track.id
+        last = self._track_dts.get(tid)
+        self._track_dts[tid] = dts
+        segmenter = self._segmenter
+        jumped = last is not None and (
+            dts < last or (segmenter is not None and dts - last > segmenter.max_gap)
+        )
+        latest = self._latest_dts
+        if jumped or latest is None or dts > latest:
+            self._latest_dts = dts
+        return jumped
+
+    def seconds_to_cut(self) -> float:
+        """Seconds of media from the newest frame fed until the open segment may close.
+
+        A segment closes at the first keyframe at least ``target`` after its start (see
+        :class:`~headwater.media.segmenter.Segmenter`), so before that point no frame can
+        complete one and the live HLS may gather frames for longer (bigger batches, fewer
+        wake-ups) without listing any segment later. 0 when the next frame may close it:
+        no segment open yet, the first segment (cut at its first keyframe), the target
+        reached, or timestamps that went backwards or jumped while it was open (a cut at
+        the next keyframe).
+        """
+        segmenter, info, latest = self._segmenter, self._open, self._latest_dts
+        if segmenter is None or info is None or latest is None or info is self._jumped_in:
+            return 0.0
+        target = segmenter.target
+        left = info.start + target - latest
+        if left <= 0 or left > target or target != self._target_ticks:
+            return 0.0
+        return left / CLOCK_RATE
 
     def _begin(self, info: SegmentInfo) -> None:
         self._open = info
@@ -214,7 +296,9 @@ class SegmentWindow:
         self._open_bytes = 0
 
     def _finish(self, info: SegmentInfo) -> LiveSegment:
-        data = b"".join(self._parts)
+        parts = self._parts
+        chunks = tuple(parts) if len(parts) <= MAX_CHUNKS else (b"".join(parts),)
+        size = self._open_bytes
         self._parts = []
         self._open_bytes = 0
         self._open = None
@@ -225,7 +309,8 @@ class SegmentWindow:
         wall, anchor_dts = self._anchor
         segment = LiveSegment(
             sequence=self.next_sequence,
-            data=data,
+            chunks=chunks,
+            size=size,
             duration=info.duration / CLOCK_RATE,
             date_time=wall + (info.start - anchor_dts) / CLOCK_RATE,
             discontinuity=discontinuity,
@@ -300,8 +385,8 @@ class SegmentWindow:
         total_seconds = 0.0
         for s in self.segments:
             seconds = max(s.duration, 0.001)
-            peak = max(peak, int(len(s.data) * 8 / seconds))
-            total_bits += len(s.data) * 8
+            peak = max(peak, int(s.size * 8 / seconds))
+            total_bits += s.size * 8
             total_seconds += seconds
         average = int(total_bits / total_seconds) if total_seconds else 0
         return peak, average

@@ -9,9 +9,12 @@ After a small read (the socket had nothing more) a publisher's reading is paused
 
 The control task (:meth:`Connection.run`) does what needs awaiting: ``server.publish`` for
 each publish request, a subscription for each play request, and the watchdog (handshake,
-idle and send timeouts). Players write with ``transport.write`` once per turn and wait while
-the transport has paused writing; the subscription, not the publisher, absorbs a slow player
-(it drops to the next keyframe).
+idle and send timeouts). Players write with ``transport.write`` once per turn: the
+listener's :class:`~headwater_rtmp.play_scheduler.PlayScheduler` gives every player with
+new frames its turn in one callback right after the publisher's read was fanned out, and a
+player that wrote rests ``play_interval`` (the play task only waits for the end); a player
+whose transport has paused writing waits a rest and tries again; the subscription, not the
+publisher, absorbs a slow player (it drops to the next keyframe).
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import asyncio
 import logging
 import math
 import time
-from asyncio import sleep
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -38,6 +40,7 @@ from headwater import (
     peer_address,
 )
 from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
+from headwater_rtmp.play_scheduler import PlayScheduler
 from headwater_rtmp.settings import RTMPSettings
 from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire.messages import Message
@@ -46,7 +49,9 @@ from headwater_rtmp.wire.session import ServerSession
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-    from headwater import Publication, Server
+    from headwater import Publication, Server, Subscription
+    from headwater.media.flv import FlvTag
+    from headwater.media.frames import Frame
 
 log = logging.getLogger("headwater.rtmp")
 
@@ -79,6 +84,7 @@ class Connection(asyncio.Protocol):
         proto: str,
         start: Callable[[Connection], bool],
         done: Callable[[Connection], None],
+        scheduler: PlayScheduler | None = None,
     ) -> None:
         self.server = server
         self.settings = settings
@@ -109,6 +115,11 @@ class Connection(asyncio.Protocol):
         while ours is paused, and uvloop then drops what it had decrypted."""
         self._reading_paused = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        if scheduler is None and settings.play_interval:
+            scheduler = PlayScheduler()
+        self._scheduler = scheduler if settings.play_interval else None
+        """Gives the listener's players their turns (None with ``play_interval`` 0: each
+        frame is written as it comes)."""
 
     # -- protocol callbacks (the data path) --------------------------------------------------
 
@@ -353,6 +364,63 @@ class Connection(asyncio.Protocol):
         finally:
             self.publishing.pop(sid, None)
 
+    async def _play_turns(
+        self, sub: Subscription, sid: int, messages: Callable[[Frame], list[FlvTag]]
+    ) -> None:
+        """Play with turns from the listener's :class:`PlayScheduler`: the frames queued
+        for the player go out in one write as soon as the publisher's read that brought
+        them was fanned out, then the player rests ``play_interval`` while the next ones
+        gather (a backlog goes whole); returns when the stream ended and all was written."""
+        scheduler = self._scheduler
+        loop = self._loop
+        assert scheduler is not None and loop is not None
+        interval = self.settings.play_interval
+        done = anyio.Event()
+        send_media = self.session.outbox.media
+        drain = sub.drain
+        key = (self, sid)
+        resting: asyncio.TimerHandle | None = None
+
+        def turn() -> None:
+            nonlocal resting
+            if self.paused_since:  # the transport is full: try again after a rest (the
+                resting = loop.call_later(interval, rested)  # watchdog bounds the wait)
+                return
+            try:
+                frames = drain()
+                if frames:
+                    for frame in frames:
+                        for tag in messages(frame):
+                            send_media(sid, tag.kind, tag.timestamp, tag.data)
+                    self.flush()
+                    resting = loop.call_later(interval, rested)
+            except Exception as exc:  # one client's failure closes that client only
+                self.fail(exc)
+                done.set()
+                return
+            if sub.ended and not sub.pending:
+                done.set()
+
+        def rested() -> None:
+            nonlocal resting
+            resting = None
+            if sub.pending or sub.ended:
+                turn()
+
+        def ready() -> None:  # from the publisher's fan-out: write once it is over
+            if resting is None:
+                scheduler.soon(key, turn)
+
+        sub.on_ready = ready
+        turn()  # the GOP cache's frames at once
+        try:
+            await done.wait()
+        finally:
+            sub.on_ready = None
+            scheduler.cancel(key)
+            if resting is not None:
+                resting.cancel()
+
     async def play(
         self, event: ev.PlayRequested, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
@@ -378,20 +446,18 @@ class Connection(asyncio.Protocol):
                 send_media = self.session.outbox.media  # ServerSession.send_media, one call less
                 messages = adapter.muxer.frame  # PlayAdapter.messages, one call less
                 drain = sub.drain
-                pause = self.settings.play_interval
-                async for frame in sub:
-                    for tag in messages(frame):
-                        send_media(sid, tag.kind, tag.timestamp, tag.data)
-                    for more in drain():
-                        for tag in messages(more):
+                if self._scheduler is not None:
+                    await self._play_turns(sub, sid, messages)
+                else:
+                    async for frame in sub:  # play_interval 0: each frame as it comes
+                        for tag in messages(frame):
                             send_media(sid, tag.kind, tag.timestamp, tag.data)
-                    self.flush()
-                    if self.paused_since:
-                        await self._writable.wait()  # the watchdog bounds this wait
-                    elif pause:
-                        # Let the next frames gather in the subscription: one wake-up and
-                        # one write serve all of them (a backlog is drained whole next turn).
-                        await sleep(pause)  # asyncio's own: anyio's costs more per call
+                        for more in drain():
+                            for tag in messages(more):
+                                send_media(sid, tag.kind, tag.timestamp, tag.data)
+                        self.flush()
+                        if self.paused_since:
+                            await self._writable.wait()  # the watchdog bounds this wait
             self.session.end_play(sid)
             self.flush()
         self.playing.pop(sid, None)

@@ -4,7 +4,8 @@
 headwater runs on asyncio (uvloop from the CLI), so the listener speaks to the loop's
 protocol API directly: the loop calls the connection with every read, and each connection's
 control task runs in this listener's task group, so cancelling :meth:`RTMPListener.serve`
-closes the socket and every client.
+closes the socket and every client. The listener's players share one
+:class:`~headwater_rtmp.play_scheduler.PlayScheduler` (one callback for all of their writes).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from anyio.abc import TaskStatus
 
 from headwater import ClientTasks
 from headwater_rtmp.connection import Connection
+from headwater_rtmp.play_scheduler import PlayScheduler
 from headwater_rtmp.settings import RTMPSettings
 
 if TYPE_CHECKING:
@@ -46,10 +48,11 @@ class RTMPListener:
         context = self._tls_context() if self.tls else None
         settings: RTMPSettings = self.server.plugin_settings["rtmp"]
         loop = asyncio.get_running_loop()
+        scheduler = PlayScheduler() if settings.play_interval else None
 
         def connection() -> Connection:
             return Connection(
-                self.server, settings, self.name, self.clients.start, self.clients.done
+                self.server, settings, self.name, self.clients.start, self.clients.done, scheduler
             )
 
         try:

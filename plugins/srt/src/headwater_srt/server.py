@@ -17,9 +17,11 @@ The application's handler gets a :class:`~headwater_srt.caller.Caller` for each 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import struct
+import sys
 import time
 from collections.abc import Sequence
 
@@ -47,6 +49,9 @@ DRAIN_LIMIT = 1024
 HAND_OVER_TICKS = 4
 """Delivered payload goes to each stream handler every this many ticks (40 ms), to a
 different quarter of the handlers at each tick."""
+CONNECTION_TICKS = 2
+"""A connection's timers run at every this many ticks (20 ms); the hand-over ticks of a
+session (:data:`HAND_OVER_TICKS`) are among its timer ticks."""
 HAND_OVER_PACKETS = 16
 """A handler gets its payload at its tick once this many packets wait (about 40 ms of a
 4 Mbit/s stream: 21 KB). 32 would halve the fixed 40-50 µs a batch that decryption and
@@ -59,8 +64,17 @@ MAX_DATAGRAM = 2048
 """Receive size: SRT packets fit the negotiated MTU (1500 at most)."""
 dest_of = struct.Struct("!I").unpack_from
 """The destination socket id of a packet (its fourth header word)."""
-RECV_BUFFER = 4 << 20
-"""Kernel receive buffer asked for each socket (bursts of retransmissions)."""
+RECV_BUFFER = 16 << 20
+"""Kernel receive buffer asked for each socket, bytes (Linux doubles it for its own
+bookkeeping). It holds what arrives while the process is busy elsewhere: 200 cameras at
+0.5 Mbit/s fill 8 MB in about a quarter of a second, and a datagram the kernel drops
+there must be asked for again (a NAK, a retransmission: more work for a server that is
+already behind). A late datagram is still delivered; a dropped one may not be. Linux
+caps the size at ``net.core.rmem_max`` unless the process may override it
+(CAP_NET_ADMIN, ``SO_RCVBUFFORCE``); the size got is logged when it is smaller."""
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33 if sys.platform.startswith("linux") else None)
+"""Linux's option to set a receive buffer beyond ``net.core.rmem_max`` (the standard
+library does not name it)."""
 
 
 class SRTPort:
@@ -176,10 +190,19 @@ class SRTPort:
         :data:`HAND_OVER_TICKS`) get their payload, so that a tick wakes a quarter of the
         handlers rather than all of them at once every fourth tick: with hundreds of
         callers, one such burst of TS demuxing held the event loop long enough for the
-        socket to overflow."""
-        closed = self.endpoint.tick(now)
+        socket to overflow.
+
+        With ``phase``, a connection's timers run at every second tick (its socket id's
+        parity, :data:`CONNECTION_TICKS`), its hand-over among them: ACKs are decided every
+        16 packets or 80 ms, the periodic NAK at least 20 ms apart, so 10 ms timing bought
+        nothing but the cost, per connection, of a hundred visits a second (with hundreds
+        of small streams, a tenth of the server's time)."""
+        parity = None if phase is None else phase % CONNECTION_TICKS
+        closed = self.endpoint.tick(now, parity)
         for socket_id, session in list(self.sessions.items()):
             conn = session.connection
+            if parity is not None and socket_id % CONNECTION_TICKS != parity and not conn.closed:
+                continue
             if conn.has_payload and (
                 conn.closed
                 or (
@@ -207,17 +230,41 @@ class SRTPort:
 
 
 def bind_udp(host: str, port: int) -> socket.socket:
-    """A non-blocking UDP socket bound to ``host:port`` with a large receive buffer."""
+    """A non-blocking UDP socket bound to ``host:port`` with a large receive buffer
+    (:data:`RECV_BUFFER`; beyond ``net.core.rmem_max`` where the process may)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECV_BUFFER)
+        if receive_buffer(sock) < 2 * RECV_BUFFER and SO_RCVBUFFORCE is not None:
+            with contextlib.suppress(OSError):  # not allowed: the capped size stays
+                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RECV_BUFFER)
         sock.setblocking(False)
         sock.bind((host, port))
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def receive_buffer(sock: socket.socket) -> int:
+    """The socket's receive buffer as the kernel counts it, bytes (twice what was asked,
+    on Linux)."""
+    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+
+def receive_buffer_shortfall(sock: socket.socket) -> str | None:
+    """A sentence for the operator when ``sock`` got less receive buffer than
+    :data:`RECV_BUFFER` (the kernel's cap, ``net.core.rmem_max``), else None."""
+    doubled = 2 if sys.platform.startswith("linux") else 1
+    got = receive_buffer(sock) // doubled
+    if got >= RECV_BUFFER:
+        return None
+    return (
+        f"the kernel gave each SRT socket a receive buffer of {got / 1e6:.1f} MB where "
+        f"{RECV_BUFFER / 1e6:.1f} MB were asked: bursts beyond it are dropped and must be "
+        f"retransmitted. Raise the limit: sysctl -w net.core.rmem_max={RECV_BUFFER}"
+    )
 
 
 def _asyncio_loop() -> asyncio.AbstractEventLoop | None:
@@ -282,6 +329,10 @@ class SRTService:
                 p.sock.close()
             raise
         self.addresses = [(self.host, p.port) for p in self.ports]
+        if self.ports:
+            problem = receive_buffer_shortfall(self.ports[0].sock)
+            if problem:
+                log.warning("srt: %s", problem)
         self._loop = _asyncio_loop()
         try:
             async with anyio.create_task_group() as tg:

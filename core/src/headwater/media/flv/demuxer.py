@@ -69,6 +69,31 @@ def _split4(body: bytes) -> tuple[tuple[bytes, ...], bool]:
     return tuple(out), whole
 
 
+def _payload4(body: bytes) -> int:
+    """The NAL unit bytes of a legacy AVC frame body (4-byte lengths from offset 5), or -1
+    when a unit is empty (joining the units again would not give the body back).
+
+    Walks the lengths as :func:`_split4` does and raises its errors, without copying."""
+    n = len(body)
+    unpack = _U32.unpack_from
+    pos = 5
+    units = 0
+    whole = True
+    while pos + 4 <= n:
+        length = unpack(body, pos)[0]
+        start = pos + 4
+        pos = start + length
+        if pos > n:
+            raise AVCCError(
+                f"NAL unit of {pos - start} bytes runs past the end of a {n - 5}-byte sample"
+            )
+        units += 1
+        whole = whole and length > 0
+    if pos != n:
+        raise AVCCError(f"{n - pos} stray bytes after the last NAL unit")
+    return n - 5 - 4 * units if whole else -1
+
+
 def video_track_id(flv_track: int) -> int:
     """The headwater track id of FLV video track ``flv_track``."""
     return 2 * flv_track + 1
@@ -163,10 +188,15 @@ class FlvDemuxer:
                 pts = (dts_ms + ((cts ^ 0x800000) - 0x800000)) * 90
                 keyframe = frame_type == FRAME_KEY
                 if type(body) is bytes and self._length_size.get(1, 4) == 4:
-                    nalus, whole = _split4(body)
-                    # The body is what FlvMuxer would write for this frame: send it as is.
-                    flv = body if whole and (keyframe or frame_type == FRAME_INTER) else b""
-                    return [Frame(track, pts, dts_ms * 90, keyframe, b"", nalus, flv)]
+                    if keyframe or frame_type == FRAME_INTER:
+                        size = _payload4(body)
+                        if size >= 0:
+                            # The body is what FlvMuxer would write for this frame: the
+                            # frame holds it alone (NAL units cut from it on demand).
+                            return [Frame.from_flv_body(track, pts, dts_ms * 90, keyframe,
+                                                        body, size)]  # fmt: skip
+                    nalus, _ = _split4(body)
+                    return [Frame(track, pts, dts_ms * 90, keyframe, b"", nalus)]
                 nalus = split_avcc(memoryview(body)[5:], self._length_size.get(1, 4))
                 return [Frame(track, pts, dts_ms * 90, keyframe, nalus=tuple(nalus))]
         out = []
@@ -232,7 +262,10 @@ class FlvDemuxer:
             # The per-frame path: a raw AAC frame (E.4.2.1) of a configured track.
             track = self.tracks.get(2)
             if track is not None and track.codec is Codec.AAC:
-                return [Frame(track, dts, dts, True, data=bytes(body[2:]))]
+                data = body[2:]
+                if type(data) is not bytes:
+                    data = bytes(data)
+                return [Frame(track, dts, dts, True, data)]  # positional: cheaper per call
         out = []
         for packet in parse_audio(body):
             if packet.codec is None:

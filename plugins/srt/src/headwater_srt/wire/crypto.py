@@ -24,7 +24,6 @@ prove it equal to the per-packet context.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -49,6 +48,9 @@ MAX_PASSPHRASE = 79
 BATCH_MIN = 4
 """Packets of one size from which :meth:`PayloadCipher.apply_many` lays out counters with
 numpy; fewer go one by one."""
+KEPT_ROWS = 64
+"""Most packets whose counter blocks and key stream a cipher keeps arrays for between
+batches (64 full packets: 170 KB); bigger batches make their own."""
 
 
 class BadSecret(HandshakeRejected):
@@ -124,7 +126,7 @@ class PayloadCipher:
         self._nonce_hi = self._nonce >> 64
         self._nonce_lo = self._nonce & 0xFFFF_FFFF_FFFF_FFFF
         self._ecb = Cipher(self._algorithm, modes.ECB()).encryptor()
-        self._layout: np.ndarray | None = None
+        self._layout: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def apply(self, seq: int, payload: bytes | memoryview) -> bytes:
         """Encrypt or decrypt ``payload`` of the data packet with sequence number ``seq``."""
@@ -175,41 +177,64 @@ class PayloadCipher:
         """Decrypt the payloads of ``count`` whole data packets of ``size`` bytes each,
         header included, laid end to end in ``joined``; return the payloads joined.
 
-        The sequence numbers are read from the headers through one strided view and the
-        counter blocks of the whole batch laid out at once (:meth:`apply_many`'s layout),
-        so a batch costs one ECB call and one XOR whatever its length.
+        Counter block j of the packet with sequence number s is the salt's nonce with s
+        XORed into bytes 10..13 and j in bytes 14..15 (§6.1.2). As bytes, that is the
+        nonce-and-block-index block of j XORed with s's four header bytes at offset 10;
+        XOR does not care about byte order, so both are kept as native 64-bit words whose
+        memory holds the big-endian bytes, and the low words of the whole batch are one
+        ``bitwise_xor`` of a column (the header words, read through one strided view of
+        ``joined``) with a row (the cipher's per-block words, made once) into a counter
+        array kept across batches. One ECB call over that array, one XOR onto the
+        payloads; no per-batch byte swapping, shifting or copying of counters.
         """
         payload = size - HEADER_SIZE
         if payload <= 0:
             return b""
         blocks = (payload + 15) >> 4
-        seqs = np.ndarray((count,), ">u4", joined, 0, (size,))
-        low = (seqs & np.uint32(0x7FFF_FFFF)).astype(np.uint64) << np.uint64(16)
-        counters = self._counters(count, blocks)
-        counters[:, :, 1] = (low ^ np.uint64(self._nonce_lo))[:, None] + _block_index(blocks)
-        stream = np.frombuffer(self._ecb.update(counters.tobytes()), np.uint8).reshape(count, -1)
+        layout, low, out = self._counters(count, blocks)
+        # each header's first four bytes (the sequence number) read as a native word and
+        # moved to bytes 2..5 of a native 64-bit word: bytes 10..13 of the counter block
+        seqs = np.ndarray((count,), np.uint32, joined, 0, (size,)).astype(np.uint64)
+        np.bitwise_xor(np.left_shift(seqs, _SEQ_SHIFT, out=seqs)[:, None],
+                       low, out=layout[:, :, 1])  # fmt: skip
+        self._ecb.update_into(layout.view(np.uint8), out.data)
+        stream = out[: count * blocks * 16].reshape(count, -1)[:, :payload]
         rows = np.frombuffer(joined, np.uint8).reshape(count, size)
-        return (rows[:, HEADER_SIZE:] ^ stream[:, :payload]).tobytes()
+        np.bitwise_xor(rows[:, HEADER_SIZE:], stream, out=stream)
+        return stream.tobytes()
 
-    def _counters(self, count: int, blocks: int) -> np.ndarray:
-        """A counter-block array of this shape with the nonce's high half filled in: the
-        first ``count`` rows of one kept for the next batches of the same packet size
-        (grown when a batch has more packets; small streams hand over batches of varying
-        counts, which made a new array almost every time)."""
+    def _counters(self, count: int, blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A counter-block array for ``count`` packets of ``blocks`` blocks as native
+        64-bit words (high word: the nonce's first eight bytes, filled in once), the row
+        of low words before the sequence numbers go in (the nonce's last eight bytes with
+        the block index in the last two), and a buffer for the key stream.
+
+        The arrays are kept for the next batches of the same packet size (grown when a
+        batch has more packets; small streams hand over batches of varying counts) up to
+        :data:`KEPT_ROWS` packets: a bigger batch (a stream catching up after a stall)
+        gets arrays of its own, so that one burst does not hold memory for the rest of
+        the connection."""
         cached = self._layout
-        if cached is not None and cached.shape[1] == blocks and cached.shape[0] >= count:
-            return cached[:count]
-        grow = cached is not None and cached.shape[1] == blocks
-        rows = max(count, 2 * cached.shape[0] if grow else 0, 8)
-        counters = np.empty((rows, blocks, 2), dtype=">u8")
-        counters[:, :, 0] = self._nonce_hi
-        self._layout = counters
-        return counters[:count]
+        if cached is not None and cached[0].shape[1] == blocks and cached[0].shape[0] >= count:
+            return cached[0][:count], cached[1], cached[2]
+        grow = cached is not None and cached[0].shape[1] == blocks
+        rows = max(count, min(2 * cached[0].shape[0], KEPT_ROWS) if grow else 0, 8)
+        counters = np.empty((rows, blocks, 2), dtype=np.uint64)
+        counters[:, :, 0] = np.array([self._nonce_hi], ">u8").view(np.uint64)[0]
+        index = np.uint64(self._nonce_lo) ^ np.arange(blocks, dtype=np.uint64)
+        low = index.astype(">u8").view(np.uint64)
+        out = np.empty(counters.nbytes + 16, np.uint8)  # update_into wants a block to spare
+        if rows <= KEPT_ROWS:
+            self._layout = (counters, low, out)
+        return counters[:count], low, out
 
 
-@functools.cache
-def _block_index(blocks: int) -> np.ndarray:
-    return np.arange(blocks, dtype=np.uint64)
+_SEQ_SHIFT = np.uint64(16)
+"""How far a header's first word, read as a native 32-bit word and widened, moves to land
+on bytes 2..5 of a native 64-bit word (bytes 10..13 of the counter block): on a
+little-endian machine its bytes b0..b3 read as b0 + b1<<8 + ..., shifted by 16 they sit
+at memory offsets 2..5; on a big-endian one b0 lands on bits 40..47, offset 2 as well.
+(The word's top bit, the packet type flag, is 0 in every data packet: no mask needed.)"""
 
 
 _KK = bytes((b >> 3) & 0b11 for b in range(256))

@@ -315,10 +315,14 @@ class Endpoint:
 
     # -- housekeeping ---------------------------------------------------------------------
 
-    def tick(self, now: int) -> list[Connection]:
-        """Advance every connection's timers; returns the connections that closed."""
+    def tick(self, now: int, parity: int | None = None) -> list[Connection]:
+        """Advance every connection's timers (with ``parity`` 0 or 1, only those whose
+        socket id has that parity: a transport ticking every 10 ms then times each
+        connection every 20 ms); returns the connections that closed (of those ticked)."""
         closed: list[Connection] = []
         for socket_id, (conn, peer) in list(self.connections.items()):
+            if parity is not None and (socket_id ^ parity) & 1:
+                continue
             conn.tick(now)
             if conn.outgoing:
                 self.outgoing.extend((d, peer) for d in conn.outgoing)

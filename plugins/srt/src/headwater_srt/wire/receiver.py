@@ -30,16 +30,19 @@ from .seq import SEQ_MAX, TIMESTAMP_MOD, seq_add, seq_diff
 
 ACK_INTERVAL = 10_000
 """How often a full ACK is considered (the SYN interval), µs."""
-ACK_PACKETS = 8
+ACK_PACKETS = 16
 """A full ACK goes out at the first such moment once this many more packets are
 acknowledged than by the last full ACK ..."""
-ACK_MAX_INTERVAL = 40_000
+ACK_MAX_INTERVAL = 80_000
 """... or this long after the last full ACK, µs, when anything new is acknowledged.
 libsrt acknowledges every 10 ms whatever the rate, so that a 0.5 Mbit/s stream (66
 packets a second) costs an ACK and an ACKACK per data packet: three datagrams to handle
-instead of one. Acknowledging every 8 packets (20 ms at 4 Mbit/s) or 40 ms changes
-nothing a live sender relies on: its buffer is freed a few ms later, RTT samples (one per
-ACKACK) stay plenty, and losses are reported by NAKs, not by ACKs."""
+instead of one. Acknowledging every 16 packets (40 ms at 4 Mbit/s) or 80 ms changes
+nothing a live sender relies on: its buffer is freed a few tens of ms later (it holds
+seconds), RTT samples (one per ACKACK) stay plenty, and losses are reported by NAKs, not
+by ACKs (a libsrt sender told that the receiver sends periodic NAKs does no blind
+retransmission when ACKs are slow to come). The third sitting went from every 10 ms to
+8 packets or 40 ms, the fourth to this."""
 LIGHT_ACK_PACKETS = 64
 """A light ACK every this many packets."""
 NAK_FLOOR = 20_000
@@ -164,6 +167,24 @@ class LiveReceiver:
         except ValueError:
             return
 
+    def _hopeful_holes(self, now: int) -> Iterator[int]:
+        """:meth:`_holes` without those past saving (a missing slot holds the timestamp
+        of the packet that revealed the gap, the one whose delivery gives up on it)."""
+        slots, loss, head, times = self._slots, self._loss, self._head, self._times
+        # the extended timestamps up to which a gap is past saving
+        cutoff = now + self.rtt - (self.time_base + self.latency + self.drift)
+        find = slots.index
+        i = 0
+        try:
+            while True:
+                i = find(None, i)
+                seq = (head + i) & SEQ_MAX
+                if seq in loss and times[i] >= cutoff:
+                    yield seq
+                i += 1
+        except ValueError:
+            return
+
     def wants(self, seq: int) -> bool:
         """Whether a data packet with ``seq`` is new (not late, not a duplicate)."""
         if seq_diff(seq, self._head) < 0:
@@ -205,9 +226,9 @@ class LiveReceiver:
             self._times.append(ext)
             self._next = (seq + 1) & SEQ_MAX
             return _NO_LOSS
-        return self._out_of_sequence(seq, ext, payload)
+        return self._out_of_sequence(seq, ext, payload, now)
 
-    def _out_of_sequence(self, seq: int, ext: int, payload: Any) -> list[tuple[int, int]]:
+    def _out_of_sequence(self, seq: int, ext: int, payload: Any, now: int) -> list[tuple[int, int]]:
         st = self.stats
         ahead = seq_diff(seq, self._next)
         offset = seq_diff(seq, self._head)
@@ -223,7 +244,10 @@ class LiveReceiver:
                 slots.extend([None] * ahead)
                 self._times.extend([ext] * ahead)
                 self._missing += ahead
-                lost = [(first, seq_add(seq, -1))] if ahead else _NO_LOSS
+                if ahead and not self._hopeless(ext, now):
+                    lost = [(first, seq_add(seq, -1))]
+                else:  # no gap, or one whose retransmission would come too late
+                    lost = _NO_LOSS
             slots.append(payload)
             self._times.append(ext)
             self._next = seq_add(seq, 1)
@@ -395,14 +419,30 @@ class LiveReceiver:
                 return ack_seq, 0
         return None
 
+    def _hopeless(self, ext: int, now: int) -> bool:
+        """Whether a gap before the packet with extended timestamp ``ext`` is past saving:
+        a retransmission asked for now arrives about one RTT later, and by then that
+        packet (and so the gap, which :meth:`deliver` gives up on when the packet after it
+        is due) will have been delivered."""
+        return self.time_base + ext + self.latency + self.drift < now + self.rtt
+
     def nak_due(self, now: int) -> list[tuple[int, int]] | None:
-        """The periodic NAK due at ``now`` (the loss list, oldest first), if any."""
+        """The periodic NAK due at ``now`` (the loss list, oldest first), if any.
+
+        Losses that a retransmission could no longer fill in time (:meth:`_hopeless`) are
+        left out: the latency window governs. A receiver that falls behind (its socket
+        queue delays every arrival) would otherwise ask for retransmissions that arrive
+        too late, and their extra packets would keep it behind: a server that once lost
+        the race under load never caught up."""
         if self._loss and now - self._last_nak_time >= max(
             NAK_FLOOR, (self.rtt + 4 * self.rtt_var) // 2
         ):
             self._last_nak_time = now
+            ranges = self._loss_ranges(MAX_NAK_RANGES, now)
+            if not ranges:
+                return None
             self.stats.naks_sent += 1
-            return self._loss_ranges(MAX_NAK_RANGES)
+            return ranges
         return None
 
     @property
@@ -420,9 +460,14 @@ class LiveReceiver:
         """The loss list as inclusive ranges, oldest first."""
         return self._loss_ranges()
 
-    def _loss_ranges(self, limit: int | None = None) -> list[tuple[int, int]]:
+    def _loss_ranges(
+        self, limit: int | None = None, now: int | None = None
+    ) -> list[tuple[int, int]]:
+        """The loss list as ranges, at most ``limit``; with ``now``, without the losses
+        past saving (:meth:`_hopeless`)."""
         ranges: list[tuple[int, int]] = []
-        for s in self._holes():
+        holes = self._holes() if now is None else self._hopeful_holes(now)
+        for s in holes:
             if ranges and ranges[-1][1] == ((s - 1) & SEQ_MAX):
                 ranges[-1] = (ranges[-1][0], s)
             elif limit is not None and len(ranges) >= limit:
