@@ -181,9 +181,9 @@ class _Counting:
     def __init__(self, struct, taken: list[int]) -> None:
         self.struct, self.taken = struct, taken
 
-    def unpack_from(self, buf):
+    def unpack_from(self, buf, offset=0):
         self.taken.append(1)
-        return self.struct.unpack_from(buf)
+        return self.struct.unpack_from(buf, offset)
 
 
 @pytest.fixture

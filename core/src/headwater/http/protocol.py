@@ -20,7 +20,11 @@ Each request's ASGI scope carries ``scope["extensions"]["headwater.pause_reading
 callable that stops reading the connection until the application next awaits ``receive()``
 (which resumes it). A long streaming body (HTTP MPEG-TS publishing, one small chunk per
 frame from ffmpeg) pauses after each small read, so the kernel gathers the next chunks and
-one read, one parse pass and one wake-up of the application serve all of them.
+one read, one parse pass and one wake-up of the application serve all of them. The
+body pieces that arrive between two ``receive()`` calls are kept as they came and joined
+once when the application takes them (uvicorn appends each to a ``bytearray``, whose
+reallocations copied a batch of ffmpeg's chunks several times over, and then copies it
+once more into ``bytes``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 if TYPE_CHECKING:
@@ -67,6 +72,28 @@ class PeerLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
 
 PAUSE_READING = "headwater.pause_reading"
 """The ASGI scope extension that pauses reading until the next ``receive()``."""
+
+
+class BodyPieces:
+    """The body pieces a request received since the application's last ``receive()``.
+
+    Stands in for uvicorn's ``cycle.body`` bytearray: ``len`` is the bytes held and
+    ``bytes()`` (what uvicorn's ``receive`` calls) joins the pieces once, or hands over a
+    lone piece as it is.
+    """
+
+    __slots__ = ("pieces", "size")
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __bytes__(self) -> bytes:
+        pieces = self.pieces
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -143,6 +170,25 @@ class GuardedProtocol(HttpToolsProtocol):
                 self._disarm()
                 self.transport.write(HEAD_TOO_LARGE)
                 self.transport.close()
+
+    def on_body(self, body: bytes) -> None:
+        """Keep a body piece for the application's next ``receive()`` (uvicorn's own
+        ``on_body`` but for the :class:`BodyPieces` in place of its bytearray)."""
+        cycle = self.cycle
+        if (self.parser.should_upgrade() and self._should_upgrade()) or cycle.response_complete:
+            return
+        held = cycle.body
+        if type(held) is not BodyPieces:
+            fresh = BodyPieces()
+            if held:
+                fresh.pieces.append(bytes(held))
+                fresh.size = len(held)
+            held = cycle.body = fresh
+        held.pieces.append(body)
+        held.size += len(body)
+        if held.size > HIGH_WATER_LIMIT:
+            self.flow.pause_reading()
+        cycle.message_event.set()
 
     def on_response_complete(self) -> None:
         """Between requests only the keep-alive timeout applies."""

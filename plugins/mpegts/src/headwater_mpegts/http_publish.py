@@ -103,6 +103,7 @@ async def publish_endpoint(server: Server, request: Request) -> Response:
             reason,
         )
         return PlainTextResponse(reason + "\n", status_code=status)
+    ended: str | None = None
     try:
         async with server.publish(publish) as publication:
             reader = TSReader()
@@ -116,6 +117,8 @@ async def publish_endpoint(server: Server, request: Request) -> Response:
             _send(publication, reader.flush())
     except PublishRejected as exc:
         return PlainTextResponse(exc.reason + "\n", status_code=exc.http_status)
+    if ended is None:  # the server stopped the publication (its scope was cancelled)
+        ended = f"stopped: {publication.stop_reason or 'by the server'}"
     counts = f"{reader.packets} packets, {sum(reader.cc_errors.values())} continuity errors"
     log.info("%s: HTTP MPEG-TS publication ended (%s; %s)", publish.name, ended, counts)
     return PlainTextResponse(f"published {publish.name}: {counts}\n")

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from headwater.media import h264, h265
 from headwater.media.aac import (
+    SAMPLE_RATES,
     SAMPLES_PER_FRAME,
     AACError,
     AudioSpecificConfig,
@@ -38,6 +39,9 @@ from headwater.media.mpegts.audio_frames import (
 )
 
 Decoded = tuple[list[Frame], Track | None, int | None]
+
+_RATES = len(SAMPLE_RATES)
+"""ADTS sampling frequency indices from this one on are reserved."""
 
 
 def decode(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) -> Decoded:
@@ -62,9 +66,13 @@ def _video(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) 
     if hevc:
         nalus = tuple(n for n in units if (n[0] >> 1) & 0x3F != h265.NAL_AUD)
         key = h265.is_keyframe(nalus)
-    else:
-        nalus = tuple(n for n in units if n[0] & 0x1F != h264.NAL_AUD)
-        key = h264.is_keyframe(nalus)
+    else:  # one pass over the types: most access units need no filtering
+        types = [n[0] & 0x1F for n in units]
+        if h264.NAL_AUD in types:
+            nalus = tuple(n for n, t in zip(units, types, strict=True) if t != h264.NAL_AUD)
+        else:
+            nalus = tuple(units)
+        key = h264.NAL_IDR in types  # h264.is_keyframe: an IDR slice (an AUD is none)
     new = None
     if key:
         sets = h265.parameter_sets(nalus) if hevc else h264.parameter_sets(nalus)
@@ -82,33 +90,48 @@ def _video(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) 
 
 
 def _aac(track: Track, data: bytes, pos: int, end: int, pts: int) -> Decoded:
+    # the first ADTS header through the parser (it gives the configuration); the rest of
+    # the PES (ffmpeg puts some 8 frames in one) with the same checks inlined
     frames: list[Frame] = []
     new = None
     i = 0
     rate = track.sample_rate
+    step = SAMPLES_PER_FRAME * CLOCK_RATE
     while pos + 7 <= end:
+        if i:
+            b1 = data[pos + 1]
+            if data[pos] != 0xFF or b1 & 0xF6 != 0xF0 or (data[pos + 2] >> 2) & 15 >= _RATES:
+                break
+            size = ((data[pos + 3] & 3) << 11) | (data[pos + 4] << 3) | (data[pos + 5] >> 5)
+            head = 7 if b1 & 1 else 9
+            if size < head or pos + size > end:
+                break
+            t = pts + i * step // rate
+            frames.append(Frame(track, t, t, True, data[pos + head : pos + size]))
+            i += (data[pos + 6] & 3) + 1
+            pos += size
+            continue
         try:
             h = parse_adts_header(data, pos)
         except AACError:
             break
         if pos + h.frame_size > end:
             break
-        if i == 0:
-            config = h.config().to_bytes()
-            if config != track.config:
-                new = track = replace(
-                    track,
-                    config=config,
-                    sample_rate=h.sample_rate,
-                    channels=h.channels,
-                    extra=dict(track.extra),
-                )
-                rate = h.sample_rate
-        t = pts + i * SAMPLES_PER_FRAME * CLOCK_RATE // rate
-        frames.append(Frame(track, t, t, True, data=data[pos + h.header_size : pos + h.frame_size]))
+        config = h.config().to_bytes()
+        if config != track.config:
+            new = track = replace(
+                track,
+                config=config,
+                sample_rate=h.sample_rate,
+                channels=h.channels,
+                extra=dict(track.extra),
+            )
+            rate = h.sample_rate
+        t = pts + i * step // rate
+        frames.append(Frame(track, t, t, True, data[pos + h.header_size : pos + h.frame_size]))
         pos += h.frame_size
         i += h.frames
-    next_pts = pts + i * SAMPLES_PER_FRAME * CLOCK_RATE // rate if rate else None
+    next_pts = pts + i * step // rate if rate else None
     return frames, new, next_pts
 
 

@@ -11,10 +11,11 @@ of sixteen precomputed keys per PID, so the hot loop is a ``struct`` read, one d
 and a list append of a memoryview slice; payloads are joined once per PES. Everything else
 (PSI, adaptation fields, payload starts, errors) takes the slow path, packet by packet.
 
-With numpy installed, a feed of many packets takes the bulk path first: the headers of
-every whole packet are read at once, the packets are cut into runs (same PID, plain
-continuation header, continuity counters in sequence), and a run of a known PID is copied
-into its PES as one slice (``payloads[i:j, 4:]``), not packet by packet. Run starts and
+With numpy installed, a feed of many packets takes the bulk path first: the header bytes
+of every whole packet are read at once (three strided slices compared as big integers,
+see :func:`_runs`), the packets are cut into runs (same PID, plain continuation header,
+continuity counters in sequence), and a run of a known PID is copied into its PES as one
+numpy slice (``payloads[i:j]`` of a strided view), not packet by packet. Run starts and
 every packet that is not a plain continuation go through the same per-packet code as
 above, so the events are exactly those of the per-packet loop (the tests feed both).
 A small feed (2 to 63 packets: an SRT or UDP datagram) that is all plain continuations
@@ -32,7 +33,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from struct import Struct
-from typing import Any
 
 from headwater.media.frames import Codec, Frame, Track
 from headwater.media.mpegts import elementary
@@ -66,6 +66,42 @@ _HEADS = [Struct(">" + "I184x" * k) for k in range(BULK_MIN)]
 _PAYLOADS = [tuple(slice(o + 4, o + PACKET_SIZE) for o in range(0, k * PACKET_SIZE, PACKET_SIZE))
              for k in range(BULK_MIN)]  # fmt: skip
 """``_PAYLOADS[k]``: the payload slices of the first ``k`` packets of a buffer."""
+
+
+_SUCCESSOR = bytes((v & 0xF0) | ((v + 1) & 15) for v in range(256))
+"""Byte 3 of the next plain continuation: the same flags, the continuity counter plus one."""
+
+
+def _runs(buf: bytes, off: int, end: int, k: int) -> list[int]:
+    """Where the ``k`` packets from ``off`` break into runs: the index of each packet whose
+    bytes 1-2 (flags, PID) differ from the packet before or whose byte 3 is not
+    ``_SUCCESSOR`` of the one before (the same flags, the next counter).
+
+    A run that begins with a plain continuation is therefore all plain continuations of
+    one PID with counters in sequence (the successor keeps the plain flags); a run that
+    begins with any other packet goes packet by packet in :meth:`TSReader._run_bulk`, so
+    look-alike unusual packets in a row cost time, never correctness. Each header byte
+    of every packet is one strided ``bytes`` slice read as one big integer, 8 bits per
+    packet (the first packet in the top byte): the comparisons of all packets with their
+    predecessors are a few integer operations, and only the breaks (a few per PES) are
+    visited in Python.
+    """
+    b1 = buf[off + 1 : end : PACKET_SIZE]
+    b3 = buf[off + 3 : end : PACKET_SIZE]
+    one = int.from_bytes(b1, "big")
+    two = int.from_bytes(buf[off + 2 : end : PACKET_SIZE], "big")
+    three = int.from_bytes(b3, "big")
+    nxt = int.from_bytes(b3.translate(_SUCCESSOR), "big")
+    # packet i's byte sits 8 bits below packet i - 1's: shifting by 8 lines each up
+    # with its predecessor; the top byte (packet 0, compared with nothing) is dropped
+    diff = (one ^ (one >> 8)) | (two ^ (two >> 8)) | (three ^ (nxt >> 8))
+    diff &= (1 << 8 * (k - 1)) - 1
+    out = []
+    while diff:
+        low = (diff.bit_length() - 1) & ~7
+        out.append(k - 1 - (low >> 3))
+        diff &= (1 << low) - 1
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +185,24 @@ class TSReader:
         return tuple(self._tracks.values())
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[TracksChanged | Frame]:
-        """Consume ``data`` (any length, packets split anywhere); return the events it completes."""
-        buf = self._pending + bytes(data) if self._pending else bytes(data)
+        """Consume ``data`` (any length, packets split anywhere); return the events it completes.
+
+        The packet cut by the last feed is completed with the first bytes of ``data`` and
+        read on its own when both it and the packet after it start with a sync byte, so a
+        big feed is read in place rather than copied behind the few bytes held over.
+        """
+        data = bytes(data)
         events: list[TracksChanged | Frame] = []
-        self._pending = buf[self._run(buf, events, final=False) :]
+        pending = self._pending
+        start = 0
+        if pending:
+            need = PACKET_SIZE - len(pending)
+            if 0 < need < len(data) and pending[0] == SYNC_BYTE and data[need] == SYNC_BYTE:
+                self._run(pending + data[:need], events, final=False)
+                start = need
+            else:
+                data = pending + data
+        self._pending = data[self._run(data, events, final=False, start=start) :]
         return events
 
     def flush(self) -> list[TracksChanged | Frame]:
@@ -169,37 +219,38 @@ class TSReader:
                 self._complete(st, events)
         return events
 
-    def _run(self, buf: bytes, events: list, final: bool) -> int:
-        """Process whole packets of ``buf``; return the offset of the unconsumed tail."""
+    def _run(self, buf: bytes, events: list, final: bool, start: int = 0) -> int:
+        """Process whole packets of ``buf`` from ``start``; return the offset of the
+        unconsumed tail."""
         mv = memoryview(buf)
         fast_get = self._fast.get
         unpack = HEADER.unpack_from
         finish = self._finish
         n = len(buf)
-        if self._deferred and n:
+        if self._deferred and n > start:
             for st in self._deferred:
-                st.damaged |= buf[0] != SYNC_BYTE
+                st.damaged |= buf[start] != SYNC_BYTE
                 self._complete(st, events)
             self._deferred.clear()
         end = n - PACKET_SIZE
-        off = 0
+        off = start
         count = 0
         last: _Pid | None = None
         bulk = self._bulk
-        k = n // PACKET_SIZE
+        k = (n - start) // PACKET_SIZE
         if 1 < k < BULK_MIN and self._small:
             # the small-feed path: a feed (a datagram, say) of plain continuations of one
             # PID that completes nothing is checked with one header read and one compare
-            h = unpack(buf, 0)[0]
+            h = unpack(buf, start)[0]
             st = fast_get(h)
             if (
                 st is not None
                 and st.cc == h & 15
                 and st.remaining > 184 * k
-                and _HEADS[k].unpack_from(buf) == self._runs[h][:k]
+                and _HEADS[k].unpack_from(buf, start) == self._runs[h][:k]
             ):
-                off = k * PACKET_SIZE
-                st.parts += map(mv.__getitem__, _PAYLOADS[k])
+                off = start + k * PACKET_SIZE
+                st.parts += map((mv[start:] if start else mv).__getitem__, _PAYLOADS[k])
                 st.cc = (h + k) & 15
                 st.remaining -= 184 * k
                 last = st
@@ -244,31 +295,24 @@ class TSReader:
     ) -> tuple[int, _Pid | None, int]:
         """The bulk path over the whole packets from ``off`` up to the first without a sync
         byte; returns the offset reached, the last packet's PID state and the count."""
-        np: Any = _np
         k = (len(buf) - off) // PACKET_SIZE
         # every packet's sync byte as one strided bytes slice: the run ends at the first
         # packet without one (those go through _run's resync)
-        sync = buf[off : off + k * PACKET_SIZE : PACKET_SIZE]
+        end = off + k * PACKET_SIZE
+        sync = buf[off:end:PACKET_SIZE]
         if sync.count(_SYNC) != k:
             k -= len(sync.lstrip(_SYNC))
             if k == 0:
                 return off, last, 0
-        # every packet's 32-bit header at once: a strided view, no copy of the payloads
-        heads = np.ndarray((k,), ">u4", buf, off, (PACKET_SIZE,)).astype(np.uint32)
-        payloads = np.ndarray((k, PACKET_SIZE - 4), np.uint8, buf, off + 4, (PACKET_SIZE, 1))
-        prev = heads[:-1]
-        # packet i follows i-1 when i-1 is plain and i's header is i-1's with the next
-        # counter (so i is plain too, on the same PID); runs break where one does not
-        breaks = ((prev & _PLAIN_MASK) != _PLAIN) | (
-            heads[1:] != ((prev & _NOT_CC) | ((prev + 1) & 15))
-        )
-        bounds = [0, *(breaks.nonzero()[0] + 1).tolist(), k]
-        heads_list = heads.tolist()
+            end = off + k * PACKET_SIZE
+        bounds = [0, *_runs(buf, off, end, k), k]
+        payloads = _np.ndarray((k, PACKET_SIZE - 4), _np.uint8, buf, off + 4, (PACKET_SIZE, 1))
+        unpack = HEADER.unpack_from
         fast_get = self._fast.get
         finish = self._finish
         for r in range(len(bounds) - 1):
             i, j = bounds[r], bounds[r + 1]
-            h = heads_list[i]
+            h = unpack(buf, off + i * PACKET_SIZE)[0]
             st = fast_get(h)
             if st is not None and st.cc == h & 15 and st.remaining > PACKET_SIZE:
                 # a run of plain continuations: all but the packet that may end a sized PES
@@ -276,13 +320,13 @@ class TSReader:
                 m = min(j - i, (st.remaining - 1) // 184)
                 if m > 1:
                     st.parts.append(payloads[i : i + m].tobytes())
-                    st.cc = (heads_list[i + m - 1] + 1) & 15
+                    st.cc = (h + m) & 15
                     st.remaining -= 184 * m
                     last = st
                     i += m
             while i < j:  # the per-packet code of _run, for run starts and the rest
                 pos = off + i * PACKET_SIZE
-                h = heads_list[i]
+                h = unpack(buf, pos)[0]
                 st = fast_get(h)
                 if st is not None and st.cc == h & 15:
                     st.parts.append(mv[pos + 4 : pos + 188])

@@ -1,0 +1,268 @@
+"""The TS reader gives exactly what the reader of e7b31a3 gave (``legacy_reader.py``).
+
+Each case feeds the same bytes, cut the same way, to today's :class:`TSReader` and to the
+frozen copy of the reader before the fourth sitting's changes (its PES, Annex B and
+elementary decoding included), and compares every event (tracks and frames, bit for bit,
+the types of the payloads too) and every counter. Inputs: ffmpeg clips of every codec pair
+fed whole, in HTTP-sized reads, in datagrams and byte by byte; damage of every kind the
+reader knows (dropped, desynced, garbage-padded and truncated packets, continuity errors,
+duplicates, transport errors, lost payload-start bits, scrambling bits, adaptation fields
+and PCR-only packets added, discontinuity flags); and hypothesis-made chunkings, byte
+flips and packet headers.
+"""
+
+from __future__ import annotations
+
+import random
+
+import legacy_reader
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_reader import _damage
+from ts_helpers import CODEC_PAIRS, frame_key
+
+from headwater.media.annexb import split_annexb
+from headwater.media.frames import Codec, Track
+from headwater.media.mpegts import TSReader, elementary
+
+CHUNKINGS = [None, [65536], [29000], [188 * 64], [188 * 65 + 7], [1316], [4096, 100, 188 * 80]]
+SLOW = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _track(t) -> tuple:
+    return (t.id, t.codec, t.width, t.height, t.config, t.sample_rate, t.channels,
+            t.language, tuple(t.parameter_sets), t.extra.get("stream_type"))  # fmt: skip
+
+
+def _key(event) -> tuple:
+    if hasattr(event, "tracks"):
+        return ("tracks", tuple(_track(t) for t in event.tracks))
+    types = (type(event.data).__name__, *(type(n).__name__ for n in event.nalus))
+    return (*frame_key(event), event.track.codec, types)
+
+
+def _run(reader, data: bytes, chunks: list[int] | None) -> tuple[list, tuple]:
+    events: list = []
+    if chunks is None:
+        events += reader.feed(data)
+    else:
+        pos = i = 0
+        while pos < len(data):
+            size = chunks[i % len(chunks)]
+            events += reader.feed(data[pos : pos + size])
+            pos, i = pos + size, i + 1
+    events += reader.flush()
+    counters = (reader.packets, reader.resyncs, dict(reader.cc_errors), reader.tei_errors,
+                reader.dropped_pes, reader.pes_errors, reader.psi_errors, reader.pcr)  # fmt: skip
+    return [_key(e) for e in events], counters
+
+
+def assert_same(data: bytes, chunks: list[int] | None) -> list:
+    """Today's reader and the oracle agree on ``data`` cut at ``chunks``; returns the events."""
+    new = _run(TSReader(), data, chunks)
+    old = _run(legacy_reader.TSReader(), data, chunks)
+    assert new[0] == old[0]
+    assert new[1] == old[1]
+    return new[0]
+
+
+def _packets(data: bytes) -> list[bytes]:
+    return [data[i : i + 188] for i in range(0, len(data), 188)]
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS, ids=str)
+@pytest.mark.parametrize(("video", "audio"), CODEC_PAIRS)
+def test_clean_clips(ts_clip, video, audio, chunks) -> None:
+    events = assert_same(ts_clip(video, audio), chunks)
+    assert sum(1 for e in events if e[0] != "tracks") > 50
+
+
+def test_byte_at_a_time(ts_clip) -> None:
+    data = ts_clip("h264", "aac")[: 188 * 400]
+    assert_same(data, [1])
+    assert_same(data, [187, 1, 189, 2])
+
+
+@pytest.mark.parametrize("kind", ["drop", "sync", "garbage", "truncate"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_damaged_clips(ts_clip, kind, seed) -> None:
+    data = _damage(ts_clip("h264", "aac"), random.Random(seed), kind, 8)
+    assert_same(data, None)
+    assert_same(data, [29000])
+    assert_same(data, [random.Random(seed).randrange(1, 30000) for _ in range(9)])
+
+
+def _set_bits(data: bytes, every: int, byte: int, bits: int, clear: bool = False) -> bytes:
+    out = bytearray(data)
+    for i in range(0, len(out) - 188, 188 * every):
+        out[i + byte] = out[i + byte] & ~bits if clear else out[i + byte] | bits
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    ("byte", "bits", "every", "clear"),
+    [(1, 0x20, 7, False), (1, 0x80, 97, False), (1, 0x40, 13, False), (1, 0x40, 3, True),
+     (3, 0x20, 11, False), (3, 0xC0, 50, False), (3, 0x10, 41, True), (3, 0x0F, 29, False),
+     (5, 0x80, 5, False)],
+    ids=["priority", "tei", "pusi", "missing-pusi", "adaptation", "scrambled", "no-payload",
+         "continuity", "discontinuity-flag"],
+)  # fmt: skip
+@pytest.mark.parametrize("chunks", [None, [29000], [1316]], ids=str)
+def test_header_bits(ts_clip, byte, bits, every, clear, chunks) -> None:
+    """Header and adaptation-field bits the plain-continuation tests must send the slow way
+    (byte 5 is the adaptation field's flags where there is one, payload elsewhere)."""
+    assert_same(_set_bits(ts_clip("h264", "aac"), every, byte, bits, clear), chunks)
+
+
+def test_continuity_errors_duplicates_and_reordering(ts_clip) -> None:
+    packets = _packets(ts_clip("h264", "aac"))
+    for i in range(40, len(packets) - 2, 61):
+        packets[i + 1] = packets[i]  # a duplicate replaces the next packet
+    for i in range(70, len(packets) - 2, 83):
+        packets[i], packets[i + 1] = packets[i + 1], packets[i]
+    for i in range(100, len(packets) - 2, 97):
+        del packets[i]
+    data = b"".join(packets)
+    for chunks in (None, [29000], [1316], [188 * 7 + 3]):
+        assert_same(data, chunks)
+
+
+def _pcr_only(pid: int, cc: int, pcr_base: int) -> bytes:
+    """A packet with an adaptation field and no payload, carrying a PCR (afc 2)."""
+    head = bytes((0x47, pid >> 8, pid & 0xFF, 0x20 | cc))
+    pcr = ((pcr_base << 15) | 0x7E00).to_bytes(6, "big")
+    return head + bytes((183, 0x10)) + pcr + b"\xff" * (183 - 7)
+
+
+def test_pcr_only_packets_and_stuffing(ts_clip) -> None:
+    """PCR-only packets on the video PID (the counter does not move without payload),
+    null packets and packets of PIDs no table names, between the stream's own."""
+    data = ts_clip("h264", "aac")
+    pid = TSReader().feed(data)[0].tracks[0].id
+    packets = _packets(data)
+    out = []
+    for i, p in enumerate(packets):
+        out.append(p)
+        if i % 37 == 20:
+            last_cc = next(q[3] & 15 for q in reversed(out) if (q[1] << 8 | q[2]) & 0x1FFF == pid)
+            out.append(_pcr_only(pid, last_cc, 900_000 + i * 300))
+        if i % 23 == 5:
+            out.append(b"\x47\x1f\xff\x10" + b"\xff" * 184)
+        if i % 41 == 9:
+            out.append(b"\x47\x07\x77" + bytes((0x10 | i % 16,)) + bytes(184))
+    data = b"".join(out)
+    for chunks in (None, [29000], [1316], [188 * 64]):
+        assert_same(data, chunks)
+
+
+def test_garbage_between_and_instead(ts_clip) -> None:
+    rng = random.Random(7)
+    packets = _packets(ts_clip("h264", "aac"))
+    for i in range(30, len(packets), 53):
+        packets[i] = bytes(rng.randrange(256) for _ in range(188))
+    for i in range(45, len(packets), 71):
+        packets[i] += b"\x47" * rng.randrange(1, 5) + bytes(rng.randrange(256) for _ in range(90))
+    data = b"".join(packets)
+    for chunks in (None, [29000], [1316], [777]):
+        assert_same(data, chunks)
+
+
+def test_pmt_change_mid_stream(ts_clip) -> None:
+    data = ts_clip("h264", "aac") + ts_clip("h265", "mp3") + ts_clip("h264", "opus")
+    for chunks in (None, [29000], [188 * 70 + 5], [1316]):
+        assert_same(data, chunks)
+
+
+@SLOW
+@given(st.lists(st.integers(1, 40000), min_size=1, max_size=12))
+def test_any_chunking(ts_clip, chunks) -> None:
+    assert_same(ts_clip("h264", "aac"), chunks)
+
+
+@SLOW
+@given(
+    st.lists(st.tuples(st.integers(0, 60000), st.integers(0, 255)), min_size=1, max_size=40),
+    st.sampled_from([None, [29000], [1316], [188 * 64], [5000, 17]]),
+)
+def test_flipped_bytes(ts_clip, flips, chunks) -> None:
+    data = bytearray(ts_clip("h264", "aac")[:60160])
+    for pos, value in flips:
+        data[pos] = value
+    assert_same(bytes(data), chunks)
+
+
+HEADERS = st.lists(
+    st.tuples(st.sampled_from([0x100, 0x100, 0x101, 0x0, 0x1000, 0x1FFF, 0x11]),
+              st.sampled_from([0, 0, 0, 1, 2, 4]), st.none() | st.integers(0, 255),
+              st.binary(min_size=4, max_size=4)),
+    min_size=1, max_size=160,
+)  # fmt: skip
+
+
+@SLOW
+@given(HEADERS, st.sampled_from([None, [29000], [188 * 64 + 1], [1316]]))
+def test_generated_headers(ts_clip, headers, chunks) -> None:
+    """After a real stream's PAT/PMT, packets with any flags and counters on known and
+    unknown PIDs (the bodies copied from real packets, now and then a PES start); a None
+    byte 3 is a plain continuation with the PID's next counter, so runs form."""
+    data = ts_clip("h264", "aac")
+    pids = sorted(t.id for t in TSReader().feed(data)[0].tracks)
+    body = [data[i + 4 : i + 188] for i in range(0, 188 * 60, 188)]
+    out = bytearray(data[: 188 * 30])
+    counters: dict[int, int] = {}
+    for n, (pid, flags, low, noise) in enumerate(headers):
+        pid = {0x100: pids[0], 0x101: pids[-1]}.get(pid, pid)
+        if low is None:
+            low = 0x10 | counters.get(pid, 0)
+        counters[pid] = (low + 1) & 15
+        out += bytes((0x47, flags << 5 | pid >> 8, pid & 0xFF, low)) + noise + body[n % 60][4:]
+    assert_same(bytes(out) + data[188 * 30 : 188 * 200], chunks)
+
+
+ANNEXB = st.lists(st.sampled_from([b"\x00", b"\x00\x00\x01", b"\x00\x00\x00\x01", b"\x01",
+                                   b"\x03", b"\x65\x88", b"\xff"]), max_size=40)  # fmt: skip
+
+
+@SLOW
+@given(ANNEXB, st.integers(-2, 200), st.none() | st.integers(-2, 200))
+def test_split_annexb_as_before(pieces, start, end) -> None:
+    """The start-code scan (now ``re``) splits every buffer and range as before."""
+    data = b"".join(pieces)
+    assert split_annexb(data, start, end) == legacy_reader.split_annexb(data, start, end)
+
+
+def _adts(size: int, crc: bool, blocks: int, freq: int, channels: int) -> bytes:
+    head = 9 if crc else 7
+    total = head + size
+    return bytes((0xFF, 0xF0 | (0 if crc else 1), 0x40 | freq << 2 | channels >> 2,
+                  (channels & 3) << 6 | total >> 11, (total >> 3) & 0xFF,
+                  (total & 7) << 5 | 0x1F, 0xFC | (blocks - 1)))  # fmt: skip
+
+
+ADTS = st.lists(
+    st.tuples(st.integers(0, 300), st.booleans(), st.integers(1, 4), st.sampled_from([3, 4, 15]),
+              st.integers(1, 2), st.none() | st.tuples(st.integers(0, 8), st.integers(0, 255))),
+    min_size=1, max_size=12,
+)  # fmt: skip
+
+
+@SLOW
+@given(ADTS, st.integers(0, 40), st.sampled_from([b"", b"\x11\x90"]))
+def test_aac_frames_as_before(frames, cut, config) -> None:
+    """ADTS runs with and without CRC, several raw blocks, reserved rates, damaged headers
+    and a cut end give the same frames, track and next timestamp as before."""
+    data = bytearray(b"\xaa\xbb")
+    for size, crc, blocks, freq, channels, flip in frames:
+        body = bytes(size + (2 if crc else 0))  # the CRC, then the raw data
+        frame = bytearray(_adts(size, crc, blocks, freq, channels) + body)
+        if flip is not None:
+            frame[flip[0] % len(frame)] = flip[1]
+        data += frame
+    track = Track(0x101, Codec.AAC, config=config, sample_rate=48000 if config else 0)
+    end = max(2, len(data) - cut)
+    new = elementary.decode(track, bytes(data), 2, end, 90_000, 90_000)
+    old = legacy_reader.decode(track, bytes(data), 2, end, 90_000, 90_000)
+    assert [_key(f) for f in new[0]] == [_key(f) for f in old[0]]
+    assert (new[1] and _track(new[1])) == (old[1] and _track(old[1]))
+    assert new[2] == old[2]
