@@ -8,6 +8,7 @@ Every timestamp is an integer on the 90 kHz clock, whatever the track.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -180,6 +181,15 @@ class Frame:
             nalus = self._nalus = _nalus_of_flv_body(self.flv_body)
         return nalus
 
+    def nalu_views(self) -> Sequence[bytes | memoryview]:
+        """The NAL units as :attr:`nalus` gives them, but views into the FLV body for a
+        frame that holds its body alone (nothing cut or kept): for a muxer that copies
+        each unit once into its own output anyway, so the units are not copied twice."""
+        nalus = self._nalus
+        if nalus is not None:
+            return nalus
+        return _nalu_views_of_flv_body(self.flv_body)
+
     @nalus.setter
     def nalus(self, nalus: tuple[bytes, ...]) -> None:
         self._nalus = nalus
@@ -213,6 +223,19 @@ def _nalus_of_flv_body(body: bytes) -> tuple[bytes, ...]:
         pos = start + unpack(body, pos)[0]
         out.append(body[start:pos])
     return tuple(out)
+
+
+def _nalu_views_of_flv_body(body: bytes) -> list[memoryview]:
+    """:func:`_nalus_of_flv_body` as views into ``body`` (no unit copied)."""
+    out = []
+    view = memoryview(body)
+    unpack = _U32.unpack_from
+    pos, n = 5, len(body)
+    while pos < n:
+        start = pos + 4
+        pos = start + unpack(body, pos)[0]
+        out.append(view[start:pos])
+    return out
 
 
 _U32 = struct.Struct(">I")

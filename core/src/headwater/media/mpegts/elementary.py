@@ -179,14 +179,14 @@ def _encode_video(frame: Frame, hevc: bool) -> bytes:
     return b"".join(video_parts(frame, hevc))
 
 
-def video_parts(frame: Frame, hevc: bool) -> list[bytes]:
+def video_parts(frame: Frame, hevc: bool) -> list[bytes | memoryview]:
     """The PES payload of an H.264/H.265 frame as pieces to join, after an empty first item.
 
     The first item is left for the caller (the TS writer puts the PES header there, so
     the payload is copied once); joined, the rest is what :func:`encode` returns.
     """
-    nalus = frame.nalus
-    parts = [b"", START_CODE, h265.AUD_NALU if hevc else h264.AUD_NALU]
+    nalus = frame.nalu_views()  # an RTMP frame's units as views of its body, not cut
+    parts: list[bytes | memoryview] = [b"", START_CODE, h265.AUD_NALU if hevc else h264.AUD_NALU]
     if frame.keyframe and frame.track.parameter_sets:
         if hevc:
             has = any(n and (n[0] >> 1) & 0x3F == h265.NAL_SPS for n in nalus)
