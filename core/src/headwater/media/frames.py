@@ -8,7 +8,7 @@ Every timestamp is an integer on the 90 kHz clock, whatever the track.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -215,27 +215,23 @@ class Frame:
 
 def _nalus_of_flv_body(body: bytes) -> tuple[bytes, ...]:
     """The NAL units of a checked legacy AVC body: 4-byte big-endian lengths from offset 5."""
-    out = []
-    unpack = _U32.unpack_from
-    pos, n = 5, len(body)
-    while pos < n:
-        start = pos + 4
-        pos = start + unpack(body, pos)[0]
-        out.append(body[start:pos])
-    return tuple(out)
+    return tuple(body[start:end] for start, end in _unit_bounds(body))
 
 
 def _nalu_views_of_flv_body(body: bytes) -> list[memoryview]:
     """:func:`_nalus_of_flv_body` as views into ``body`` (no unit copied)."""
-    out = []
     view = memoryview(body)
+    return [view[start:end] for start, end in _unit_bounds(body)]
+
+
+def _unit_bounds(body: bytes) -> Iterator[tuple[int, int]]:
+    """Where each NAL unit of a checked legacy AVC body begins and ends."""
     unpack = _U32.unpack_from
     pos, n = 5, len(body)
     while pos < n:
         start = pos + 4
         pos = start + unpack(body, pos)[0]
-        out.append(view[start:pos])
-    return out
+        yield start, pos
 
 
 _U32 = struct.Struct(">I")

@@ -151,39 +151,28 @@ class LiveReceiver:
                 return seq
         return self._next
 
-    def _holes(self) -> Iterator[int]:
+    def _holes(self, cutoff: int | None = None) -> Iterator[int]:
         """The sequence numbers of the loss list, oldest first (every lost packet has an
-        empty slot; ``list.index`` finds them at C speed)."""
-        slots, loss, head = self._slots, self._loss, self._head
+        empty slot; ``list.index`` finds them at C speed); with ``cutoff``, only those whose
+        slot's timestamp (of the packet that revealed the gap) is at least that."""
+        slots, loss, head, times = self._slots, self._loss, self._head, self._times
         find = slots.index
         i = 0
         try:
             while True:
                 i = find(None, i)
                 seq = (head + i) & SEQ_MAX
-                if seq in loss:
+                if seq in loss and (cutoff is None or times[i] >= cutoff):
                     yield seq
                 i += 1
         except ValueError:
             return
 
     def _hopeful_holes(self, now: int) -> Iterator[int]:
-        """:meth:`_holes` without those past saving (a missing slot holds the timestamp
-        of the packet that revealed the gap, the one whose delivery gives up on it)."""
-        slots, loss, head, times = self._slots, self._loss, self._head, self._times
+        """:meth:`_holes` without those past saving: a gap whose revealing packet is
+        delivered (gives up on it) before a retransmission asked for now could arrive."""
         # the extended timestamps up to which a gap is past saving
-        cutoff = now + self.rtt - (self.time_base + self.latency + self.drift)
-        find = slots.index
-        i = 0
-        try:
-            while True:
-                i = find(None, i)
-                seq = (head + i) & SEQ_MAX
-                if seq in loss and times[i] >= cutoff:
-                    yield seq
-                i += 1
-        except ValueError:
-            return
+        return self._holes(now + self.rtt - (self.time_base + self.latency + self.drift))
 
     def wants(self, seq: int) -> bool:
         """Whether a data packet with ``seq`` is new (not late, not a duplicate)."""
