@@ -29,16 +29,30 @@ API_TIMEOUT = 30.0
 machine answers slowly)."""
 
 
+BENCH_CONNECTIONS_PER_IP = 4096
+"""``limits.max_connections_per_ip`` of a bench's server (all its clients share one address)."""
+
+
 def server_config(data_dir: Path, protos: list[str], template: str, sections: str = "") -> str:
     """A TOML config: each of ``protos`` on 127.0.0.1:0, one publish template, extra sections.
 
     ``template`` is the body of a ``[[templates]]`` table (name, prefixes, inputs, ...).
+    Every client of a bench comes from 127.0.0.1, so the per-address connection limit is
+    raised to :data:`BENCH_CONNECTIONS_PER_IP` (200 publishers with a player each are
+    400 connections from one address, past the default 256), unless ``sections`` sets
+    ``[limits]`` itself.
     """
     listeners = "".join(f'{p} = [{{ host = "127.0.0.1", port = 0 }}]\n' for p in protos)
+    limits = (
+        ""
+        if "[limits]" in sections
+        else (f"[limits]\nmax_connections_per_ip = {BENCH_CONNECTIONS_PER_IP}\n")
+    )
     return (
         f"data_dir = {json.dumps(str(data_dir))}\n"
         f"[listeners]\n{listeners}\n"
         f"[[templates]]\n{template}\n"
+        f"{limits}"
         f"{sections}"
     )
 
