@@ -124,13 +124,7 @@ class Rtmp(IngestScenario):
     async def start_clients(self, run: Run) -> None:
         """Publishers; players once the streams exist (half the warm-up later)."""
         self.io_start = (time.monotonic(), _written(run))
-        for i in range(run.n):
-            if run.args.client == "ffmpeg":
-                url = f"rtmp://127.0.0.1:{run.server.port('rtmp')}/{APP}/c{i}"
-                run.spawn(i, publish(run, self.exe, self.path, "flv", url))
-                await asyncio.sleep(SPACING)
-            else:
-                run.spawn(i, self.publisher(run, i))
+        await self.start_publishers(run)
         if not run.args.no_players:
             await asyncio.sleep(self.warmup(run.args, run.n) / 2)
             if run.args.client == "ffmpeg":  # ffmpeg processes take a while to start
@@ -139,6 +133,16 @@ class Rtmp(IngestScenario):
                 run.spawn(i, self.player(run, i), reader=True)
             if run.args.client == "ffmpeg":
                 await asyncio.sleep(PLAYERS_SETTLE)
+
+    async def start_publishers(self, run: Run) -> None:
+        """One publisher per stream: ffmpeg processes (spaced) or asyncio clients."""
+        for i in range(run.n):
+            if run.args.client == "ffmpeg":
+                url = f"rtmp://127.0.0.1:{run.server.port('rtmp')}/{APP}/c{i}"
+                run.spawn(i, publish(run, self.exe, self.path, "flv", url))
+                await asyncio.sleep(SPACING)
+            else:
+                run.spawn(i, self.publisher(run, i))
 
     def consumers(self, args: argparse.Namespace) -> int:
         """One player per stream (none with ``--no-players``)."""

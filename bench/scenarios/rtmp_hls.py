@@ -24,7 +24,7 @@ import time
 from datetime import datetime
 
 from bench.harness import Run
-from bench.scenarios.rtmp import Rtmp
+from bench.scenarios.rtmp import PUBLISH_TIMEOUT, Rtmp, published
 
 _SEGMENT = re.compile(
     r"^#EXT-X-PROGRAM-DATE-TIME:(\S+)\n#EXTINF:([\d.]+),\n(mono-\d+\.ts)$", re.MULTILINE
@@ -64,12 +64,15 @@ class RtmpHls(Rtmp):
         return args.warmup if args.warmup is not None else 3.0 + 2 * args.segment_duration
 
     async def start_clients(self, run: Run) -> None:
-        """Publishers; HLS readers once the streams exist."""
+        """Publishers (asyncio by default, ffmpeg with ``--client ffmpeg``); HLS readers
+        once the streams exist."""
         self.ages: list[float] = []
-        for i in range(run.n):
-            run.spawn(i, self.publisher(run, i))
+        await self.start_publishers(run)
         if not run.args.no_players:
-            await asyncio.sleep(1.5)
+            if run.args.client == "ffmpeg":  # ffmpeg processes take a while to start
+                await published(run, PUBLISH_TIMEOUT + 0.1 * run.n)
+            else:
+                await asyncio.sleep(1.5)
             for i in range(run.n):
                 run.spawn(i, self.player(run, i), reader=True)
 
