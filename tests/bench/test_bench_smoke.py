@@ -266,8 +266,11 @@ def test_dvr_write_mux_tiny_run(
     assert "| 2 |" in capsys.readouterr().out
 
 
-def test_rtmp_hls_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = [*TINY, "--cache-dir", str(cache), "--segment-duration", "1", "--warmup", "4"]
+@pytest.mark.parametrize("client", ["asyncio", "ffmpeg"])
+def test_rtmp_hls_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str], client: str) -> None:
+    """Either kind of publisher, read over HLS (``--client ffmpeg`` once crashed here)."""
+    args = [*TINY, "--cache-dir", str(cache), "--segment-duration", "1", "--warmup", "4",
+            "--client", client]  # fmt: skip
     rows = run("rtmp_hls", args)
     row = _check(rows, capsys.readouterr().out)
     notes = row.cells()[-1]
