@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_reader import _damage
-from ts_helpers import CODEC_PAIRS, frame_key
+from ts_helpers import CODEC_PAIRS, frame_key, generated_packets
 
 from headwater.media.annexb import split_annexb
 from headwater.media.frames import Codec, Track
@@ -207,16 +207,7 @@ def test_generated_headers(ts_clip, headers, chunks) -> None:
     unknown PIDs (the bodies copied from real packets, now and then a PES start); a None
     byte 3 is a plain continuation with the PID's next counter, so runs form."""
     data = ts_clip("h264", "aac")
-    pids = sorted(t.id for t in TSReader().feed(data)[0].tracks)
-    body = [data[i + 4 : i + 188] for i in range(0, 188 * 60, 188)]
-    out = bytearray(data[: 188 * 30])
-    counters: dict[int, int] = {}
-    for n, (pid, flags, low, noise) in enumerate(headers):
-        pid = {0x100: pids[0], 0x101: pids[-1]}.get(pid, pid)
-        if low is None:
-            low = 0x10 | counters.get(pid, 0)
-        counters[pid] = (low + 1) & 15
-        out += bytes((0x47, flags << 5 | pid >> 8, pid & 0xFF, low)) + noise + body[n % 60][4:]
+    out = generated_packets(data, headers)
     assert_same(bytes(out) + data[188 * 30 : 188 * 200], chunks)
 
 

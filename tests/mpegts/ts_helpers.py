@@ -55,3 +55,21 @@ def es_size(f: Frame) -> int:
     if f.nalus:
         return f.size
     return len(f.data) + (7 if f.track.codec is Codec.AAC else 0)
+
+
+def generated_packets(data: bytes, headers: list[tuple]) -> bytes:
+    """``data``'s first 30 packets (its PAT/PMT), then one packet per ``(pid, flags, byte 3,
+    4 noise bytes)`` of ``headers`` with a body copied from ``data``'s packets: pid 0x100
+    and 0x101 stand for the first and last track's PID; a None byte 3 is a plain
+    continuation with that PID's next counter, so runs form."""
+    pids = sorted(t.id for t in TSReader().feed(data)[0].tracks)
+    body = [data[i + 4 : i + 188] for i in range(0, 188 * 60, 188)]
+    out = bytearray(data[: 188 * 30])
+    counters: dict[int, int] = {}
+    for n, (pid, flags, low, noise) in enumerate(headers):
+        pid = {0x100: pids[0], 0x101: pids[-1]}.get(pid, pid)
+        if low is None:
+            low = 0x10 | counters.get(pid, 0)
+        counters[pid] = (low + 1) & 15
+        out += bytes((0x47, flags << 5 | pid >> 8, pid & 0xFF, low)) + noise + body[n % 60][4:]
+    return bytes(out)
