@@ -221,6 +221,8 @@ def _nalus_of_flv_body(body: bytes) -> tuple[bytes, ...]:
 def _nalu_views_of_flv_body(body: bytes) -> list[memoryview]:
     """:func:`_nalus_of_flv_body` as views into ``body`` (no unit copied)."""
     view = memoryview(body)
+    if len(body) > 9 and _U32.unpack_from(body, 5)[0] == len(body) - 9:
+        return [view[9:]]  # one unit, the body's whole rest: most frames
     return [view[start:end] for start, end in _unit_bounds(body)]
 
 

@@ -324,6 +324,10 @@ class TSWriter:
         video_parts, pes_header, rai = elementary.video_parts, build_pes_header, _AF_RANDOM_ACCESS
         groups = self._audio_groups(frames, psi_before) if self._audio_pes_bytes else None
         for i, frame in enumerate(frames):
+            if groups is not None and groups[i] is _MEMBER and not self._psi_due:
+                add_begin(rows * 188)  # its bytes went out with the group's first frame
+                add_start(rows * 188)
+                continue
             track = frame.track
             out = outs.get(track.id)
             if out is None or out.track is not track:
@@ -372,7 +376,7 @@ class TSWriter:
                     head = pes_header(sid, frame.pts, dts, size + 7, sized=True)
                     parts = [head, adts, data]
                     size += 7 + len(head)
-                elif group is _MEMBER:  # its bytes went out with the group's first frame
+                elif group is _MEMBER:  # as above, after the PSI a new track made due
                     continue
                 else:
                     parts = [b""]
@@ -464,8 +468,11 @@ class TSWriter:
         """Which AAC frames of a batch share a PES (see the module docstring): per frame,
         None (a PES of its own), the frames of the PES it starts, or :data:`_MEMBER`."""
         limit = self._audio_pes_bytes
-        outs = self._out
         pcr_pid = self._pcr_pid
+        eligible = {
+            id(o.track): o for o in self._out.values() if o.aac is not None and o.pid != pcr_pid
+        }
+        """The outputs whose frames may be grouped, by their Track object (not a new one)."""
         plan: list[list[Frame] | tuple | None] = [None] * len(frames)
         open_: dict[int, list] = {}
         """Track id → [first PTS, rate, frames so far, bytes, keyframe flag, the frames]
@@ -475,11 +482,12 @@ class TSWriter:
             if psi_before and i in psi_before:
                 open_.clear()  # a segment starts here: no PES reaches across
             track = frame.track
-            tid = track.id
-            out = outs.get(tid)
-            if out is None or out.aac is None or out.track is not track or out.pid == pcr_pid:
-                open_.pop(tid, None)
+            out = eligible.get(id(track))
+            if out is None:
+                if open_:
+                    open_.pop(track.id, None)
                 continue
+            tid = track.id
             pts = frame.pts
             size = len(frame.data) + 7
             group = open_.get(tid)
