@@ -218,11 +218,9 @@ class TSWriter:
         key = (self._pat_cc, self._pmt_cc)
         cached = self._psi_packets.get(key)
         if cached is None:
-            pat, pat_cc = section_packets(PAT_PID, build_pat([(self._program, PMT_PID)]), key[0])
             outs = tuple(o.es for o in self._out.values())
             pmt = PMT(self._program, self._pmt_version, self._pcr_pid, outs)
-            pmt_packets, pmt_cc = section_packets(PMT_PID, build_pmt(pmt), key[1])
-            cached = self._psi_packets[key] = (pat + pmt_packets, pat_cc, pmt_cc)
+            cached = self._psi_packets[key] = _tables(pmt, *key)
         packets, self._pat_cc, self._pmt_cc = cached
         return packets
 
@@ -594,6 +592,16 @@ _AF_RANDOM_ACCESS = bytes((1, AF_RANDOM_ACCESS))
 """The adaptation field of a keyframe's first packet off the PCR PID (audio, mostly)."""
 _STUFFED_RAI = tuple(_stuff_af(_AF_RANDOM_ACCESS, size) for size in range(183))
 """That field grown by 0..182 stuffing bytes (a PES that fits in one packet)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _tables(pmt: PMT, pat_cc: int, pmt_cc: int) -> tuple[bytes, int, int]:
+    """PAT and PMT packets for ``pmt`` from these counters, and the counters after them:
+    shared by every writer (a server's streams mostly have the same tables), so a new
+    publication does not compute its sixteen pairs' CRCs again."""
+    pat, pat_cc = section_packets(PAT_PID, build_pat([(pmt.program_number, PMT_PID)]), pat_cc)
+    pmt_packets, pmt_cc = section_packets(PMT_PID, build_pmt(pmt), pmt_cc)
+    return pat + pmt_packets, pat_cc, pmt_cc
 
 
 @functools.lru_cache(maxsize=64)
