@@ -269,4 +269,4 @@ class DvrRecorder:
             self.on_limit()
 
 
-__all__ = ["FLUSH_SECONDS", "GATHER_SECONDS", "INDEX_SECONDS", "DvrRecorder"]
+__all__ = ["FLUSH_SECONDS", "GATHER_SECONDS", "INDEX_SECONDS", "DvrRecorder", "recording_segmenter"]
