@@ -195,7 +195,7 @@ async def test_the_last_segment_is_listed_when_the_publisher_leaves(monkeypatch)
             first = await ask_while_sending(http, hw.http_url("live/cam/mono.m3u8"), pub, 1, 40)
             assert first.status_code == 200
             live = hub.get("live/cam")
-            await eventually(lambda: live._pause is not None)  # gathering towards 10 s
+            await eventually(lambda: live._pause is not None)  # gathering towards 10 s (a timer)
             assert len(live.window.segments) == 1
         await eventually(lambda: len(live.window.segments) == 2, timeout=4)
         media = await http.get(hw.http_url("live/cam/mono.m3u8"))

@@ -9,6 +9,7 @@ runs it in the server's task group until ``hls_idle`` seconds pass without a req
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -26,7 +27,7 @@ from headwater_hls.variants import is_low_latency, make_window
 from headwater_hls.window import clock_discontinuity, clock_sequence
 
 if TYPE_CHECKING:
-    from headwater import Server
+    from headwater import Server, Subscription
     from headwater_hls.variants import Window
 
 log = logging.getLogger("headwater.hls")
@@ -79,8 +80,10 @@ class LiveHLS:
         """Requests held in :meth:`wait_for` (the HLS is not idle while any is)."""
         self._republished = anyio.Event()
         self._scope = anyio.CancelScope()
-        self._pause: anyio.CancelScope | None = None
-        """The scope of the gather pause under way, if any (cancelled to end it early)."""
+        self._pause: asyncio.Handle | None = None
+        """The timer of the gather pause under way, if any (see :meth:`_gather_turns`)."""
+        self._hurry: Callable[[], None] | None = None
+        """Ends the gather pause under way at once (while the frames are taken in turns)."""
         self._media_headers: dict[bytes, Headers] = {}
 
     def media_headers(self, content_type: bytes) -> Headers:
@@ -119,16 +122,9 @@ class LiveHLS:
     def end_pause(self) -> None:
         """Stop gathering frames now: the publication ended or was taken over, so its last
         segment is closed (or the new one followed) at once, not when the pause ends."""
-        if self._pause is not None:
-            self._pause.cancel()
-
-    async def _gather(self, seconds: float) -> None:
-        """Let frames gather for ``seconds`` (ended early by :meth:`end_pause`). A scope
-        without a deadline around a plain sleep: the usual, timed-out pause raises no
-        cancellation (one was raised and caught at every batch with ``move_on_after``)."""
-        with anyio.CancelScope() as self._pause:
-            await anyio.sleep(seconds)
-        self._pause = None
+        hurry = self._hurry
+        if hurry is not None:
+            hurry()
 
     def stop(self) -> None:
         """Stop following the stream (the segments go with this object)."""
@@ -206,24 +202,86 @@ class LiveHLS:
             # The newest timestamp waiting arrived about now (the last frame may be audio
             # that the publisher interleaves behind its video: take the largest).
             window.start_publication(sub.tracks, time.time(), max(f.dts for f in backlog))
-            # MPEG-TS segments are listed whole: frames may gather between batches (until
-            # the open segment may close, then 0.1 s at a time); low-latency parts are
-            # listed as the next frame arrives, so not there
-            gather = not is_low_latency(self.variant)
             try:
                 if window.feed_many(backlog):
                     self._notify()
-                async for frame in sub:
-                    # every frame queued now, muxed at once (Segmenter.feed_many)
-                    if window.feed_many([frame, *sub.drain()]):
-                        self._notify()
-                    # no pause once the publication ended or was taken over (end_pause)
-                    if gather and not (sub.ended or self._republished.is_set()):
-                        await self._gather(gather_pause(window.seconds_to_cut()))
+                # MPEG-TS segments are listed whole: frames gather between batches (until
+                # the open segment may close, then 0.1 s at a time); low-latency parts are
+                # listed as the next frame arrives, so not there
+                if is_low_latency(self.variant):
+                    async for frame in sub:  # every frame queued now, muxed at once
+                        if window.feed_many([frame, *sub.drain()]):
+                            self._notify()
+                else:
+                    await self._gather_turns(sub)
             finally:
                 if window.end_publication() is not None:
                     self._notify()
         log.debug("%s: publication ended; HLS waits for the next one", self.name)
+
+    async def _gather_turns(self, sub: Subscription) -> None:
+        """Take the publication's frames in batches until it ends: after each batch the
+        frames gather for :func:`gather_pause` (the open segment cannot close sooner), then
+        every frame queued is muxed at once (:meth:`Segmenter.feed_many`).
+
+        The turns are event-loop callbacks, as the RTMP players' are: a timer for the
+        pause, and the subscription's ``on_ready`` when a turn found nothing queued (the
+        publisher paused) to take the next frame as soon as it comes. A task woken from
+        ``anyio.sleep`` in a cancel scope cost about ten times as much as a timer's
+        callback at each of these wake-ups. The publication's end, or a takeover
+        (:meth:`end_pause`), ends the pause at once.
+        """
+        loop = asyncio.get_running_loop()
+        window = self.window
+        done = anyio.Event()
+        failed: list[BaseException] = []
+
+        def soon() -> None:  # the next turn as soon as the loop is free
+            if self._pause is not None:
+                self._pause.cancel()
+            self._pause = loop.call_soon(turn)
+
+        def turn() -> None:
+            self._pause = None
+            try:
+                frames = sub.drain()
+                if frames and window.feed_many(frames):
+                    self._notify()
+            except Exception as exc:  # the task raises it (HLSHub logs it)
+                failed.append(exc)
+                done.set()
+                return
+            if sub.ended or self._republished.is_set():  # no more pauses
+                if sub.pending:
+                    soon()
+                elif sub.ended:
+                    done.set()
+                # else: taken over, and this publication not ended yet: on_ready
+            elif frames:
+                self._pause = loop.call_later(gather_pause(window.seconds_to_cut()), turn)
+            # else: nothing came during the pause; on_ready takes the next frame
+
+        def ready() -> None:  # from the publisher's fan-out: take the frames after it
+            if self._pause is None and not done.is_set():
+                self._pause = loop.call_soon(turn)
+
+        def hurry() -> None:
+            if not done.is_set():
+                soon()
+
+        sub.on_ready = ready
+        self._hurry = hurry
+        try:
+            turn()  # anything queued since the backlog was taken, and the first pause
+            await done.wait()
+        finally:
+            sub.on_ready = None
+            self._hurry = None
+            if self._pause is not None:
+                self._pause.cancel()
+                self._pause = None
+        if failed:
+            raise failed[0]
 
 
 class HLSHub:
