@@ -8,6 +8,7 @@ import pytest
 from test_hls_window import AUDIO, VIDEO, S, av, window
 
 from headwater.media.frames import Frame
+from headwater.media.mpegts import TSReader
 from headwater_hls.live import GATHER_SECONDS, LONG_GATHER_SECONDS, gather_pause
 from headwater_hls.replies import Reply, send_reply
 from headwater_hls.window import MAX_CHUNKS
@@ -82,7 +83,7 @@ def test_gather_pause(left: float, pause: float) -> None:
 
 def test_a_segment_keeps_the_pieces_it_was_cut_in() -> None:
     frames = av(7, 2)  # keyframes at 0, 2, 4 and 6 s
-    w = window(target=2.0)
+    w = window(target=2.0, audio_pes_bytes=0)  # grouped audio differs by batch (below)
     w.start_publication([VIDEO, AUDIO], 0.0, 0)
     for first in range(0, len(frames), 10):  # batches of 10 frames
         w.feed_many(frames[first : first + 10])
@@ -91,11 +92,48 @@ def test_a_segment_keeps_the_pieces_it_was_cut_in() -> None:
     assert later and all(1 < len(s.chunks) <= MAX_CHUNKS for s in later)
     for s in w.segments:
         assert s.size == len(s.data) == sum(len(c) for c in s.chunks)
-    frame_by_frame = window(target=2.0)
+    frame_by_frame = window(target=2.0, audio_pes_bytes=0)
     frame_by_frame.start_publication([VIDEO, AUDIO], 0.0, 0)
     for frame in frames:
         frame_by_frame.feed(frame)
     assert [s.data for s in frame_by_frame.segments] == [s.data for s in w.segments]
+
+
+def audio_pes_starts(data: bytes) -> int:
+    """PES that begin on the audio PID (the writer gives track 2 PID 257)."""
+    return sum(
+        1
+        for pos in range(0, len(data), 188)
+        if data[pos + 1] & 0x40 and ((data[pos + 1] & 0x1F) << 8 | data[pos + 2]) == 257
+    )
+
+
+def media(segments) -> dict[int, list[tuple[int, bytes]]]:
+    """Every frame read back from the segments, by track: (DTS, payload) in order (a
+    grouped PES comes where its first frame was, so the tracks interleave differently)."""
+    reader = TSReader()
+    events = [e for s in segments for e in reader.feed(s.data)] + reader.flush()
+    tracks: dict[int, list[tuple[int, bytes]]] = {}
+    for e in events:
+        if isinstance(e, Frame):
+            tracks.setdefault(e.track.id, []).append((e.dts, bytes(e.data)))
+    return tracks
+
+
+def test_a_batch_groups_its_audio_frames_as_ffmpeg_does() -> None:
+    frames = av(7, 2)
+    grouped, single = window(target=2.0), window(target=2.0, audio_pes_bytes=0)
+    for w in (grouped, single):
+        w.start_publication([VIDEO, AUDIO], 0.0, 0)
+        for first in range(0, len(frames), 10):
+            w.feed_many(frames[first : first + 10])
+    assert [(s.sequence, s.duration) for s in grouped.segments] == [
+        (s.sequence, s.duration) for s in single.segments
+    ]
+    fewer = [audio_pes_starts(s.data) for s in grouped.segments]
+    assert sum(fewer) < sum(audio_pes_starts(s.data) for s in single.segments) / 2
+    # a player gets every frame back, audio at the time its place on the line implies
+    assert media(grouped.segments) == media(single.segments)
 
 
 @pytest.mark.anyio

@@ -43,8 +43,8 @@ def av(seconds: float, gop: float, start: int = 0, fps: int = 25) -> list[Frame]
     return [f for *_, f in sorted(frames, key=lambda t: t[:2])]
 
 
-def window(count: int = 3, target: float = 2.0) -> SegmentWindow:
-    return SegmentWindow(target=target, count=count, sequence=1000, discontinuity=50)
+def window(count: int = 3, target: float = 2.0, **options) -> SegmentWindow:
+    return SegmentWindow(target=target, count=count, sequence=1000, discontinuity=50, **options)
 
 
 def publish(w: SegmentWindow, frames: list[Frame], now: float = T0) -> list:

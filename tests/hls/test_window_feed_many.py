@@ -26,6 +26,9 @@ def _feed(window, frames: list[Frame], size: int) -> bool:
 
 
 def _segment_window(**kw) -> SegmentWindow:
+    # one PES per AAC frame: grouped audio differs with the batches by design (a batch's
+    # frames share PES); test_gather checks that grouping keeps every frame
+    kw.setdefault("audio_pes_bytes", 0)
     return SegmentWindow(target=2.0, count=4, sequence=1000, discontinuity=50, **kw)
 
 

@@ -34,6 +34,7 @@ from headwater.media.hls import (
     render_media_playlist,
     resolution_of,
 )
+from headwater.media.mpegts.writer import AUDIO_PES_BYTES
 from headwater.media.segmenter import Segmenter, SegmentInfo, Step
 from headwater_hls.render_cache import RenderCache
 
@@ -113,8 +114,12 @@ class SegmentWindow:
         sequence: int,
         discontinuity: int,
         max_segment_bytes: int = 64 << 20,
+        audio_pes_bytes: int = AUDIO_PES_BYTES,
     ) -> None:
         self.target = target
+        self.audio_pes_bytes = audio_pes_bytes
+        """AAC frames muxed in one batch share a PES up to this many bytes, as ffmpeg's
+        HLS muxer writes them (fewer packets, less muxing); 0: one PES per frame."""
         self.count = count
         self.max_segment_bytes = max_segment_bytes
         self.segments: deque[LiveSegment] = deque()
@@ -155,7 +160,9 @@ class SegmentWindow:
         # cached group of pictures is playable at once; later segments use the real target.
         self._tracks = {t.id: t for t in tracks}
         first_target = 1 if any(t.is_video for t in tracks) else self._target_ticks
-        self._segmenter = Segmenter(list(tracks), target=first_target)
+        self._segmenter = Segmenter(
+            list(tracks), target=first_target, audio_pes_bytes=self.audio_pes_bytes
+        )
         self._anchor = (now, latest_dts)
         self._new_publication = True
         self._latest_dts = None
