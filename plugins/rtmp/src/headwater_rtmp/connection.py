@@ -42,6 +42,7 @@ from headwater import (
 from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
 from headwater_rtmp.play_scheduler import PlayScheduler
 from headwater_rtmp.settings import RTMPSettings
+from headwater_rtmp.ticker import Ticker
 from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire.messages import Message
 from headwater_rtmp.wire.session import ServerSession
@@ -85,6 +86,8 @@ class Connection(asyncio.Protocol):
         start: Callable[[Connection], bool],
         done: Callable[[Connection], None],
         scheduler: PlayScheduler | None = None,
+        read_ticker: Ticker | None = None,
+        play_ticker: Ticker | None = None,
     ) -> None:
         self.server = server
         self.settings = settings
@@ -114,12 +117,19 @@ class Connection(asyncio.Protocol):
         """TLS connections read at once: their transport reads the socket (and sees its end)
         while ours is paused, and uvloop then drops what it had decrypted."""
         self._reading_paused = False
-        self._loop: asyncio.AbstractEventLoop | None = None
         if scheduler is None and settings.play_interval:
             scheduler = PlayScheduler()
         self._scheduler = scheduler if settings.play_interval else None
         """Gives the listener's players their turns (None with ``play_interval`` 0: each
         frame is written as it comes)."""
+        if read_ticker is None and self._read_interval:
+            read_ticker = Ticker(self._read_interval)
+        self._read_ticker = read_ticker if self._read_interval else None
+        """Resumes paused reads (the listener's, shared by its connections)."""
+        if play_ticker is None and settings.play_interval:
+            play_ticker = Ticker(settings.play_interval)
+        self._play_ticker = play_ticker if settings.play_interval else None
+        """Ends the players' rests (the listener's, shared by its connections)."""
 
     # -- protocol callbacks (the data path) --------------------------------------------------
 
@@ -127,7 +137,6 @@ class Connection(asyncio.Protocol):
         """Note the addresses and start the control task."""
         self.transport = transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
         self._events = anyio.create_memory_object_stream[Any](math.inf)
-        self._loop = asyncio.get_running_loop()
         self.peer = peer_address(transport.get_extra_info("peername"))
         self.local_port = peer_address(transport.get_extra_info("sockname"))[1]
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
@@ -179,11 +188,11 @@ class Connection(asyncio.Protocol):
         if self.publishing and self._read_interval and len(data) < SMALL_READ:
             # A publisher trickles one message per write: let a few gather in the socket
             # buffer so that one read, one parse pass and one fan-out serve several.
-            assert self.transport is not None and self._loop is not None
+            assert self.transport is not None and self._read_ticker is not None
             if not self._reading_paused:
                 self._reading_paused = True
                 self.transport.pause_reading()
-                self._loop.call_later(self._read_interval, self._resume_reading)
+                self._read_ticker.at_next(self, self._resume_reading)
 
     def _resume_reading(self) -> None:
         self._reading_paused = False
@@ -206,6 +215,8 @@ class Connection(asyncio.Protocol):
         session = getattr(self, "session", None)
         if session is not None:
             session.reader.close()
+        if self._read_ticker is not None:
+            self._read_ticker.cancel(self)
 
     def pause_writing(self) -> None:
         """The transport's buffer is full: players wait (the watchdog bounds the wait)."""
@@ -369,22 +380,23 @@ class Connection(asyncio.Protocol):
     ) -> None:
         """Play with turns from the listener's :class:`PlayScheduler`: the frames queued
         for the player go out in one write as soon as the publisher's read that brought
-        them was fanned out, then the player rests ``play_interval`` while the next ones
-        gather (a backlog goes whole); returns when the stream ended and all was written."""
+        them was fanned out, then the player rests until the listener's next
+        ``play_interval`` tick while the next ones gather (a backlog goes whole); returns
+        when the stream ended and all was written."""
         scheduler = self._scheduler
-        loop = self._loop
-        assert scheduler is not None and loop is not None
-        interval = self.settings.play_interval
+        ticker = self._play_ticker
+        assert scheduler is not None and ticker is not None
         done = anyio.Event()
         send_media = self.session.outbox.media
         drain = sub.drain
         key = (self, sid)
-        resting: asyncio.TimerHandle | None = None
+        resting = False
 
         def turn() -> None:
             nonlocal resting
             if self.paused_since:  # the transport is full: try again after a rest (the
-                resting = loop.call_later(interval, rested)  # watchdog bounds the wait)
+                resting = True  # watchdog bounds the wait)
+                ticker.at_next(key, rested)
                 return
             try:
                 frames = drain()
@@ -393,7 +405,8 @@ class Connection(asyncio.Protocol):
                         for tag in messages(frame):
                             send_media(sid, tag.kind, tag.timestamp, tag.data)
                     self.flush()
-                    resting = loop.call_later(interval, rested)
+                    resting = True
+                    ticker.at_next(key, rested)
             except Exception as exc:  # one client's failure closes that client only
                 self.fail(exc)
                 done.set()
@@ -403,12 +416,12 @@ class Connection(asyncio.Protocol):
 
         def rested() -> None:
             nonlocal resting
-            resting = None
+            resting = False
             if sub.pending or sub.ended:
                 turn()
 
         def ready() -> None:  # from the publisher's fan-out: write once it is over
-            if resting is None:
+            if not resting:
                 scheduler.soon(key, turn)
 
         sub.on_ready = ready
@@ -418,8 +431,7 @@ class Connection(asyncio.Protocol):
         finally:
             sub.on_ready = None
             scheduler.cancel(key)
-            if resting is not None:
-                resting.cancel()
+            ticker.cancel(key)
 
     async def play(
         self, event: ev.PlayRequested, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
