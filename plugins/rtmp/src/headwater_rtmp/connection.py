@@ -386,14 +386,18 @@ class Connection(asyncio.Protocol):
         scheduler = self._scheduler
         ticker = self._play_ticker
         assert scheduler is not None and ticker is not None
+        loop = asyncio.get_running_loop()
         done = anyio.Event()
         send_media = self.session.outbox.media
         drain = sub.drain
         key = (self, sid)
         resting = False
+        over = False
 
         def turn() -> None:
             nonlocal resting
+            if over:
+                return
             if self.paused_since:  # the transport is full: try again after a rest (the
                 resting = True  # watchdog bounds the wait)
                 ticker.at_next(key, rested)
@@ -418,7 +422,12 @@ class Connection(asyncio.Protocol):
             nonlocal resting
             resting = False
             if sub.pending or sub.ended:
-                turn()
+                # The tick that ends the rest also resumed the publishers' paused reads,
+                # which the loop makes after this callback: the turn comes after them (one
+                # iteration on), so that this write takes their frames too. Writing at once
+                # would send what came during the rest and leave the new frames for the
+                # tick after, an interval late, from then on.
+                loop.call_soon(scheduler.soon, key, turn)
 
         def ready() -> None:  # from the publisher's fan-out: write once it is over
             if not resting:
@@ -429,6 +438,7 @@ class Connection(asyncio.Protocol):
         try:
             await done.wait()
         finally:
+            over = True
             sub.on_ready = None
             scheduler.cancel(key)
             ticker.cancel(key)
