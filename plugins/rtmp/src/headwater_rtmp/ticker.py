@@ -39,6 +39,11 @@ class Ticker:
         """Callbacks waiting for the next tick."""
         return len(self._due)
 
+    @property
+    def next_tick(self) -> float | None:
+        """Loop time of the next tick, or None when nothing waits for one."""
+        return self._handle.when() if self._handle is not None else None
+
     def at_next(self, key: object, callback: Callable[[], None]) -> None:
         """Call ``callback()`` at the next tick (a second call with the same ``key`` before
         then replaces the first). ``callback`` must not raise: failures are its owner's."""
