@@ -184,7 +184,10 @@ async def test_players_sharing_the_play_timer_each_get_every_message_and_the_end
 
 @pytest.mark.parametrize(
     "intervals",
-    [{"read_interval": 0.05, "play_interval": 0.05}, {"read_interval": 0.03, "play_interval": 0.07}],
+    [
+        {"read_interval": 0.05, "play_interval": 0.05},
+        {"read_interval": 0.03, "play_interval": 0.07},
+    ],
 )
 async def test_streams_on_the_shared_ticks_each_reach_their_player_byte_for_byte(intervals):
     """Three publishers and their players: paused reads and players' rests end on the
