@@ -4,17 +4,20 @@
 The data path has no ``await``: the event loop calls :meth:`Connection.data_received` with
 what it read, the session turns it into messages, and a publisher's frames go straight to
 ``publication.send`` (synchronous, never blocks); replies go out with ``transport.write``.
-After a small read (the socket had nothing more) a publisher's reading is paused for
-``read_interval``, so that the next read, parse pass and fan-out serve several messages.
+After a small read (the socket had nothing more) a publisher's reading is paused until the
+listener's next ``read_interval`` tick (:class:`~headwater_rtmp.ticker.Ticker`: one timer
+for all of its connections), so that the next read, parse pass and fan-out serve several
+messages, and the paused publishers' reads come back together in one poll of the loop.
 
 The control task (:meth:`Connection.run`) does what needs awaiting: ``server.publish`` for
-each publish request, a subscription for each play request, and the watchdog (handshake,
-idle and send timeouts). Players write with ``transport.write`` once per turn: the
-listener's :class:`~headwater_rtmp.play_scheduler.PlayScheduler` gives every player with
-new frames its turn in one callback right after the publisher's read was fanned out, and a
-player that wrote rests ``play_interval`` (the play task only waits for the end); a player
-whose transport has paused writing waits a rest and tries again; the subscription, not the
-publisher, absorbs a slow player (it drops to the next keyframe).
+each publish request, a subscription for each play request; the watchdog (handshake, idle
+and send timeouts) looks at the connection on the listener's watchdog tick. Players write
+with ``transport.write`` once per turn: the listener's
+:class:`~headwater_rtmp.play_scheduler.PlayScheduler` gives every player with new frames
+its turn in one callback right after the publisher's read was fanned out, and a player
+that wrote rests until the next ``play_interval`` tick (the play task only waits for the
+end); a player whose transport has paused writing waits a rest and tries again; the
+subscription, not the publisher, absorbs a slow player (it drops to the next keyframe).
 """
 
 from __future__ import annotations
@@ -70,6 +73,19 @@ WRITE_HIGH_WATER = 1 << 20
 _CONTROL_EVENTS = (ev.PublishRequested, ev.PlayRequested, ev.StreamClosed)
 
 
+def watchdog_interval(server: Server, settings: RTMPSettings) -> float:
+    """How often the watchdog looks at a connection: a quarter of the shortest timeout it
+    keeps, at most a second."""
+    limits = server.settings.limits
+    return min(
+        1.0,
+        limits.handshake_timeout / 4,
+        limits.publish_idle_timeout / 4,
+        settings.send_timeout / 4,
+        limits.message_timeout / 4,
+    )
+
+
 class Connection(asyncio.Protocol):
     """One client: protocol callbacks for the data path, :meth:`run` for the control flow.
 
@@ -88,6 +104,7 @@ class Connection(asyncio.Protocol):
         scheduler: PlayScheduler | None = None,
         read_ticker: Ticker | None = None,
         play_ticker: Ticker | None = None,
+        watch_ticker: Ticker | None = None,
     ) -> None:
         self.server = server
         self.settings = settings
@@ -130,6 +147,13 @@ class Connection(asyncio.Protocol):
             play_ticker = Ticker(settings.play_interval)
         self._play_ticker = play_ticker if settings.play_interval else None
         """Ends the players' rests (the listener's, shared by its connections)."""
+        if watch_ticker is None:
+            watch_ticker = Ticker(watchdog_interval(server, settings))
+        self._watch_ticker = watch_ticker
+        """Gives the watchdog its looks (the listener's, shared by its connections)."""
+        self._watch_key = (self, "watchdog")
+        self._watch_start = 0.0
+        self._last_active = 0.0
 
     # -- protocol callbacks (the data path) --------------------------------------------------
 
@@ -266,7 +290,8 @@ class Connection(asyncio.Protocol):
         try:
             async with anyio.create_task_group() as tg:
                 self.tg = tg
-                tg.start_soon(self.watchdog)
+                self._watch_start = self._last_active = time.monotonic()
+                self._watch_ticker.at_next(self._watch_key, self._watch)
                 async with receive:
                     async for event in receive:
                         await self.dispatch(event)
@@ -276,6 +301,7 @@ class Connection(asyncio.Protocol):
         except Exception as exc:
             self.fail(exc)
         finally:
+            self._watch_ticker.cancel(self._watch_key)
             self._events[0].close()
             if self.transport is not None and not self.transport.is_closing():
                 self.transport.close()
@@ -298,29 +324,29 @@ class Connection(asyncio.Protocol):
             if scope is not None:
                 scope.cancel()
 
-    async def watchdog(self) -> None:
-        """Close the connection on a handshake, message, idle or send timeout.
+    def _watch(self) -> None:
+        """One look of the watchdog, at each tick of the listener's watchdog
+        :class:`~headwater_rtmp.ticker.Ticker` (one timer for all of its connections): close
+        the connection on a handshake, message, idle or send timeout, else look again at
+        the next tick.
 
         Bytes alone extend nothing: the handshake must complete, every message must complete
         ``message_timeout`` after its first byte, and a client that neither publishes nor
         plays is closed ``publish_idle_timeout`` after the handshake or its last stream
         (a publisher that sends no frames is stopped by the core's idle check).
         """
+        if self._failure is not None:
+            return
         limits = self.server.settings.limits
-        handshake, idle = limits.handshake_timeout, limits.publish_idle_timeout
-        message = limits.message_timeout
-        send = self.settings.send_timeout
-        tick = min(1.0, handshake / 4, idle / 4, send / 4, message / 4)
-        start = last_active = time.monotonic()
-        while True:
-            await anyio.sleep(tick)
-            now = time.monotonic()
-            if not self.session.handshake.done:
-                if now - start > handshake:
-                    self.fail(TimeoutError(f"no RTMP handshake within {handshake:g}s"))
-                    return
-                last_active = now
-                continue
+        now = time.monotonic()
+        if not self.session.handshake.done:
+            handshake = limits.handshake_timeout
+            if now - self._watch_start > handshake:
+                self.fail(TimeoutError(f"no RTMP handshake within {handshake:g}s"))
+                return
+            self._last_active = now
+        else:
+            message = limits.message_timeout
             started = self.session.reader.oldest_started()
             if started is not None and now - started > message:
                 self.fail(
@@ -330,15 +356,18 @@ class Connection(asyncio.Protocol):
                     )
                 )
                 return
+            idle = limits.publish_idle_timeout
             if self.publishing or self.playing:
-                last_active = now
-            elif now - last_active > idle:
+                self._last_active = now
+            elif now - self._last_active > idle:
                 self.fail(TimeoutError(f"idle for {idle:g}s without publishing or playing"))
                 return
+            send = self.settings.send_timeout
             paused = self.paused_since
             if paused and now - paused > send:
                 self.fail(TimeoutError(f"not reading for {send:g}s"))
                 return
+        self._watch_ticker.at_next(self._watch_key, self._watch)
 
     async def publish(
         self,

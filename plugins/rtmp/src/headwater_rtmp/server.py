@@ -7,7 +7,7 @@ control task runs in this listener's task group, so cancelling :meth:`RTMPListen
 closes the socket and every client. The listener's players share one
 :class:`~headwater_rtmp.play_scheduler.PlayScheduler` (one callback for all of their writes),
 and its connections one :class:`~headwater_rtmp.ticker.Ticker` per interval (one timer for
-every paused read and every player's rest).
+every paused read and every player's rest, one for every connection's watchdog).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from headwater import ClientTasks
-from headwater_rtmp.connection import Connection
+from headwater_rtmp.connection import Connection, watchdog_interval
 from headwater_rtmp.play_scheduler import PlayScheduler
 from headwater_rtmp.settings import RTMPSettings
 from headwater_rtmp.ticker import Ticker
@@ -57,6 +57,7 @@ class RTMPListener:
         if settings.play_interval:
             same = read_ticker is not None and settings.play_interval == settings.read_interval
             play_ticker = read_ticker if same else Ticker(settings.play_interval)
+        watch_ticker = Ticker(watchdog_interval(self.server, settings))
 
         def connection() -> Connection:
             return Connection(
@@ -68,6 +69,7 @@ class RTMPListener:
                 scheduler,
                 read_ticker,
                 play_ticker,
+                watch_ticker,
             )
 
         try:
