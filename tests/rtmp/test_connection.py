@@ -182,6 +182,43 @@ async def test_players_sharing_the_play_timer_each_get_every_message_and_the_end
             await sock.aclose()
 
 
+@pytest.mark.parametrize(
+    "intervals",
+    [
+        {"read_interval": 0.05, "play_interval": 0.05},
+        {"read_interval": 0.03, "play_interval": 0.07},
+    ],
+)
+async def test_streams_on_the_shared_ticks_each_reach_their_player_byte_for_byte(intervals):
+    """Three publishers and their players: paused reads and players' rests end on the
+    listener's ticks (one for both intervals when they are equal); each player gets its
+    own stream, every message, byte for byte."""
+    streams = {f"cam{i}": media(45, big=12_000, seed=i + 7) for i in range(3)}
+    async with running_server({"rtmp": intervals}, protocols=("rtmp",)) as hw:
+        port = hw.port("rtmp")
+        pubs = {name: await Publisher.connect(port, name) for name in streams}
+        for name, sent in streams.items():
+            await pubs[name].send(sent[:4])
+            await wait_for_stream(hw.server, f"live/{name}", frames=2)
+        players = {name: await play(port, name) for name in streams}
+        for name in streams:
+            stream = hw.server.streams.get(f"live/{name}")
+            with anyio.fail_after(10):
+                while not stream.subscriptions:  # noqa: ASYNC110 (polling the server)
+                    await anyio.sleep(0.02)
+        count = len(streams["cam0"])
+        assert all(len(sent) == count for sent in streams.values())
+        for i in range(4, count, 3):  # interleaved small writes: reads land between ticks
+            for name, sent in streams.items():
+                await pubs[name].send(sent[i : i + 3])
+            await anyio.sleep(0.005)
+        for name, sent in streams.items():
+            sock, reader = players[name]
+            assert await read_media(sock, reader, len(sent)) == sent
+            await sock.aclose()
+            await pubs[name].sock.aclose()
+
+
 def endless(big: int):
     """Video (a keyframe every 30, up to ``big`` bytes) and audio messages without end."""
     block = os.urandom(big)

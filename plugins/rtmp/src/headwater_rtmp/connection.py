@@ -4,17 +4,20 @@
 The data path has no ``await``: the event loop calls :meth:`Connection.data_received` with
 what it read, the session turns it into messages, and a publisher's frames go straight to
 ``publication.send`` (synchronous, never blocks); replies go out with ``transport.write``.
-After a small read (the socket had nothing more) a publisher's reading is paused for
-``read_interval``, so that the next read, parse pass and fan-out serve several messages.
+After a small read (the socket had nothing more) a publisher's reading is paused until the
+listener's next ``read_interval`` tick (:class:`~headwater_rtmp.ticker.Ticker`: one timer
+for all of its connections), so that the next read, parse pass and fan-out serve several
+messages, and the paused publishers' reads come back together in one poll of the loop.
 
 The control task (:meth:`Connection.run`) does what needs awaiting: ``server.publish`` for
-each publish request, a subscription for each play request, and the watchdog (handshake,
-idle and send timeouts). Players write with ``transport.write`` once per turn: the
-listener's :class:`~headwater_rtmp.play_scheduler.PlayScheduler` gives every player with
-new frames its turn in one callback right after the publisher's read was fanned out, and a
-player that wrote rests ``play_interval`` (the play task only waits for the end); a player
-whose transport has paused writing waits a rest and tries again; the subscription, not the
-publisher, absorbs a slow player (it drops to the next keyframe).
+each publish request, a subscription for each play request; the watchdog (handshake, idle
+and send timeouts) looks at the connection on the listener's watchdog tick. Players write
+with ``transport.write`` once per turn: the listener's
+:class:`~headwater_rtmp.play_scheduler.PlayScheduler` gives every player with new frames
+its turn in one callback right after the publisher's read was fanned out, and a player
+that wrote rests until the next ``play_interval`` tick (the play task only waits for the
+end); a player whose transport has paused writing waits a rest and tries again; the
+subscription, not the publisher, absorbs a slow player (it drops to the next keyframe).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from headwater import (
 from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
 from headwater_rtmp.play_scheduler import PlayScheduler
 from headwater_rtmp.settings import RTMPSettings
+from headwater_rtmp.ticker import Ticker
 from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire.messages import Message
 from headwater_rtmp.wire.session import ServerSession
@@ -69,6 +73,19 @@ WRITE_HIGH_WATER = 1 << 20
 _CONTROL_EVENTS = (ev.PublishRequested, ev.PlayRequested, ev.StreamClosed)
 
 
+def watchdog_interval(server: Server, settings: RTMPSettings) -> float:
+    """How often the watchdog looks at a connection: a quarter of the shortest timeout it
+    keeps, at most a second."""
+    limits = server.settings.limits
+    return min(
+        1.0,
+        limits.handshake_timeout / 4,
+        limits.publish_idle_timeout / 4,
+        settings.send_timeout / 4,
+        limits.message_timeout / 4,
+    )
+
+
 class Connection(asyncio.Protocol):
     """One client: protocol callbacks for the data path, :meth:`run` for the control flow.
 
@@ -85,6 +102,9 @@ class Connection(asyncio.Protocol):
         start: Callable[[Connection], bool],
         done: Callable[[Connection], None],
         scheduler: PlayScheduler | None = None,
+        read_ticker: Ticker | None = None,
+        play_ticker: Ticker | None = None,
+        watch_ticker: Ticker | None = None,
     ) -> None:
         self.server = server
         self.settings = settings
@@ -114,12 +134,26 @@ class Connection(asyncio.Protocol):
         """TLS connections read at once: their transport reads the socket (and sees its end)
         while ours is paused, and uvloop then drops what it had decrypted."""
         self._reading_paused = False
-        self._loop: asyncio.AbstractEventLoop | None = None
         if scheduler is None and settings.play_interval:
             scheduler = PlayScheduler()
         self._scheduler = scheduler if settings.play_interval else None
         """Gives the listener's players their turns (None with ``play_interval`` 0: each
         frame is written as it comes)."""
+        if read_ticker is None and self._read_interval:
+            read_ticker = Ticker(self._read_interval)
+        self._read_ticker = read_ticker if self._read_interval else None
+        """Resumes paused reads (the listener's, shared by its connections)."""
+        if play_ticker is None and settings.play_interval:
+            play_ticker = Ticker(settings.play_interval)
+        self._play_ticker = play_ticker if settings.play_interval else None
+        """Ends the players' rests (the listener's, shared by its connections)."""
+        if watch_ticker is None:
+            watch_ticker = Ticker(watchdog_interval(server, settings))
+        self._watch_ticker = watch_ticker
+        """Gives the watchdog its looks (the listener's, shared by its connections)."""
+        self._watch_key = (self, "watchdog")
+        self._watch_start = 0.0
+        self._last_active = 0.0
 
     # -- protocol callbacks (the data path) --------------------------------------------------
 
@@ -127,7 +161,6 @@ class Connection(asyncio.Protocol):
         """Note the addresses and start the control task."""
         self.transport = transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
         self._events = anyio.create_memory_object_stream[Any](math.inf)
-        self._loop = asyncio.get_running_loop()
         self.peer = peer_address(transport.get_extra_info("peername"))
         self.local_port = peer_address(transport.get_extra_info("sockname"))[1]
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
@@ -179,11 +212,11 @@ class Connection(asyncio.Protocol):
         if self.publishing and self._read_interval and len(data) < SMALL_READ:
             # A publisher trickles one message per write: let a few gather in the socket
             # buffer so that one read, one parse pass and one fan-out serve several.
-            assert self.transport is not None and self._loop is not None
+            assert self.transport is not None and self._read_ticker is not None
             if not self._reading_paused:
                 self._reading_paused = True
                 self.transport.pause_reading()
-                self._loop.call_later(self._read_interval, self._resume_reading)
+                self._read_ticker.at_next(self, self._resume_reading)
 
     def _resume_reading(self) -> None:
         self._reading_paused = False
@@ -206,6 +239,8 @@ class Connection(asyncio.Protocol):
         session = getattr(self, "session", None)
         if session is not None:
             session.reader.close()
+        if self._read_ticker is not None:
+            self._read_ticker.cancel(self)
 
     def pause_writing(self) -> None:
         """The transport's buffer is full: players wait (the watchdog bounds the wait)."""
@@ -255,7 +290,8 @@ class Connection(asyncio.Protocol):
         try:
             async with anyio.create_task_group() as tg:
                 self.tg = tg
-                tg.start_soon(self.watchdog)
+                self._watch_start = self._last_active = time.monotonic()
+                self._watch_ticker.at_next(self._watch_key, self._watch)
                 async with receive:
                     async for event in receive:
                         await self.dispatch(event)
@@ -265,6 +301,7 @@ class Connection(asyncio.Protocol):
         except Exception as exc:
             self.fail(exc)
         finally:
+            self._watch_ticker.cancel(self._watch_key)
             self._events[0].close()
             if self.transport is not None and not self.transport.is_closing():
                 self.transport.close()
@@ -287,29 +324,29 @@ class Connection(asyncio.Protocol):
             if scope is not None:
                 scope.cancel()
 
-    async def watchdog(self) -> None:
-        """Close the connection on a handshake, message, idle or send timeout.
+    def _watch(self) -> None:
+        """One look of the watchdog, at each tick of the listener's watchdog
+        :class:`~headwater_rtmp.ticker.Ticker` (one timer for all of its connections): close
+        the connection on a handshake, message, idle or send timeout, else look again at
+        the next tick.
 
         Bytes alone extend nothing: the handshake must complete, every message must complete
         ``message_timeout`` after its first byte, and a client that neither publishes nor
         plays is closed ``publish_idle_timeout`` after the handshake or its last stream
         (a publisher that sends no frames is stopped by the core's idle check).
         """
+        if self._failure is not None:
+            return
         limits = self.server.settings.limits
-        handshake, idle = limits.handshake_timeout, limits.publish_idle_timeout
-        message = limits.message_timeout
-        send = self.settings.send_timeout
-        tick = min(1.0, handshake / 4, idle / 4, send / 4, message / 4)
-        start = last_active = time.monotonic()
-        while True:
-            await anyio.sleep(tick)
-            now = time.monotonic()
-            if not self.session.handshake.done:
-                if now - start > handshake:
-                    self.fail(TimeoutError(f"no RTMP handshake within {handshake:g}s"))
-                    return
-                last_active = now
-                continue
+        now = time.monotonic()
+        if not self.session.handshake.done:
+            handshake = limits.handshake_timeout
+            if now - self._watch_start > handshake:
+                self.fail(TimeoutError(f"no RTMP handshake within {handshake:g}s"))
+                return
+            self._last_active = now
+        else:
+            message = limits.message_timeout
             started = self.session.reader.oldest_started()
             if started is not None and now - started > message:
                 self.fail(
@@ -319,15 +356,18 @@ class Connection(asyncio.Protocol):
                     )
                 )
                 return
+            idle = limits.publish_idle_timeout
             if self.publishing or self.playing:
-                last_active = now
-            elif now - last_active > idle:
+                self._last_active = now
+            elif now - self._last_active > idle:
                 self.fail(TimeoutError(f"idle for {idle:g}s without publishing or playing"))
                 return
+            send = self.settings.send_timeout
             paused = self.paused_since
             if paused and now - paused > send:
                 self.fail(TimeoutError(f"not reading for {send:g}s"))
                 return
+        self._watch_ticker.at_next(self._watch_key, self._watch)
 
     async def publish(
         self,
@@ -369,22 +409,27 @@ class Connection(asyncio.Protocol):
     ) -> None:
         """Play with turns from the listener's :class:`PlayScheduler`: the frames queued
         for the player go out in one write as soon as the publisher's read that brought
-        them was fanned out, then the player rests ``play_interval`` while the next ones
-        gather (a backlog goes whole); returns when the stream ended and all was written."""
+        them was fanned out, then the player rests until the listener's next
+        ``play_interval`` tick while the next ones gather (a backlog goes whole); returns
+        when the stream ended and all was written."""
         scheduler = self._scheduler
-        loop = self._loop
-        assert scheduler is not None and loop is not None
-        interval = self.settings.play_interval
+        ticker = self._play_ticker
+        assert scheduler is not None and ticker is not None
+        loop = asyncio.get_running_loop()
         done = anyio.Event()
         send_media = self.session.outbox.media
         drain = sub.drain
         key = (self, sid)
-        resting: asyncio.TimerHandle | None = None
+        resting = False
+        over = False
 
         def turn() -> None:
             nonlocal resting
+            if over:
+                return
             if self.paused_since:  # the transport is full: try again after a rest (the
-                resting = loop.call_later(interval, rested)  # watchdog bounds the wait)
+                resting = True  # watchdog bounds the wait)
+                ticker.at_next(key, rested)
                 return
             try:
                 frames = drain()
@@ -393,7 +438,8 @@ class Connection(asyncio.Protocol):
                         for tag in messages(frame):
                             send_media(sid, tag.kind, tag.timestamp, tag.data)
                     self.flush()
-                    resting = loop.call_later(interval, rested)
+                    resting = True
+                    ticker.at_next(key, rested)
             except Exception as exc:  # one client's failure closes that client only
                 self.fail(exc)
                 done.set()
@@ -403,12 +449,17 @@ class Connection(asyncio.Protocol):
 
         def rested() -> None:
             nonlocal resting
-            resting = None
+            resting = False
             if sub.pending or sub.ended:
-                turn()
+                # The tick that ends the rest also resumed the publishers' paused reads,
+                # which the loop makes after this callback: the turn comes after them (one
+                # iteration on), so that this write takes their frames too. Writing at once
+                # would send what came during the rest and leave the new frames for the
+                # tick after, an interval late, from then on.
+                loop.call_soon(scheduler.soon, key, turn)
 
         def ready() -> None:  # from the publisher's fan-out: write once it is over
-            if resting is None:
+            if not resting:
                 scheduler.soon(key, turn)
 
         sub.on_ready = ready
@@ -416,10 +467,10 @@ class Connection(asyncio.Protocol):
         try:
             await done.wait()
         finally:
+            over = True
             sub.on_ready = None
             scheduler.cancel(key)
-            if resting is not None:
-                resting.cancel()
+            ticker.cancel(key)
 
     async def play(
         self, event: ev.PlayRequested, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED

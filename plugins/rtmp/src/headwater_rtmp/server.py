@@ -5,7 +5,9 @@ headwater runs on asyncio (uvloop from the CLI), so the listener speaks to the l
 protocol API directly: the loop calls the connection with every read, and each connection's
 control task runs in this listener's task group, so cancelling :meth:`RTMPListener.serve`
 closes the socket and every client. The listener's players share one
-:class:`~headwater_rtmp.play_scheduler.PlayScheduler` (one callback for all of their writes).
+:class:`~headwater_rtmp.play_scheduler.PlayScheduler` (one callback for all of their writes),
+and its connections one :class:`~headwater_rtmp.ticker.Ticker` per interval (one timer for
+every paused read and every player's rest, one for every connection's watchdog).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import anyio
 from anyio.abc import TaskStatus
 
 from headwater import ClientTasks
-from headwater_rtmp.connection import Connection
+from headwater_rtmp.connection import Connection, watchdog_interval
 from headwater_rtmp.play_scheduler import PlayScheduler
 from headwater_rtmp.settings import RTMPSettings
+from headwater_rtmp.ticker import Ticker
 
 if TYPE_CHECKING:
     from headwater import ListenerSettings, Server
@@ -49,10 +52,24 @@ class RTMPListener:
         settings: RTMPSettings = self.server.plugin_settings["rtmp"]
         loop = asyncio.get_running_loop()
         scheduler = PlayScheduler() if settings.play_interval else None
+        read_ticker = Ticker(settings.read_interval) if settings.read_interval else None
+        play_ticker: Ticker | None = None
+        if settings.play_interval:
+            same = read_ticker is not None and settings.play_interval == settings.read_interval
+            play_ticker = read_ticker if same else Ticker(settings.play_interval)
+        watch_ticker = Ticker(watchdog_interval(self.server, settings))
 
         def connection() -> Connection:
             return Connection(
-                self.server, settings, self.name, self.clients.start, self.clients.done, scheduler
+                self.server,
+                settings,
+                self.name,
+                self.clients.start,
+                self.clients.done,
+                scheduler,
+                read_ticker,
+                play_ticker,
+                watch_ticker,
             )
 
         try:

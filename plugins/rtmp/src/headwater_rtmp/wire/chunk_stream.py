@@ -36,6 +36,8 @@ _TS = struct.Struct(">I")  # read 4 bytes, keep the top 3 (>> 8) for 24-bit fiel
 _LEN_TYPE = struct.Struct(">IB")  # 3-byte length read as the low bytes of a 4-byte window
 _SID = struct.Struct("<I")
 _HEADER_SIZES = (11, 7, 3, 0)
+_new_message = tuple.__new__
+"""Makes a :class:`Message` from its five fields in one C call."""
 _CONT = tuple(bytes((0xC0 | csid,)) for csid in range(64))
 """The one-byte type-3 basic header of chunk stream ids 2..63 (a continuation chunk)."""
 
@@ -398,7 +400,7 @@ class ChunkReader:
 
     def _finish(self, st: _Stream, csid: int, payload: bytes) -> Message:
         st.remaining = 0
-        msg = Message(st.type, st.stream_id, st.timestamp, payload, csid)
+        msg = _new_message(Message, (st.type, st.stream_id, st.timestamp, payload, csid))
         if st.type == SET_CHUNK_SIZE or st.type == ABORT:
             self._control(msg)
         return msg

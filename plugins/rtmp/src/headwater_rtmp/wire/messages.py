@@ -6,7 +6,7 @@ Bandwidth and the User Control events (Stream Begin/EOF/Dry, Set Buffer Length, 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from headwater import ProtocolError
 
@@ -51,12 +51,13 @@ _U32 = struct.Struct(">I")
 _UC = struct.Struct(">HI")
 
 
-@dataclass(slots=True)
-class Message:
+class Message(NamedTuple):
     """One RTMP message, reassembled from its chunks.
 
     ``timestamp`` is the 32-bit millisecond value as the chunk headers give it (the
-    caller unwraps it); ``payload`` is ``bytes``.
+    caller unwraps it); ``payload`` is ``bytes``. A named tuple, so that the chunk reader
+    makes one with a single C call (``tuple.__new__``, no Python ``__init__`` per message)
+    and its fields are read by C descriptors.
     """
 
     type_id: int
