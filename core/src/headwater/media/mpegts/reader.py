@@ -13,9 +13,10 @@ and a list append of a memoryview slice; payloads are joined once per PES. Every
 
 With numpy installed, a feed of many packets takes the bulk path first: the header bytes
 of every whole packet are read at once (three strided slices compared as big integers,
-see :func:`_runs`), the packets are cut into runs (same PID, plain continuation header,
-continuity counters in sequence), and a run of a known PID is copied into its PES as one
-numpy slice (``payloads[i:j]`` of a strided view), not packet by packet. Run starts and
+see :mod:`~headwater.media.mpegts.packet_runs`), the packets are cut into runs (same
+PID, plain continuation header, continuity counters in sequence), and a run of a known
+PID is copied into its PES as one numpy slice (``payloads[i:j]`` of a strided view), not
+packet by packet. Run starts and
 every packet that is not a plain continuation go through the same per-packet code as
 above, so the events are exactly those of the per-packet loop (the tests feed both).
 A small feed (2 to 63 packets: an SRT or UDP datagram) that is all plain continuations
@@ -37,6 +38,7 @@ from struct import Struct
 from headwater.media.frames import Codec, Frame, Track
 from headwater.media.mpegts import elementary
 from headwater.media.mpegts.packet import AF_PCR, HEADER, NULL_PID, PACKET_SIZE, PAT_PID, SYNC_BYTE
+from headwater.media.mpegts.packet_runs import RunHeaders, run_breaks
 from headwater.media.mpegts.pes import PESError, Unwrapper, parse_pes_header
 from headwater.media.mpegts.psi import PSIError, SectionAssembler, parse_pat, parse_pmt
 from headwater.media.mpegts.stream_types import SECTION_TYPES, classify
@@ -58,7 +60,6 @@ _PLAIN_MASK = 0xFFE000F0
 """Header bits that make a plain continuation: sync byte, no TEI/PUSI/priority, not
 scrambled, payload only (the continuity counter and PID are checked separately)."""
 _PLAIN = (SYNC_BYTE << 24) | 0x10
-_NOT_CC = 0xFFFFFFF0
 
 
 _HEADS = [Struct(">" + "I184x" * k) for k in range(BULK_MIN)]
@@ -66,42 +67,6 @@ _HEADS = [Struct(">" + "I184x" * k) for k in range(BULK_MIN)]
 _PAYLOADS = [tuple(slice(o + 4, o + PACKET_SIZE) for o in range(0, k * PACKET_SIZE, PACKET_SIZE))
              for k in range(BULK_MIN)]  # fmt: skip
 """``_PAYLOADS[k]``: the payload slices of the first ``k`` packets of a buffer."""
-
-
-_SUCCESSOR = bytes((v & 0xF0) | ((v + 1) & 15) for v in range(256))
-"""Byte 3 of the next plain continuation: the same flags, the continuity counter plus one."""
-
-
-def _runs(buf: bytes, off: int, end: int, k: int) -> list[int]:
-    """Where the ``k`` packets from ``off`` break into runs: the index of each packet whose
-    bytes 1-2 (flags, PID) differ from the packet before or whose byte 3 is not
-    ``_SUCCESSOR`` of the one before (the same flags, the next counter).
-
-    A run that begins with a plain continuation is therefore all plain continuations of
-    one PID with counters in sequence (the successor keeps the plain flags); a run that
-    begins with any other packet goes packet by packet in :meth:`TSReader._run_bulk`, so
-    look-alike unusual packets in a row cost time, never correctness. Each header byte
-    of every packet is one strided ``bytes`` slice read as one big integer, 8 bits per
-    packet (the first packet in the top byte): the comparisons of all packets with their
-    predecessors are a few integer operations, and only the breaks (a few per PES) are
-    visited in Python.
-    """
-    b1 = buf[off + 1 : end : PACKET_SIZE]
-    b3 = buf[off + 3 : end : PACKET_SIZE]
-    one = int.from_bytes(b1, "big")
-    two = int.from_bytes(buf[off + 2 : end : PACKET_SIZE], "big")
-    three = int.from_bytes(b3, "big")
-    nxt = int.from_bytes(b3.translate(_SUCCESSOR), "big")
-    # packet i's byte sits 8 bits below packet i - 1's: shifting by 8 lines each up
-    # with its predecessor; the top byte (packet 0, compared with nothing) is dropped
-    diff = (one ^ (one >> 8)) | (two ^ (two >> 8)) | (three ^ (nxt >> 8))
-    diff &= (1 << 8 * (k - 1)) - 1
-    out = []
-    while diff:
-        low = (diff.bit_length() - 1) & ~7
-        out.append(k - 1 - (low >> 3))
-        diff &= (1 << low) - 1
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +125,7 @@ class TSReader:
         self._pending = b""
         self._pids: dict[int, _Pid] = {PAT_PID: _Pid(PAT_PID)}
         self._fast: dict[int, _Pid] = {}
-        self._runs: dict[int, tuple[int, ...]] = {}
+        self._runs = RunHeaders(BULK_MIN)
         self._deferred: list[_Pid] = []
         self._pmt_pid = -1
         self._pat_section = b""
@@ -305,7 +270,7 @@ class TSReader:
             if k == 0:
                 return off, last, 0
             end = off + k * PACKET_SIZE
-        bounds = [0, *_runs(buf, off, end, k), k]
+        bounds = [0, *run_breaks(buf, off, end, k), k]
         payloads = _np.ndarray((k, PACKET_SIZE - 4), _np.uint8, buf, off + 4, (PACKET_SIZE, 1))
         unpack = HEADER.unpack_from
         fast_get = self._fast.get
@@ -526,9 +491,7 @@ class TSReader:
             for cc in range(16)
         )
         # each fast header's run: the headers of the plain continuations that follow it
-        self._runs = {
-            h: tuple((h & _NOT_CC) | ((h + i) & 15) for i in range(BULK_MIN)) for h in self._fast
-        }
+        self._runs = RunHeaders(BULK_MIN)
         self._pcr_pid = pmt.pcr_pid
         self._tracks = tracks
         events.append(TracksChanged(self.tracks))
