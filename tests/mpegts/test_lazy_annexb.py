@@ -15,7 +15,7 @@ from test_writer_bulk import write_in_batches
 
 from headwater.media.annexb import annexb_bounds
 from headwater.media.frames import Codec, Frame, Track
-from headwater.media.mpegts import TSReader, TSWriter, TracksChanged, elementary
+from headwater.media.mpegts import TracksChanged, TSReader, TSWriter, elementary
 
 TRACK = Track(256, Codec.H264)
 AU = b"\x00\x00\x00\x01\x09\xf0\x00\x00\x01\x06\x05\x01\x80\x00\x00\x01\x41" + bytes(range(1, 90))
