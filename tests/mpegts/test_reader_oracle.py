@@ -211,6 +211,64 @@ def test_generated_headers(ts_clip, headers, chunks) -> None:
     assert_same(bytes(out) + data[188 * 30 : 188 * 200], chunks)
 
 
+def _pes_starts(data: bytes) -> list[int]:
+    """Where each PES begins in ``data`` (the payload of each packet with PUSI on a PES PID)."""
+    starts = []
+    for off in range(0, len(data) - 187, 188):
+        pid = ((data[off + 1] & 0x1F) << 8) | data[off + 2]
+        if data[off + 1] & 0x40 and pid in (0x100, 0x101):
+            pos = off + 4 + (1 + data[off + 4] if data[off + 3] & 0x20 else 0)
+            if pos + 19 <= off + 188:
+                starts.append(pos)
+    return starts
+
+
+PES_HEADS = st.lists(
+    st.tuples(st.integers(0, 5), st.integers(3, 18),
+              st.sampled_from([0x00, 0x01, 0x80, 0x81, 0x40, 0xC0, 0xBC, 0xBD, 0xE0, 0xC0,
+                               0x0E, 0x13, 0x05, 0x0A, 0xFF, 0x3F, 0x21, 0x31])),
+    min_size=1, max_size=30,
+)  # fmt: skip
+
+
+@SLOW
+@given(PES_HEADS, st.sampled_from([None, [29000], [1316]]))
+def test_pes_headers(ts_clip, changes, chunks) -> None:
+    """PES headers of every shape (the reader reads the usual one inline since the fifth
+    sitting): stream ids with and without the optional header, PES lengths, marker bits,
+    PTS/DTS flags and header lengths too short for them, reserved timestamp bits; counted
+    and decoded as before."""
+    data = bytearray(ts_clip("h264", "aac")[: 188 * 400])
+    starts = _pes_starts(bytes(data))
+    for which, offset, value in changes:
+        data[starts[which % len(starts)] + offset] = value
+    assert_same(bytes(data), chunks)
+
+
+PES_CASES = {
+    "DTS flag, header too short for it": {8: 5},
+    "PTS flag, header too short for it": {7: 0x80, 8: 4},
+    "no PTS": {7: 0x00},
+    "DTS flag alone (forbidden)": {7: 0x40},
+    "header length past the PES": {4: 0, 5: 12, 8: 20},
+    "PES length past the data": {4: 0xFF, 5: 0xFF},
+    "marker bits '01'": {6: 0x40},
+    "stream id without the optional header": {3: 0xBE},
+    "not a start code": {2: 0x02},
+    "reserved timestamp bits": {9: 0xFF, 13: 0xFE, 14: 0x00},
+}
+
+
+@pytest.mark.parametrize("first", [0, 1, 2])
+@pytest.mark.parametrize("change", PES_CASES.values(), ids=PES_CASES.keys())
+def test_pes_header_table(ts_clip, change, first) -> None:
+    data = bytearray(ts_clip("h264", "aac")[: 188 * 400])
+    for pos in _pes_starts(bytes(data))[first : first + 2]:
+        for offset, value in change.items():
+            data[pos + offset] = value
+    assert_same(bytes(data), None)
+
+
 ANNEXB = st.lists(st.sampled_from([b"\x00", b"\x00\x00\x01", b"\x00\x00\x00\x01", b"\x01",
                                    b"\x03", b"\x65\x88", b"\xff"]), max_size=40)  # fmt: skip
 

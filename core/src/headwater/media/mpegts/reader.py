@@ -39,7 +39,7 @@ from headwater.media.frames import Codec, Frame, Track
 from headwater.media.mpegts import elementary
 from headwater.media.mpegts.packet import AF_PCR, HEADER, NULL_PID, PACKET_SIZE, PAT_PID, SYNC_BYTE
 from headwater.media.mpegts.packet_runs import RunHeaders, run_breaks
-from headwater.media.mpegts.pes import PESError, Unwrapper, parse_pes_header
+from headwater.media.mpegts.pes import NO_HEADER_IDS, PESError, Unwrapper, parse_pes_header
 from headwater.media.mpegts.psi import PSIError, SectionAssembler, parse_pat, parse_pmt
 from headwater.media.mpegts.stream_types import SECTION_TYPES, classify
 
@@ -413,26 +413,49 @@ class TSReader:
             self.dropped_pes += 1
             return
         data = b"".join(parts)
-        try:
-            pes = parse_pes_header(data)
-        except PESError:
-            self.pes_errors += 1
-            return
+        n = len(data)
+        # the usual header (a prefix, the optional header, a PTS or a PTS and a DTS) read
+        # here from one integer; anything else goes through parse_pes_header, which says
+        # what is wrong, to the same effect
+        head = int.from_bytes(data[:9], "big") if n >= 19 else 0
+        flags = (head >> 14) & 3
+        length = (head >> 24) & 0xFFFF
+        end = 6 + length if length else n
+        start = 9 + (head & 0xFF)
+        if (
+            head >> 48 == 1
+            and flags >= 2
+            and (head >> 16) & 0xC0 == 0x80
+            and start <= end <= n
+            and start >= (14 if flags == 2 else 19)
+            and (head >> 40) & 0xFF not in NO_HEADER_IDS
+        ):
+            v = int.from_bytes(data[9:14], "big")
+            pts = (((v >> 33) & 7) << 30) | (((v >> 17) & 0x7FFF) << 15) | ((v >> 1) & 0x7FFF)
+            dts = pts
+            if flags == 3:
+                v = int.from_bytes(data[14:19], "big")
+                dts = (((v >> 33) & 7) << 30) | (((v >> 17) & 0x7FFF) << 15) | ((v >> 1) & 0x7FFF)
+        else:
+            try:
+                pes = parse_pes_header(data)
+            except PESError:
+                self.pes_errors += 1
+                return
+            pts, dts, start, end = pes.pts, pes.dts, pes.start, pes.end
         track = st.track
         if track is None:
             return
-        if pes.pts is None:
+        if pts is None:
             if st.next_pts is None:
                 self.dropped_pes += 1
                 return
             pts = dts = st.next_pts
         else:
-            pts = self._unwrap(pes.pts)
-            dts = self._unwrap(pes.dts) if pes.dts != pes.pts else pts
+            unwrap = self._unwrap
+            pts, dts = (unwrap(pts), unwrap(dts)) if dts != pts else (unwrap(pts),) * 2
         self._now = dts
-        frames, new_track, st.next_pts = elementary.decode(
-            track, data, pes.start, pes.end, pts, dts
-        )
+        frames, new_track, st.next_pts = elementary.decode(track, data, start, end, pts, dts)
         if new_track is not None:
             st.track = new_track
             self._tracks[st.pid] = new_track
