@@ -25,6 +25,7 @@ from ts_helpers import CODEC_PAIRS, frame_key, generated_packets
 from headwater.media.annexb import split_annexb
 from headwater.media.frames import Codec, Track
 from headwater.media.mpegts import TSReader, elementary
+from headwater.media.mpegts.crc32 import crc32_mpeg2
 
 CHUNKINGS = [None, [65536], [29000], [188 * 64], [188 * 65 + 7], [1316], [4096, 100, 188 * 80]]
 SLOW = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -172,6 +173,38 @@ def test_pmt_change_mid_stream(ts_clip) -> None:
     data = ts_clip("h264", "aac") + ts_clip("h265", "mp3") + ts_clip("h264", "opus")
     for chunks in (None, [29000], [188 * 70 + 5], [1316]):
         assert_same(data, chunks)
+
+
+def _psi_packets(data: bytes, pid: int) -> list[int]:
+    return [off for off in range(0, len(data) - 187, 188)
+            if ((data[off + 1] & 0x1F) << 8) | data[off + 2] == pid]  # fmt: skip
+
+
+@pytest.mark.parametrize("chunks", [None, [29000], [1316]], ids=str)
+def test_repeated_psi_changes_and_errors(ts_clip, chunks) -> None:
+    """PAT and PMT repeats are skipped once they changed nothing (since the fifth
+    sitting): a PMT that goes back and forth, a PAT and a PMT damaged the same way in
+    every repeat (each counted again), a PMT whose section goes on into a second packet,
+    a PAT naming another PMT PID and then the first again."""
+    first, second = ts_clip("h264", "aac"), ts_clip("h265", "mp3")
+    head = first[: 188 * 300]
+    data = bytearray(head + second[: 188 * 300] + head + second[: 188 * 300] + head)
+    pat = _psi_packets(bytes(data), 0)
+    pmt = _psi_packets(bytes(data), 0x1000)
+    bad = bytearray(data)
+    for off in pat[5:9] + pmt[3:7]:
+        bad[off + 12] ^= 0x40  # the same byte of each: its CRC fails every time
+    other_pmt = bytearray(data)
+    for off in pat[2:6]:  # the program's PMT on PID 0x1001 (CRC made anew), then back
+        assert data[off + 4] == 0 and data[off + 5] == 0  # pointer 0, a PAT section
+        end = off + 5 + 3 + (((data[off + 6] & 0x0F) << 8) | data[off + 7])
+        other_pmt[off + 15 : off + 17] = b"\xf0\x01"  # the first program's PID
+        other_pmt[end - 4 : end] = crc32_mpeg2(other_pmt[off + 5 : end - 4]).to_bytes(4, "big")
+    cut = bytearray(data)
+    for off in pmt[2:5]:  # a section that claims to run on into the next packet
+        cut[off + 4 + 1 + 2] = 0xB0
+    for case in (data, bad, other_pmt, cut):
+        assert_same(bytes(case), chunks)
 
 
 @SLOW

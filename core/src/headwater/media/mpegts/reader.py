@@ -87,6 +87,7 @@ class _Pid:
         "parts",
         "pid",
         "remaining",
+        "repeat",
         "sized",
         "started",
         "stream_type",
@@ -104,6 +105,8 @@ class _Pid:
         self.sized = False
         self.damaged = False
         self.next_pts: int | None = None
+        self.repeat: bytes | None = None
+        """A PSI payload that, read again, changes nothing (see :meth:`TSReader._psi`)."""
         self.asm = SectionAssembler() if track is None or stream_type in SECTION_TYPES else None
 
 
@@ -369,8 +372,12 @@ class TSReader:
         st.cc = (cc + 1) & 15
         payload = mv[pos : off + 188]
         pusi = bool(h & 0x400000)
-        if st.asm is not None:
-            for section in st.asm.push(payload, pusi):
+        asm = st.asm
+        if asm is not None:
+            if pusi and st.track is None and asm.idle:
+                self._psi(st, asm, bytes(payload), events)
+                return st
+            for section in asm.push(payload, pusi):
                 self._section(st, section, events)
             return st
         if pusi:
@@ -461,6 +468,23 @@ class TSReader:
             self._tracks[st.pid] = new_track
             events.append(TracksChanged(self.tracks))
         events.extend(frames)
+
+    def _psi(self, st: _Pid, asm: SectionAssembler, payload: bytes, events: list) -> None:
+        """A PAT or PMT packet that starts sections, its PID's assembler holding nothing.
+
+        What such a packet yields depends on its payload alone; a payload equal to the
+        last one of its PID that changed nothing (the same PAT or PMT again: ffmpeg repeats
+        both ten times a second) changes nothing again, and is skipped whole.
+        """
+        if payload == st.repeat:
+            return
+        count, errors = len(events), self.psi_errors
+        pat, pmt = self._pat_section, self._pmt_section
+        for section in asm.push(payload, True):
+            self._section(st, section, events)
+        same = pat is self._pat_section and pmt is self._pmt_section
+        quiet = same and len(events) == count and errors == self.psi_errors and asm.idle
+        st.repeat = payload if quiet else None
 
     def _section(self, st: _Pid, section: bytes, events: list) -> None:
         """A complete PSI (or SCTE-35) section arrived on ``st``'s PID."""
