@@ -14,11 +14,17 @@ and a list append of a memoryview slice; payloads are joined once per PES. Every
 With numpy installed, a feed of many packets takes the bulk path first: the header bytes
 of every whole packet are read at once (three strided slices compared as big integers,
 see :mod:`~headwater.media.mpegts.packet_runs`), the packets are cut into runs (same
-PID, plain continuation header, continuity counters in sequence), and a run of a known
-PID is copied into its PES as one numpy slice (``payloads[i:j]`` of a strided view), not
-packet by packet. Run starts and
-every packet that is not a plain continuation go through the same per-packet code as
-above, so the events are exactly those of the per-packet loop (the tests feed both).
+PID, plain continuation header, continuity counters in sequence); every payload of the
+feed is copied out at once (one ``tobytes`` of a strided view) and a run of a known PID
+goes into its PES as one ``memoryview`` slice of that copy, not packet by packet. Run
+starts and every packet that is not a plain continuation go through the same per-packet
+code as above, so the events are exactly those of the per-packet loop (the tests feed
+both).
+
+Video PES (H.264, H.265) become frames that keep the PES: the NAL units are found in
+place, and a frame that is not a keyframe cuts them only when a consumer asks
+(:meth:`~headwater.media.frames.Frame.from_annexb`). The usual PES header is read inline;
+a PAT or PMT packet equal to the last one of its PID that changed nothing is skipped.
 A small feed (2 to 63 packets: an SRT or UDP datagram) that is all plain continuations
 of one PID completing nothing — most datagrams of a video stream — has its headers read
 with one ``struct`` call, compared with that PID's expected run as one tuple, and its
