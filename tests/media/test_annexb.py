@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from headwater.media.annexb import join_annexb, split_annexb
+from headwater.media.annexb import annexb_bounds, cut_units, join_annexb, split_annexb
 
 CASES = [
     ("empty", b"", []),
@@ -56,3 +56,24 @@ def test_split_in_place_equals_split_of_a_copy(data: bytes, a: int, b: int) -> N
     assert split_annexb(b"\x00\x00\x01\xe0" + data + b"\x00\x00\x01\x41", start + 4, end + 4) == (
         split_annexb(data[start:end])
     )
+
+
+@given(PIECES, st.integers(-5, 300), st.integers(-5, 300))
+def test_bounds_cut_exactly_what_split_cuts(data: bytes, a: int, b: int) -> None:
+    """``annexb_bounds`` (the TS reader's lazy frames) names the units ``split_annexb`` cuts,
+    in bytes and in a bytearray, for any window (the reader's PES payload in its PES)."""
+    framed = b"\x00\x00\x01\xe0" + data + b"\x00\x00\x01\x41"
+    for start, end in ((0, None), (a, b), (a + 4, b + 4)):
+        expected = split_annexb(framed, start, end)
+        for buffer in (framed, bytearray(framed)):
+            bounds = annexb_bounds(buffer, start, end)
+            assert len(bounds) % 2 == 0
+            assert all(bounds[i] < bounds[i + 1] for i in range(0, len(bounds), 2))
+            units = cut_units(buffer, bounds)
+            assert units == tuple(expected)
+            assert all(type(u) is bytes for u in units)
+
+
+@pytest.mark.parametrize(("data", "nalus"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bounds_table(data: bytes, nalus: list[bytes]) -> None:
+    assert cut_units(data, annexb_bounds(data)) == tuple(nalus)

@@ -25,6 +25,7 @@ from ts_helpers import CODEC_PAIRS, frame_key, generated_packets
 from headwater.media.annexb import split_annexb
 from headwater.media.frames import Codec, Track
 from headwater.media.mpegts import TSReader, elementary
+from headwater.media.mpegts.crc32 import crc32_mpeg2
 
 CHUNKINGS = [None, [65536], [29000], [188 * 64], [188 * 65 + 7], [1316], [4096, 100, 188 * 80]]
 SLOW = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -174,6 +175,38 @@ def test_pmt_change_mid_stream(ts_clip) -> None:
         assert_same(data, chunks)
 
 
+def _psi_packets(data: bytes, pid: int) -> list[int]:
+    return [off for off in range(0, len(data) - 187, 188)
+            if ((data[off + 1] & 0x1F) << 8) | data[off + 2] == pid]  # fmt: skip
+
+
+@pytest.mark.parametrize("chunks", [None, [29000], [1316]], ids=str)
+def test_repeated_psi_changes_and_errors(ts_clip, chunks) -> None:
+    """PAT and PMT repeats are skipped once they changed nothing (since the fifth
+    sitting): a PMT that goes back and forth, a PAT and a PMT damaged the same way in
+    every repeat (each counted again), a PMT whose section goes on into a second packet,
+    a PAT naming another PMT PID and then the first again."""
+    first, second = ts_clip("h264", "aac"), ts_clip("h265", "mp3")
+    head = first[: 188 * 300]
+    data = bytearray(head + second[: 188 * 300] + head + second[: 188 * 300] + head)
+    pat = _psi_packets(bytes(data), 0)
+    pmt = _psi_packets(bytes(data), 0x1000)
+    bad = bytearray(data)
+    for off in pat[5:9] + pmt[3:7]:
+        bad[off + 12] ^= 0x40  # the same byte of each: its CRC fails every time
+    other_pmt = bytearray(data)
+    for off in pat[2:6]:  # the program's PMT on PID 0x1001 (CRC made anew), then back
+        assert data[off + 4] == 0 and data[off + 5] == 0  # pointer 0, a PAT section
+        end = off + 5 + 3 + (((data[off + 6] & 0x0F) << 8) | data[off + 7])
+        other_pmt[off + 15 : off + 17] = b"\xf0\x01"  # the first program's PID
+        other_pmt[end - 4 : end] = crc32_mpeg2(other_pmt[off + 5 : end - 4]).to_bytes(4, "big")
+    cut = bytearray(data)
+    for off in pmt[2:5]:  # a section that claims to run on into the next packet
+        cut[off + 4 + 1 + 2] = 0xB0
+    for case in (data, bad, other_pmt, cut):
+        assert_same(bytes(case), chunks)
+
+
 @SLOW
 @given(st.lists(st.integers(1, 40000), min_size=1, max_size=12))
 def test_any_chunking(ts_clip, chunks) -> None:
@@ -209,6 +242,64 @@ def test_generated_headers(ts_clip, headers, chunks) -> None:
     data = ts_clip("h264", "aac")
     out = generated_packets(data, headers)
     assert_same(bytes(out) + data[188 * 30 : 188 * 200], chunks)
+
+
+def _pes_starts(data: bytes) -> list[int]:
+    """Where each PES begins in ``data`` (the payload of each packet with PUSI on a PES PID)."""
+    starts = []
+    for off in range(0, len(data) - 187, 188):
+        pid = ((data[off + 1] & 0x1F) << 8) | data[off + 2]
+        if data[off + 1] & 0x40 and pid in (0x100, 0x101):
+            pos = off + 4 + (1 + data[off + 4] if data[off + 3] & 0x20 else 0)
+            if pos + 19 <= off + 188:
+                starts.append(pos)
+    return starts
+
+
+PES_HEADS = st.lists(
+    st.tuples(st.integers(0, 5), st.integers(3, 18),
+              st.sampled_from([0x00, 0x01, 0x80, 0x81, 0x40, 0xC0, 0xBC, 0xBD, 0xE0, 0xC0,
+                               0x0E, 0x13, 0x05, 0x0A, 0xFF, 0x3F, 0x21, 0x31])),
+    min_size=1, max_size=30,
+)  # fmt: skip
+
+
+@SLOW
+@given(PES_HEADS, st.sampled_from([None, [29000], [1316]]))
+def test_pes_headers(ts_clip, changes, chunks) -> None:
+    """PES headers of every shape (the reader reads the usual one inline since the fifth
+    sitting): stream ids with and without the optional header, PES lengths, marker bits,
+    PTS/DTS flags and header lengths too short for them, reserved timestamp bits; counted
+    and decoded as before."""
+    data = bytearray(ts_clip("h264", "aac")[: 188 * 400])
+    starts = _pes_starts(bytes(data))
+    for which, offset, value in changes:
+        data[starts[which % len(starts)] + offset] = value
+    assert_same(bytes(data), chunks)
+
+
+PES_CASES = {
+    "DTS flag, header too short for it": {8: 5},
+    "PTS flag, header too short for it": {7: 0x80, 8: 4},
+    "no PTS": {7: 0x00},
+    "DTS flag alone (forbidden)": {7: 0x40},
+    "header length past the PES": {4: 0, 5: 12, 8: 20},
+    "PES length past the data": {4: 0xFF, 5: 0xFF},
+    "marker bits '01'": {6: 0x40},
+    "stream id without the optional header": {3: 0xBE},
+    "not a start code": {2: 0x02},
+    "reserved timestamp bits": {9: 0xFF, 13: 0xFE, 14: 0x00},
+}
+
+
+@pytest.mark.parametrize("first", [0, 1, 2])
+@pytest.mark.parametrize("change", PES_CASES.values(), ids=PES_CASES.keys())
+def test_pes_header_table(ts_clip, change, first) -> None:
+    data = bytearray(ts_clip("h264", "aac")[: 188 * 400])
+    for pos in _pes_starts(bytes(data))[first : first + 2]:
+        for offset, value in change.items():
+            data[pos + offset] = value
+    assert_same(bytes(data), None)
 
 
 ANNEXB = st.lists(st.sampled_from([b"\x00", b"\x00\x00\x01", b"\x00\x00\x00\x01", b"\x01",

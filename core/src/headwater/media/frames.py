@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from headwater.media.annexb import cut_units
+
 CLOCK_RATE = 90_000
 """Ticks per second of every ``pts``/``dts`` in headwater."""
 
@@ -138,9 +140,24 @@ class Frame:
     stream whose consumers all take the body (RTMP players, push) never holds its video
     twice, in the GOP cache or elsewhere. Setting ``nalus`` replaces the content and
     forgets the body.
+
+    A frame made by :meth:`from_annexb` (the MPEG-TS demuxer's video) likewise holds the
+    access unit as it arrived, Annex B bytes and where each NAL unit lies in them, and
+    cuts its ``nalus`` when first asked for: a stream nobody reads unit by unit (no
+    consumer, or only TS consumers, which take :meth:`nalu_views`) never copies them.
     """
 
-    __slots__ = ("_nalus", "_size", "data", "dts", "flv_body", "keyframe", "pts", "track")
+    __slots__ = (
+        "_annexb",
+        "_nalus",
+        "_size",
+        "data",
+        "dts",
+        "flv_body",
+        "keyframe",
+        "pts",
+        "track",
+    )
 
     def __init__(
         self,
@@ -160,6 +177,7 @@ class Frame:
         self._nalus: tuple[bytes, ...] | None = nalus
         self.flv_body = flv_body
         self._size = 0
+        self._annexb: tuple[bytes | bytearray, list[int]] | None = None
 
     @classmethod
     def from_flv_body(
@@ -173,12 +191,40 @@ class Frame:
         frame._size = size
         return frame
 
+    @classmethod
+    def from_annexb(
+        cls,
+        track: Track,
+        pts: int,
+        dts: int,
+        keyframe: bool,
+        buffer: bytes | bytearray,
+        bounds: list[int],
+        size: int,
+    ) -> Frame:
+        """A video frame that holds its access unit in Annex B form: ``buffer`` (never
+        changed afterwards) and ``bounds``, the flat ``[begin, end, ...]`` offsets of its
+        NAL units in it (as :func:`~headwater.media.annexb.annexb_bounds` gives them, the
+        units to leave out already taken out); ``size`` is the bytes of those units. The
+        units are cut when first asked for."""
+        frame = cls(track, pts, dts, keyframe)
+        frame._nalus = None
+        frame._annexb = (buffer, bounds)
+        frame._size = size
+        return frame
+
     @property
     def nalus(self) -> tuple[bytes, ...]:
         """The NAL units of the access unit (H.264/H.265), empty for other codecs."""
         nalus = self._nalus
         if nalus is None:
-            nalus = self._nalus = _nalus_of_flv_body(self.flv_body)
+            held = self._annexb
+            if held is None:
+                nalus = _nalus_of_flv_body(self.flv_body)
+            else:
+                nalus = cut_units(*held)
+                self._annexb = None
+            self._nalus = nalus
         return nalus
 
     def nalu_views(self) -> Sequence[bytes | memoryview]:
@@ -188,12 +234,18 @@ class Frame:
         nalus = self._nalus
         if nalus is not None:
             return nalus
+        held = self._annexb
+        if held is not None:
+            view = memoryview(held[0])
+            bounds = held[1]
+            return [view[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2)]
         return _nalu_views_of_flv_body(self.flv_body)
 
     @nalus.setter
     def nalus(self, nalus: tuple[bytes, ...]) -> None:
         self._nalus = nalus
         self.flv_body = b""  # the body no longer says what the frame holds
+        self._annexb = None
 
     @property
     def size(self) -> int:

@@ -10,9 +10,10 @@ class MpegtsSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    read_interval: float = Field(default=0.05, ge=0, le=1)
+    read_interval: float = Field(default=0.1, ge=0, le=1)
     """Seconds an HTTP publisher's body gathers between two reads (0: read at once). After a
     read smaller than :data:`~headwater_mpegts.http_publish.BATCH_BYTES` the connection stops
     reading for this long, so that one read, one wake-up and one demuxer pass serve several
-    of the client's chunks (ffmpeg sends one per muxed frame). Adds at most this latency and
-    never limits throughput: a bigger read is followed by the next one at once."""
+    of the client's chunks (ffmpeg sends one per muxed frame). Adds at most this latency (the
+    bound ``[rtmp] read_interval`` sets) and never limits throughput: a bigger read is
+    followed by the next one at once."""

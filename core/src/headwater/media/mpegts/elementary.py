@@ -25,7 +25,7 @@ from headwater.media.aac import (
     adts_header,
     parse_adts_header,
 )
-from headwater.media.annexb import START_CODE, split_annexb
+from headwater.media.annexb import START_CODE, annexb_bounds, cut_units
 from headwater.media.bitreader import BitstreamError
 from headwater.media.frames import CLOCK_RATE, Codec, Frame, Track
 from headwater.media.h264_sps import parse_h264_sps
@@ -60,33 +60,41 @@ def decode(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) 
     return [Frame(track, pts, dts, True, data=data[start:end])], None, None
 
 
-def _video(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) -> Decoded:
-    units = split_annexb(data, start, end)  # the payload split in place, not copied first
+def _video(
+    track: Track, data: bytes | bytearray, start: int, end: int, pts: int, dts: int
+) -> Decoded:
+    # the units are found in place (not copied); a frame that is not a keyframe keeps the
+    # PES and the units' bounds, and its units are cut only if a consumer asks for them
+    bounds = annexb_bounds(data, start, end)
     hevc = track.codec is Codec.H265
+    heads = [data[b] for b in bounds[::2]]
     if hevc:
-        nalus = tuple(n for n in units if (n[0] >> 1) & 0x3F != h265.NAL_AUD)
-        key = h265.is_keyframe(nalus)
-    else:  # one pass over the types: most access units need no filtering
-        types = [n[0] & 0x1F for n in units]
-        if h264.NAL_AUD in types:
-            nalus = tuple(n for n, t in zip(units, types, strict=True) if t != h264.NAL_AUD)
-        else:
-            nalus = tuple(units)
+        types = [(h >> 1) & 0x3F for h in heads]
+        aud = h265.NAL_AUD
+        key = any(16 <= t <= 21 for t in types)  # h265.is_keyframe: an IRAP picture
+    else:
+        types = [h & 0x1F for h in heads]
+        aud = h264.NAL_AUD
         key = h264.NAL_IDR in types  # h264.is_keyframe: an IDR slice (an AUD is none)
+    if aud in types:  # most access units need no filtering
+        bounds = [x for i, t in enumerate(types) if t != aud for x in bounds[2 * i : 2 * i + 2]]
+    if not key:
+        size = sum(bounds[1::2]) - sum(bounds[::2])
+        return [Frame.from_annexb(track, pts, dts, False, data, bounds, size)], None, None
+    nalus = cut_units(data, bounds)
     new = None
-    if key:
-        sets = h265.parameter_sets(nalus) if hevc else h264.parameter_sets(nalus)
-        flat = tuple(n for group in sets for n in group)
-        if sets[-2] and sets[-1] and flat != track.parameter_sets:
-            try:
-                info = parse_h265_sps(sets[-2][0]) if hevc else parse_h264_sps(sets[-2][0])
-                width, height = info.width, info.height
-            except BitstreamError:
-                width, height = 0, 0
-            new = track = replace(
-                track, parameter_sets=flat, width=width, height=height, extra=dict(track.extra)
-            )
-    return [Frame(track, pts, dts, key, nalus=nalus)], new, None
+    sets = h265.parameter_sets(nalus) if hevc else h264.parameter_sets(nalus)
+    flat = tuple(n for group in sets for n in group)
+    if sets[-2] and sets[-1] and flat != track.parameter_sets:
+        try:
+            info = parse_h265_sps(sets[-2][0]) if hevc else parse_h264_sps(sets[-2][0])
+            width, height = info.width, info.height
+        except BitstreamError:
+            width, height = 0, 0
+        new = track = replace(
+            track, parameter_sets=flat, width=width, height=height, extra=dict(track.extra)
+        )
+    return [Frame(track, pts, dts, True, nalus=nalus)], new, None
 
 
 def _aac(track: Track, data: bytes, pos: int, end: int, pts: int) -> Decoded:

@@ -18,8 +18,9 @@ STREAM_ID_AUDIO = 0xC0
 STREAM_ID_PRIVATE_1 = 0xBD
 STREAM_ID_METADATA = 0xFC
 
-# stream ids without the optional PES header (2.4.3.7, Table 2-22).
-_NO_HEADER = frozenset({0xBC, 0xBE, 0xBF, 0xF0, 0xF1, 0xF2, 0xF8, 0xFF})
+
+NO_HEADER_IDS = frozenset({0xBC, 0xBE, 0xBF, 0xF0, 0xF1, 0xF2, 0xF8, 0xFF})
+"""Stream ids whose PES have no optional header (2.4.3.7, Table 2-22)."""
 
 
 class PESError(MediaError):
@@ -51,7 +52,7 @@ def parse_pes_header(data: bytes) -> PESHeader:
     end = 6 + length if length else n
     if end > n:
         raise PESError(f"PES packet of {n} bytes is shorter than its length {end}")
-    if stream_id in _NO_HEADER:
+    if stream_id in NO_HEADER_IDS:
         return PESHeader(stream_id, None, None, 6, end)
     if n < 9 or data[6] & 0xC0 != 0x80:
         raise PESError("PES optional header missing or without its '10' marker")

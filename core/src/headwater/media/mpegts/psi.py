@@ -188,6 +188,12 @@ class SectionAssembler:
         self._buf = bytearray()
         self._need = 0
 
+    @property
+    def idle(self) -> bool:
+        """True when no section is in progress (what a payload start yields then depends on
+        its payload alone)."""
+        return not self._need and not self._buf
+
     def reset(self) -> None:
         """Forget a partial section (after a continuity error)."""
         self._buf.clear()

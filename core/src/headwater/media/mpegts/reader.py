@@ -13,11 +13,18 @@ and a list append of a memoryview slice; payloads are joined once per PES. Every
 
 With numpy installed, a feed of many packets takes the bulk path first: the header bytes
 of every whole packet are read at once (three strided slices compared as big integers,
-see :func:`_runs`), the packets are cut into runs (same PID, plain continuation header,
-continuity counters in sequence), and a run of a known PID is copied into its PES as one
-numpy slice (``payloads[i:j]`` of a strided view), not packet by packet. Run starts and
-every packet that is not a plain continuation go through the same per-packet code as
-above, so the events are exactly those of the per-packet loop (the tests feed both).
+see :mod:`~headwater.media.mpegts.packet_runs`), the packets are cut into runs (same
+PID, plain continuation header, continuity counters in sequence); every payload of the
+feed is copied out at once (one ``tobytes`` of a strided view) and a run of a known PID
+goes into its PES as one ``memoryview`` slice of that copy, not packet by packet. Run
+starts and every packet that is not a plain continuation go through the same per-packet
+code as above, so the events are exactly those of the per-packet loop (the tests feed
+both).
+
+Video PES (H.264, H.265) become frames that keep the PES: the NAL units are found in
+place, and a frame that is not a keyframe cuts them only when a consumer asks
+(:meth:`~headwater.media.frames.Frame.from_annexb`). The usual PES header is read inline;
+a PAT or PMT packet equal to the last one of its PID that changed nothing is skipped.
 A small feed (2 to 63 packets: an SRT or UDP datagram) that is all plain continuations
 of one PID completing nothing — most datagrams of a video stream — has its headers read
 with one ``struct`` call, compared with that PID's expected run as one tuple, and its
@@ -37,7 +44,8 @@ from struct import Struct
 from headwater.media.frames import Codec, Frame, Track
 from headwater.media.mpegts import elementary
 from headwater.media.mpegts.packet import AF_PCR, HEADER, NULL_PID, PACKET_SIZE, PAT_PID, SYNC_BYTE
-from headwater.media.mpegts.pes import PESError, Unwrapper, parse_pes_header
+from headwater.media.mpegts.packet_runs import RunHeaders, run_breaks
+from headwater.media.mpegts.pes import NO_HEADER_IDS, PESError, Unwrapper, parse_pes_header
 from headwater.media.mpegts.psi import PSIError, SectionAssembler, parse_pat, parse_pmt
 from headwater.media.mpegts.stream_types import SECTION_TYPES, classify
 
@@ -58,7 +66,6 @@ _PLAIN_MASK = 0xFFE000F0
 """Header bits that make a plain continuation: sync byte, no TEI/PUSI/priority, not
 scrambled, payload only (the continuity counter and PID are checked separately)."""
 _PLAIN = (SYNC_BYTE << 24) | 0x10
-_NOT_CC = 0xFFFFFFF0
 
 
 _HEADS = [Struct(">" + "I184x" * k) for k in range(BULK_MIN)]
@@ -66,42 +73,6 @@ _HEADS = [Struct(">" + "I184x" * k) for k in range(BULK_MIN)]
 _PAYLOADS = [tuple(slice(o + 4, o + PACKET_SIZE) for o in range(0, k * PACKET_SIZE, PACKET_SIZE))
              for k in range(BULK_MIN)]  # fmt: skip
 """``_PAYLOADS[k]``: the payload slices of the first ``k`` packets of a buffer."""
-
-
-_SUCCESSOR = bytes((v & 0xF0) | ((v + 1) & 15) for v in range(256))
-"""Byte 3 of the next plain continuation: the same flags, the continuity counter plus one."""
-
-
-def _runs(buf: bytes, off: int, end: int, k: int) -> list[int]:
-    """Where the ``k`` packets from ``off`` break into runs: the index of each packet whose
-    bytes 1-2 (flags, PID) differ from the packet before or whose byte 3 is not
-    ``_SUCCESSOR`` of the one before (the same flags, the next counter).
-
-    A run that begins with a plain continuation is therefore all plain continuations of
-    one PID with counters in sequence (the successor keeps the plain flags); a run that
-    begins with any other packet goes packet by packet in :meth:`TSReader._run_bulk`, so
-    look-alike unusual packets in a row cost time, never correctness. Each header byte
-    of every packet is one strided ``bytes`` slice read as one big integer, 8 bits per
-    packet (the first packet in the top byte): the comparisons of all packets with their
-    predecessors are a few integer operations, and only the breaks (a few per PES) are
-    visited in Python.
-    """
-    b1 = buf[off + 1 : end : PACKET_SIZE]
-    b3 = buf[off + 3 : end : PACKET_SIZE]
-    one = int.from_bytes(b1, "big")
-    two = int.from_bytes(buf[off + 2 : end : PACKET_SIZE], "big")
-    three = int.from_bytes(b3, "big")
-    nxt = int.from_bytes(b3.translate(_SUCCESSOR), "big")
-    # packet i's byte sits 8 bits below packet i - 1's: shifting by 8 lines each up
-    # with its predecessor; the top byte (packet 0, compared with nothing) is dropped
-    diff = (one ^ (one >> 8)) | (two ^ (two >> 8)) | (three ^ (nxt >> 8))
-    diff &= (1 << 8 * (k - 1)) - 1
-    out = []
-    while diff:
-        low = (diff.bit_length() - 1) & ~7
-        out.append(k - 1 - (low >> 3))
-        diff &= (1 << low) - 1
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +93,7 @@ class _Pid:
         "parts",
         "pid",
         "remaining",
+        "repeat",
         "sized",
         "started",
         "stream_type",
@@ -139,6 +111,8 @@ class _Pid:
         self.sized = False
         self.damaged = False
         self.next_pts: int | None = None
+        self.repeat: bytes | None = None
+        """A PSI payload that, read again, changes nothing (see :meth:`TSReader._psi`)."""
         self.asm = SectionAssembler() if track is None or stream_type in SECTION_TYPES else None
 
 
@@ -160,7 +134,7 @@ class TSReader:
         self._pending = b""
         self._pids: dict[int, _Pid] = {PAT_PID: _Pid(PAT_PID)}
         self._fast: dict[int, _Pid] = {}
-        self._runs: dict[int, tuple[int, ...]] = {}
+        self._runs = RunHeaders(BULK_MIN)
         self._deferred: list[_Pid] = []
         self._pmt_pid = -1
         self._pat_section = b""
@@ -305,8 +279,12 @@ class TSReader:
             if k == 0:
                 return off, last, 0
             end = off + k * PACKET_SIZE
-        bounds = [0, *_runs(buf, off, end, k), k]
-        payloads = _np.ndarray((k, PACKET_SIZE - 4), _np.uint8, buf, off + 4, (PACKET_SIZE, 1))
+        bounds = [0, *run_breaks(buf, off, end, k), k]
+        # every payload of the feed copied out in one call (a numpy call per run cost more
+        # than the copy); a run is then a view of it, copied once more when its PES is joined
+        payloads = memoryview(
+            _np.ndarray((k, PACKET_SIZE - 4), _np.uint8, buf, off + 4, (PACKET_SIZE, 1)).tobytes()
+        )
         unpack = HEADER.unpack_from
         fast_get = self._fast.get
         finish = self._finish
@@ -319,7 +297,7 @@ class TSReader:
                 # go in as one slice (remaining stays positive, so nothing completes)
                 m = min(j - i, (st.remaining - 1) // 184)
                 if m > 1:
-                    st.parts.append(payloads[i : i + m].tobytes())
+                    st.parts.append(payloads[i * 184 : (i + m) * 184])
                     st.cc = (h + m) & 15
                     st.remaining -= 184 * m
                     last = st
@@ -400,8 +378,12 @@ class TSReader:
         st.cc = (cc + 1) & 15
         payload = mv[pos : off + 188]
         pusi = bool(h & 0x400000)
-        if st.asm is not None:
-            for section in st.asm.push(payload, pusi):
+        asm = st.asm
+        if asm is not None:
+            if pusi and st.track is None and asm.idle:
+                self._psi(st, asm, bytes(payload), events)
+                return st
+            for section in asm.push(payload, pusi):
                 self._section(st, section, events)
             return st
         if pusi:
@@ -444,31 +426,71 @@ class TSReader:
             self.dropped_pes += 1
             return
         data = b"".join(parts)
-        try:
-            pes = parse_pes_header(data)
-        except PESError:
-            self.pes_errors += 1
-            return
+        n = len(data)
+        # the usual header (a prefix, the optional header, a PTS or a PTS and a DTS) read
+        # here from one integer; anything else goes through parse_pes_header, which says
+        # what is wrong, to the same effect
+        head = int.from_bytes(data[:9], "big") if n >= 19 else 0
+        flags = (head >> 14) & 3
+        length = (head >> 24) & 0xFFFF
+        end = 6 + length if length else n
+        start = 9 + (head & 0xFF)
+        if (
+            head >> 48 == 1
+            and flags >= 2
+            and (head >> 16) & 0xC0 == 0x80
+            and start <= end <= n
+            and start >= (14 if flags == 2 else 19)
+            and (head >> 40) & 0xFF not in NO_HEADER_IDS
+        ):
+            v = int.from_bytes(data[9:14], "big")
+            pts = (((v >> 33) & 7) << 30) | (((v >> 17) & 0x7FFF) << 15) | ((v >> 1) & 0x7FFF)
+            dts = pts
+            if flags == 3:
+                v = int.from_bytes(data[14:19], "big")
+                dts = (((v >> 33) & 7) << 30) | (((v >> 17) & 0x7FFF) << 15) | ((v >> 1) & 0x7FFF)
+        else:
+            try:
+                pes = parse_pes_header(data)
+            except PESError:
+                self.pes_errors += 1
+                return
+            pts, dts, start, end = pes.pts, pes.dts, pes.start, pes.end
         track = st.track
         if track is None:
             return
-        if pes.pts is None:
+        if pts is None:
             if st.next_pts is None:
                 self.dropped_pes += 1
                 return
             pts = dts = st.next_pts
         else:
-            pts = self._unwrap(pes.pts)
-            dts = self._unwrap(pes.dts) if pes.dts != pes.pts else pts
+            unwrap = self._unwrap
+            pts, dts = (unwrap(pts), unwrap(dts)) if dts != pts else (unwrap(pts),) * 2
         self._now = dts
-        frames, new_track, st.next_pts = elementary.decode(
-            track, data, pes.start, pes.end, pts, dts
-        )
+        frames, new_track, st.next_pts = elementary.decode(track, data, start, end, pts, dts)
         if new_track is not None:
             st.track = new_track
             self._tracks[st.pid] = new_track
             events.append(TracksChanged(self.tracks))
         events.extend(frames)
+
+    def _psi(self, st: _Pid, asm: SectionAssembler, payload: bytes, events: list) -> None:
+        """A PAT or PMT packet that starts sections, its PID's assembler holding nothing.
+
+        What such a packet yields depends on its payload alone; a payload equal to the
+        last one of its PID that changed nothing (the same PAT or PMT again: ffmpeg repeats
+        both ten times a second) changes nothing again, and is skipped whole.
+        """
+        if payload == st.repeat:
+            return
+        count, errors = len(events), self.psi_errors
+        pat, pmt = self._pat_section, self._pmt_section
+        for section in asm.push(payload, True):
+            self._section(st, section, events)
+        same = pat is self._pat_section and pmt is self._pmt_section
+        quiet = same and len(events) == count and errors == self.psi_errors and asm.idle
+        st.repeat = payload if quiet else None
 
     def _section(self, st: _Pid, section: bytes, events: list) -> None:
         """A complete PSI (or SCTE-35) section arrived on ``st``'s PID."""
@@ -526,9 +548,7 @@ class TSReader:
             for cc in range(16)
         )
         # each fast header's run: the headers of the plain continuations that follow it
-        self._runs = {
-            h: tuple((h & _NOT_CC) | ((h + i) & 15) for i in range(BULK_MIN)) for h in self._fast
-        }
+        self._runs = RunHeaders(BULK_MIN)
         self._pcr_pid = pmt.pcr_pid
         self._tracks = tracks
         events.append(TracksChanged(self.tracks))
