@@ -12,6 +12,7 @@ import pytest
 from headwater.config.models import DVRSettings
 from headwater.media.frames import CLOCK_RATE, Frame
 from headwater.media.mpegts import TracksChanged, TSReader
+from headwater.media.segmenter import Segmenter
 from headwater_dvr.archive import Archive
 from headwater_dvr.recorder import DvrRecorder
 
@@ -76,7 +77,9 @@ def frames(test_media) -> list[Frame]:
     return [e for e in reader.feed(data) + reader.flush() if not isinstance(e, TracksChanged)]
 
 
-async def record(tmp_path, frames, clock_of, pending: int = 0, gather: float = 0, batch: int = 1):
+async def record(
+    tmp_path, frames, clock_of, pending: int = 0, gather: float = 0, batch: int = 1, **options
+):
     archive = Archive(tmp_path)
     await archive.open()
     now = [T0]
@@ -86,7 +89,7 @@ async def record(tmp_path, frames, clock_of, pending: int = 0, gather: float = 0
         now[0] = clock_of((frame.dts - base) / CLOCK_RATE)
 
     settings = DVRSettings(root=str(tmp_path), segment_duration=2)
-    recorder = DvrRecorder("cam", archive, settings, clock=lambda: now[0], gather=gather)
+    recorder = DvrRecorder("cam", archive, settings, clock=lambda: now[0], gather=gather, **options)
     subscription = ScriptedSubscription(frames, on_frame, pending, batch)
     await recorder.run(subscription)  # type: ignore[arg-type]
     rows = await archive.run(archive.db.segments, "cam", 0, 2**62)
@@ -127,28 +130,50 @@ async def test_a_lagging_recorder_keeps_the_publishers_time(tmp_path, frames):
     assert all(a.end_ms == b.start_ms for a, b in itertools.pairwise(rows))
 
 
+def media_of(data: bytes) -> tuple[list, list]:
+    """(video frames, audio frames) of a TS file as a reader gets them back."""
+    reader = TSReader()
+    events = [e for e in reader.feed(data) + reader.flush() if not isinstance(e, TracksChanged)]
+    video = [(e.pts, e.dts, e.keyframe, e.nalus) for e in events if e.nalus]
+    audio = [(e.pts, bytes(e.data)) for e in events if not e.nalus]
+    return video, audio
+
+
 @pytest.mark.parametrize("batch", [2, 7, 40])
 async def test_batches_record_the_same_files_as_single_frames(tmp_path, frames, batch):
-    """Frames taken in batches (with the pause between them) give the same segments and bytes."""
-    _, single, _ = await record(tmp_path / "one", frames, lambda t: T0 + t)
+    """Frames taken in batches (with the pause between them) give the same segments and
+    bytes (a PES per audio frame); with the recorder's own segmenter, which lets a batch's
+    AAC frames share a PES, the same segments and the same media, in fewer bytes."""
+    _, single, _ = await record(tmp_path / "one", frames, lambda t: T0 + t, segmenter=Segmenter)
     _, batched, _ = await record(
-        tmp_path / "many", frames, lambda t: T0 + t, gather=0.001, batch=batch
+        tmp_path / "many", frames, lambda t: T0 + t, gather=0.001, batch=batch, segmenter=Segmenter
+    )
+    _, grouped, _ = await record(
+        tmp_path / "grouped", frames, lambda t: T0 + t, gather=0.001, batch=batch
     )
     assert [(r.duration_ms, r.bytes, r.keyframes) for r in batched] == [
         (r.duration_ms, r.bytes, r.keyframes) for r in single
+    ]
+    assert [(r.duration_ms, r.keyframes) for r in grouped] == [
+        (r.duration_ms, r.keyframes) for r in single
     ]
     # the archive starts when the batch holding the first frame is taken, then runs on
     # contiguously: every segment moves by the same few hundredths of a second
     shifts = {b.start_ms - a.start_ms for a, b in zip(single, batched, strict=True)}
     assert len(shifts) == 1 and 0 <= shifts.pop() < batch * 45
-    for a, b in zip(single, batched, strict=True):
-        assert (tmp_path / "one" / a.path).read_bytes() == (tmp_path / "many" / b.path).read_bytes()
+    for a, b, c in zip(single, batched, grouped, strict=True):
+        one = (tmp_path / "one" / a.path).read_bytes()
+        assert one == (tmp_path / "many" / b.path).read_bytes()
+        data = (tmp_path / "grouped" / c.path).read_bytes()
+        assert c.bytes == len(data) and (len(data) < len(one) if batch > 2 else True)
+        assert media_of(data) == media_of(one)  # ffmpeg's clip: exact audio times
 
 
 async def test_recorders_sharing_a_root_write_what_each_writes_alone(tmp_path, frames):
     """Three streams recorded at once through the root's one writer: the same files each
-    gives alone, every one indexed as on disk, and the summaries equal to the index."""
-    _, alone, _ = await record(tmp_path / "alone", frames, lambda t: T0 + t)
+    gives alone (in the same batches), every one indexed as on disk, and the summaries
+    equal to the index."""
+    _, alone, _ = await record(tmp_path / "alone", frames, lambda t: T0 + t, gather=0.001, batch=5)
     archive = Archive(tmp_path / "shared")
     await archive.open()
     settings = DVRSettings(root=str(tmp_path / "shared"), segment_duration=2)
@@ -181,7 +206,7 @@ async def test_the_root_keeps_ticking_when_the_leading_recorder_stops(tmp_path, 
     task is cancelled, another recorder's task takes over and every other stream is
     recorded to its end."""
     short = frames[: len(frames) // 3]
-    _, alone, _ = await record(tmp_path / "alone", frames, lambda t: T0 + t)
+    _, alone, _ = await record(tmp_path / "alone", frames, lambda t: T0 + t, gather=0.001, batch=3)
     archive = Archive(tmp_path / "shared")
     await archive.open()
     settings = DVRSettings(root=str(tmp_path / "shared"), segment_duration=2)

@@ -221,6 +221,13 @@ def _nalus_of_flv_body(body: bytes) -> tuple[bytes, ...]:
 def _nalu_views_of_flv_body(body: bytes) -> list[memoryview]:
     """:func:`_nalus_of_flv_body` as views into ``body`` (no unit copied)."""
     view = memoryview(body)
+    n = len(body)
+    if n > 9:  # one unit, or two (an encoder's AUD and the picture): most frames
+        end = 9 + _U32.unpack_from(body, 5)[0]
+        if end == n:
+            return [view[9:]]
+        if end + 4 < n and end + 4 + _U32.unpack_from(body, end)[0] == n:
+            return [view[9:end], view[end + 4 :]]
     return [view[start:end] for start, end in _unit_bounds(body)]
 
 

@@ -92,6 +92,9 @@ class Segmenter:
         discontinuity.
     :param video_wait: how long (ticks) a stream that starts with audio is held for a
         video keyframe before it is treated as audio-only.
+    :param audio_pes_bytes: lets :meth:`feed_many` carry AAC frames that follow each other
+        in one PES of up to that many bytes (0, the default: a PES per frame; see
+        :class:`~headwater.media.mpegts.TSWriter`). A PES never reaches across a cut.
     """
 
     def __init__(
@@ -101,13 +104,14 @@ class Segmenter:
         target: int = DEFAULT_TARGET,
         max_gap: int = 10 * CLOCK_RATE,
         video_wait: int = CLOCK_RATE,
+        audio_pes_bytes: int = 0,
     ) -> None:
         if target <= 0:
             raise ValueError("the target segment duration must be positive")
         self.target = target
         self.max_gap = max_gap
         self.video_wait = video_wait
-        self.writer = TSWriter(tracks)
+        self.writer = TSWriter(tracks, audio_pes_bytes=audio_pes_bytes)
         self.has_video = any(t.kind is MediaKind.VIDEO for t in tracks)
         self.current: SegmentInfo | None = None
         """The open segment (None before the first one opens and after :meth:`close`)."""

@@ -18,6 +18,11 @@ from one tick to the next), and flushes the root; so a frame is on disk about
 ``GATHER_SECONDS`` (0.4 s) after its arrival, plus the time the pass and the write take.
 With ``gather=0`` (tests) the recorder takes each frame as it comes in its own task.
 
+Audio: the AAC frames of a batch that follow each other on the audio time line share a
+PES of up to 2930 bytes (:data:`~headwater.media.mpegts.writer.AUDIO_PES_BYTES`, what
+ffmpeg's TS muxer writes), which players read back frame for frame: the recording costs
+less to mux and is smaller than with a PES per frame.
+
 Time axis: the wall clock at ingest. The first segment of a publication starts at the
 moment its first frame arrives; each next one where the previous ended, re-anchored to the
 wall clock when the publisher's timestamps drift from it by more than ``MAX_DRIFT_MS``
@@ -34,9 +39,10 @@ from typing import TYPE_CHECKING
 import anyio
 
 from headwater import DVRSettings
-from headwater.media.frames import CLOCK_RATE, Frame
+from headwater.media.frames import CLOCK_RATE, Frame, Track
 from headwater.media.mpegts import packet_block
 from headwater.media.mpegts.packet_block import PacketArena
+from headwater.media.mpegts.writer import AUDIO_PES_BYTES
 from headwater.media.segmenter import Segmenter, SegmentInfo
 from headwater_dvr.archive import Archive
 from headwater_dvr.index import SegmentRow
@@ -56,6 +62,12 @@ CAUGHT_UP_FRAMES = 50
 """Fewer frames than this queued: the recorder keeps up, so the wall clock is ingest time."""
 
 
+def recording_segmenter(tracks: Sequence[Track], *, target: int) -> Segmenter:
+    """The segmenter a recorder cuts with: AAC frames grouped into PES of up to
+    :data:`~headwater.media.mpegts.writer.AUDIO_PES_BYTES` (see the module docstring)."""
+    return Segmenter(tuple(tracks), target=target, audio_pes_bytes=AUDIO_PES_BYTES)
+
+
 class DvrRecorder:
     """A consumer recording one stream into its DVR root (see the module docstring)."""
 
@@ -68,7 +80,7 @@ class DvrRecorder:
         on_limit: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.time,
         gather: float = GATHER_SECONDS,
-        segmenter: Callable[..., Segmenter] = Segmenter,
+        segmenter: Callable[..., Segmenter] = recording_segmenter,
     ) -> None:
         self.name = "dvr"
         self.stream_name = stream_name
@@ -257,4 +269,4 @@ class DvrRecorder:
             self.on_limit()
 
 
-__all__ = ["FLUSH_SECONDS", "GATHER_SECONDS", "INDEX_SECONDS", "DvrRecorder"]
+__all__ = ["FLUSH_SECONDS", "GATHER_SECONDS", "INDEX_SECONDS", "DvrRecorder", "recording_segmenter"]

@@ -166,6 +166,9 @@ def interleave(
     bytes-like object of ``rows * 188`` bytes (in ``arena`` when one is given).
     """
     packets = np.empty((rows, 188), dtype=np.uint8) if arena is None else arena.rows(rows)
-    packets.view(_WORD)[:, 0] = np.frombuffer(heads, dtype=_WORD)  # a header word a packet
+    # the block first: its copy streams through memory that is cold (reused once a tick),
+    # so the header words after it land in cache (the other way round, each 4-byte store
+    # waits for its own line: a quarter slower on 60 streams' blocks)
     packets[:, 4:] = np.frombuffer(body, dtype=np.uint8).reshape(rows, 184)
+    packets.view(_WORD)[:, 0] = np.frombuffer(heads, dtype=_WORD)  # a header word a packet
     return memoryview(packets).cast("B")

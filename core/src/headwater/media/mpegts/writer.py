@@ -25,6 +25,17 @@ put before its last bytes). :func:`~headwater.media.mpegts.packet_block.interlea
 lays out every packet of the batch with two numpy copies, whatever the number of frames,
 packets and PIDs. The bytes equal :meth:`TSWriter.write` frame by frame (the same tests
 feed both); fewer than :data:`BATCH_FRAMES` frames, or no numpy, go frame by frame.
+
+Audio PES of several frames (``audio_pes_bytes``, off by default): in a batch, AAC frames
+of one track that follow each other on the audio time line may share one PES, as ffmpeg's
+muxer writes them (its default payload of 2930 bytes: 16 packets with the PES header).
+A reader takes the first frame's PTS from the PES and derives each next one from the
+samples before it (1024 per frame, ISO/IEC 13818-7 ADTS), so frames are grouped only
+while that derivation lands within ``AUDIO_GROUP_TOLERANCE`` (1 ms) of each frame's own
+timestamp; never on the PCR PID (its PCR would come less often than every 100 ms), never
+across a frame that must start with PAT and PMT (a segment's first), nor across a change
+of the Track object. A frame then costs a few list appends instead of its own PES header,
+adaptation field and packets, and the stream carries fewer, fuller packets.
 """
 
 from __future__ import annotations
@@ -54,6 +65,20 @@ FIRST_ES_PID = 0x100
 BATCH_FRAMES = 4
 """Frames from which :meth:`TSWriter.write_batch` lays the packets out with numpy (fewer
 are written one by one: numpy's fixed cost of some 20 µs a batch would dominate)."""
+
+AUDIO_PES_BYTES = 2930
+"""The AAC payload (ADTS headers included) one PES may carry when frames are grouped:
+what ffmpeg's TS muxer writes (``pes_payload_size``), 16 packets with a 14-byte header."""
+
+AUDIO_GROUP_TOLERANCE = 90
+"""Ticks (90 kHz: 1 ms) a grouped frame's timestamp may differ from the one a reader
+derives for it from the PES's first timestamp and the samples before it."""
+
+AAC_FRAME_TICKS = 1024 * 90000
+"""Samples of an AAC frame times the 90 kHz clock (divided by the rate: the frame's ticks)."""
+
+_MEMBER: tuple = ()
+"""In a batch's audio plan: a frame carried in the PES of an earlier frame of its track."""
 
 BULK_PACKETS = 16
 """Continuation packets in a PES from which numpy lays them out (below, a Python loop of
@@ -122,7 +147,9 @@ class TSWriter:
     bumps the PMT version), a new Track object with the same id updates codec config.
     Track ids in 32..0x0FFE are kept as PIDs (so a TS → TS copy keeps its PIDs); other ids
     get PIDs from 0x100 up. ``pcr_delay`` (90 kHz ticks) puts the PCR that far before the
-    DTS of the frame it precedes.
+    DTS of the frame it precedes. ``audio_pes_bytes`` (0: one frame per PES) lets
+    :meth:`write_batch` carry AAC frames that follow each other in one PES of up to that
+    many payload bytes (see the module docstring; :data:`AUDIO_PES_BYTES` is ffmpeg's).
     """
 
     def __init__(
@@ -132,8 +159,10 @@ class TSWriter:
         psi_interval: int = 9000,
         pcr_delay: int = 0,
         program_number: int = 1,
+        audio_pes_bytes: int = 0,
     ) -> None:
         self._out: dict[int, _Out] = {}
+        self._audio_pes_bytes = audio_pes_bytes
         self._program = program_number
         self._psi_interval = psi_interval
         self._pcr_delay = pcr_delay
@@ -189,11 +218,9 @@ class TSWriter:
         key = (self._pat_cc, self._pmt_cc)
         cached = self._psi_packets.get(key)
         if cached is None:
-            pat, pat_cc = section_packets(PAT_PID, build_pat([(self._program, PMT_PID)]), key[0])
             outs = tuple(o.es for o in self._out.values())
             pmt = PMT(self._program, self._pmt_version, self._pcr_pid, outs)
-            pmt_packets, pmt_cc = section_packets(PMT_PID, build_pmt(pmt), key[1])
-            cached = self._psi_packets[key] = (pat + pmt_packets, pat_cc, pmt_cc)
+            cached = self._psi_packets[key] = _tables(pmt, *key)
         packets, self._pat_cc, self._pmt_cc = cached
         return packets
 
@@ -293,7 +320,12 @@ class TSWriter:
             starts.append,
         )
         video_parts, pes_header, rai = elementary.video_parts, build_pes_header, _AF_RANDOM_ACCESS
+        groups = self._audio_groups(frames, psi_before) if self._audio_pes_bytes else None
         for i, frame in enumerate(frames):
+            if groups is not None and groups[i] is _MEMBER and not self._psi_due:
+                add_begin(rows * 188)  # its bytes went out with the group's first frame
+                add_start(rows * 188)
+                continue
             track = frame.track
             out = outs.get(track.id)
             if out is None or out.track is not track:
@@ -332,14 +364,33 @@ class TSWriter:
                 parts[0] = head
                 size += len(head)
             elif out.aac is not None:
-                data = frame.data
-                size = len(data)
-                adts = out.adts.get(size)
-                if adts is None:
-                    adts = out.adts[size] = adts_header(out.aac, size)
-                head = pes_header(sid, frame.pts, dts, size + 7, sized=True)
-                parts = [head, adts, data]
-                size += 7 + len(head)
+                group = groups[i] if groups is not None else None
+                if group is None:
+                    data = frame.data
+                    size = len(data)
+                    adts = out.adts.get(size)
+                    if adts is None:
+                        adts = out.adts[size] = adts_header(out.aac, size)
+                    head = pes_header(sid, frame.pts, dts, size + 7, sized=True)
+                    parts = [head, adts, data]
+                    size += 7 + len(head)
+                elif group is _MEMBER:  # as above, after the PSI a new track made due
+                    continue
+                else:
+                    parts = [b""]
+                    size = 0
+                    cache = out.adts
+                    for member in group:
+                        data = member.data
+                        n = len(data)
+                        adts = cache.get(n)
+                        if adts is None:
+                            adts = cache[n] = adts_header(out.aac, n)
+                        parts += (adts, data)
+                        size += n + 7
+                    head = pes_header(sid, frame.pts, dts, size, sized=True)
+                    parts[0] = head
+                    size += len(head)
             elif sid == 0:  # sections (SCTE-35) go out as they are
                 data, out.cc = section_packets(out.pid, bytes(frame.data), out.cc)
                 psi_heads, psi_body, count = _split_packets(data)
@@ -408,6 +459,61 @@ class TSWriter:
             data = packet_block.interleave(b"".join(heads), joined, rows, arena)
             joined.release()
         return data, begins, starts
+
+    def _audio_groups(
+        self, frames: Sequence[Frame], psi_before: Collection[int]
+    ) -> list[list[Frame] | tuple | None]:
+        """Which AAC frames of a batch share a PES (see the module docstring): per frame,
+        None (a PES of its own), the frames of the PES it starts, or :data:`_MEMBER`."""
+        limit = self._audio_pes_bytes
+        pcr_pid = self._pcr_pid
+        eligible = {
+            id(o.track): o for o in self._out.values() if o.aac is not None and o.pid != pcr_pid
+        }
+        """The outputs whose frames may be grouped, by their Track object (not a new one)."""
+        plan: list[list[Frame] | tuple | None] = [None] * len(frames)
+        open_: dict[int, list] = {}
+        """Track id → [first PTS, rate, frames so far, bytes, keyframe flag, the frames]
+        of the group the track's next frame may join."""
+        leads: list[int] = []
+        for i, frame in enumerate(frames):
+            if psi_before and i in psi_before:
+                open_.clear()  # a segment starts here: no PES reaches across
+            track = frame.track
+            out = eligible.get(id(track))
+            if out is None:
+                if open_:
+                    open_.pop(track.id, None)
+                continue
+            tid = track.id
+            pts = frame.pts
+            size = len(frame.data) + 7
+            group = open_.get(tid)
+            if group is not None:
+                first, rate, count, total, key, members = group
+                if (
+                    total + size <= limit
+                    and frame.dts == pts
+                    and frame.keyframe == key
+                    and abs(first + count * AAC_FRAME_TICKS // rate - pts) <= AUDIO_GROUP_TOLERANCE
+                ):
+                    members.append(frame)
+                    group[2] = count + 1
+                    group[3] = total + size
+                    plan[i] = _MEMBER
+                    continue
+            rate = out.aac.sample_rate
+            if frame.dts != pts or size > limit or not rate:
+                open_.pop(tid, None)
+                continue
+            members = [frame]
+            open_[tid] = [pts, rate, 1, size, frame.keyframe, members]
+            plan[i] = members
+            leads.append(i)
+        for i in leads:
+            if len(plan[i]) == 1:  # type: ignore[arg-type]
+                plan[i] = None  # alone after all: the ordinary path
+        return plan
 
     def _write_each(
         self, frames: Sequence[Frame], psi_before: Collection[int]
@@ -486,6 +592,16 @@ _AF_RANDOM_ACCESS = bytes((1, AF_RANDOM_ACCESS))
 """The adaptation field of a keyframe's first packet off the PCR PID (audio, mostly)."""
 _STUFFED_RAI = tuple(_stuff_af(_AF_RANDOM_ACCESS, size) for size in range(183))
 """That field grown by 0..182 stuffing bytes (a PES that fits in one packet)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _tables(pmt: PMT, pat_cc: int, pmt_cc: int) -> tuple[bytes, int, int]:
+    """PAT and PMT packets for ``pmt`` from these counters, and the counters after them:
+    shared by every writer (a server's streams mostly have the same tables), so a new
+    publication does not compute its sixteen pairs' CRCs again."""
+    pat, pat_cc = section_packets(PAT_PID, build_pat([(pmt.program_number, PMT_PID)]), pat_cc)
+    pmt_packets, pmt_cc = section_packets(PMT_PID, build_pmt(pmt), pmt_cc)
+    return pat + pmt_packets, pat_cc, pmt_cc
 
 
 @functools.lru_cache(maxsize=64)
