@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import ctypes
 import inspect
 import os
 import pstats
@@ -85,6 +86,45 @@ class _QueueSocket:
         pass
 
 
+class _QueueReader:
+    """What SRTPort needs of a :class:`headwater_srt.datagrams.DatagramReader`, fed from
+    the same queue: the datagrams are copied into its rows as ``recvmmsg`` copies them."""
+
+    def __init__(self, sock: _QueueSocket) -> None:
+        from headwater_srt.datagrams import BATCH, DatagramReader
+
+        self.queue = sock.queue
+        self.inner = DatagramReader(-1, BATCH)
+        self.count = BATCH
+        self.rows = self.inner.rows
+        self.lengths, self.peers = self.inner.lengths, self.inner.peers
+        self.dests = self.inner.dests
+        self.keys: dict[tuple[str, int], int] = {}
+        self.senders: list[tuple[str, int]] = [("", 0)] * BATCH
+
+    def read(self) -> int:
+        from headwater_srt.datagrams import SLOT, peer_key
+
+        queue, base = self.queue, ctypes.addressof(self.rows)
+        got = min(len(queue), self.count)
+        lengths, peers = [0] * got, [0] * got
+        for i in range(got):
+            data, addr = queue.popleft()
+            lengths[i] = n = len(data)
+            ctypes.memmove(base + i * SLOT, data, n)
+            key = self.keys.get(addr)
+            if key is None:
+                key = self.keys[addr] = peer_key(addr)
+            peers[i] = key
+            self.senders[i] = addr
+        self.lengths[:got] = lengths
+        self.peers[:got] = peers
+        return got
+
+    def address(self, i: int) -> tuple[str, int]:
+        return self.senders[i]
+
+
 class _Service:
     """The parts of SRTService a port calls: callers are accepted at once, payload goes
     to a TS reader per session."""
@@ -131,6 +171,8 @@ def build(args: argparse.Namespace, ts: bytes) -> tuple[Any, ...]:
     sock = _QueueSocket()
     service = _Service(passphrase)
     port = srt_server.SRTPort(service, sock, Endpoint(latency_ms=120))  # type: ignore[arg-type]
+    if hasattr(port, "reader") and not args.recvfrom:  # batch reads (the code since srt-lean2)
+        port.reader = _QueueReader(sock)
     callers = []
     for i in range(args.publishers):
         c = SrtCaller(prepared, f"#!::r=bench/c{i},m=publish", 0x100 + i)
@@ -214,6 +256,8 @@ class SrtReceive:
         parser.add_argument("--loss", type=int, default=0, help="lose every P-th packet once")
         parser.add_argument("--repeat", type=int, default=3, help="runs; the best counts")
         parser.add_argument("--profile", action="store_true", help="cProfile the last run")
+        parser.add_argument("--recvfrom", action="store_true",
+                            help="read one datagram per call, as without recvmmsg")  # fmt: skip
         parser.add_argument("--cache-dir", type=Path, help="where clips are kept")
 
     def run(self, args: argparse.Namespace) -> dict[str, float]:

@@ -32,6 +32,8 @@ from headwater import ProtocolError
 
 from .caller import Caller, Handler, Refused, Session, refusal_text
 from .clock import now_us
+from .datagrams import SLOT, DatagramReader, batch_reader, peer_key
+from .wire.connection import Connection
 from .wire.endpoint import Address, Endpoint
 from .wire.rejection import RejectReason
 
@@ -88,14 +90,79 @@ class SRTPort:
         self.sessions: dict[int, Session] = {}
         self.watching = False
         """Whether the event loop watches the socket (idle port) rather than the poller."""
+        self.reader: DatagramReader | None = (
+            batch_reader(sock) if isinstance(sock, socket.socket) else None
+        )
+        """Reads datagrams in batches (Linux, IPv4), else None: one ``recvfrom`` each."""
+        self._routes: dict[int, tuple[Connection, Address, int]] = {}
+        """Established connections by our socket id, with the peer and its key (see
+        :meth:`_route`); a connection's entry goes when the endpoint forgets it."""
 
     def drain(self, limit: int = 1024) -> int:
-        """Handle every datagram queued on the socket (at most ``limit``); return how many.
+        """Handle every datagram queued on the socket (at most ``limit``, give or take a
+        batch); return how many.
 
         Packets of established connections (data, and the ACKACKs that answer each ACK)
         take a short path straight to their connection (one clock reading per drain);
-        handshakes and strays go through :meth:`on_datagram`.
+        handshakes and strays go through :meth:`on_datagram`. Where the port has a
+        :class:`~headwater_srt.datagrams.DatagramReader` (Linux, IPv4) each system call
+        reads a batch of datagrams; elsewhere one ``recvfrom`` reads each.
         """
+        reader = self.reader
+        if reader is None:
+            return self._drain_each(limit)
+        rows = reader.rows
+        routes = self._routes
+        now = now_us()
+        count = 0
+        while count < limit:
+            try:
+                got = reader.read()
+            except OSError as exc:  # e.g. ICMP port unreachable from a vanished caller
+                log.debug("srt: port %s: %s", self.port, exc)
+                return count
+            count += got
+            start = 0
+            for size, dest, peer in zip(
+                reader.lengths[:got].tolist(),
+                reader.dests[:got].tolist(),
+                reader.peers[:got].tolist(),
+                strict=True,
+            ):
+                data = rows[start : start + size]
+                start += SLOT
+                if size >= 16:
+                    route = routes.get(dest) or self._route(dest)
+                    if route is not None and route[2] == peer:
+                        conn = route[0]
+                        if conn.closed:
+                            continue
+                        try:
+                            conn.receive(data, now)
+                        except ProtocolError as exc:
+                            conn.close(now, f"protocol error: {exc}")
+                        if conn.outgoing:
+                            self.endpoint.flush(conn, route[1])
+                            self.flush()
+                        if conn.closed:
+                            self.service.wake()
+                        continue
+                self.on_datagram(data, reader.address(start // SLOT - 1))
+            if got < reader.count:  # the queue is empty: no call to find that out
+                return count
+        return count
+
+    def _route(self, socket_id: int) -> tuple[Connection, Address, int] | None:
+        """The connection with our ``socket_id``, its peer and the peer's
+        :func:`~headwater_srt.datagrams.peer_key`, kept for the next datagrams."""
+        entry = self.endpoint.connections.get(socket_id)
+        if entry is None:
+            return None
+        route = self._routes[socket_id] = (entry[0], entry[1], peer_key(entry[1]))
+        return route
+
+    def _drain_each(self, limit: int) -> int:
+        """:meth:`drain` with one ``recvfrom`` per datagram."""
         recv = self.sock.recvfrom
         conns = self.endpoint.connections
         now = now_us()
@@ -199,6 +266,8 @@ class SRTPort:
         of small streams, a tenth of the server's time)."""
         parity = None if phase is None else phase % CONNECTION_TICKS
         closed = self.endpoint.tick(now, parity)
+        for conn in closed:
+            self._routes.pop(conn.info.socket_id, None)
         for socket_id, session in list(self.sessions.items()):
             conn = session.connection
             if parity is not None and socket_id % CONNECTION_TICKS != parity and not conn.closed:
