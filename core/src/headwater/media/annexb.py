@@ -24,26 +24,8 @@ def split_annexb(data: bytes, start: int = 0, end: int | None = None) -> list[by
     slices), never per byte in Python. ``start`` and ``end`` split ``data[start:end]``
     without copying it first (a PES payload in its PES).
     """
-    nalus: list[bytes] = []
-    n = len(data) if end is None else min(max(end, 0), len(data))
-    lo = min(max(start, 0), n)
-    begin = -1
-    for code in _START.finditer(data, lo, n):
-        stop = code.start()
-        if begin >= 0:
-            while stop > begin and data[stop - 1] == 0:
-                stop -= 1
-            if stop > begin:
-                nalus.append(data[begin:stop])
-        begin = code.end()
-    if begin < 0:
-        return [data[lo:n]] if n > lo else []
-    stop = n
-    while stop > begin and data[stop - 1] == 0:
-        stop -= 1
-    if stop > begin:
-        nalus.append(data[begin:stop])
-    return nalus
+    bounds = annexb_bounds(data, start, end)
+    return [data[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2)]
 
 
 def annexb_bounds(data: bytes | bytearray, start: int = 0, end: int | None = None) -> list[int]:
