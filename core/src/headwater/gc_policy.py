@@ -26,18 +26,30 @@ Cyclic garbage still gets collected, only in larger batches; see docs/benchmark-
 from __future__ import annotations
 
 import gc
+import logging
+
+log = logging.getLogger("headwater.gc")
 
 YOUNG_THRESHOLD = 20_000
 """Net container allocations between generation-0 collections (CPython's default is 700)."""
 
 
-def apply() -> None:
+def apply() -> int:
     """Collect the startup garbage, freeze what survives, and raise the young threshold.
 
     Called once the server's listeners are open (every plugin and lazily imported module
-    is loaded by then); calling it again freezes whatever has been added since.
+    is loaded by then); calling it again freezes whatever has been added since. Returns
+    the number of objects now frozen (also logged at debug level).
     """
-    gc.collect()
+    collected = gc.collect()
     gc.freeze()
     _young, older, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, older, oldest)
+    frozen = gc.get_freeze_count()
+    log.debug(
+        "gc: collected %d, froze %d startup objects; thresholds %s",
+        collected,
+        frozen,
+        gc.get_threshold(),
+    )
+    return frozen
