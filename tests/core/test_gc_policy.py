@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cli_process import serve, stop
+from core_helpers import installed_plugins
 
 from headwater import gc_policy
 
@@ -37,9 +39,12 @@ def test_apply_freezes_the_heap_and_raises_only_the_young_threshold(restore_gc: 
 
 
 def test_serve_applies_the_policy_once_its_listeners_are_open(tmp_path: Path) -> None:
-    with serve(tmp_path / "data", "--log-level", "debug") as child:
-        child.http_port()
-        line = child.wait_for(r"gc: collected \d+, froze (\d+) startup objects; thresholds (.*)")
+    core_only = {"HEADWATER_PLUGINS__DISABLED": json.dumps(installed_plugins())}
+    with serve(tmp_path / "data", "--log-level", "debug", env=core_only) as child:
+        child.wait_for(r"^http listening on ", timeout=60)
+        line = child.wait_for(
+            r"gc: collected \d+, froze (\d+) startup objects; thresholds (.*)", timeout=60
+        )
         assert int(line.group(1)) > 10_000  # imports, plugins, config: the startup heap
         assert line.group(2).startswith(f"({gc_policy.YOUNG_THRESHOLD}, ")
         assert stop(child) == 0

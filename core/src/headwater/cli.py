@@ -189,8 +189,8 @@ async def _serve(server: Any) -> None:
 
         tg.start_soon(on_signals)
         await tg.start(server.serve)
-        gc_policy.apply()
         log.info("headwater is running (data in %s)", server.data_dir)
+        gc_policy.apply()
 
 
 @app.command()
