@@ -195,7 +195,7 @@ async def test_the_last_segment_is_listed_when_the_publisher_leaves(monkeypatch)
             first = await ask_while_sending(http, hw.http_url("live/cam/mono.m3u8"), pub, 1, 40)
             assert first.status_code == 200
             live = hub.get("live/cam")
-            await eventually(lambda: live._pause is not None)  # gathering towards 10 s
+            await eventually(lambda: live._pause is not None)  # gathering towards 10 s (a timer)
             assert len(live.window.segments) == 1
         await eventually(lambda: len(live.window.segments) == 2, timeout=4)
         media = await http.get(hw.http_url("live/cam/mono.m3u8"))
@@ -206,3 +206,48 @@ async def test_the_last_segment_is_listed_when_the_publisher_leaves(monkeypatch)
         video = [e for e in events if isinstance(e, Frame) and e.nalus]
         assert video[0].nalus[-1][1:5] == (25).to_bytes(4, "big")
         assert video[-1].nalus[-1][1:5] == (40).to_bytes(4, "big")
+
+
+async def test_frames_after_a_quiet_spell_are_taken_at_once() -> None:
+    # the HLS takes its batches on timers; once a pause ends with nothing queued it sets
+    # no timer and the subscription's on_ready brings the next frames in at once
+    config = {"hls": {**CONFIG["hls"], "hls_idle": 30}}
+    async with running_server(config, protocols=("http",)) as hw, httpx.AsyncClient() as http:
+        hub = hub_of(hw.server)
+        async with hw.server.publish(request("live/cam")) as pub:
+            await send(pub, 0, 1)
+            first = await ask_while_sending(http, hw.http_url("live/cam/mono.m3u8"), pub, 1, 89)
+            assert first.status_code == 200
+            live = hub.get("live/cam")
+            await eventually(lambda: live._pause is None, timeout=3)  # quiet: no timer
+            held = len(live.window.segments)
+            await anyio.sleep(0.3)
+            assert live._pause is None and len(live.window.segments) == held
+            started = time.monotonic()
+            await send(pub, 90, 11)  # keyframe 100 closes the segment opened at 75
+            await eventually(lambda: len(live.window.segments) == held + 1, timeout=2)
+            assert time.monotonic() - started < 0.5
+            assert live._pause is not None  # gathering again, on a timer
+
+
+async def test_a_failure_in_a_turn_stops_that_hls_with_its_reason(monkeypatch, caplog) -> None:
+    from headwater_hls.window import SegmentWindow
+
+    calls = []
+    feed_many = SegmentWindow.feed_many
+
+    def failing(self, frames):
+        calls.append(len(frames))
+        if len(calls) > 1:  # the backlog goes in; the first timed turn fails
+            raise RuntimeError("muxer broke")
+        return feed_many(self, frames)
+
+    monkeypatch.setattr(SegmentWindow, "feed_many", failing)
+    config = {"hls": {**CONFIG["hls"], "hls_idle": 30}}
+    async with running_server(config, protocols=("http",)) as hw, httpx.AsyncClient() as http:
+        hub = hub_of(hw.server)
+        async with hw.server.publish(request("live/cam")) as pub:
+            await send(pub, 0, 60)
+            await ask_while_sending(http, hw.http_url("live/cam/mono.m3u8"), pub, 60, 30)
+            await eventually(lambda: hub.running == {}, timeout=3)
+    assert "live/cam: HLS failed: RuntimeError: muxer broke" in caplog.text

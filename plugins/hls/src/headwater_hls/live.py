@@ -284,6 +284,9 @@ class HLSHub:
         try:
             await live.run()
         except Exception as exc:
+            # the reason, not the task group's wrapper of it
+            while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+                exc = exc.exceptions[0]
             log.error("%s: HLS failed: %s: %s", live.name, type(exc).__name__, exc)
         finally:
             key = (live.name, live.variant)
