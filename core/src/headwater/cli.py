@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import anyio
 import typer
 
+from headwater import gc_policy
 from headwater.errors import ConfigError, PluginError
 from headwater.log_text import LogFormatter
 
@@ -189,6 +190,7 @@ async def _serve(server: Any) -> None:
         tg.start_soon(on_signals)
         await tg.start(server.serve)
         log.info("headwater is running (data in %s)", server.data_dir)
+        gc_policy.apply()
 
 
 @app.command()
