@@ -134,23 +134,28 @@ class SRTPort:
                 if size >= 16:
                     route = routes.get(dest) or self._route(dest)
                     if route is not None and route[2] == peer:
-                        conn = route[0]
-                        if conn.closed:
-                            continue
-                        try:
-                            conn.receive(data, now)
-                        except ProtocolError as exc:
-                            conn.close(now, f"protocol error: {exc}")
-                        if conn.outgoing:
-                            self.endpoint.flush(conn, route[1])
-                            self.flush()
-                        if conn.closed:
-                            self.service.wake()
+                        self._deliver(route[0], route[1], data, now)
                         continue
                 self.on_datagram(data, reader.address(start // SLOT - 1))
             if got < reader.count:  # the queue is empty: no call to find that out
                 return count
         return count
+
+    def _deliver(self, conn: Connection, peer: Address, data: bytes, now: int) -> None:
+        """Hand a datagram of an established connection to it; send what it answers at
+        once, and wake the service when the datagram closed it (a bad one closes only that
+        connection, with the reason)."""
+        if conn.closed:
+            return
+        try:
+            conn.receive(data, now)
+        except ProtocolError as exc:
+            conn.close(now, f"protocol error: {exc}")
+        if conn.outgoing:
+            self.endpoint.flush(conn, peer)
+            self.flush()
+        if conn.closed:
+            self.service.wake()
 
     def _route(self, socket_id: int) -> tuple[Connection, Address, int] | None:
         """The connection with our ``socket_id``, its peer and the peer's
@@ -180,17 +185,7 @@ class SRTPort:
                     conn, peer = entry
                     # IPv4: the same 2-tuple; IPv6 addresses carry flow info and scope
                     if addr == peer or (peer[1] == addr[1] and peer[0] == addr[0]):
-                        if conn.closed:
-                            continue
-                        try:
-                            conn.receive(data, now)
-                        except ProtocolError as exc:
-                            conn.close(now, f"protocol error: {exc}")
-                        if conn.outgoing:
-                            self.endpoint.flush(conn, peer)
-                            self.flush()
-                        if conn.closed:
-                            self.service.wake()
+                        self._deliver(conn, peer, data, now)
                         continue
             self.on_datagram(data, (addr[0], addr[1]))
         return limit
