@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from headwater_srt import server
+from headwater_srt import udp_socket as server
 
 
 def test_a_socket_gets_the_buffer_or_the_operator_is_told() -> None:
