@@ -20,7 +20,7 @@ from ts_helpers import demux, frame_key, frames_by_track
 
 from headwater.media.frames import Codec, Frame, Track
 from headwater.media.mpegts import TracksChanged, TSWriter, packet_block
-from headwater.media.mpegts.writer import AUDIO_GROUP_TOLERANCE, AUDIO_PES_BYTES
+from headwater.media.mpegts.audio_groups import AUDIO_GROUP_TOLERANCE, AUDIO_PES_BYTES
 from headwater.media.segmenter import Segmenter
 from headwater.testing import ffmpeg_exe
 

@@ -19,7 +19,7 @@ from one tick to the next), and flushes the root; so a frame is on disk about
 With ``gather=0`` (tests) the recorder takes each frame as it comes in its own task.
 
 Audio: the AAC frames of a batch that follow each other on the audio time line share a
-PES of up to 2930 bytes (:data:`~headwater.media.mpegts.writer.AUDIO_PES_BYTES`, what
+PES of up to 2930 bytes (:data:`~headwater.media.mpegts.audio_groups.AUDIO_PES_BYTES`, what
 ffmpeg's TS muxer writes), which players read back frame for frame: the recording costs
 less to mux and is smaller than with a PES per frame.
 
@@ -41,8 +41,8 @@ import anyio
 from headwater import DVRSettings
 from headwater.media.frames import CLOCK_RATE, Frame, Track
 from headwater.media.mpegts import packet_block
+from headwater.media.mpegts.audio_groups import AUDIO_PES_BYTES
 from headwater.media.mpegts.packet_block import PacketArena
-from headwater.media.mpegts.writer import AUDIO_PES_BYTES
 from headwater.media.segmenter import Segmenter, SegmentInfo
 from headwater_dvr.archive import Archive
 from headwater_dvr.index import SegmentRow
@@ -64,7 +64,7 @@ CAUGHT_UP_FRAMES = 50
 
 def recording_segmenter(tracks: Sequence[Track], *, target: int) -> Segmenter:
     """The segmenter a recorder cuts with: AAC frames grouped into PES of up to
-    :data:`~headwater.media.mpegts.writer.AUDIO_PES_BYTES` (see the module docstring)."""
+    :data:`~headwater.media.mpegts.audio_groups.AUDIO_PES_BYTES` (see the module docstring)."""
     return Segmenter(tuple(tracks), target=target, audio_pes_bytes=AUDIO_PES_BYTES)
 
 

@@ -34,7 +34,7 @@ from headwater.media.hls import (
     render_media_playlist,
     resolution_of,
 )
-from headwater.media.mpegts.writer import AUDIO_PES_BYTES
+from headwater.media.mpegts.audio_groups import AUDIO_PES_BYTES
 from headwater.media.segmenter import Segmenter, SegmentInfo, Step
 from headwater_hls.render_cache import RenderCache
 

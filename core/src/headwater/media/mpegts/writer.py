@@ -28,14 +28,10 @@ feed both); fewer than :data:`BATCH_FRAMES` frames, or no numpy, go frame by fra
 
 Audio PES of several frames (``audio_pes_bytes``, off by default): in a batch, AAC frames
 of one track that follow each other on the audio time line may share one PES, as ffmpeg's
-muxer writes them (its default payload of 2930 bytes: 16 packets with the PES header).
-A reader takes the first frame's PTS from the PES and derives each next one from the
-samples before it (1024 per frame, ISO/IEC 13818-7 ADTS), so frames are grouped only
-while that derivation lands within ``AUDIO_GROUP_TOLERANCE`` (1 ms) of each frame's own
-timestamp; never on the PCR PID (its PCR would come less often than every 100 ms), never
-across a frame that must start with PAT and PMT (a segment's first), nor across a change
-of the Track object. A frame then costs a few list appends instead of its own PES header,
-adaptation field and packets, and the stream carries fewer, fuller packets.
+muxer writes them; :mod:`~headwater.media.mpegts.audio_groups` plans which (never on the
+PCR PID: its PCR would come less often than every 100 ms). A frame then costs a few list
+appends instead of its own PES header, adaptation field and packets, and the stream
+carries fewer, fuller packets.
 """
 
 from __future__ import annotations
@@ -47,6 +43,10 @@ from typing import Any
 from headwater.media.aac import adts_header
 from headwater.media.frames import Codec, Frame, MediaKind, Track
 from headwater.media.mpegts import elementary, packet_block
+from headwater.media.mpegts.audio_groups import (
+    MEMBER,
+    plan_audio_groups,
+)
 from headwater.media.mpegts.packet import (
     AF_PCR,
     AF_RANDOM_ACCESS,
@@ -65,20 +65,6 @@ FIRST_ES_PID = 0x100
 BATCH_FRAMES = 4
 """Frames from which :meth:`TSWriter.write_batch` lays the packets out with numpy (fewer
 are written one by one: numpy's fixed cost of some 20 µs a batch would dominate)."""
-
-AUDIO_PES_BYTES = 2930
-"""The AAC payload (ADTS headers included) one PES may carry when frames are grouped:
-what ffmpeg's TS muxer writes (``pes_payload_size``), 16 packets with a 14-byte header."""
-
-AUDIO_GROUP_TOLERANCE = 90
-"""Ticks (90 kHz: 1 ms) a grouped frame's timestamp may differ from the one a reader
-derives for it from the PES's first timestamp and the samples before it."""
-
-AAC_FRAME_TICKS = 1024 * 90000
-"""Samples of an AAC frame times the 90 kHz clock (divided by the rate: the frame's ticks)."""
-
-_MEMBER: tuple = ()
-"""In a batch's audio plan: a frame carried in the PES of an earlier frame of its track."""
 
 BULK_PACKETS = 16
 """Continuation packets in a PES from which numpy lays them out (below, a Python loop of
@@ -322,7 +308,7 @@ class TSWriter:
         video_parts, pes_header, rai = elementary.video_parts, build_pes_header, _AF_RANDOM_ACCESS
         groups = self._audio_groups(frames, psi_before) if self._audio_pes_bytes else None
         for i, frame in enumerate(frames):
-            if groups is not None and groups[i] is _MEMBER and not self._psi_due:
+            if groups is not None and groups[i] is MEMBER and not self._psi_due:
                 add_begin(rows * 188)  # its bytes went out with the group's first frame
                 add_start(rows * 188)
                 continue
@@ -374,7 +360,7 @@ class TSWriter:
                     head = pes_header(sid, frame.pts, dts, size + 7, sized=True)
                     parts = [head, adts, data]
                     size += 7 + len(head)
-                elif group is _MEMBER:  # as above, after the PSI a new track made due
+                elif group is MEMBER:  # as above, after the PSI a new track made due
                     continue
                 else:
                     parts = [b""]
@@ -463,57 +449,15 @@ class TSWriter:
     def _audio_groups(
         self, frames: Sequence[Frame], psi_before: Collection[int]
     ) -> list[list[Frame] | tuple | None]:
-        """Which AAC frames of a batch share a PES (see the module docstring): per frame,
-        None (a PES of its own), the frames of the PES it starts, or :data:`_MEMBER`."""
-        limit = self._audio_pes_bytes
+        """Which AAC frames of a batch share a PES (:func:`plan_audio_groups`), given the
+        outputs whose frames may be grouped: AAC, not on the PCR PID."""
         pcr_pid = self._pcr_pid
-        eligible = {
-            id(o.track): o for o in self._out.values() if o.aac is not None and o.pid != pcr_pid
+        rates = {
+            id(o.track): o.aac.sample_rate
+            for o in self._out.values()
+            if o.aac is not None and o.pid != pcr_pid
         }
-        """The outputs whose frames may be grouped, by their Track object (not a new one)."""
-        plan: list[list[Frame] | tuple | None] = [None] * len(frames)
-        open_: dict[int, list] = {}
-        """Track id → [first PTS, rate, frames so far, bytes, keyframe flag, the frames]
-        of the group the track's next frame may join."""
-        leads: list[int] = []
-        for i, frame in enumerate(frames):
-            if psi_before and i in psi_before:
-                open_.clear()  # a segment starts here: no PES reaches across
-            track = frame.track
-            out = eligible.get(id(track))
-            if out is None:
-                if open_:
-                    open_.pop(track.id, None)
-                continue
-            tid = track.id
-            pts = frame.pts
-            size = len(frame.data) + 7
-            group = open_.get(tid)
-            if group is not None:
-                first, rate, count, total, key, members = group
-                if (
-                    total + size <= limit
-                    and frame.dts == pts
-                    and frame.keyframe == key
-                    and abs(first + count * AAC_FRAME_TICKS // rate - pts) <= AUDIO_GROUP_TOLERANCE
-                ):
-                    members.append(frame)
-                    group[2] = count + 1
-                    group[3] = total + size
-                    plan[i] = _MEMBER
-                    continue
-            rate = out.aac.sample_rate
-            if frame.dts != pts or size > limit or not rate:
-                open_.pop(tid, None)
-                continue
-            members = [frame]
-            open_[tid] = [pts, rate, 1, size, frame.keyframe, members]
-            plan[i] = members
-            leads.append(i)
-        for i in leads:
-            if len(plan[i]) == 1:  # type: ignore[arg-type]
-                plan[i] = None  # alone after all: the ordinary path
-        return plan
+        return plan_audio_groups(frames, rates, self._audio_pes_bytes, psi_before)
 
     def _write_each(
         self, frames: Sequence[Frame], psi_before: Collection[int]
