@@ -195,7 +195,7 @@ async def test_the_last_segment_is_listed_when_the_publisher_leaves(monkeypatch)
             first = await ask_while_sending(http, hw.http_url("live/cam/mono.m3u8"), pub, 1, 40)
             assert first.status_code == 200
             live = hub.get("live/cam")
-            await eventually(lambda: live._pause is not None)  # gathering towards 10 s (a timer)
+            await eventually(lambda: live._pause is not None)  # gathering towards 10 s
             assert len(live.window.segments) == 1
         await eventually(lambda: len(live.window.segments) == 2, timeout=4)
         media = await http.get(hw.http_url("live/cam/mono.m3u8"))
@@ -209,8 +209,8 @@ async def test_the_last_segment_is_listed_when_the_publisher_leaves(monkeypatch)
 
 
 async def test_frames_after_a_quiet_spell_are_taken_at_once() -> None:
-    # the HLS takes its batches on timers; once a pause ends with nothing queued it sets
-    # no timer and the subscription's on_ready brings the next frames in at once
+    # after a gather pause that found nothing queued the HLS waits on its subscription,
+    # not in a pause, and the next frames come in at once
     config = {"hls": {**CONFIG["hls"], "hls_idle": 30}}
     async with running_server(config, protocols=("http",)) as hw, httpx.AsyncClient() as http:
         hub = hub_of(hw.server)
@@ -219,7 +219,7 @@ async def test_frames_after_a_quiet_spell_are_taken_at_once() -> None:
             first = await ask_while_sending(http, hw.http_url("live/cam/mono.m3u8"), pub, 1, 89)
             assert first.status_code == 200
             live = hub.get("live/cam")
-            await eventually(lambda: live._pause is None, timeout=3)  # quiet: no timer
+            await eventually(lambda: live._pause is None, timeout=3)  # quiet: no pause
             held = len(live.window.segments)
             await anyio.sleep(0.3)
             assert live._pause is None and len(live.window.segments) == held
@@ -227,10 +227,10 @@ async def test_frames_after_a_quiet_spell_are_taken_at_once() -> None:
             await send(pub, 90, 11)  # keyframe 100 closes the segment opened at 75
             await eventually(lambda: len(live.window.segments) == held + 1, timeout=2)
             assert time.monotonic() - started < 0.5
-            assert live._pause is not None  # gathering again, on a timer
+            assert live._pause is not None  # gathering again
 
 
-async def test_a_failure_in_a_turn_stops_that_hls_with_its_reason(monkeypatch, caplog) -> None:
+async def test_a_failure_while_cutting_stops_that_hls_with_its_reason(monkeypatch, caplog) -> None:
     from headwater_hls.window import SegmentWindow
 
     calls = []
@@ -238,7 +238,7 @@ async def test_a_failure_in_a_turn_stops_that_hls_with_its_reason(monkeypatch, c
 
     def failing(self, frames):
         calls.append(len(frames))
-        if len(calls) > 1:  # the backlog goes in; the first timed turn fails
+        if len(calls) > 1:  # the backlog goes in; the next batch fails
             raise RuntimeError("muxer broke")
         return feed_many(self, frames)
 
