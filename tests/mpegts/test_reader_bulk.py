@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_reader import _damage
-from ts_helpers import CODEC_PAIRS, frame_key, generated_packets
+from ts_helpers import CODEC_PAIRS, feed_all, frame_key, generated_packets
 
 from headwater.media.mpegts import TracksChanged, TSReader
 from headwater.media.mpegts import reader as reader_module
@@ -44,16 +44,7 @@ def _run(data: bytes, chunks: list[int] | None, bulk: bool) -> tuple[list, tuple
             return result
 
         reader._run_bulk = spy  # type: ignore[method-assign]
-    events: list = []
-    if chunks is None:
-        events += reader.feed(data)
-    else:
-        pos = i = 0
-        while pos < len(data):
-            size = chunks[i % len(chunks)]
-            events += reader.feed(data[pos : pos + size])
-            pos, i = pos + size, i + 1
-    events += reader.flush()
+    events = feed_all(reader, data, chunks)
     counters = (reader.packets, reader.resyncs, dict(reader.cc_errors), reader.tei_errors,
                 reader.dropped_pes, reader.pes_errors, reader.psi_errors, reader.pcr)  # fmt: skip
     return [_key(e) for e in events], (counters, sum(calls))

@@ -18,22 +18,26 @@ CODEC_PAIRS = [
 ]
 
 
-def demux(data: bytes, chunks: list[int] | None = None) -> tuple[TSReader, list]:
-    """Feed ``data`` whole or cut at ``chunks`` sizes (cycling), flush; return reader, events."""
-    reader = TSReader()
+def feed_all(reader, data: bytes, chunks: list[int] | None = None) -> list:
+    """Feed ``data`` to ``reader`` whole or cut at ``chunks`` sizes (cycling), flush;
+    return the events."""
     events: list = []
     if chunks is None:
         events += reader.feed(data)
     else:
-        pos = 0
-        i = 0
+        pos = i = 0
         while pos < len(data):
             size = chunks[i % len(chunks)]
             events += reader.feed(data[pos : pos + size])
-            pos += size
-            i += 1
+            pos, i = pos + size, i + 1
     events += reader.flush()
-    return reader, events
+    return events
+
+
+def demux(data: bytes, chunks: list[int] | None = None) -> tuple[TSReader, list]:
+    """Feed ``data`` whole or cut at ``chunks`` sizes (cycling), flush; return reader, events."""
+    reader = TSReader()
+    return reader, feed_all(reader, data, chunks)
 
 
 def frames_by_track(events: list) -> dict[int, list[Frame]]:
