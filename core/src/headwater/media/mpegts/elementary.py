@@ -67,17 +67,19 @@ def _video(
     # PES and the units' bounds, and its units are cut only if a consumer asks for them
     bounds = annexb_bounds(data, start, end)
     hevc = track.codec is Codec.H265
-    heads = [data[b] for b in bounds[::2]]
     if hevc:
-        types = [(h >> 1) & 0x3F for h in heads]
+        types = [(data[b] >> 1) & 0x3F for b in bounds[::2]]
         aud = h265.NAL_AUD
         key = any(16 <= t <= 21 for t in types)  # h265.is_keyframe: an IRAP picture
     else:
-        types = [h & 0x1F for h in heads]
+        types = [data[b] & 0x1F for b in bounds[::2]]
         aud = h264.NAL_AUD
         key = h264.NAL_IDR in types  # h264.is_keyframe: an IDR slice (an AUD is none)
-    if aud in types:  # most access units need no filtering
-        bounds = [x for i, t in enumerate(types) if t != aud for x in bounds[2 * i : 2 * i + 2]]
+    if aud in types:  # most access units have one AUD, first (ffmpeg's muxer puts it there)
+        if types[0] == aud and types.count(aud) == 1:
+            del bounds[:2]
+        else:
+            bounds = [x for i, t in enumerate(types) if t != aud for x in bounds[2 * i : 2 * i + 2]]
     if not key:
         size = sum(bounds[1::2]) - sum(bounds[::2])
         return [Frame.from_annexb(track, pts, dts, False, data, bounds, size)], None, None
