@@ -297,9 +297,14 @@ class TSReader:
         finish = self._finish
         for r in range(len(bounds) - 1):
             i, j = bounds[r], bounds[r + 1]
-            h = unpack(buf, off + i * PACKET_SIZE)[0]
+            pos = off + i * PACKET_SIZE
+            h = unpack(buf, pos)[0]
             st = fast_get(h)
-            if st is not None and st.cc == h & 15 and st.remaining > PACKET_SIZE:
+            if st is None:
+                if j - i == 1:  # a lone packet that is no plain continuation (most breaks)
+                    last = self._packet(buf, mv, pos, h, events)
+                    continue
+            elif st.cc == h & 15 and st.remaining > PACKET_SIZE:
                 # a run of plain continuations: all but the packet that may end a sized PES
                 # go in as one slice (remaining stays positive, so nothing completes)
                 m = min(j - i, (st.remaining - 1) // 184)
