@@ -5,12 +5,13 @@ Used for H.264/H.265 in MPEG-TS and in SDP-less raw streams.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 START_CODE = b"\x00\x00\x00\x01"
 
 
-_PREFIX = b"\x00\x00\x01"
+_START = re.compile(b"\x00\x00\x01")
 """The three-byte start code prefix (a four-byte one ends in it)."""
 
 
@@ -18,9 +19,12 @@ def split_annexb(data: bytes, start: int = 0, end: int | None = None) -> list[by
     """Split an Annex B buffer into NAL units (start codes and trailing zeros removed).
 
     Leading bytes before the first start code are ignored; both 3- and 4-byte start codes
-    are accepted. The start codes are found by :func:`start_codes` (``bytes.find``, never
-    per byte in Python). ``start`` and ``end`` split ``data[start:end]``
-    without copying it first (a PES payload in its PES).
+    are accepted. The start codes are found by one ``re`` scan (a literal pattern: C,
+    about twice the speed of ``bytes.find`` from start code to start code on video
+    slices, though callgrind counts 5 instructions a byte for it against 3 for ``find``;
+    numpy's byte compares and ``flatnonzero`` were slower too), never per byte in Python.
+    ``start`` and ``end`` split ``data[start:end]`` without copying it first (a PES
+    payload in its PES).
     """
     bounds = annexb_bounds(data, start, end)
     return [data[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2)]
@@ -31,22 +35,19 @@ def annexb_bounds(data: bytes | bytearray, start: int = 0, end: int | None = Non
     list ``[begin0, end0, begin1, end1, ...]`` of each NAL unit's offsets in ``data``
     (every unit non-empty), so that a caller that needs only the units' types and sizes
     (the TS demuxer, which keeps a received access unit whole until a consumer asks for its
-    units) copies nothing. Takes ``bytes`` or a ``bytearray``.
-
-    The start codes come from :func:`start_codes`.
-    """
+    units) copies nothing. Takes ``bytes`` or a ``bytearray``."""
     bounds: list[int] = []
     n = len(data) if end is None else min(max(end, 0), len(data))
     lo = min(max(start, 0), n)
     begin = -1
-    for i in start_codes(data, lo, n):
+    for code in _START.finditer(data, lo, n):
+        stop = code.start()
         if begin >= 0:
-            stop = i
             while stop > begin and data[stop - 1] == 0:
                 stop -= 1
             if stop > begin:
                 bounds += (begin, stop)
-        begin = i + 3
+        begin = code.end()
     if begin < 0:
         return [lo, n] if n > lo else []
     stop = n
@@ -55,26 +56,6 @@ def annexb_bounds(data: bytes | bytearray, start: int = 0, end: int | None = Non
     if stop > begin:
         bounds += (begin, stop)
     return bounds
-
-
-def start_codes(data: bytes | bytearray, start: int, end: int) -> list[int]:
-    """The offsets of every start code prefix (``00 00 01``) in ``data[start:end]``, in order
-    (``0 <= start <= end <= len(data)``; the prefix cannot overlap itself, so these are
-    also the matches of a left-to-right scan).
-
-    ``bytes.find`` from prefix to prefix: some 3 instructions a byte, half of what ``re``'s
-    literal scan took. Tried: numpy (two byte compares of the slice shifted by one and
-    two, then ``flatnonzero``) took as many instructions with its fixed costs, and no
-    less time on a loaded machine; a search for two zeros with the third byte read in
-    Python stops at every emulation prevention byte and costs more.
-    """
-    codes = []
-    find = data.find
-    i = find(_PREFIX, start, end)
-    while i >= 0:
-        codes.append(i)
-        i = find(_PREFIX, i + 3, end)
-    return codes
 
 
 def cut_units(buffer: bytes | bytearray, bounds: list[int]) -> tuple[bytes, ...]:
