@@ -196,19 +196,25 @@ def video_parts(frame: Frame, hevc: bool) -> list[bytes | memoryview]:
     nalus = frame.nalu_views()  # an RTMP frame's units as views of its body, not cut
     if hevc:
         parts: list[bytes | memoryview] = [b"", START_CODE, h265.AUD_NALU]
-        if frame.keyframe and frame.track.parameter_sets:
-            if not any(n and (n[0] >> 1) & 0x3F == h265.NAL_SPS for n in nalus):
-                for ps in frame.track.parameter_sets:
-                    parts += (START_CODE, ps)
+        if (
+            frame.keyframe
+            and frame.track.parameter_sets
+            and not any(n and (n[0] >> 1) & 0x3F == h265.NAL_SPS for n in nalus)
+        ):
+            for ps in frame.track.parameter_sets:
+                parts += (START_CODE, ps)
         for n in nalus:
             if (n[0] >> 1) & 0x3F != h265.NAL_AUD:
                 parts += (START_CODE, n)
         return parts
     parts = [b"", START_CODE, _H264_AUD]
-    if frame.keyframe and frame.track.parameter_sets:
-        if not any(n and n[0] & 0x1F == _H264_SPS for n in nalus):
-            for ps in frame.track.parameter_sets:
-                parts += (START_CODE, ps)
+    if (
+        frame.keyframe
+        and frame.track.parameter_sets
+        and not any(n and n[0] & 0x1F == _H264_SPS for n in nalus)
+    ):
+        for ps in frame.track.parameter_sets:
+            parts += (START_CODE, ps)
     for n in nalus:
         if n[0] & 0x1F != _H264_AUD_TYPE:
             parts += (START_CODE, n)

@@ -316,7 +316,7 @@ class TSWriter:
         due = self._psi_due
         last = self._last_psi
         pcr_pid = self._pcr_pid
-        for i, (frame, group) in enumerate(zip(frames, plan)):
+        for i, (frame, group) in enumerate(zip(frames, plan, strict=False)):  # plan may be endless
             if group is MEMBER and not due:
                 add_begin(rows * 188)  # its bytes went out with the group's first frame
                 add_start(rows * 188)
