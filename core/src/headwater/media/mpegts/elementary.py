@@ -195,7 +195,7 @@ def video_parts(frame: Frame, hevc: bool) -> list[bytes | memoryview]:
     """
     nalus = frame.nalu_views()  # an RTMP frame's units as views of its body, not cut
     if hevc:
-        parts: list[bytes | memoryview] = [b"", START_CODE, h265.AUD_NALU]
+        parts: list[bytes | memoryview] = [b"", _H265_START_AUD]
         if (
             frame.keyframe
             and frame.track.parameter_sets
@@ -207,7 +207,7 @@ def video_parts(frame: Frame, hevc: bool) -> list[bytes | memoryview]:
             if (n[0] >> 1) & 0x3F != h265.NAL_AUD:
                 parts += (START_CODE, n)
         return parts
-    parts = [b"", START_CODE, _H264_AUD]
+    parts = [b"", _H264_START_AUD]
     if (
         frame.keyframe
         and frame.track.parameter_sets
@@ -221,11 +221,13 @@ def video_parts(frame: Frame, hevc: bool) -> list[bytes | memoryview]:
     return parts
 
 
-_H264_AUD = h264.AUD_NALU
+_H264_START_AUD = START_CODE + h264.AUD_NALU
+_H265_START_AUD = START_CODE + h265.AUD_NALU
+"""A start code and the access unit delimiter the writer puts first (one part)."""
 _H264_AUD_TYPE = h264.NAL_AUD
 _H264_SPS = h264.NAL_SPS
-"""H.264's access unit delimiter, its type and the SPS type, as module names (read for
-every frame)."""
+"""H.264's access unit delimiter type and SPS type, as module names (read for every
+frame)."""
 
 
 def aac_config_of(track: Track) -> AudioSpecificConfig:
