@@ -363,18 +363,8 @@ class TSWriter:
                     size += 7
                 elif group is MEMBER:  # as above, after the PSI a new track made due
                     continue
-                else:
-                    parts = [b""]
-                    size = 0
-                    cache = out.adts
-                    for member in group:
-                        data = member.data
-                        n = len(data)
-                        adts = cache.get(n)
-                        if adts is None:
-                            adts = cache[n] = adts_header(out.aac, n)
-                        parts += (adts, data)
-                        size += n + 7
+                else:  # the PES of this frame and those after it (planned)
+                    parts, size = group
                 length = size
             elif sid == 0:  # sections (SCTE-35) go out as they are
                 data, out.cc = section_packets(out.pid, bytes(frame.data), out.cc)
@@ -496,12 +486,12 @@ class TSWriter:
         """Which AAC frames of a batch share a PES (:func:`plan_audio_groups`), given the
         outputs whose frames may be grouped: AAC, not on the PCR PID."""
         pcr_pid = self._pcr_pid
-        rates = {
-            id(o.track): o.aac.sample_rate
+        tracks = {
+            id(o.track): (o.aac.sample_rate, o.adts, o.aac)
             for o in self._out.values()
             if o.aac is not None and o.pid != pcr_pid
         }
-        return plan_audio_groups(frames, rates, self._audio_pes_bytes, psi_before)
+        return plan_audio_groups(frames, tracks, self._audio_pes_bytes, psi_before)
 
     def _write_each(
         self, frames: Sequence[Frame], psi_before: Collection[int]
