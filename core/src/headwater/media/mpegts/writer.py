@@ -88,7 +88,8 @@ class _Out:
         self.last = tuple(header(pid, cc, adaptation=True) for cc in range(16))
         self.block = packet_block.PacketBlock(pid) if packet_block.AVAILABLE else None
         self.runs = b"".join(self.cont) * 16
-        """Continuation headers with counters 0, 1, ... 15, 0, ... (see :meth:`run`)."""
+        """Continuation headers with counters 0, 1, ... 15, 0, ...: the headers of a run of
+        continuation packets are a slice of it (:meth:`grow` makes it longer)."""
         self.track = track
         self.es = ElementaryStream(0, pid)
         self.stream_id = 0
@@ -99,13 +100,6 @@ class _Out:
         """H.265 (True), H.264 (False), or another codec (None)."""
         self.video = False
         self.retrack(track)
-
-    def run(self, cc: int, count: int) -> bytes:
-        """The headers of ``count`` continuation packets, counters from ``cc`` (mod 16)."""
-        start = (cc & 15) * 4
-        end = start + count * 4
-        runs = self.runs if end <= len(self.runs) else self.grow(end)
-        return runs[start:end]
 
     def grow(self, end: int) -> bytes:
         """Make :attr:`runs` at least ``end`` bytes long (a longer PES than any before)."""
