@@ -16,6 +16,11 @@ H.264 + AAC at ``--mbps``, demuxed once, looped), due as their timestamps say an
 the real :class:`~headwater.media.segmenter.Segmenter`, so the figure is the whole
 recording path of a server with ``dvr`` (muxing, buffering, writing, indexing) without
 the ingest; CPU-s per GB are per GB of frame payload taken from the subscriptions.
+
+``--parts`` adds where that CPU went (:mod:`bench.scenarios.dvr_probe`: the muxing, the
+recorders' pass around it, the writer thread's file writes, file creations and index
+statements, in ms of thread CPU a second); ``--gather`` sets the seconds between the
+root's passes (the recorder's tick, 0.4 s in the server).
 """
 
 from __future__ import annotations
