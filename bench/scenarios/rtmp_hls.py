@@ -108,7 +108,8 @@ class RtmpHls(Rtmp):
 
     def notes(self, run: Run, window: float) -> str:
         """What the readers received and how old the newest picture was."""
-        opened = self.warmup(run.args, run.n) - (self.readers_after or 0.0)
+        # the harness opens the window at the warm-up, or once the clients started
+        opened = max(self.warmup(run.args, run.n) - (self.readers_after or 0.0), 0.0)
         if run.args.no_players:
             return f"no HLS readers; window from {opened:.1f} s after the streams were up"
         read = run.counted("played") * 8 / 1e6 / window
