@@ -266,6 +266,28 @@ def test_dvr_write_mux_tiny_run(
     assert "| 2 |" in capsys.readouterr().out
 
 
+def test_dvr_write_parts_and_gather(
+    cache: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--parts`` splits the path's CPU by part (the muxing and the file writes are never
+    free; the parts of the writer thread add up to it); ``--gather`` sets the tick; the
+    wrapped functions are put back afterwards."""
+    from headwater.media.segmenter import Segmenter
+    from headwater_dvr import writer
+
+    feed_many, write_all = Segmenter.feed_many, writer.write_all
+    args = ["--publishers", "2", "--seconds", "1.5", "--warmup", "0.5", "--mux", "--parts"]
+    extra = ["--gather", "0.2", "--segment-duration", "1", "--dir", str(tmp_path),
+             "--cache-dir", str(cache)]  # fmt: skip
+    (row,) = run("dvr_write", [*args, *extra])
+    parts = row["parts"]
+    assert 1.0 < row["archive_ratio"] < 1.1
+    assert parts["mux"] > 0 and parts["write"] > 0 and parts["recorders"] >= 0
+    assert parts["writer"] >= parts["write"] + parts["create"] + parts["index"]
+    assert "CPU by part" in capsys.readouterr().out
+    assert (Segmenter.feed_many, writer.write_all) == (feed_many, write_all)
+
+
 @pytest.mark.parametrize("client", ["asyncio", "ffmpeg"])
 def test_rtmp_hls_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str], client: str) -> None:
     """Either kind of publisher, read over HLS (``--client ffmpeg`` once crashed here)."""

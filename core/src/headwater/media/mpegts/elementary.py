@@ -194,27 +194,40 @@ def video_parts(frame: Frame, hevc: bool) -> list[bytes | memoryview]:
     the payload is copied once); joined, the rest is what :func:`encode` returns.
     """
     nalus = frame.nalu_views()  # an RTMP frame's units as views of its body, not cut
-    parts: list[bytes | memoryview] = [b"", START_CODE, h265.AUD_NALU if hevc else h264.AUD_NALU]
-    if frame.keyframe and frame.track.parameter_sets:
-        if hevc:
-            has = any(n and (n[0] >> 1) & 0x3F == h265.NAL_SPS for n in nalus)
-        else:
-            has = any(n and n[0] & 0x1F == h264.NAL_SPS for n in nalus)
-        if not has:
-            for ps in frame.track.parameter_sets:
-                parts.append(START_CODE)
-                parts.append(ps)
     if hevc:
+        parts: list[bytes | memoryview] = [b"", _H265_START_AUD]
+        if (
+            frame.keyframe
+            and frame.track.parameter_sets
+            and not any(n and (n[0] >> 1) & 0x3F == h265.NAL_SPS for n in nalus)
+        ):
+            for ps in frame.track.parameter_sets:
+                parts += (START_CODE, ps)
         for n in nalus:
             if (n[0] >> 1) & 0x3F != h265.NAL_AUD:
-                parts.append(START_CODE)
-                parts.append(n)
-    else:
-        for n in nalus:
-            if n[0] & 0x1F != h264.NAL_AUD:
-                parts.append(START_CODE)
-                parts.append(n)
+                parts += (START_CODE, n)
+        return parts
+    parts = [b"", _H264_START_AUD]
+    if (
+        frame.keyframe
+        and frame.track.parameter_sets
+        and not any(n and n[0] & 0x1F == _H264_SPS for n in nalus)
+    ):
+        for ps in frame.track.parameter_sets:
+            parts += (START_CODE, ps)
+    for n in nalus:
+        if n[0] & 0x1F != _H264_AUD_TYPE:
+            parts += (START_CODE, n)
     return parts
+
+
+_H264_START_AUD = START_CODE + h264.AUD_NALU
+_H265_START_AUD = START_CODE + h265.AUD_NALU
+"""A start code and the access unit delimiter the writer puts first (one part)."""
+_H264_AUD_TYPE = h264.NAL_AUD
+_H264_SPS = h264.NAL_SPS
+"""H.264's access unit delimiter type and SPS type, as module names (read for every
+frame)."""
 
 
 def aac_config_of(track: Track) -> AudioSpecificConfig:
