@@ -300,6 +300,19 @@ def test_rtmp_hls_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str], clie
     assert read and float(read[1]) > 0, notes
 
 
+def test_rtmp_hls_warmup_counts_from_the_readers() -> None:
+    """The window opens once every HLS holds its whole window of segments, counted from
+    when the readers started (ffmpeg publishers may take longer than the warm-up to
+    appear); ``--warmup`` still counts from the first publisher."""
+    scenario = type(load("rtmp_hls"))()  # a fresh one: the module's has run before
+    args = parser_for("rtmp_hls").parse_args(["--segment-duration", "2"])
+    assert scenario.warmup(args, 30) == pytest.approx(1.5 + 1.5 + 6 * 2)  # before the clients
+    scenario.readers_after = 14.0
+    assert scenario.warmup(args, 30) == pytest.approx(14.0 + 1.5 + 6 * 2)
+    args = parser_for("rtmp_hls").parse_args(["--warmup", "7"])
+    assert scenario.warmup(args, 30) == 7
+
+
 def test_hls_serve_tiny_run(capsys: pytest.CaptureFixture[str]) -> None:
     figures = run("hls_serve", ["--requests", "20"])
     out = capsys.readouterr().out
