@@ -8,12 +8,14 @@ the same type numbers, so both directions delegate to :mod:`headwater.media.flv`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from headwater.media.flv import FlvDemuxer, FlvMuxer, FlvTag
 from headwater.media.frames import Frame
 from headwater_rtmp.wire import amf3
 from headwater_rtmp.wire.messages import AUDIO, VIDEO, Message
+from headwater_rtmp.wire.outbox import Outbox
 
 
 class PublishAdapter:
@@ -40,6 +42,12 @@ class PlayAdapter:
     def messages(self, frame: Frame) -> list[FlvTag]:
         """Messages for one frame: a sequence header when the track is new, then the frame."""
         return self.muxer.frame(frame)
+
+    def send(self, frames: Iterable[Frame], outbox: Outbox, stream_id: int) -> None:
+        """Queue the messages of several frames on ``outbox`` (a player's turn): the same
+        bytes as :meth:`messages` and :meth:`Outbox.media` for each frame, in two passes
+        (the muxer's, then the chunk writer's) instead of a call chain per message."""
+        outbox.media_many(stream_id, self.muxer.bodies(frames))
 
     @staticmethod
     def metadata_for(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -54,8 +54,6 @@ if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
     from headwater import Publication, Server, Subscription
-    from headwater.media.flv import FlvTag
-    from headwater.media.frames import Frame
 
 log = logging.getLogger("headwater.rtmp")
 
@@ -404,9 +402,7 @@ class Connection(asyncio.Protocol):
         finally:
             self.publishing.pop(sid, None)
 
-    async def _play_turns(
-        self, sub: Subscription, sid: int, messages: Callable[[Frame], list[FlvTag]]
-    ) -> None:
+    async def _play_turns(self, sub: Subscription, sid: int, adapter: PlayAdapter) -> None:
         """Play with turns from the listener's :class:`PlayScheduler`: the frames queued
         for the player go out in one write as soon as the publisher's read that brought
         them was fanned out, then the player rests until the listener's next
@@ -417,7 +413,8 @@ class Connection(asyncio.Protocol):
         assert scheduler is not None and ticker is not None
         loop = asyncio.get_running_loop()
         done = anyio.Event()
-        send_media = self.session.outbox.media
+        outbox = self.session.outbox
+        send = adapter.send
         drain = sub.drain
         key = (self, sid)
         resting = False
@@ -434,9 +431,7 @@ class Connection(asyncio.Protocol):
             try:
                 frames = drain()
                 if frames:
-                    for frame in frames:
-                        for tag in messages(frame):
-                            send_media(sid, tag.kind, tag.timestamp, tag.data)
+                    send(frames, outbox, sid)  # the turn's messages chunked in one pass
                     self.flush()
                     resting = True
                     ticker.at_next(key, rested)
@@ -494,18 +489,14 @@ class Connection(asyncio.Protocol):
             async with self.server.play(request) as sub:
                 self.session.accept_play(sid, adapter.metadata_for(stream.metadata))
                 self.flush()
-                send_media = self.session.outbox.media  # ServerSession.send_media, one call less
-                messages = adapter.muxer.frame  # PlayAdapter.messages, one call less
-                drain = sub.drain
                 if self._scheduler is not None:
-                    await self._play_turns(sub, sid, messages)
+                    await self._play_turns(sub, sid, adapter)
                 else:
+                    outbox = self.session.outbox
                     async for frame in sub:  # play_interval 0: each frame as it comes
-                        for tag in messages(frame):
-                            send_media(sid, tag.kind, tag.timestamp, tag.data)
-                        for more in drain():
-                            for tag in messages(more):
-                                send_media(sid, tag.kind, tag.timestamp, tag.data)
+                        frames = [frame]
+                        frames += sub.drain()
+                        adapter.send(frames, outbox, sid)
                         self.flush()
                         if self.paused_since:
                             await self._writable.wait()  # the watchdog bounds this wait
