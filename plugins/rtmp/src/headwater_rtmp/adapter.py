@@ -23,6 +23,10 @@ class PublishAdapter:
 
     def __init__(self) -> None:
         self.demuxer = FlvDemuxer(amf3=amf3.decode_at)
+        self.video = self.demuxer.video
+        """Frames of one video message: ``video(timestamp, payload)``, :meth:`frames` inlined."""
+        self.audio = self.demuxer.audio
+        """Frames of one audio message: ``audio(timestamp, payload)``."""
 
     def frames(self, msg: Message) -> list[Frame]:
         """The frames of one audio or video message (none for a sequence header)."""

@@ -47,7 +47,7 @@ from headwater_rtmp.play_scheduler import PlayScheduler
 from headwater_rtmp.settings import RTMPSettings
 from headwater_rtmp.ticker import Ticker
 from headwater_rtmp.wire import events as ev
-from headwater_rtmp.wire.messages import Message
+from headwater_rtmp.wire.messages import AUDIO, VIDEO, Message
 from headwater_rtmp.wire.session import ServerSession
 
 if TYPE_CHECKING:
@@ -193,8 +193,16 @@ class Connection(asyncio.Protocol):
                             publication, adapter = entry
                             if publication.stop_reason is None:
                                 counted = publication
-                                for frame in adapter.frames(event):
-                                    publication.send(frame)
+                                kind = event.type_id  # adapter.frames(event), one call less
+                                if kind == VIDEO:
+                                    frames = adapter.video(event.timestamp, event.payload)
+                                elif kind == AUDIO:
+                                    frames = adapter.audio(event.timestamp, event.payload)
+                                else:
+                                    continue
+                                send = publication.send
+                                for frame in frames:
+                                    send(frame)
                     elif type(event) is ev.MetadataReceived:
                         entry = publishing.get(event.stream_id)
                         if entry is not None:
