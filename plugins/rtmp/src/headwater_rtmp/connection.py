@@ -63,9 +63,12 @@ REFUSAL_CODES = {
 }
 """Every other refusal (bad name, not found, busy, limit) reads as ``Publish.BadName``."""
 
+READ_BUFFER = 256 << 10
+"""The shared read buffer's size: the most one read takes from a socket."""
+_READ_VIEW = memoryview(bytearray(READ_BUFFER))
 SMALL_READ = 192 << 10
-"""A read shorter than this emptied the socket (asyncio reads up to 256 KiB at a time,
-uvloop 250 kB): only then is reading paused, so data already waiting is never held back."""
+"""A read shorter than this emptied the socket (reads take up to :data:`READ_BUFFER`
+bytes): only then is reading paused, so data already waiting is never held back."""
 WRITE_HIGH_WATER = 1 << 20
 """Bytes a player's transport may buffer before it pauses our writes."""
 _CONTROL_EVENTS = (ev.PublishRequested, ev.PlayRequested, ev.StreamClosed)
@@ -84,8 +87,13 @@ def watchdog_interval(server: Server, settings: RTMPSettings) -> float:
     )
 
 
-class Connection(asyncio.Protocol):
+class Connection(asyncio.BufferedProtocol):
     """One client: protocol callbacks for the data path, :meth:`run` for the control flow.
+
+    Reads land in one buffer shared by every connection of the process
+    (:meth:`get_buffer`): the chunk reader parses them in place and copies out what it
+    keeps, so a read costs no ``bytes`` object of its own (the loop's reads are serial, and
+    nothing holds a view of the buffer past :meth:`buffer_updated`).
 
     ``start(connection)`` is called when the connection is made: it runs :meth:`run` in the
     listener's task group, or returns False to turn the client away; ``done(connection)``
@@ -178,8 +186,18 @@ class Connection(asyncio.Protocol):
         )
         self.session.reader.on_evicted = self._evicted
 
-    def data_received(self, data: bytes) -> None:
-        """Feed the session; publish media frames at once; queue control events; reply."""
+    def get_buffer(self, sizehint: int) -> memoryview:
+        """Where the transport reads into: the process's shared read buffer."""
+        return _READ_VIEW
+
+    def buffer_updated(self, nbytes: int) -> None:
+        """``nbytes`` were read into the shared buffer: parse them in place."""
+        self.data_received(_READ_VIEW[:nbytes])
+
+    def data_received(self, data: bytes | memoryview) -> None:
+        """Feed the session; publish media frames at once; queue control events; reply.
+
+        ``data`` may be a view of the shared read buffer: nothing keeps it past this call."""
         self.received += len(data)
         try:
             events = self.session.receive_data(data, time.monotonic())

@@ -127,13 +127,21 @@ class ChunkReader:
         self.on_evicted: Callable[[str], None] | None = None
         """Called with the reason when the budget evicts this reader (to close the peer)."""
 
-    def feed(self, data: bytes, now: float = 0.0) -> list[Message]:
-        """Consume ``data``; return the messages it completes, in order."""
+    def feed(self, data: bytes | bytearray | memoryview, now: float = 0.0) -> list[Message]:
+        """Consume ``data``; return the messages it completes, in order.
+
+        ``data`` may be a view of a buffer the caller reuses (the connection's reads land in
+        one buffer shared by all connections): it is parsed in place, and every byte kept
+        (payloads, an unfinished message's pieces, a cut header) is copied out of it before
+        this returns."""
         self.received += len(data)
         out: list[Message] = []
-        if type(data) is not bytes:
-            data = bytes(data)
-        mv = memoryview(data)
+        view = type(data) is not bytes
+        if view:
+            data = memoryview(data)
+            mv = data
+        else:
+            mv = memoryview(data)
         pos = 0
         if self._cut is not None:
             pos = self._resume(mv, out)
@@ -141,21 +149,30 @@ class ChunkReader:
             data = self._rest + data[pos:]
             mv = memoryview(data)
             pos = 0
+            view = False
         n = len(data)
         try:
-            pos = self._parse(data, mv, pos, n, now, out)
+            pos = self._parse(data, mv, pos, n, now, out, view)
         finally:
             if self._open:
                 self._keep_open_parts()
-        self._rest = data[pos:] if pos < n else b""
+        self._rest = bytes(data[pos:]) if pos < n else b""
         if self.budget is not None:
             self._account()
         return out
 
     def _parse(
-        self, data: bytes, mv: memoryview, pos: int, n: int, now: float, out: list[Message]
+        self,
+        data: bytes | memoryview,
+        mv: memoryview,
+        pos: int,
+        n: int,
+        now: float,
+        out: list[Message],
+        view: bool = False,
     ) -> int:
-        """Parse whole chunks from ``pos``; return where the unparsed tail begins."""
+        """Parse whole chunks from ``pos``; return where the unparsed tail begins (``view``:
+        ``data`` is a memoryview, whose slices must be copied into ``bytes``)."""
         streams = self._streams
         open_ = self._open
         chunk_size = self.chunk_size
@@ -245,7 +262,10 @@ class ChunkReader:
             take = length if length < chunk_size else chunk_size
             if p + take <= n and take == length:  # the common case: a whole message at once
                 pos = p + take
-                msg = _new_message(Message, (type_id, stream_id, timestamp, data[p:pos], csid))
+                body = data[p:pos]
+                if view:
+                    body = bytes(body)
+                msg = _new_message(Message, (type_id, stream_id, timestamp, body, csid))
                 out.append(msg)  # what _finish does, inlined for the common case
                 if type_id in (SET_CHUNK_SIZE, ABORT):
                     self._control(msg)
