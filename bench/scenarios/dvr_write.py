@@ -16,6 +16,11 @@ H.264 + AAC at ``--mbps``, demuxed once, looped), due as their timestamps say an
 the real :class:`~headwater.media.segmenter.Segmenter`, so the figure is the whole
 recording path of a server with ``dvr`` (muxing, buffering, writing, indexing) without
 the ingest; CPU-s per GB are per GB of frame payload taken from the subscriptions.
+
+``--parts`` adds where that CPU went (:mod:`bench.scenarios.dvr_probe`: the muxing, the
+recorders' pass around it, the writer thread's file writes, file creations and index
+statements, in ms of thread CPU a second); ``--gather`` sets the seconds between the
+root's passes (the recorder's tick, 0.4 s in the server).
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ import tempfile
 import threading
 import time
 from collections import deque
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import anyio
 
 import headwater_dvr.recorder as recorder_module
+from bench.scenarios.dvr_probe import PartProbe
 from headwater.config.models import DVRSettings
 from headwater.media.frames import CLOCK_RATE
 from headwater.media.segmenter import SegmentInfo, Step
@@ -214,6 +221,17 @@ class DvrWrite:
             help="real frames (the cached FLV clip) and the real segmenter",
         )
         parser.add_argument("--cache-dir", type=Path, help="where clips are kept")  # fmt: skip
+        parser.add_argument(
+            "--gather",
+            type=float,
+            default=recorder_module.GATHER_SECONDS,
+            help="seconds between the root's passes (the recorder's tick)",
+        )
+        parser.add_argument(
+            "--parts",
+            action="store_true",
+            help="also the CPU of each part (muxing, recorders, file writes, creations, index)",
+        )
 
     def run(self, args: argparse.Namespace) -> list[dict[str, float]]:
         """One measurement per N; print a table."""
@@ -233,12 +251,40 @@ class DvrWrite:
                 f"| {row['switches']:.0f} | {row['archive_ratio']:.4f} |",
                 flush=True,
             )
+        if args.parts:
+            self._print_parts(rows)
         return rows
 
-    async def _measure(self, args: argparse.Namespace, n: int) -> dict[str, float]:
+    @staticmethod
+    def _print_parts(rows: list[dict[str, Any]]) -> None:
+        """The ``--parts`` table: ms of thread CPU a second of the window, per part."""
+        print("\nCPU by part, ms a second (thread CPU; the pass and muxing on the event loop,")
+        print("the rest in the writer thread):\n")
+        print("| N | muxing | recorders around it | writer thread | file writes | "
+              "file creations (each) | index | closes, renames, Python |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|")
+        for row in rows:
+            p = row["parts"]
+            print(
+                f"| {row['n']} | {p['mux']:.1f} | {p['recorders']:.1f} | {p['writer']:.1f} "
+                f"| {p['write']:.1f} | {p['create']:.1f} ({p['create_us']:.0f} µs) "
+                f"| {p['index']:.1f} | {p['writer_other']:.1f} |",
+                flush=True,
+            )
+
+    async def _measure(self, args: argparse.Namespace, n: int) -> dict[str, Any]:
+        probe = PartProbe()
+        with probe.installed() if args.parts else nullcontext(probe):
+            row = await self._record(args, n, probe)
+        if args.parts:
+            row["parts"] = probe.summary(row["wall"])
+        return row
+
+    async def _record(self, args: argparse.Namespace, n: int, probe: PartProbe) -> dict[str, Any]:
         FixedSegmenter.payload = os.urandom(int(args.mbps * 1e6 / 8 / FPS))
         frames = _clip_frames(args, args.warmup + args.seconds + 1) if args.mux else None
         options: dict[str, Any] = {} if args.mux else {"segmenter": FixedSegmenter}
+        options["gather"] = args.gather
         with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
             root = Path(tmp)
             archive = Archive(root)
@@ -252,10 +298,12 @@ class DvrWrite:
 
             async def measure() -> None:
                 await anyio.sleep(args.warmup)
+                probe.reset()
                 window["t0"] = (time.monotonic(), time.process_time(), _threads())
                 window["sent0"] = sum(_sent(s) for s in subs)
                 await anyio.sleep(args.seconds)
                 window["t1"] = (time.monotonic(), time.process_time(), _threads())
+                window["parts"] = (dict(probe.seconds), dict(probe.calls))
                 window["sent1"] = sum(_sent(s) for s in subs)
 
             async with anyio.create_task_group() as tg:
@@ -273,8 +321,13 @@ class DvrWrite:
         loop = th1.get(main, (0, 0))[0] - th0.get(main, (0, 0))[0]
         total = sum(v[0] - th0.get(t, (0, 0))[0] for t, v in th1.items())
         switches = sum(v[1] - th0.get(t, (0, 0))[1] for t, v in th1.items())
+        probe.seconds.clear()  # what the window summed (not the recorders' last flushes)
+        probe.seconds.update(window["parts"][0])
+        probe.calls.clear()
+        probe.calls.update(window["parts"][1])
         return {
             "n": n,
+            "wall": wall,
             "mbs": data / wall / 1e6,
             "cpu_pct": cpu / wall * 100,
             "cpu_per_gb": cpu / (data / 1e9),

@@ -33,6 +33,11 @@ _TARGET = re.compile(r"^#EXT-X-TARGETDURATION:(\d+)$", re.MULTILINE)
 HLS_SEGMENT_COUNT = 4
 """The server's ``hls.segment_count`` (its default; the scenario does not set it)."""
 _LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)\r\n", re.IGNORECASE)
+ASYNCIO_READERS_AFTER = 1.5
+"""Seconds after the first asyncio publisher that the readers start (ffmpeg publishers:
+once every stream is on the server)."""
+READERS_START = 1.5
+"""Seconds the readers are given for their first requests (each starts its stream's HLS)."""
 
 
 class RtmpHls(Rtmp):
@@ -63,39 +68,58 @@ class RtmpHls(Rtmp):
 
     def warmup(self, args: argparse.Namespace, n: int) -> float:
         """Until every stream's HLS holds its whole window of segments (the server's
-        ``segment_count`` of 4, one more for late clients, the one being cut): the
-        window measures what watching costs from then on, as on a server that has run
-        for a while. Before that each HLS fills its segments' memory for the first time
-        (fresh pages from the kernel, a one-off per start that made the 20 s window read
-        10-20 % more); ``--warmup 7`` measures as before (with 2 s segments)."""
+        ``segment_count`` of 4, one more for late clients, the one being cut), counted
+        from when the readers start (:data:`READERS_START` s for their first requests,
+        then :meth:`fill` s): the window measures what watching costs from then on, as on
+        a server that has run for a while. Before that each HLS cuts its first segment
+        and fills its segments' memory for the first time (fresh pages from the kernel, a
+        one-off per start). ffmpeg publishers take 10-15 s to appear at N = 30 and the
+        readers wait for them, so the window is counted from the readers, not from the
+        first publisher (it was, and with ffmpeg it opened about when the HLS started).
+        With ``--no-players`` the window opens at the same point of the publishers' life.
+        ``--warmup S`` opens it S s after the first publisher, as before."""
         if args.warmup is not None:
             return args.warmup
-        return 3.0 + (HLS_SEGMENT_COUNT + 2) * args.segment_duration
+        readers = getattr(self, "readers_after", None)
+        if readers is None:  # before the clients start (prepare): the asyncio figure
+            readers = ASYNCIO_READERS_AFTER
+        return readers + READERS_START + self.fill(args)
+
+    @staticmethod
+    def fill(args: argparse.Namespace) -> float:
+        """Seconds an HLS takes to hold its whole window: ``segment_count`` + 2 segments."""
+        return (HLS_SEGMENT_COUNT + 2) * args.segment_duration
 
     async def start_clients(self, run: Run) -> None:
         """Publishers (asyncio by default, ffmpeg with ``--client ffmpeg``); HLS readers
-        once the streams exist."""
+        once the streams exist (with ``--no-players``, the same wait and no readers)."""
         self.ages: list[float] = []
+        started = time.monotonic()
+        self.readers_after = None
         await self.start_publishers(run)
+        if run.args.client == "ffmpeg":  # ffmpeg processes take a while to start
+            await published(run, PUBLISH_TIMEOUT + 0.1 * run.n)
+        else:
+            await asyncio.sleep(ASYNCIO_READERS_AFTER)
+        self.readers_after = time.monotonic() - started
         if not run.args.no_players:
-            if run.args.client == "ffmpeg":  # ffmpeg processes take a while to start
-                await published(run, PUBLISH_TIMEOUT + 0.1 * run.n)
-            else:
-                await asyncio.sleep(1.5)
             for i in range(run.n):
                 run.spawn(i, self.player(run, i), reader=True)
 
     def notes(self, run: Run, window: float) -> str:
         """What the readers received and how old the newest picture was."""
+        # the harness opens the window at the warm-up, or once the clients started
+        opened = max(self.warmup(run.args, run.n) - (self.readers_after or 0.0), 0.0)
         if run.args.no_players:
-            return "no HLS readers"
+            return f"no HLS readers; window from {opened:.1f} s after the streams were up"
         read = run.counted("played") * 8 / 1e6 / window
         if not self.ages:
             return f"HLS readers read {read:.1f} Mbit/s; no segment seen"
         mean, worst = statistics.fmean(self.ages), max(self.ages)
         target = 3 * run.args.segment_duration
         return (f"HLS readers read {read:.1f} Mbit/s; newest picture {mean:.2f} s old when "
-                f"listed (max {worst:.2f} s; goal ≤ {target:g} s)")  # fmt: skip
+                f"listed (max {worst:.2f} s; goal ≤ {target:g} s); window from {opened:.1f} s "
+                "after the readers started")  # fmt: skip
 
     async def player(self, run: Run, i: int) -> None:
         """Read stream ``i`` over HLS like a player until cancelled at the stop."""

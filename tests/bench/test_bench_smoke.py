@@ -266,6 +266,28 @@ def test_dvr_write_mux_tiny_run(
     assert "| 2 |" in capsys.readouterr().out
 
 
+def test_dvr_write_parts_and_gather(
+    cache: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--parts`` splits the path's CPU by part (the muxing and the file writes are never
+    free; the parts of the writer thread add up to it); ``--gather`` sets the tick; the
+    wrapped functions are put back afterwards."""
+    from headwater.media.segmenter import Segmenter
+    from headwater_dvr import writer
+
+    feed_many, write_all = Segmenter.feed_many, writer.write_all
+    args = ["--publishers", "2", "--seconds", "1.5", "--warmup", "0.5", "--mux", "--parts"]
+    extra = ["--gather", "0.2", "--segment-duration", "1", "--dir", str(tmp_path),
+             "--cache-dir", str(cache)]  # fmt: skip
+    (row,) = run("dvr_write", [*args, *extra])
+    parts = row["parts"]
+    assert 1.0 < row["archive_ratio"] < 1.1
+    assert parts["mux"] > 0 and parts["write"] > 0 and parts["recorders"] >= 0
+    assert parts["writer"] >= parts["write"] + parts["create"] + parts["index"]
+    assert "CPU by part" in capsys.readouterr().out
+    assert (Segmenter.feed_many, writer.write_all) == (feed_many, write_all)
+
+
 @pytest.mark.parametrize("client", ["asyncio", "ffmpeg"])
 def test_rtmp_hls_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str], client: str) -> None:
     """Either kind of publisher, read over HLS (``--client ffmpeg`` once crashed here)."""
@@ -276,6 +298,19 @@ def test_rtmp_hls_tiny_run(cache: Path, capsys: pytest.CaptureFixture[str], clie
     notes = row.cells()[-1]
     read = re.search(r"HLS readers read ([\d.]+) Mbit/s", notes)
     assert read and float(read[1]) > 0, notes
+
+
+def test_rtmp_hls_warmup_counts_from_the_readers() -> None:
+    """The window opens once every HLS holds its whole window of segments, counted from
+    when the readers started (ffmpeg publishers may take longer than the warm-up to
+    appear); ``--warmup`` still counts from the first publisher."""
+    scenario = type(load("rtmp_hls"))()  # a fresh one: the module's has run before
+    args = parser_for("rtmp_hls").parse_args(["--segment-duration", "2"])
+    assert scenario.warmup(args, 30) == pytest.approx(1.5 + 1.5 + 6 * 2)  # before the clients
+    scenario.readers_after = 14.0
+    assert scenario.warmup(args, 30) == pytest.approx(14.0 + 1.5 + 6 * 2)
+    args = parser_for("rtmp_hls").parse_args(["--warmup", "7"])
+    assert scenario.warmup(args, 30) == 7
 
 
 def test_hls_serve_tiny_run(capsys: pytest.CaptureFixture[str]) -> None:

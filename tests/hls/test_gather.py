@@ -4,12 +4,16 @@ segments it keeps in the pieces it cut them in, sent piece by piece."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+import anyio
 import pytest
 from test_hls_window import AUDIO, VIDEO, S, av, window
 
 from headwater.media.frames import Frame
 from headwater.media.mpegts import TSReader
-from headwater_hls.live import GATHER_SECONDS, LONG_GATHER_SECONDS, gather_pause
+from headwater_hls.live import GATHER_SECONDS, LONG_GATHER_SECONDS, LiveHLS, gather_pause
 from headwater_hls.replies import Reply, send_reply
 from headwater_hls.window import MAX_CHUNKS
 
@@ -87,9 +91,8 @@ def test_a_segment_keeps_the_pieces_it_was_cut_in() -> None:
     w.start_publication([VIDEO, AUDIO], 0.0, 0)
     for first in range(0, len(frames), 10):  # batches of 10 frames
         w.feed_many(frames[first : first + 10])
-    first_segment, *later = list(w.segments)
-    assert len(first_segment.chunks) == 1  # cut frame by frame: joined
-    assert later and all(1 < len(s.chunks) <= MAX_CHUNKS for s in later)
+    # the first segment too (it was cut frame by frame until it closed, then joined)
+    assert len(w.segments) > 1 and all(1 < len(s.chunks) <= MAX_CHUNKS for s in w.segments)
     for s in w.segments:
         assert s.size == len(s.data) == sum(len(c) for c in s.chunks)
     frame_by_frame = window(target=2.0, audio_pes_bytes=0)
@@ -153,3 +156,47 @@ async def test_a_reply_in_pieces_is_sent_piece_by_piece() -> None:
     await send_reply(send, Reply(200, [], b"whole"))
     assert sent[0]["headers"][0] == (b"content-length", b"5")
     assert [m["body"] for m in sent[1:]] == [b"whole"]
+
+
+def _live() -> LiveHLS:
+    """A LiveHLS for its pause alone (no server, window or task needed)."""
+    return LiveHLS.__new__(LiveHLS)
+
+
+@pytest.mark.anyio
+async def test_a_pause_ends_on_its_own() -> None:
+    live = _live()
+    live._pause = None
+    started = time.monotonic()
+    await live._gather(0.05)
+    assert 0.04 <= time.monotonic() - started < 5
+    assert live._pause is None
+
+
+@pytest.mark.anyio
+async def test_end_pause_ends_a_long_pause_at_once() -> None:
+    live = _live()
+    live._pause = None
+    live.end_pause()  # no pause under way: nothing to do
+    started = time.monotonic()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(live._gather, 60.0)
+        await anyio.sleep(0.05)
+        assert live._pause is not None
+        live.end_pause()
+    assert time.monotonic() - started < 5
+    assert live._pause is None
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_pause_leaves_no_timer() -> None:
+    live = _live()
+    live._pause = None
+    loop = asyncio.get_running_loop()
+    with anyio.move_on_after(0.05) as scope:
+        await live._gather(60.0)
+    assert scope.cancelled_caught
+    assert live._pause is None
+    timers = getattr(loop, "_scheduled", None)  # asyncio's loop (uvloop keeps its own)
+    if timers is not None:
+        assert not [t for t in timers if not t.cancelled() and t.when() > loop.time() + 30]

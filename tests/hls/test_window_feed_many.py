@@ -3,10 +3,15 @@ the segments and parts they hold when fed frame by frame."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_hls_window import AUDIO, T0, VIDEO, av
 
 from headwater.media.frames import Frame
+from headwater.media.segmenter import Segmenter
 from headwater_hls.part_window import PartWindow
 from headwater_hls.tracks import SelectedWindow, TrackSelection
 from headwater_hls.window import SegmentWindow
@@ -80,3 +85,52 @@ def test_selected_and_low_latency_windows_in_batches() -> None:
         results.append((_segments(inner), parts.media_playlist()))
     assert results[0] == results[1]
     assert results[0][0], "audio-only segments were cut"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    gop=st.sampled_from([0.4, 1.0, 2.0, 3.2]),
+    skip=st.integers(0, 30),
+    cuts=st.lists(st.integers(1, 400), max_size=12),
+    jump=st.sampled_from([None, -5 * 90000, 20 * 90000]),
+    jump_at=st.integers(0, 200),
+)
+def test_the_start_in_batches_equals_frame_by_frame(gop, skip, cuts, jump, jump_at) -> None:
+    """A live start: frames from any point of the stream (non-key ones first, dropped),
+    the first segment closed at the next keyframe in whichever batch holds it, a
+    timestamp jump anywhere; the batches hold what frame by frame holds, byte for byte."""
+    frames = av(8, gop)[skip:]
+    if jump is not None and jump_at < len(frames):
+        frames = frames[:jump_at] + [
+            Frame(f.track, f.pts + jump, f.dts + jump, f.keyframe, nalus=f.nalus, data=f.data)
+            for f in frames[jump_at:]
+        ]
+    bounds = sorted({0, len(frames), *(c % (len(frames) + 1) for c in cuts)})
+    one, many = _segment_window(), _segment_window()
+    for w in (one, many):
+        w.start_publication([VIDEO, AUDIO], T0, frames[0].dts)
+    closed_one = [one.feed(f) is not None for f in frames]
+    closed_many = [many.feed_many(frames[a:b]) for a, b in pairwise(bounds)]
+    assert any(closed_one) == any(closed_many)
+    assert _segments(one) == _segments(many)
+    one.end_publication()
+    many.end_publication()
+    assert _segments(one) == _segments(many)
+
+
+def test_the_start_is_muxed_in_batches(monkeypatch) -> None:
+    """The frames of the first segment go through the batch muxer too (not frame by frame)."""
+    frames = av(9, 2)[5:]  # from the middle of a group of pictures: keyframes at 2, 4, 6, 8 s
+    keys = [i for i, f in enumerate(frames) if f.keyframe and f.track is VIDEO]
+
+    def one_by_one(self, frame):
+        raise AssertionError("Segmenter.feed called")
+
+    monkeypatch.setattr(Segmenter, "feed", one_by_one)
+    w = _segment_window()
+    w.start_publication([VIDEO, AUDIO], T0, frames[0].dts)
+    backlog = keys[1] + 5  # the first keyframe, its group and the next keyframe
+    assert w.feed_many(frames[:backlog]) is True
+    for first in range(backlog, len(frames), 10):
+        w.feed_many(frames[first : first + 10])
+    assert [s.duration for s in w.segments][:3] == [2.0, 2.0, 2.0]

@@ -77,3 +77,27 @@ def test_bounds_cut_exactly_what_split_cuts(data: bytes, a: int, b: int) -> None
 @pytest.mark.parametrize(("data", "nalus"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bounds_table(data: bytes, nalus: list[bytes]) -> None:
     assert cut_units(data, annexb_bounds(data)) == tuple(nalus)
+
+
+# long slices (video access units); fillers keep start codes rare
+LONG = st.lists(
+    st.sampled_from([*TOKENS, bytes(range(2, 250)), b"\x00\x00\x03\x01"]), max_size=200
+).map(b"".join)
+
+
+@given(LONG, st.integers(0, 2000), st.integers(0, 50_000))
+def test_long_slices_split_at_every_prefix(data: bytes, a: int, b: int) -> None:
+    """Long windows (video access units) split as a byte-by-byte reference splits them,
+    in ``bytes`` and in a ``bytearray``."""
+    start, end = min(a, len(data)), min(max(a, b), len(data))
+    expected = _reference(data[start:end])
+    assert split_annexb(data, start, end) == expected
+    assert list(cut_units(bytearray(data), annexb_bounds(bytearray(data), start, end))) == expected
+
+
+def test_an_access_unit_splits_at_its_start_codes_only() -> None:
+    """A real-sized access unit (AUD, SEI, a slice with emulation prevention bytes and a
+    ``00 01`` that is no start code) splits into its three units."""
+    body = bytes(range(1, 256)) * 20 + b"\x00\x00\x03\x00\x01\x00\x01\x05" + bytes(range(7, 99))
+    au = join_annexb([b"\x09\xf0", b"\x06\x05\x10", b"\x41" + body]) + b"\x00\x00"
+    assert split_annexb(au) == _reference(au) == [b"\x09\xf0", b"\x06\x05\x10", b"\x41" + body]

@@ -148,6 +148,27 @@ def test_pcr_only_packets_and_stuffing(ts_clip) -> None:
         assert_same(data, chunks)
 
 
+@pytest.mark.parametrize("flags", [None, 0x00, 0x90, 0x10])
+@pytest.mark.parametrize("aflen", [0, 1, 7, 181, 182, 183, 184, 255])
+def test_adaptation_fields_on_pes_packets(ts_clip, aflen, flags) -> None:
+    """PES packets with an adaptation field take the reader's short way (a payload start
+    or a stuffed end with the expected counter); a bad length must still go the long way.
+    Every other such packet of the stream gets ``aflen`` and, unless None, the flags
+    byte (discontinuity, PCR) — the PCR read from whatever bytes follow."""
+    packets = _packets(ts_clip("h264", "aac"))
+    seen = 0
+    for i, p in enumerate(packets):
+        if p[3] & 0x30 == 0x30 and (p[1] << 8 | p[2]) & 0x1FFF not in (0, 0x11, 0x1000):
+            seen += 1
+            if seen % 2:
+                flag = p[5:6] if flags is None else bytes((flags,))
+                packets[i] = p[:4] + bytes((aflen,)) + flag + p[6:]
+    assert seen > 4
+    data = b"".join(packets)
+    for chunks in (None, [29000], [1316]):
+        assert_same(data, chunks)
+
+
 def test_garbage_between_and_instead(ts_clip) -> None:
     rng = random.Random(7)
     packets = _packets(ts_clip("h264", "aac"))

@@ -21,8 +21,10 @@ def split_annexb(data: bytes, start: int = 0, end: int | None = None) -> list[by
     Leading bytes before the first start code are ignored; both 3- and 4-byte start codes
     are accepted. The start codes are found by one ``re`` scan (a literal pattern: C,
     about twice the speed of ``bytes.find`` from start code to start code on video
-    slices), never per byte in Python. ``start`` and ``end`` split ``data[start:end]``
-    without copying it first (a PES payload in its PES).
+    slices, though callgrind counts 5 instructions a byte for it against 3 for ``find``;
+    numpy's byte compares and ``flatnonzero`` were slower too), never per byte in Python.
+    ``start`` and ``end`` split ``data[start:end]`` without copying it first (a PES
+    payload in its PES).
     """
     bounds = annexb_bounds(data, start, end)
     return [data[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2)]

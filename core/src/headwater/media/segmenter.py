@@ -186,17 +186,21 @@ class Segmenter:
         target = self.target
         last_dts = self._last_dts
         last_step = self._last_step
+        add_key, add = keys.append, plan.append
+        video_kind = MediaKind.VIDEO
+        current = self.current
+        start = current.start if current is not None else 0
+        has_video = self.has_video
         for frame in frames:
             track = frame.track
-            video = track.kind is MediaKind.VIDEO
-            if video and not self.has_video:
-                self.has_video = True
+            video = track.kind is video_kind
+            if video and not has_video:
+                has_video = self.has_video = True
                 self.skipped += len(self._held)
                 self._held.clear()
-            current = self.current
             dts = frame.dts
             if current is None:  # before the first segment: as _first
-                if self.has_video:
+                if has_video:
                     if not (video and frame.keyframe):
                         self.skipped += 1
                         continue
@@ -208,12 +212,13 @@ class Segmenter:
                         continue
                     firsts = held
                     self._held = []
-                opened = self._open(firsts[0].dts)
-                marks.append((len(plan), None, opened))
+                current = self._open(firsts[0].dts)
+                start = current.start
+                marks.append((len(plan), None, current))
                 for f in firsts:
                     if self._account(f):
-                        keys.append(len(plan))
-                    plan.append(f)
+                        add_key(len(plan))
+                    add(f)
                 continue
             tid = track.id
             last = last_dts.get(tid)
@@ -224,25 +229,22 @@ class Segmenter:
                         self._jumped_end = self._end()
                 elif step:
                     last_step[tid] = step
-            if (frame.keyframe and video if self.has_video else True) and (
-                self._jumped_end is not None or dts - current.start >= target
-            ):  # as _cut
+            last_dts[tid] = dts
+            if frame.keyframe and video:
+                add_key(len(plan))
+                cuts = True
+            else:
+                cuts = not has_video  # an audio-only stream is cut at any frame
+            if cuts and (dts - start >= target or self._jumped_end is not None):  # as _cut
                 jumped_end = self._jumped_end
-                current.duration = max(
-                    (dts if jumped_end is None else jumped_end) - current.start, 0
-                )
+                current.duration = max((dts if jumped_end is None else jumped_end) - start, 0)
                 opened = self._open(dts)
                 opened.discontinuity = jumped_end is not None
                 self._jumped_end = None
                 marks.append((len(plan), current, opened))
-                if self._account(frame):
-                    keys.append(len(plan))
-                plan.append(frame)
-                continue
-            last_dts[tid] = dts
-            if video and frame.keyframe:
-                keys.append(len(plan))
-            plan.append(frame)
+                current = opened
+                start = dts
+            add(frame)
         if not plan:
             return []
         data, begins, starts = self.writer.write_batch(plan, {m[0] for m in marks}, arena)

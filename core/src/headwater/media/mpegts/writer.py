@@ -37,6 +37,7 @@ carries fewer, fuller packets.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -87,7 +88,8 @@ class _Out:
         self.last = tuple(header(pid, cc, adaptation=True) for cc in range(16))
         self.block = packet_block.PacketBlock(pid) if packet_block.AVAILABLE else None
         self.runs = b"".join(self.cont) * 16
-        """Continuation headers with counters 0, 1, ... 15, 0, ... (see :meth:`run`)."""
+        """Continuation headers with counters 0, 1, ... 15, 0, ...: the headers of a run of
+        continuation packets are a slice of it (:meth:`grow` makes it longer)."""
         self.track = track
         self.es = ElementaryStream(0, pid)
         self.stream_id = 0
@@ -99,13 +101,10 @@ class _Out:
         self.video = False
         self.retrack(track)
 
-    def run(self, cc: int, count: int) -> bytes:
-        """The headers of ``count`` continuation packets, counters from ``cc`` (mod 16)."""
-        start = (cc & 15) * 4
-        end = start + count * 4
-        if end > len(self.runs):  # a longer PES than any before: grow the table
-            self.runs = b"".join(self.cont) * (end // 64 + 2)
-        return self.runs[start:end]
+    def grow(self, end: int) -> bytes:
+        """Make :attr:`runs` at least ``end`` bytes long (a longer PES than any before)."""
+        self.runs = b"".join(self.cont) * (end // 64 + 2)
+        return self.runs
 
     def retrack(self, track: Track) -> bool:
         """Adopt a (possibly new) Track object; True when the PMT entry changes."""
@@ -305,10 +304,14 @@ class TSWriter:
             begins.append,
             starts.append,
         )
-        video_parts, pes_header, rai = elementary.video_parts, build_pes_header, _AF_RANDOM_ACCESS
-        groups = self._audio_groups(frames, psi_before) if self._audio_pes_bytes else None
-        for i, frame in enumerate(frames):
-            if groups is not None and groups[i] is MEMBER and not self._psi_due:
+        video_parts = elementary.video_parts
+        plan = self._audio_groups(frames, psi_before) if self._audio_pes_bytes else _NO_GROUPS
+        # the PSI state as locals (written back at the end): looked at for every frame
+        due = self._psi_due
+        last = self._last_psi
+        pcr_pid = self._pcr_pid
+        for i, (frame, group) in enumerate(zip(frames, plan, strict=False)):  # plan may be endless
+            if group is MEMBER and not due:
                 add_begin(rows * 188)  # its bytes went out with the group's first frame
                 add_start(rows * 188)
                 continue
@@ -316,18 +319,15 @@ class TSWriter:
             out = outs.get(track.id)
             if out is None or out.track is not track:
                 out = self._out_for(track, out)
+                due = self._psi_due
+                pcr_pid = self._pcr_pid
             add_begin(rows * 188)
             dts = frame.dts
             key = frame.keyframe
-            pcr_pid = out.pid == self._pcr_pid
-            last = self._last_psi
-            if (
-                self._psi_due
-                or last is None
-                or (key and out.video)
-                or (pcr_pid and dts - last >= interval)
-            ):
-                self._last_psi = dts
+            on_pcr = out.pid == pcr_pid
+            if due or last is None or (key and out.video) or (on_pcr and dts - last >= interval):
+                last = dts
+                due = False
                 add_start(rows * 188)
                 psi_heads, psi_body, count = _split_packets(self.psi())
                 add_head(psi_heads)
@@ -345,38 +345,21 @@ class TSWriter:
             if nal is not None:  # H.264/H.265: PES_packet_length 0 (2.4.3.7)
                 parts = video_parts(frame, nal)
                 size = sum(map(len, parts))
-                sized = sid != STREAM_ID_VIDEO
-                head = pes_header(sid, frame.pts, dts, size if sized else 0, sized=sized)
-                parts[0] = head
-                size += len(head)
+                length = _UNSIZED if sid == STREAM_ID_VIDEO else size
             elif out.aac is not None:
-                group = groups[i] if groups is not None else None
                 if group is None:
                     data = frame.data
                     size = len(data)
                     adts = out.adts.get(size)
                     if adts is None:
                         adts = out.adts[size] = adts_header(out.aac, size)
-                    head = pes_header(sid, frame.pts, dts, size + 7, sized=True)
-                    parts = [head, adts, data]
-                    size += 7 + len(head)
+                    parts = [b"", adts, data]
+                    size += 7
                 elif group is MEMBER:  # as above, after the PSI a new track made due
                     continue
-                else:
-                    parts = [b""]
-                    size = 0
-                    cache = out.adts
-                    for member in group:
-                        data = member.data
-                        n = len(data)
-                        adts = cache.get(n)
-                        if adts is None:
-                            adts = cache[n] = adts_header(out.aac, n)
-                        parts += (adts, data)
-                        size += n + 7
-                    head = pes_header(sid, frame.pts, dts, size, sized=True)
-                    parts[0] = head
-                    size += len(head)
+                else:  # the PES of this frame and those after it (planned)
+                    parts, size = group
+                length = size
             elif sid == 0:  # sections (SCTE-35) go out as they are
                 data, out.cc = section_packets(out.pid, bytes(frame.data), out.cc)
                 psi_heads, psi_body, count = _split_packets(data)
@@ -386,35 +369,79 @@ class TSWriter:
                 continue
             else:
                 es = elementary.encode(frame, out.aac)
-                video = sid == STREAM_ID_VIDEO
-                head = pes_header(sid, frame.pts, dts, len(es), sized=not video)
-                parts = [head, es]
-                size = len(head) + len(es)
-            if pcr_pid:  # adaptation field length 7, flags, PCR base (extension 0)
-                base = (dts - pcr_delay) % PCR_WRAP
-                flags = AF_PCR | AF_RANDOM_ACCESS if key else AF_PCR
-                af = ((0x07 << 56) | (flags << 48) | (base << 15) | 0x7E00).to_bytes(8, "big")
+                parts = [b"", es]
+                size = len(es)
+                length = _UNSIZED if sid == STREAM_ID_VIDEO else size
+            # the PES header (2.4.3.7) and the adaptation field before it as one integer
+            # (the same bytes as build_pes_header and the per-frame path's fields)
+            pts = frame.pts
+            t = pts % PCR_WRAP
+            value = ((t >> 30) << 33) | (((t >> 15) & 0x7FFF) << 17) | ((t & 0x7FFF) << 1)
+            if dts == pts:
+                length += 8
+                if not 0 <= length <= 0xFFFF:  # unsized (video), or too long: 0
+                    length = 0
+                value |= _PTS_ONLY | (sid << 80) | (length << 64)
+                head = 14
             else:
-                af = rai if key else b""
+                t = dts % PCR_WRAP
+                length += 13
+                if not 0 <= length <= 0xFFFF:
+                    length = 0
+                value = (
+                    ((value | _PTS_DTS_MARK) << 40)
+                    | _PTS_DTS
+                    | (sid << 120)
+                    | (length << 104)
+                    | ((t >> 30) << 33)
+                    | (((t >> 15) & 0x7FFF) << 17)
+                    | ((t & 0x7FFF) << 1)
+                )
+                head = 19
+            if on_pcr:  # adaptation field length 7, flags, PCR base (extension 0)
+                t = (dts - pcr_delay) % PCR_WRAP
+                flags = AF_PCR | AF_RANDOM_ACCESS if key else AF_PCR
+                af = (0x07 << 56) | (flags << 48) | (t << 15) | 0x7E00
+                af_size = 8
+            elif key:
+                af = _AF_RANDOM_ACCESS_VALUE
+                af_size = 2
+            else:
+                af_size = 0
             cc = out.cc
-            room = 184 - len(af)
-            if size <= room:  # one packet; the adaptation field takes any stuffing
-                if size < room:
-                    fill = room - size
-                    af = _STUFFED_RAI[fill] if af is rai else _stuff_af(af, fill)
-                add_head((out.first_af if af else out.first)[cc])
-                add_body(af)
+            size += head + af_size  # the PES and its adaptation field: what the packets hold
+            if size <= 184:  # one packet; the adaptation field takes any stuffing
+                fill = 184 - size
+                if not fill:
+                    if af_size:
+                        value |= af << (head * 8)
+                    parts[0] = value.to_bytes(head + af_size, "big")
+                elif af_size:
+                    af += fill << (af_size * 8 - 8)  # its length byte; 0xFF after the flags
+                    parts[0] = b"".join(
+                        (af.to_bytes(af_size, "big"), _FF[fill], value.to_bytes(head, "big"))
+                    )
+                else:
+                    parts[0] = _STUFFING[fill] + value.to_bytes(head, "big")
+                add_head((out.first_af if af_size or fill else out.first)[cc])
                 body += parts
                 out.cc = (cc + 1) & 15
                 rows += 1
                 continue
-            rest = size - room
-            middle, rem = divmod(rest, 184)
-            add_head((out.first_af if af else out.first)[cc])
-            if middle:
-                add_head(out.run(cc + 1, middle))
-            if af:
-                add_body(af)
+            if af_size:
+                parts[0] = ((af << (head * 8)) | value).to_bytes(head + af_size, "big")
+                add_head(out.first_af[cc])
+            else:
+                parts[0] = value.to_bytes(head, "big")
+                add_head(out.first[cc])
+            middle, rem = divmod(size - 184, 184)
+            if middle:  # continuation headers, counters from cc + 1 (a slice of a table)
+                start = ((cc + 1) & 15) * 4
+                end = start + middle * 4
+                runs = out.runs
+                if end > len(runs):
+                    runs = out.grow(end)
+                add_head(runs[start:end])
             if rem:  # the last packet: stuffing, then the last ``rem`` bytes
                 tail = parts[-1]
                 cut = len(tail) - rem
@@ -436,6 +463,7 @@ class TSWriter:
                 body += parts
                 out.cc = (cc + middle + 1) & 15
                 rows += middle + 1
+        self._last_psi = last
         if not rows:
             return b"", begins, starts
         if arena is None:
@@ -452,12 +480,12 @@ class TSWriter:
         """Which AAC frames of a batch share a PES (:func:`plan_audio_groups`), given the
         outputs whose frames may be grouped: AAC, not on the PCR PID."""
         pcr_pid = self._pcr_pid
-        rates = {
-            id(o.track): o.aac.sample_rate
+        tracks = {
+            id(o.track): (o.aac.sample_rate, o.adts, o.aac)
             for o in self._out.values()
             if o.aac is not None and o.pid != pcr_pid
         }
-        return plan_audio_groups(frames, rates, self._audio_pes_bytes, psi_before)
+        return plan_audio_groups(frames, tracks, self._audio_pes_bytes, psi_before)
 
     def _write_each(
         self, frames: Sequence[Frame], psi_before: Collection[int]
@@ -556,6 +584,24 @@ def _split_packets(packets: bytes) -> tuple[bytes, bytes, int]:
     rest = b"".join(packets[pos + 4 : pos + 188] for pos in range(0, count * 188, 188))
     return heads, rest, count
 
+
+_NO_GROUPS = itertools.repeat(None)
+"""The audio plan of a writer that gives every frame its own PES."""
+_UNSIZED = -0x10000
+"""A PES_packet_length that comes out 0 (video: unbounded, 2.4.3.7)."""
+_FF = tuple(b"\xff" * n for n in range(184))
+"""Stuffing bytes by count."""
+_AF_RANDOM_ACCESS_VALUE = 0x0140
+"""The adaptation field :data:`_AF_RANDOM_ACCESS` as an integer."""
+_MARKERS = 0x100010001
+"""The three marker bits of a 5-byte timestamp field."""
+_PTS_ONLY = (0x000001 << 88) | (0x808005 << 40) | (0b0010 << 36) | _MARKERS
+"""Start code prefix; '10', PTS flag, header data length 5; PTS prefix '0010', markers."""
+_PTS_DTS_MARK = (0b0011 << 36) | _MARKERS
+"""The PTS field's prefix when a DTS follows ('0011') and its markers."""
+_PTS_DTS = (0x000001 << 128) | (0x80C00A << 80) | (0b0001 << 36) | _MARKERS
+"""Start code prefix; '10', PTS and DTS flags, header data length 10; the DTS field's
+prefix ('0001') and markers."""
 
 _PAT_START = b"\x40\x00"
 """Bytes 1-2 of a TS packet starting a section on PID 0 (the PAT)."""
