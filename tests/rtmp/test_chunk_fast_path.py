@@ -6,7 +6,8 @@ so the chunk-by-chunk code is the oracle: the same wire fed whole, in random spl
 byte by byte must give the same messages, the same error (or none), the same chunk size and
 the same bytes held. Wires are made by :class:`ChunkWriter` with chunks of different chunk
 streams interleaved at random, Set Chunk Size and Abort among them, extended timestamps,
-and random bytes flipped.
+and random bytes flipped. Reads are also fed as the connection feeds them: views of one
+reused buffer, overwritten after each read (the messages must not change).
 """
 
 from __future__ import annotations
@@ -55,23 +56,42 @@ def _wire(messages: list[tuple[int, int, int, int, bytes]], chunk_size: int, see
     return b"".join(out)
 
 
-def _run(wire: bytes, step: int) -> tuple[list[tuple], str | None, int, int]:
+def _run(wire: bytes, step: int, view: bool = False) -> tuple[list[tuple], str | None, int, int]:
+    """Feed ``wire`` in ``step``-byte reads; with ``view``, as the connection does: each read
+    a view of one reused buffer, overwritten once the reader has returned."""
     reader = ChunkReader(max_message_size=1 << 16, max_buffered=3 << 16)
     got: list[m.Message] = []
     error = None
+    shared = bytearray(max(step, 1))
     try:
         for i in range(0, len(wire), step):
-            got.extend(reader.feed(wire[i : i + step]))
+            piece = wire[i : i + step]
+            if view:
+                shared[: len(piece)] = piece
+                try:
+                    got.extend(reader.feed(memoryview(shared)[: len(piece)]))
+                finally:
+                    shared[:] = b"\xee" * len(shared)  # what the reader kept must not change
+            else:
+                got.extend(reader.feed(piece))
     except ChunkError as exc:
         error = str(exc)
-    key = [(x.csid, x.type_id, x.stream_id, x.timestamp, bytes(x.payload)) for x in got]
+    assert all(type(x.payload) is bytes for x in got)
+    key = [(x.csid, x.type_id, x.stream_id, x.timestamp, x.payload) for x in got]
     return key, error, reader.chunk_size, reader.buffered if error is None else -1
 
 
 def _same_as_byte_by_byte(wire: bytes) -> None:
     oracle = _run(wire, 1)
-    for step in (len(wire) or 1, 1000, 4097):
-        got = _run(wire, step)
+    for step, view in (
+        (len(wire) or 1, False),
+        (1000, False),
+        (4097, False),
+        (len(wire) or 1, True),
+        (1000, True),
+        (1, True),
+    ):
+        got = _run(wire, step, view)
         if oracle[1] is None:
             assert got == oracle
         else:  # messages completed before the error may stop at a read boundary

@@ -8,12 +8,14 @@ the same type numbers, so both directions delegate to :mod:`headwater.media.flv`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from headwater.media.flv import FlvDemuxer, FlvMuxer, FlvTag
 from headwater.media.frames import Frame
 from headwater_rtmp.wire import amf3
 from headwater_rtmp.wire.messages import AUDIO, VIDEO, Message
+from headwater_rtmp.wire.outbox import Outbox
 
 
 class PublishAdapter:
@@ -21,6 +23,10 @@ class PublishAdapter:
 
     def __init__(self) -> None:
         self.demuxer = FlvDemuxer(amf3=amf3.decode_at)
+        self.video = self.demuxer.video
+        """Frames of one video message: ``video(timestamp, payload)``, :meth:`frames` inlined."""
+        self.audio = self.demuxer.audio
+        """Frames of one audio message: ``audio(timestamp, payload)``."""
 
     def frames(self, msg: Message) -> list[Frame]:
         """The frames of one audio or video message (none for a sequence header)."""
@@ -40,6 +46,12 @@ class PlayAdapter:
     def messages(self, frame: Frame) -> list[FlvTag]:
         """Messages for one frame: a sequence header when the track is new, then the frame."""
         return self.muxer.frame(frame)
+
+    def send(self, frames: Iterable[Frame], outbox: Outbox, stream_id: int) -> None:
+        """Queue the messages of several frames on ``outbox`` (a player's turn): the same
+        bytes as :meth:`messages` and :meth:`Outbox.media` for each frame, in two passes
+        (the muxer's, then the chunk writer's) instead of a call chain per message."""
+        outbox.media_many(stream_id, self.muxer.bodies(frames))
 
     @staticmethod
     def metadata_for(metadata: dict[str, Any]) -> dict[str, Any]:

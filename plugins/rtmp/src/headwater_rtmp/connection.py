@@ -47,15 +47,13 @@ from headwater_rtmp.play_scheduler import PlayScheduler
 from headwater_rtmp.settings import RTMPSettings
 from headwater_rtmp.ticker import Ticker
 from headwater_rtmp.wire import events as ev
-from headwater_rtmp.wire.messages import Message
+from headwater_rtmp.wire.messages import AUDIO, VIDEO, Message
 from headwater_rtmp.wire.session import ServerSession
 
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
     from headwater import Publication, Server, Subscription
-    from headwater.media.flv import FlvTag
-    from headwater.media.frames import Frame
 
 log = logging.getLogger("headwater.rtmp")
 
@@ -65,9 +63,12 @@ REFUSAL_CODES = {
 }
 """Every other refusal (bad name, not found, busy, limit) reads as ``Publish.BadName``."""
 
+READ_BUFFER = 256 << 10
+"""The shared read buffer's size: the most one read takes from a socket."""
+_READ_VIEW = memoryview(bytearray(READ_BUFFER))
 SMALL_READ = 192 << 10
-"""A read shorter than this emptied the socket (asyncio reads up to 256 KiB at a time,
-uvloop 250 kB): only then is reading paused, so data already waiting is never held back."""
+"""A read shorter than this emptied the socket (reads take up to :data:`READ_BUFFER`
+bytes): only then is reading paused, so data already waiting is never held back."""
 WRITE_HIGH_WATER = 1 << 20
 """Bytes a player's transport may buffer before it pauses our writes."""
 _CONTROL_EVENTS = (ev.PublishRequested, ev.PlayRequested, ev.StreamClosed)
@@ -86,8 +87,13 @@ def watchdog_interval(server: Server, settings: RTMPSettings) -> float:
     )
 
 
-class Connection(asyncio.Protocol):
+class Connection(asyncio.BufferedProtocol):
     """One client: protocol callbacks for the data path, :meth:`run` for the control flow.
+
+    Reads land in one buffer shared by every connection of the process
+    (:meth:`get_buffer`): the chunk reader parses them in place and copies out what it
+    keeps, so a read costs no ``bytes`` object of its own (the loop's reads are serial, and
+    nothing holds a view of the buffer past :meth:`buffer_updated`).
 
     ``start(connection)`` is called when the connection is made: it runs :meth:`run` in the
     listener's task group, or returns False to turn the client away; ``done(connection)``
@@ -180,8 +186,18 @@ class Connection(asyncio.Protocol):
         )
         self.session.reader.on_evicted = self._evicted
 
-    def data_received(self, data: bytes) -> None:
-        """Feed the session; publish media frames at once; queue control events; reply."""
+    def get_buffer(self, sizehint: int) -> memoryview:
+        """Where the transport reads into: the process's shared read buffer."""
+        return _READ_VIEW
+
+    def buffer_updated(self, nbytes: int) -> None:
+        """``nbytes`` were read into the shared buffer: parse them in place."""
+        self.data_received(_READ_VIEW[:nbytes])
+
+    def data_received(self, data: bytes | memoryview) -> None:
+        """Feed the session; publish media frames at once; queue control events; reply.
+
+        ``data`` may be a view of the shared read buffer: nothing keeps it past this call."""
         self.received += len(data)
         try:
             events = self.session.receive_data(data, time.monotonic())
@@ -195,8 +211,16 @@ class Connection(asyncio.Protocol):
                             publication, adapter = entry
                             if publication.stop_reason is None:
                                 counted = publication
-                                for frame in adapter.frames(event):
-                                    publication.send(frame)
+                                kind = event.type_id  # adapter.frames(event), one call less
+                                if kind == VIDEO:
+                                    frames = adapter.video(event.timestamp, event.payload)
+                                elif kind == AUDIO:
+                                    frames = adapter.audio(event.timestamp, event.payload)
+                                else:
+                                    continue
+                                send = publication.send
+                                for frame in frames:
+                                    send(frame)
                     elif type(event) is ev.MetadataReceived:
                         entry = publishing.get(event.stream_id)
                         if entry is not None:
@@ -404,9 +428,7 @@ class Connection(asyncio.Protocol):
         finally:
             self.publishing.pop(sid, None)
 
-    async def _play_turns(
-        self, sub: Subscription, sid: int, messages: Callable[[Frame], list[FlvTag]]
-    ) -> None:
+    async def _play_turns(self, sub: Subscription, sid: int, adapter: PlayAdapter) -> None:
         """Play with turns from the listener's :class:`PlayScheduler`: the frames queued
         for the player go out in one write as soon as the publisher's read that brought
         them was fanned out, then the player rests until the listener's next
@@ -417,7 +439,8 @@ class Connection(asyncio.Protocol):
         assert scheduler is not None and ticker is not None
         loop = asyncio.get_running_loop()
         done = anyio.Event()
-        send_media = self.session.outbox.media
+        outbox = self.session.outbox
+        send = adapter.send
         drain = sub.drain
         key = (self, sid)
         resting = False
@@ -434,9 +457,7 @@ class Connection(asyncio.Protocol):
             try:
                 frames = drain()
                 if frames:
-                    for frame in frames:
-                        for tag in messages(frame):
-                            send_media(sid, tag.kind, tag.timestamp, tag.data)
+                    send(frames, outbox, sid)  # the turn's messages chunked in one pass
                     self.flush()
                     resting = True
                     ticker.at_next(key, rested)
@@ -494,18 +515,14 @@ class Connection(asyncio.Protocol):
             async with self.server.play(request) as sub:
                 self.session.accept_play(sid, adapter.metadata_for(stream.metadata))
                 self.flush()
-                send_media = self.session.outbox.media  # ServerSession.send_media, one call less
-                messages = adapter.muxer.frame  # PlayAdapter.messages, one call less
-                drain = sub.drain
                 if self._scheduler is not None:
-                    await self._play_turns(sub, sid, messages)
+                    await self._play_turns(sub, sid, adapter)
                 else:
+                    outbox = self.session.outbox
                     async for frame in sub:  # play_interval 0: each frame as it comes
-                        for tag in messages(frame):
-                            send_media(sid, tag.kind, tag.timestamp, tag.data)
-                        for more in drain():
-                            for tag in messages(more):
-                                send_media(sid, tag.kind, tag.timestamp, tag.data)
+                        frames = [frame]
+                        frames += sub.drain()
+                        adapter.send(frames, outbox, sid)
                         self.flush()
                         if self.paused_since:
                             await self._writable.wait()  # the watchdog bounds this wait

@@ -39,6 +39,8 @@ _HALF = 1 << 31
 LEGACY_AAC = 10
 _MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 _U32 = struct.Struct(">I")
+_H264 = Codec.H264
+_AAC = Codec.AAC
 
 
 def _split4(body: bytes) -> tuple[tuple[bytes, ...], bool]:
@@ -178,12 +180,18 @@ class FlvDemuxer:
 
     def video(self, timestamp: int, body: bytes) -> list[Frame]:
         """Frames of one video body at ``timestamp`` (milliseconds, 32-bit)."""
-        dts_ms = self._clock(timestamp)
+        clock = self._clock
+        last = clock._last
+        if last is not None and 0 <= timestamp - last <= _HALF:  # clock(timestamp), inlined
+            clock._last = timestamp
+            dts_ms = clock._epoch + timestamp
+        else:
+            dts_ms = clock(timestamp)
         if len(body) >= 5 and body[0] & 0x8F == LEGACY_AVC and body[1] == 1:
             # The per-frame path: legacy AVC NAL units (E.4.3.1) of a configured track.
             track = self.tracks.get(1)
             frame_type = body[0] >> 4
-            if frame_type != FRAME_COMMAND and track is not None and track.codec is Codec.H264:
+            if frame_type != FRAME_COMMAND and track is not None and track.codec is _H264:
                 cts = _U32.unpack_from(body, 1)[0] & 0xFFFFFF  # after packet type 1
                 pts = (dts_ms + ((cts ^ 0x800000) - 0x800000)) * 90
                 keyframe = frame_type == FRAME_KEY
@@ -257,11 +265,17 @@ class FlvDemuxer:
 
     def audio(self, timestamp: int, body: bytes) -> list[Frame]:
         """Frames of one audio body at ``timestamp`` (milliseconds, 32-bit)."""
-        dts = self._clock(timestamp) * 90
+        clock = self._clock
+        last = clock._last
+        if last is not None and 0 <= timestamp - last <= _HALF:  # clock(timestamp), inlined
+            clock._last = timestamp
+            dts = (clock._epoch + timestamp) * 90
+        else:
+            dts = clock(timestamp) * 90
         if len(body) >= 2 and body[0] >> 4 == LEGACY_AAC and body[1] == 1:
             # The per-frame path: a raw AAC frame (E.4.2.1) of a configured track.
             track = self.tracks.get(2)
-            if track is not None and track.codec is Codec.AAC:
+            if track is not None and track.codec is _AAC:
                 data = body[2:]
                 if type(data) is not bytes:
                     data = bytes(data)

@@ -9,6 +9,7 @@ composition offset of ``pts // 90 - dts // 90``, exact for frames that came from
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from typing import Any
 
 from headwater.media import h264, h265
@@ -105,6 +106,33 @@ class FlvMuxer:
                 return [FlvTag(VIDEO, ts, body)]
             return [FlvTag(AUDIO, ts, prefix + frame.data)]
         return self._first_frame(frame)
+
+    def bodies(self, frames: Iterable[Frame]) -> list[tuple[int, int, bytes]]:
+        """``(kind, timestamp, body)`` of the tags of several frames in order: the tags
+        :meth:`frame` gives for each, as plain tuples, in one pass (a player's turn: no
+        :class:`FlvTag` and no call per frame of a configured track)."""
+        out: list[tuple[int, int, bytes]] = []
+        append = out.append
+        ready_of = self._ready.get
+        encode = video.encode_video_frame
+        for frame in frames:
+            track = frame.track
+            ready = ready_of(track)
+            if ready is None:
+                for tag in self._first_frame(frame):
+                    append((tag.kind, tag.timestamp, tag.data))
+                continue
+            is_video, flv, prefix = ready
+            ts = frame.dts // 90
+            if is_video:
+                body = frame.flv_body  # the publisher's own body when it is exactly ours
+                if not body or flv:
+                    body = encode(track.codec, frame.keyframe, frame.pts // 90 - ts,
+                                  frame.nalus, frame.data, flv)  # fmt: skip
+                append((VIDEO, ts, body))
+            else:
+                append((AUDIO, ts, prefix + frame.data))
+        return out
 
     def _first_frame(self, frame: Frame) -> list[FlvTag]:
         """:meth:`frame` for a track not configured yet: checks, sequence header, frame."""

@@ -33,7 +33,7 @@ MAX_CHUNK_SIZE = 0xFFFFFF
 EXTENDED = 0xFFFFFF
 
 _TS = struct.Struct(">I")  # read 4 bytes, keep the top 3 (>> 8) for 24-bit fields
-_LEN_TYPE = struct.Struct(">IB")  # 3-byte length read as the low bytes of a 4-byte window
+_U64 = struct.Struct(">Q")  # a type 0/1 header from the basic header's last byte on
 _SID = struct.Struct("<I")
 _HEADER_SIZES = (11, 7, 3, 0)
 _new_message = tuple.__new__
@@ -127,13 +127,21 @@ class ChunkReader:
         self.on_evicted: Callable[[str], None] | None = None
         """Called with the reason when the budget evicts this reader (to close the peer)."""
 
-    def feed(self, data: bytes, now: float = 0.0) -> list[Message]:
-        """Consume ``data``; return the messages it completes, in order."""
+    def feed(self, data: bytes | bytearray | memoryview, now: float = 0.0) -> list[Message]:
+        """Consume ``data``; return the messages it completes, in order.
+
+        ``data`` may be a view of a buffer the caller reuses (the connection's reads land in
+        one buffer shared by all connections): it is parsed in place, and every byte kept
+        (payloads, an unfinished message's pieces, a cut header) is copied out of it before
+        this returns."""
         self.received += len(data)
         out: list[Message] = []
-        if type(data) is not bytes:
-            data = bytes(data)
-        mv = memoryview(data)
+        view = type(data) is not bytes
+        if view:
+            data = memoryview(data)
+            mv = data
+        else:
+            mv = memoryview(data)
         pos = 0
         if self._cut is not None:
             pos = self._resume(mv, out)
@@ -141,23 +149,34 @@ class ChunkReader:
             data = self._rest + data[pos:]
             mv = memoryview(data)
             pos = 0
+            view = False
         n = len(data)
         try:
-            pos = self._parse(data, mv, pos, n, now, out)
+            pos = self._parse(data, mv, pos, n, now, out, view)
         finally:
             if self._open:
                 self._keep_open_parts()
-        self._rest = data[pos:] if pos < n else b""
+        self._rest = bytes(data[pos:]) if pos < n else b""
         if self.budget is not None:
             self._account()
         return out
 
     def _parse(
-        self, data: bytes, mv: memoryview, pos: int, n: int, now: float, out: list[Message]
+        self,
+        data: bytes | memoryview,
+        mv: memoryview,
+        pos: int,
+        n: int,
+        now: float,
+        out: list[Message],
+        view: bool = False,
     ) -> int:
-        """Parse whole chunks from ``pos``; return where the unparsed tail begins."""
+        """Parse whole chunks from ``pos``; return where the unparsed tail begins (``view``:
+        ``data`` is a memoryview, whose slices must be copied into ``bytes``)."""
         streams = self._streams
         open_ = self._open
+        chunk_size = self.chunk_size
+        max_size = self.max_message_size
         while pos < n:
             b0 = data[pos]
             fmt = b0 >> 6
@@ -187,15 +206,19 @@ class ChunkReader:
             if fmt == 3:
                 ext = st.ext
                 field = 0
+            elif fmt <= 1:  # the basic header's last byte, timestamp, length, type: one read
+                word = _U64.unpack_from(data, p - 1)[0]
+                field = (word >> 32) & 0xFFFFFF
+                ext = field == EXTENDED
+                length = (word >> 8) & 0xFFFFFF
+                type_id = word & 0xFF
+                if fmt == 0:
+                    stream_id = _SID.unpack_from(data, p + 7)[0]
+                p += hsize
             else:
                 field = _TS.unpack_from(data, p - 1)[0] & 0xFFFFFF
                 ext = field == EXTENDED
-                if fmt <= 1:
-                    word, type_id = _LEN_TYPE.unpack_from(data, p + 2)
-                    length = word & 0xFFFFFF
-                    if fmt == 0:
-                        stream_id = _SID.unpack_from(data, p + 7)[0]
-                p += hsize
+                p += 3
             if ext:
                 if p + 4 > n:
                     break
@@ -203,7 +226,7 @@ class ChunkReader:
                 p += 4
             if fmt == 3:
                 if st.remaining:
-                    take = st.remaining if st.remaining < self.chunk_size else self.chunk_size
+                    take = st.remaining if st.remaining < chunk_size else chunk_size
                     if p + take > n:
                         pos = self._cut_short(st, csid, mv, p, n, take)
                         break
@@ -215,6 +238,7 @@ class ChunkReader:
                     pos = p + take
                     if not st.remaining:
                         out.append(self._complete(st, csid))
+                        chunk_size = self.chunk_size
                     continue
                 length = st.length
                 timestamp = (st.timestamp + st.delta) & 0xFFFFFFFF
@@ -229,18 +253,23 @@ class ChunkReader:
                     if fmt == 2:
                         length, type_id = st.length, st.type
                     stream_id = st.stream_id
-                if length > self.max_message_size:
-                    raise ChunkError(
-                        f"message of {length} bytes exceeds the limit of {self.max_message_size}"
-                    )
+                if length > max_size:
+                    raise ChunkError(f"message of {length} bytes exceeds the limit of {max_size}")
             if st.remaining:  # a new header abandons the unfinished message (lenient)
                 self._drop(st)
             st.timestamp, st.delta, st.length, st.type = timestamp, delta, length, type_id
             st.stream_id, st.ext = stream_id, ext
-            take = length if length < self.chunk_size else self.chunk_size
+            take = length if length < chunk_size else chunk_size
             if p + take <= n and take == length:  # the common case: a whole message at once
                 pos = p + take
-                out.append(self._finish(st, csid, data[p:pos]))
+                body = data[p:pos]
+                if view:
+                    body = bytes(body)
+                msg = _new_message(Message, (type_id, stream_id, timestamp, body, csid))
+                out.append(msg)  # what _finish does, inlined for the common case
+                if type_id in (SET_CHUNK_SIZE, ABORT):
+                    self._control(msg)
+                    chunk_size = self.chunk_size
                 continue
             if not ext and csid < 64:
                 # A message in several chunks, all in this read, each continuation behind a
@@ -260,7 +289,13 @@ class ChunkReader:
                         pieces = [mv[s : s + take] for s in range(p, last, step)]
                         pieces.append(mv[last:end])
                         pos = end
-                        out.append(self._finish(st, csid, b"".join(pieces)))
+                        msg = _new_message(
+                            Message, (type_id, stream_id, timestamp, b"".join(pieces), csid)
+                        )
+                        out.append(msg)
+                        if type_id in (SET_CHUNK_SIZE, ABORT):
+                            self._control(msg)
+                            chunk_size = self.chunk_size
                         continue
             self._pending += length
             if self._pending > self.max_buffered:

@@ -103,6 +103,64 @@ class ChunkWriter:
             parts.append(mv[off : off + size])
         return parts
 
+    def write_many(
+        self,
+        stream_id: int,
+        messages: list[tuple[int, int, bytes]],
+        csids: dict[int, int],
+        default_csid: int,
+        parts: list[bytes | memoryview],
+    ) -> None:
+        """Append the chunks of several ``(type, timestamp, payload)`` messages of one
+        message stream to ``parts``: the same pieces as :meth:`write_parts` for each in
+        order (chunk stream ``csids[type]``, else ``default_csid``), in one pass.
+
+        A player's turn is written this way: the usual message (chunk stream 2..63, a
+        header of type 1, 2 or 3 after the previous one on its chunk stream, no extended
+        timestamp) is chunked here with one integer per header; every other message takes
+        :meth:`write_parts`, so both give the same bytes.
+        """
+        last = self._last
+        size = self.chunk_size
+        append = parts.append
+        cont_of = _BASIC[3]
+        for type_id, timestamp, payload in messages:
+            csid = csids.get(type_id, default_csid)
+            prev = last.get(csid)
+            timestamp &= 0xFFFFFFFF
+            length = len(payload)
+            if (
+                prev is None
+                or csid >= 64
+                or length > 0xFFFFFF
+                or prev[4] != stream_id
+                or timestamp < prev[0]
+                or timestamp - prev[0] >= EXTENDED
+            ):
+                parts += self.write_parts(csid, type_id, stream_id, timestamp, payload)
+                continue
+            delta = timestamp - prev[0]
+            if prev[2] != length or prev[3] != type_id:
+                fmt = 1
+                head = ((0x40 | csid) << 56 | delta << 32 | length << 8 | type_id).to_bytes(8)
+            elif prev[1] == delta and prev[5] != 0 and not prev[6]:
+                fmt = 3
+                head = cont_of[csid]
+            else:
+                fmt = 2
+                head = ((0x80 | csid) << 24 | delta).to_bytes(4)
+            last[csid] = (timestamp, delta, length, type_id, stream_id, fmt, False)
+            append(head)
+            if length <= size:
+                append(payload)
+                continue
+            cont = cont_of[csid]
+            mv = memoryview(payload)
+            append(mv[:size])
+            for off in range(size, length, size):
+                append(cont)
+                append(mv[off : off + size])
+
 
 _BASIC = tuple(
     tuple(basic_header(fmt, c) if c >= 2 else b"" for c in range(64)) for fmt in range(4)

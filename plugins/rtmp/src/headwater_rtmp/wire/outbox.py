@@ -52,6 +52,11 @@ class Outbox:
         csid = _CSID.get(type_id, m.CSID_DATA)
         self._out.extend(self.writer.write_parts(csid, type_id, stream_id, timestamp, payload))
 
+    def media_many(self, stream_id: int, messages: list[tuple[int, int, bytes]]) -> None:
+        """Queue several ``(type, timestamp, payload)`` media messages of one stream: the
+        same bytes as :meth:`media` for each in order, chunked in one pass (a player's turn)."""
+        self.writer.write_many(stream_id, messages, _CSID, m.CSID_DATA, self._out)
+
     def answer_ping(self, payload: bytes) -> None:
         """Answer a User Control Ping Request; other user control events need no answer."""
         event, value = m.parse_user_control(payload)

@@ -94,7 +94,7 @@ class ServerSession:
 
     # -- input -------------------------------------------------------------------------------
 
-    def receive_data(self, data: bytes, now: float = 0.0) -> list[Event]:
+    def receive_data(self, data: bytes | memoryview, now: float = 0.0) -> list[Event]:
         """Consume bytes from the client; return what happened, in order.
 
         ``now`` (the caller's clock) stamps messages as they start, for the caller's message
