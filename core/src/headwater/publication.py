@@ -44,11 +44,17 @@ class Publication:
         self.stop_reason: str | None = None
         self.last_activity = time.monotonic()
         self._put = stream.put
+        self._put_many = stream.put_many
         self._consumers: list[tuple[anyio.CancelScope, anyio.Event]] = []
 
     def send(self, frame: Frame) -> None:
         """Publish one frame to the stream (fan-out, GOP cache, stats)."""
         self._put(frame)
+
+    def send_many(self, frames: list[Frame]) -> None:
+        """Publish several frames in order (what one read brought): the same as
+        :meth:`send` for each, in one pass (:meth:`Stream.put_many`)."""
+        self._put_many(frames)
 
     def add_bytes(self, count: int) -> None:
         """Count bytes received on the wire (for stats only: bytes that make no frame do not

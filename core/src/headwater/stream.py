@@ -200,6 +200,45 @@ class Stream:
         for sub in self.subscriptions:
             sub.offer(frame, size)
 
+    def put_many(self, frames: list[Frame]) -> None:
+        """:meth:`put` for each of ``frames`` in order (what one read of a publisher brought):
+        the same counts, GOP cache and queues, in one pass with one clock reading and one
+        hand-over to each subscription (:meth:`Subscription.offer_many`)."""
+        if not frames:
+            return
+        tracks = self.tracks_by_id
+        gop = self._gop
+        limit = self.gop_cache_bytes
+        total = keyframes = 0
+        for frame in frames:
+            track = frame.track
+            if tracks.get(track.id) is not track:
+                tracks[track.id] = track
+                if track.kind is MediaKind.VIDEO:
+                    self.has_video = True
+            size = frame.size
+            total += size
+            if frame.keyframe:
+                keyframes += 1
+                if track.kind is _VIDEO:
+                    gop = self._gop = [frame]
+                    self._gop_bytes = size
+                    continue
+            if gop or not self.has_video:
+                gop.append(frame)
+                self._gop_bytes += size
+                if self._gop_bytes > limit or (not self.has_video and len(gop) > 100):
+                    if self.has_video:
+                        gop = self._gop = []
+                        self._gop_bytes = 0
+                    else:
+                        dropped = gop[:-50]
+                        gop = self._gop = gop[-50:]
+                        self._gop_bytes -= sum(f.size for f in dropped)
+        self.stats.add_many(total, len(frames), keyframes, _monotonic(), frames[-1].dts)
+        for sub in self.subscriptions:
+            sub.offer_many(frames, total)
+
     # -- consuming -----------------------------------------------------------------------
 
     def open_subscription(self, name: str, *, maxsize: int | None = None) -> Subscription:

@@ -40,6 +40,21 @@ class StreamStats:
             if len(marks) > 8:
                 del marks[0]
 
+    def add_many(self, size: int, count: int, keyframes: int, now: float, dts: int) -> None:
+        """Count ``count`` frames of ``size`` payload bytes in all (``keyframes`` of them
+        keyframes, the last at ``dts``) received together at monotonic time ``now``: what
+        :meth:`add` for each would count."""
+        self.last_dts = dts
+        self.bytes_in += size
+        self.frames_in += count
+        self.keyframes_in += keyframes
+        self.last_frame_at = now
+        marks = self._marks
+        if not marks or now - marks[-1][0] >= 1.0:
+            marks.append((now, self.bytes_in))
+            if len(marks) > 8:
+                del marks[0]
+
     def bitrate(self, now: float | None = None) -> int:
         """Input bitrate in kbit/s over the last ~5 seconds."""
         marks = self._marks

@@ -123,6 +123,25 @@ class Subscription:
         if len(queue) == 1 and self.on_ready is not None:
             self.on_ready()
 
+    def offer_many(self, frames: list[Frame], size: int) -> None:
+        """:meth:`offer` for each of ``frames`` in order (``size``: their sizes summed), with
+        one queue extension and at most one :attr:`on_ready` call when nothing can be
+        thrown away; otherwise frame by frame."""
+        queue = self._queue
+        if self._ended or self._waiting_key or len(queue) + len(frames) > self.maxsize:
+            for frame in frames:
+                self.offer(frame)
+            return
+        was_empty = not queue
+        queue.extend(frames)
+        self._queued_bytes += size
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.set()
+        if was_empty and self.on_ready is not None:
+            self.on_ready()
+
     def end(self) -> None:
         """Mark the end of the publication: iteration stops once the queue is drained."""
         self._ended = True

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
     from headwater import Publication, Server, Subscription
+    from headwater.media.frames import Frame
 
 log = logging.getLogger("headwater.rtmp")
 
@@ -199,28 +200,29 @@ class Connection(asyncio.BufferedProtocol):
 
         ``data`` may be a view of the shared read buffer: nothing keeps it past this call."""
         self.received += len(data)
+        batch: list[Frame] = []  # this read's frames for ``counted``, handed over at once
+        counted: Publication | None = None
         try:
             events = self.session.receive_data(data, time.monotonic())
             if events:
                 publishing = self.publishing
-                counted: Publication | None = None
                 for event in events:
                     if type(event) is Message:
                         entry = publishing.get(event.stream_id)
                         if entry is not None:
                             publication, adapter = entry
                             if publication.stop_reason is None:
-                                counted = publication
+                                if publication is not counted:
+                                    if batch:  # another stream of this connection
+                                        assert counted is not None
+                                        counted.send_many(batch)
+                                        batch = []
+                                    counted = publication
                                 kind = event.type_id  # adapter.frames(event), one call less
                                 if kind == VIDEO:
-                                    frames = adapter.video(event.timestamp, event.payload)
+                                    batch += adapter.video(event.timestamp, event.payload)
                                 elif kind == AUDIO:
-                                    frames = adapter.audio(event.timestamp, event.payload)
-                                else:
-                                    continue
-                                send = publication.send
-                                for frame in frames:
-                                    send(frame)
+                                    batch += adapter.audio(event.timestamp, event.payload)
                     elif type(event) is ev.MetadataReceived:
                         entry = publishing.get(event.stream_id)
                         if entry is not None:
@@ -228,8 +230,12 @@ class Connection(asyncio.BufferedProtocol):
                     elif isinstance(event, _CONTROL_EVENTS):
                         self._events[0].send_nowait(event)
                 if counted is not None:
+                    if batch:
+                        counted.send_many(batch)
                     counted.add_bytes(len(data))  # wire bytes, once per read
         except Exception as exc:  # one client's failure closes that client only
+            if batch and counted is not None:
+                counted.send_many(batch)  # what came before the fault is published
             self.fail(exc)
             return
         self.flush()
