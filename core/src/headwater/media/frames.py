@@ -121,41 +121,6 @@ class Track:
         return info
 
 
-class FlvChunks:
-    """An FLV tag body as it arrived in RTMP chunks, not joined: ``wire`` holds pieces of
-    ``take`` bytes (the chunk size), each but the last followed by a one-byte chunk header
-    (type 3), ``length`` body bytes in all; :meth:`join` gives the body.
-
-    ``wire`` is usually a view of the read the chunks came in (the RTMP connection then
-    never reuses that read's buffer), so keeping it costs no copy: an RTMP player whose
-    chunk size and chunk stream match sends ``wire`` as it is.
-    """
-
-    __slots__ = ("length", "take", "wire")
-
-    def __init__(self, wire: bytes | memoryview, take: int, length: int) -> None:
-        self.wire = wire
-        self.take = take
-        self.length = length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def join(self) -> bytes:
-        """The body: the pieces without their chunk headers, in one ``bytes``."""
-        wire, take = self.wire, self.take
-        if len(wire) == self.length:
-            return bytes(wire)
-        view = memoryview(wire)
-        step = take + 1
-        n = len(wire)
-        cuts = map(slice, range(0, n, step), range(take, n + take, step))
-        return b"".join(map(view.__getitem__, cuts))
-
-    def __repr__(self) -> str:
-        return f"FlvChunks({self.join()!r}, take={self.take})"
-
-
 class Frame:
     """One access unit (video) or one raw frame (audio, data) of a track.
 
@@ -176,11 +141,6 @@ class Frame:
     twice, in the GOP cache or elsewhere. Setting ``nalus`` replaces the content and
     forgets the body.
 
-    A frame made by :meth:`from_flv_chunks` holds that body as its RTMP chunks
-    (:class:`FlvChunks`, views of the publisher's read: no copy was made on the way in);
-    :attr:`flv_body` joins them when first read, keeps the body and lets the chunks go.
-    :attr:`flv_chunks` gives them to an RTMP writer that can send them as they are.
-
     A frame made by :meth:`from_annexb` (the MPEG-TS demuxer's video) likewise holds the
     access unit as it arrived, Annex B bytes and where each NAL unit lies in them, and
     cuts its ``nalus`` when first asked for: a stream nobody reads unit by unit (no
@@ -189,12 +149,11 @@ class Frame:
 
     __slots__ = (
         "_annexb",
-        "_chunks",
-        "_flv_body",
         "_nalus",
         "_size",
         "data",
         "dts",
+        "flv_body",
         "keyframe",
         "pts",
         "track",
@@ -216,8 +175,7 @@ class Frame:
         self.keyframe = keyframe
         self.data = data
         self._nalus: tuple[bytes, ...] | None = nalus
-        self._flv_body = flv_body
-        self._chunks: FlvChunks | None = None
+        self.flv_body = flv_body
         self._size = 0
         self._annexb: tuple[bytes | bytearray, list[int]] | None = None
 
@@ -232,40 +190,6 @@ class Frame:
         frame._nalus = None
         frame._size = size
         return frame
-
-    @classmethod
-    def from_flv_chunks(
-        cls, track: Track, pts: int, dts: int, keyframe: bool, chunks: FlvChunks, size: int
-    ) -> Frame:
-        """:meth:`from_flv_body` for a body still in its RTMP chunks (checked by the caller
-        as that method's body is): joined when a consumer first reads :attr:`flv_body`,
-        :attr:`nalus` or :meth:`nalu_views`."""
-        frame = cls(track, pts, dts, keyframe)
-        frame._nalus = None
-        frame._chunks = chunks
-        frame._size = size
-        return frame
-
-    @property
-    def flv_body(self) -> bytes:
-        """The FLV video tag body the frame arrived in, when writing the frame back to FLV
-        gives exactly those bytes; empty otherwise."""
-        body = self._flv_body
-        if not body and self._chunks is not None:
-            body = self._flv_body = self._chunks.join()
-            self._chunks = None  # the read they are views of can go
-        return body
-
-    @flv_body.setter
-    def flv_body(self, body: bytes) -> None:
-        self._flv_body = body
-        self._chunks = None
-
-    @property
-    def flv_chunks(self) -> FlvChunks | None:
-        """The FLV body still in the RTMP chunks it came in (see :class:`FlvChunks`), or
-        None once it was joined (or if the frame has none)."""
-        return self._chunks
 
     @classmethod
     def from_annexb(

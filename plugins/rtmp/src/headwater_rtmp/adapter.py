@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from headwater.media.flv import FlvDemuxer, FlvMuxer, FlvTag
-from headwater.media.frames import FlvChunks, Frame
+from headwater.media.frames import Frame
 from headwater_rtmp.wire import amf3
 from headwater_rtmp.wire.messages import AUDIO, VIDEO, Message
 from headwater_rtmp.wire.outbox import Outbox
@@ -27,15 +27,10 @@ class PublishAdapter:
         """Frames of one video message: ``video(timestamp, payload)``, :meth:`frames` inlined."""
         self.audio = self.demuxer.audio
         """Frames of one audio message: ``audio(timestamp, payload)``."""
-        self.video_chunks = self.demuxer.video_chunks
-        """Frames of one video message still in its chunks: ``video_chunks(timestamp,
-        chunks)`` (the chunk reader's :class:`~headwater.media.frames.FlvChunks`)."""
 
     def frames(self, msg: Message) -> list[Frame]:
         """The frames of one audio or video message (none for a sequence header)."""
         if msg.type_id == VIDEO:
-            if type(msg.payload) is FlvChunks:
-                return self.demuxer.video_chunks(msg.timestamp, msg.payload)
             return self.demuxer.video(msg.timestamp, msg.payload)
         if msg.type_id == AUDIO:
             return self.demuxer.audio(msg.timestamp, msg.payload)
@@ -55,9 +50,8 @@ class PlayAdapter:
     def send(self, frames: Iterable[Frame], outbox: Outbox, stream_id: int) -> None:
         """Queue the messages of several frames on ``outbox`` (a player's turn): the same
         bytes as :meth:`messages` and :meth:`Outbox.media` for each frame, in two passes
-        (the muxer's, then the chunk writer's) instead of a call chain per message; a video
-        body still in the publisher's chunks goes out in them when they fit."""
-        outbox.media_many(stream_id, self.muxer.bodies(frames, chunks=True))
+        (the muxer's, then the chunk writer's) instead of a call chain per message."""
+        outbox.media_many(stream_id, self.muxer.bodies(frames))
 
     @staticmethod
     def metadata_for(metadata: dict[str, Any]) -> dict[str, Any]:

@@ -42,7 +42,6 @@ from headwater import (
     first_error,
     peer_address,
 )
-from headwater.media.frames import FlvChunks
 from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
 from headwater_rtmp.play_scheduler import PlayScheduler
 from headwater_rtmp.settings import RTMPSettings
@@ -71,8 +70,6 @@ _READ_VIEW = memoryview(bytearray(READ_BUFFER))
 SMALL_READ = 192 << 10
 """A read shorter than this emptied the socket (reads take up to :data:`READ_BUFFER`
 bytes): only then is reading paused, so data already waiting is never held back."""
-OWN_READ_MIN = 16 << 10
-"""The smallest read buffer of a publishing connection."""
 WRITE_HIGH_WATER = 1 << 20
 """Bytes a player's transport may buffer before it pauses our writes."""
 _CONTROL_EVENTS = (ev.PublishRequested, ev.PlayRequested, ev.StreamClosed)
@@ -144,12 +141,6 @@ class Connection(asyncio.BufferedProtocol):
         """TLS connections read at once: their transport reads the socket (and sees its end)
         while ours is paused, and uvloop then drops what it had decrypted."""
         self._reading_paused = False
-        self._buffer = _READ_VIEW
-        """Where the next read lands (:meth:`get_buffer`)."""
-        self._small_read = SMALL_READ
-        """A read shorter than this emptied the socket (it did not fill the buffer)."""
-        self._read_avg = 0
-        """Bytes of a publisher's recent reads (0: reads land in the shared buffer)."""
         if scheduler is None and settings.play_interval:
             scheduler = PlayScheduler()
         self._scheduler = scheduler if settings.play_interval else None
@@ -197,39 +188,12 @@ class Connection(asyncio.BufferedProtocol):
         self.session.reader.on_evicted = self._evicted
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        """Where the transport reads into: the process's shared read buffer, or a
-        publisher's own (see :meth:`_keep_reads`)."""
-        return self._buffer
+        """Where the transport reads into: the process's shared read buffer."""
+        return _READ_VIEW
 
     def buffer_updated(self, nbytes: int) -> None:
-        """``nbytes`` were read into the buffer: parse them in place. A publisher's buffer
-        whose video frames keep views of it is left to them, and the next read gets a new
-        one, sized for the reads seen so far."""
-        buffer = self._buffer
-        self.data_received(buffer[:nbytes])
-        if self._read_avg:
-            reader = self.session.reader
-            size = len(buffer)
-            avg = self._read_avg = (3 * self._read_avg + nbytes) // 4
-            if nbytes >= size:  # it filled the buffer: there may be more, read it bigger
-                want = min(2 * size, READ_BUFFER)
-            else:
-                want = (max(avg, nbytes) * 5 // 4 + 4095) & ~4095  # a quarter to spare
-                want = min(max(OWN_READ_MIN, want), READ_BUFFER)
-            if reader.kept or want > size:
-                reader.kept = False
-                self._buffer = memoryview(bytearray(want))
-                self._small_read = want
-
-    def _keep_reads(self) -> None:
-        """A publisher: its reads land in a buffer of its own, and the chunk reader gives
-        video messages as views of it (:class:`~headwater.media.frames.FlvChunks`), which
-        frames keep instead of a joined copy; a buffer that frames keep is never reused."""
-        if not self._read_avg:
-            self._read_avg = OWN_READ_MIN
-            self._buffer = memoryview(bytearray(4 * OWN_READ_MIN))
-            self._small_read = len(self._buffer)
-            self.session.reader.keep_video = True
+        """``nbytes`` were read into the shared buffer: parse them in place."""
+        self.data_received(_READ_VIEW[:nbytes])
 
     def data_received(self, data: bytes | memoryview) -> None:
         """Feed the session; publish media frames at once; queue control events; reply.
@@ -256,11 +220,7 @@ class Connection(asyncio.BufferedProtocol):
                                     counted = publication
                                 kind = event.type_id  # adapter.frames(event), one call less
                                 if kind == VIDEO:
-                                    payload = event.payload
-                                    if type(payload) is FlvChunks:
-                                        batch += adapter.video_chunks(event.timestamp, payload)
-                                    else:
-                                        batch += adapter.video(event.timestamp, payload)
+                                    batch += adapter.video(event.timestamp, event.payload)
                                 elif kind == AUDIO:
                                     batch += adapter.audio(event.timestamp, event.payload)
                     elif type(event) is ev.MetadataReceived:
@@ -279,7 +239,7 @@ class Connection(asyncio.BufferedProtocol):
             self.fail(exc)
             return
         self.flush()
-        if self.publishing and self._read_interval and len(data) < self._small_read:
+        if self.publishing and self._read_interval and len(data) < SMALL_READ:
             # A publisher trickles one message per write: let a few gather in the socket
             # buffer so that one read, one parse pass and one fan-out serve several.
             assert self.transport is not None and self._read_ticker is not None
@@ -458,7 +418,6 @@ class Connection(asyncio.BufferedProtocol):
         try:
             async with self.server.publish(request) as publication:
                 self.publishing[sid] = (publication, PublishAdapter())
-                self._keep_reads()
                 self.session.accept_publish(sid)
                 self.flush()
                 end = self.ends.get(sid)

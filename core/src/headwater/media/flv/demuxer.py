@@ -30,7 +30,7 @@ from headwater.media.flv.video import (
     VideoPacket,
     parse_video,
 )
-from headwater.media.frames import Codec, FlvChunks, Frame, MediaKind, Track
+from headwater.media.frames import Codec, Frame, MediaKind, Track
 from headwater.media.h264_sps import parse_h264_sps
 from headwater.media.h265_sps import parse_h265_sps
 
@@ -94,31 +94,6 @@ def _payload4(body: bytes) -> int:
     if pos != n:
         raise AVCCError(f"{n - pos} stray bytes after the last NAL unit")
     return n - 5 - 4 * units if whole else -1
-
-
-def _payload4_chunks(wire: bytes | memoryview, take: int, n: int) -> int:
-    """:func:`_payload4` of an ``n``-byte body held as RTMP chunks of ``take`` bytes with a
-    one-byte header between them (:class:`~headwater.media.frames.FlvChunks`): the NAL
-    unit bytes, or -1 when the body is not one a frame can hold in chunks (an empty unit,
-    or a fault: the caller then takes the joined body's path, which raises the fault)."""
-    unpack = _U32.unpack_from
-    pos = 5
-    units = 0
-    while pos + 4 <= n:
-        at = pos + pos // take  # where body byte ``pos`` lies in the wire
-        if pos % take <= take - 4:
-            length = unpack(wire, at)[0]
-        else:  # the length is cut by a chunk header
-            length = 0
-            for i in range(pos, pos + 4):
-                length = length << 8 | wire[i + i // take]
-        if not length:
-            return -1
-        pos += 4 + length
-        units += 1
-    if pos != n:
-        return -1
-    return n - 5 - 4 * units
 
 
 def video_track_id(flv_track: int) -> int:
@@ -249,39 +224,6 @@ class FlvDemuxer:
                 if frame is not None:
                     out.append(frame)
         return out
-
-    def video_chunks(self, timestamp: int, chunks: FlvChunks) -> list[Frame]:
-        """:meth:`video` of a body still in its RTMP chunks: the same frames, and a legacy
-        AVC frame that :meth:`video` would make with :meth:`Frame.from_flv_body` holds the
-        chunks instead (:meth:`Frame.from_flv_chunks`), so the body is never copied on the
-        way in; every other body is joined and goes through :meth:`video`."""
-        wire = chunks.wire
-        take = chunks.take
-        n = chunks.length
-        if n >= 5 and take >= 16 and wire[0] & 0x8F == LEGACY_AVC and wire[1] == 1:
-            frame_type = wire[0] >> 4
-            track = self.tracks.get(1)
-            if (
-                frame_type in (FRAME_KEY, FRAME_INTER)
-                and track is not None
-                and track.codec is _H264
-                and self._length_size.get(1, 4) == 4
-            ):
-                size = _payload4_chunks(wire, take, n)
-                if size >= 0:
-                    clock = self._clock
-                    last = clock._last
-                    if last is not None and 0 <= timestamp - last <= _HALF:  # inlined
-                        clock._last = timestamp
-                        dts_ms = clock._epoch + timestamp
-                    else:
-                        dts_ms = clock(timestamp)
-                    cts = _U32.unpack_from(wire, 1)[0] & 0xFFFFFF
-                    pts = (dts_ms + ((cts ^ 0x800000) - 0x800000)) * 90
-                    keyframe = frame_type == FRAME_KEY
-                    return [Frame.from_flv_chunks(track, pts, dts_ms * 90, keyframe,
-                                                  chunks, size)]  # fmt: skip
-        return self.video(timestamp, chunks.join())
 
     def _video_track(self, tid: int, packet: VideoPacket) -> Track:
         codec = packet.codec

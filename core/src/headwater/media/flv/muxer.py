@@ -16,7 +16,7 @@ from headwater.media import h264, h265
 from headwater.media.flv import audio, video
 from headwater.media.flv.script import encode_metadata
 from headwater.media.flv.tags import AUDIO, SCRIPT, VIDEO, FlvTag
-from headwater.media.frames import Codec, FlvChunks, Frame, Track
+from headwater.media.frames import Codec, Frame, Track
 
 FLV_VIDEO = frozenset(video.CODEC_FOURCCS)
 FLV_AUDIO = frozenset(audio.CODEC_FOURCCS) | frozenset(audio.LEGACY_IDS)
@@ -107,17 +107,11 @@ class FlvMuxer:
             return [FlvTag(AUDIO, ts, prefix + frame.data)]
         return self._first_frame(frame)
 
-    def bodies(
-        self, frames: Iterable[Frame], chunks: bool = False
-    ) -> list[tuple[int, int, bytes | FlvChunks]]:
+    def bodies(self, frames: Iterable[Frame]) -> list[tuple[int, int, bytes]]:
         """``(kind, timestamp, body)`` of the tags of several frames in order: the tags
         :meth:`frame` gives for each, as plain tuples, in one pass (a player's turn: no
-        :class:`FlvTag` and no call per frame of a configured track).
-
-        With ``chunks``, a frame that still holds its body in the RTMP chunks it came in
-        gives those (:attr:`Frame.flv_chunks`, for an RTMP writer that sends them as they
-        are or joins them) instead of the joined body."""
-        out: list[tuple[int, int, bytes | FlvChunks]] = []
+        :class:`FlvTag` and no call per frame of a configured track)."""
+        out: list[tuple[int, int, bytes]] = []
         append = out.append
         ready_of = self._ready.get
         encode = video.encode_video_frame
@@ -131,11 +125,6 @@ class FlvMuxer:
             is_video, flv, prefix = ready
             ts = frame.dts // 90
             if is_video:
-                if chunks and not flv:
-                    held = frame.flv_chunks
-                    if held is not None:
-                        append((VIDEO, ts, held))
-                        continue
                 body = frame.flv_body  # the publisher's own body when it is exactly ours
                 if not body or flv:
                     body = encode(track.codec, frame.keyframe, frame.pts // 90 - ts,

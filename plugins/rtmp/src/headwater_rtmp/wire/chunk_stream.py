@@ -22,8 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from headwater import ProtocolError
-from headwater.media.frames import FlvChunks
-from headwater_rtmp.wire.messages import ABORT, SET_CHUNK_SIZE, VIDEO, Message
+from headwater_rtmp.wire.messages import ABORT, SET_CHUNK_SIZE, Message
 
 if TYPE_CHECKING:
     from headwater import ByteBudget
@@ -127,13 +126,6 @@ class ChunkReader:
         """Why the budget evicted this reader (then every :meth:`feed` fails), or None."""
         self.on_evicted: Callable[[str], None] | None = None
         """Called with the reason when the budget evicts this reader (to close the peer)."""
-        self.keep_video = False
-        """Give a video message whose chunks are all in one read as
-        :class:`~headwater.media.frames.FlvChunks` (views of the read, nothing copied)
-        instead of a joined ``bytes`` payload; every other message is as before. Only for
-        a caller that never reuses a read's buffer while :attr:`kept` says it is held."""
-        self.kept = False
-        """Set when a payload holds views of the data fed (the caller clears it)."""
 
     def feed(self, data: bytes | bytearray | memoryview, now: float = 0.0) -> list[Message]:
         """Consume ``data``; return the messages it completes, in order.
@@ -183,7 +175,6 @@ class ChunkReader:
         ``data`` is a memoryview, whose slices must be copied into ``bytes``)."""
         streams = self._streams
         open_ = self._open
-        keep = self.keep_video
         chunk_size = self.chunk_size
         max_size = self.max_message_size
         while pos < n:
@@ -271,13 +262,9 @@ class ChunkReader:
             take = length if length < chunk_size else chunk_size
             if p + take <= n and take == length:  # the common case: a whole message at once
                 pos = p + take
-                if keep and type_id == VIDEO:
-                    body = FlvChunks(mv[p:pos], chunk_size, length)
-                    self.kept = True
-                else:
-                    body = data[p:pos]
-                    if view:
-                        body = bytes(body)
+                body = data[p:pos]
+                if view:
+                    body = bytes(body)
                 msg = _new_message(Message, (type_id, stream_id, timestamp, body, csid))
                 out.append(msg)  # what _finish does, inlined for the common case
                 if type_id in (SET_CHUNK_SIZE, ABORT):
@@ -298,19 +285,16 @@ class ChunkReader:
                                 f"unfinished messages of {self._pending + length} bytes exceed "
                                 f"the limit of {self.max_buffered} per connection"
                             )
-                        if keep and type_id == VIDEO:  # the chunks as they are, a view
-                            payload: bytes | FlvChunks = FlvChunks(mv[p:end], take, length)
-                            self.kept = True
-                        else:
-                            last = p + k * step
-                            # The chunks' views, cut in C (a list comprehension costs a
-                            # Python frame and a loop of bytecodes per message).
-                            cuts = map(slice, range(p, last, step), range(p + take, last, step))
-                            pieces = list(map(mv.__getitem__, cuts))
-                            pieces.append(mv[last:end])
-                            payload = b"".join(pieces)
+                        last = p + k * step
+                        # The chunks' views, cut in C (a list comprehension costs a
+                        # Python frame and a loop of bytecodes per message).
+                        cuts = map(slice, range(p, last, step), range(p + take, last, step))
+                        pieces = list(map(mv.__getitem__, cuts))
+                        pieces.append(mv[last:end])
                         pos = end
-                        msg = _new_message(Message, (type_id, stream_id, timestamp, payload, csid))
+                        msg = _new_message(
+                            Message, (type_id, stream_id, timestamp, b"".join(pieces), csid)
+                        )
                         out.append(msg)
                         if type_id in (SET_CHUNK_SIZE, ABORT):
                             self._control(msg)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import struct
 
-from headwater.media.frames import FlvChunks
 from headwater_rtmp.wire.chunk_stream import DEFAULT_CHUNK_SIZE, EXTENDED, MAX_CHUNK_SIZE
 from headwater_rtmp.wire.messages import SET_CHUNK_SIZE
 
@@ -57,10 +56,7 @@ class ChunkWriter:
     def write_parts(
         self, csid: int, type_id: int, stream_id: int, timestamp: int, payload: bytes
     ) -> list[bytes | memoryview]:
-        """Like :meth:`write` but returns the pieces, so a caller can join many messages once
-        (``payload`` may be an :class:`~headwater.media.frames.FlvChunks`: its body)."""
-        if type(payload) is FlvChunks:
-            payload = payload.join()
+        """Like :meth:`write` but returns the pieces, so a caller can join many messages once."""
         timestamp &= 0xFFFFFFFF
         length = len(payload)
         prev = self._last.get(csid)
@@ -110,7 +106,7 @@ class ChunkWriter:
     def write_many(
         self,
         stream_id: int,
-        messages: list[tuple[int, int, bytes | FlvChunks]],
+        messages: list[tuple[int, int, bytes]],
         csids: dict[int, int],
         default_csid: int,
         parts: list[bytes | memoryview],
@@ -123,11 +119,6 @@ class ChunkWriter:
         header of type 1, 2 or 3 after the previous one on its chunk stream, no extended
         timestamp) is chunked here with one integer per header; every other message takes
         :meth:`write_parts`, so both give the same bytes.
-
-        A payload may be an :class:`~headwater.media.frames.FlvChunks` (a body still in
-        the publisher's chunks): when its chunks are this writer's size and end in this
-        chunk stream's type-3 header, they go out as they came (one piece, no re-cut);
-        otherwise it is joined first. The bytes are the same either way.
         """
         last = self._last
         size = self.chunk_size
@@ -160,16 +151,6 @@ class ChunkWriter:
                 head = ((0x80 | csid) << 24 | delta).to_bytes(4)
             last[csid] = (timestamp, delta, length, type_id, stream_id, fmt, False)
             append(head)
-            if type(payload) is FlvChunks:
-                wire = payload.wire
-                if length <= size:
-                    if len(wire) == length:  # one piece, no chunk header in it
-                        append(wire)
-                        continue
-                elif payload.take == size and wire[size] == 0xC0 | csid:
-                    append(wire)  # the publisher's chunks are ours: no re-cut
-                    continue
-                payload = payload.join()
             if length <= size:
                 append(payload)
                 continue

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from headwater.media.flv import amf0
-from headwater.media.frames import FlvChunks
 from headwater_rtmp.wire import messages as m
 from headwater_rtmp.wire.chunk_writer import ChunkWriter
 from headwater_rtmp.wire.commands import encode_command
@@ -53,13 +52,9 @@ class Outbox:
         csid = _CSID.get(type_id, m.CSID_DATA)
         self._out.extend(self.writer.write_parts(csid, type_id, stream_id, timestamp, payload))
 
-    def media_many(
-        self, stream_id: int, messages: list[tuple[int, int, bytes | FlvChunks]]
-    ) -> None:
+    def media_many(self, stream_id: int, messages: list[tuple[int, int, bytes]]) -> None:
         """Queue several ``(type, timestamp, payload)`` media messages of one stream: the
-        same bytes as :meth:`media` for each in order, chunked in one pass (a player's turn;
-        a payload may be a body still in the publisher's chunks, see
-        :meth:`ChunkWriter.write_many`)."""
+        same bytes as :meth:`media` for each in order, chunked in one pass (a player's turn)."""
         self.writer.write_many(stream_id, messages, _CSID, m.CSID_DATA, self._out)
 
     def answer_ping(self, payload: bytes) -> None:
