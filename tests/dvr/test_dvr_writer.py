@@ -15,7 +15,14 @@ from headwater.media.segmenter import SegmentInfo
 from headwater_dvr.archive import Archive
 from headwater_dvr.index import INDEX_FILE, SegmentRow
 from headwater_dvr.layout import final_path, part_path
-from headwater_dvr.writer import OpenSegment, write_all
+from headwater_dvr.writer import (
+    FLUSH_SECONDS,
+    LATENCY_BUDGET,
+    LATENCY_TICKS,
+    LONGEST_TICK,
+    OpenSegment,
+    write_all,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -165,6 +172,52 @@ async def test_a_flush_running_in_another_task_takes_the_batch_once(archive, tmp
             tg.start_soon(writer.flush)
     for seg in segs:
         assert (tmp_path / seg.path).stat().st_size == 376 == seg.written
+
+
+@pytest.mark.parametrize(
+    ("lags", "longest", "tick"),
+    [
+        ([], LONGEST_TICK, LONGEST_TICK),  # nothing measured yet: the longest
+        ([0.0, 0.03], LONGEST_TICK, LONGEST_TICK),  # quick passes: long batches
+        ([0.02, 0.15, 0.1], LONGEST_TICK, LATENCY_BUDGET - 0.3),  # the slowest counts
+        ([0.2], LONGEST_TICK, LATENCY_BUDGET - 0.4),
+        ([0.3], LONGEST_TICK, FLUSH_SECONDS),  # slow passes: never below the shortest
+        ([3.0], LONGEST_TICK, FLUSH_SECONDS),
+        ([0.05], 0.6, 0.6),  # a shorter longest tick (a recorder's ``gather``) bounds it
+        ([0.6], 0.25, 0.25),  # below the shortest: a fixed tick (tests, benchmarks)
+        ([0.3] + [0.1] * LATENCY_TICKS, LONGEST_TICK, LATENCY_BUDGET - 0.2),  # forgotten
+    ],
+)
+def test_the_tick_leaves_room_for_the_pass_and_the_write(tmp_path, lags, longest, tick) -> None:
+    """A frame just missed by a pass reaches the OS a tick plus the next pass and write
+    after it arrives: the tick is the budget less the slowest recent lag, within bounds,
+    so a ``kill -9`` loses at most the last second."""
+    writer = Archive(tmp_path).writer
+    writer.lags.extend(lags)
+    assert writer.next_tick(longest) == pytest.approx(tick)
+    lag = max(lags[-LATENCY_TICKS:], default=0.0)
+    if longest >= FLUSH_SECONDS and tick > FLUSH_SECONDS:  # room for a pass twice as slow
+        assert tick + 2 * lag <= LATENCY_BUDGET + 1e-9 < 1.0
+
+
+async def test_each_tick_records_its_lag(archive) -> None:
+    """The lag of every pass (from when it was due until its bytes were written) is what
+    the next tick is fitted to."""
+
+    class Member:
+        def __init__(self) -> None:
+            self.finished = False
+            self.polls = 0
+
+        def poll(self) -> None:
+            self.polls += 1
+            self.finished = self.polls == 3
+
+    member = Member()
+    await archive.writer.attend(member, 0.01)
+    assert member.polls == 3
+    assert len(archive.writer.lags) == 3
+    assert all(0 <= lag < 1 for lag in archive.writer.lags)
 
 
 @pytest.mark.parametrize("count", [1, 2, 37, 1024, 1025, 3000])
