@@ -81,7 +81,18 @@ async def test_one_flush_writes_every_stream_and_indexes_only_bytes_on_disk(arch
         add(seg, bytes([i]) * (188 * (i + 1)), 0.5)
     assert not list(tmp_path.rglob("*.part")), "nothing touches the disk before a flush"
     before = writer.flushes
+    reread: list[str] = []
+    refresh_many = archive.refresh_many
+
+    async def spying_refresh_many(streams):
+        reread.extend(streams)
+        await refresh_many(streams)
+
+    archive.refresh_many = spying_refresh_many
     await writer.flush()
+    # a new segment's started and progress rows come in one flush: its summary is made
+    # from them, no stream is read back from the database
+    assert reread == []
     assert writer.flushes == before + 1
     rows = rows_on_disk(tmp_path)
     assert len(rows) == 20 and all(r[4] == 0 for r in rows)

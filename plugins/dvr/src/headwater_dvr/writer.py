@@ -66,8 +66,8 @@ LATENCY_BUDGET = 0.9
 :meth:`SegmentWriter.next_tick`) is fitted to: a frame reaches the OS within a tick plus
 one lag of its arrival, so a ``kill -9`` loses at most the last second even when the next
 pass and write take twice as long as the slowest recent one and a tenth more."""
-LATENCY_TICKS = 16
-"""Recent ticks (some ten seconds) whose lag, from when the tick was due to its bytes
+LATENCY_TICKS = 8
+"""Recent ticks (some five seconds) whose lag, from when the tick was due to its bytes
 being written, the next tick's length is fitted to."""
 SLOW_FLUSH_SECONDS = 1.0
 """A flush this slow is logged as a warning."""
@@ -268,8 +268,7 @@ class SegmentWriter:
         finally:
             self._done(batch)
         self._timed(time.monotonic() - started, batch)
-        for stream in self._apply(rows, totals):
-            await self.archive.refresh(stream)
+        await self.archive.refresh_many(self._apply(rows, totals))
 
     def _take(self) -> _Batch | None:
         now = time.monotonic()
