@@ -188,27 +188,30 @@ async def test_a_flush_running_in_another_task_takes_the_batch_once(archive, tmp
 @pytest.mark.parametrize(
     ("lags", "longest", "tick"),
     [
-        ([], LONGEST_TICK, LONGEST_TICK),  # nothing measured yet: the longest
-        ([0.0, 0.03], LONGEST_TICK, LONGEST_TICK),  # quick passes: long batches
-        ([0.02, 0.15, 0.1], LONGEST_TICK, LATENCY_BUDGET - 0.3),  # the slowest counts
-        ([0.2], LONGEST_TICK, LATENCY_BUDGET - 0.4),
-        ([0.3], LONGEST_TICK, FLUSH_SECONDS),  # slow passes: never below the shortest
-        ([3.0], LONGEST_TICK, FLUSH_SECONDS),
-        ([0.05], 0.6, 0.6),  # a shorter longest tick (a recorder's ``gather``) bounds it
-        ([0.6], 0.25, 0.25),  # below the shortest: a fixed tick (tests, benchmarks)
-        ([0.3] + [0.1] * LATENCY_TICKS, LONGEST_TICK, LATENCY_BUDGET - 0.2),  # forgotten
+        ([], LONGEST_TICK, FLUSH_SECONDS),  # nothing measured yet: the shortest
+        ([(0.4, 0.0), (0.4, 0.01)], LONGEST_TICK, LONGEST_TICK),  # quick passes: long ones
+        ([(0.4, 0.06)], LONGEST_TICK, LATENCY_BUDGET / 1.3),  # the lag grows with the tick
+        ([(0.4, 0.06), (0.6, 0.06), (0.8, 0.05)], LONGEST_TICK, LATENCY_BUDGET / 1.3),
+        ([(0.5, 0.1), (0.8, 0.24), (0.6, 0.1)], LONGEST_TICK, LATENCY_BUDGET / 1.6),
+        ([(0.4, 0.3)], LONGEST_TICK, FLUSH_SECONDS),  # slow: never below the shortest
+        ([(0.4, 3.0)], LONGEST_TICK, FLUSH_SECONDS),
+        ([(0.4, 0.01)], 0.6, 0.6),  # a shorter longest tick (a recorder's ``gather``)
+        ([(0.25, 0.5)], 0.25, 0.25),  # below the shortest: a fixed tick (tests, benches)
+        ([(0.4, 0.2)] + [(0.4, 0.06)] * LATENCY_TICKS, LONGEST_TICK, LATENCY_BUDGET / 1.3),
     ],
 )
 def test_the_tick_leaves_room_for_the_pass_and_the_write(tmp_path, lags, longest, tick) -> None:
     """A frame just missed by a pass reaches the OS a tick plus the next pass and write
-    after it arrives: the tick is the budget less the slowest recent lag, within bounds,
-    so a ``kill -9`` loses at most the last second."""
+    after it arrives: the tick is the longest that leaves room for twice the lag the
+    recent ticks predict for it (in proportion to their length), within bounds, so a
+    ``kill -9`` loses at most the last second."""
     writer = Archive(tmp_path).writer
     writer.lags.extend(lags)
     assert writer.next_tick(longest) == pytest.approx(tick)
-    lag = max(lags[-LATENCY_TICKS:], default=0.0)
-    if longest >= FLUSH_SECONDS and tick > FLUSH_SECONDS:  # room for a pass twice as slow
-        assert tick + 2 * lag <= LATENCY_BUDGET + 1e-9 < 1.0
+    recent = lags[-LATENCY_TICKS:]
+    if recent and FLUSH_SECONDS < tick <= LONGEST_TICK:  # room for a pass twice as slow
+        predicted = tick * max(lag / t for t, lag in recent)
+        assert tick + 2 * predicted <= LATENCY_BUDGET + 1e-9 < 1.0
 
 
 async def test_each_tick_records_its_lag(archive) -> None:
@@ -228,7 +231,7 @@ async def test_each_tick_records_its_lag(archive) -> None:
     await archive.writer.attend(member, 0.01)
     assert member.polls == 3
     assert len(archive.writer.lags) == 3
-    assert all(0 <= lag < 1 for lag in archive.writer.lags)
+    assert all(tick == 0.01 and 0 <= lag < 1 for tick, lag in archive.writer.lags)
 
 
 @pytest.mark.parametrize("count", [1, 2, 37, 1024, 1025, 3000])

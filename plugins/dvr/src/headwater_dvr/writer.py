@@ -62,10 +62,10 @@ LONGEST_TICK = 0.8
 INDEX_SECONDS = 1.0
 """The index follows the bytes on disk at least this often."""
 LATENCY_BUDGET = 0.9
-"""Seconds that a tick plus twice the largest recent lag (the pass and the write, see
-:meth:`SegmentWriter.next_tick`) is fitted to: a frame reaches the OS within a tick plus
-one lag of its arrival, so a ``kill -9`` loses at most the last second even when the next
-pass and write take twice as long as the slowest recent one and a tenth more."""
+"""Seconds that a tick plus twice the lag the recent ticks predict for it (the pass and
+the write, see :meth:`SegmentWriter.next_tick`) is fitted to: a frame reaches the OS
+within a tick plus one lag of its arrival, so a ``kill -9`` loses at most the last second
+even when the next pass and write take twice as long as predicted and a tenth more."""
 LATENCY_TICKS = 8
 """Recent ticks (some five seconds) whose lag, from when the tick was due to its bytes
 being written, the next tick's length is fitted to."""
@@ -157,9 +157,10 @@ class SegmentWriter:
         """What wakes each other member (when it is finished, or must lead)."""
         self._due = 0.0
         """When the last tick was due (``time.monotonic``)."""
-        self.lags: deque[float] = deque(maxlen=LATENCY_TICKS)
-        """Seconds each recent tick took from when it was due until its bytes were
-        written (waking up late, waiting for a flush, the pass, the write)."""
+        self.lags: deque[tuple[float, float]] = deque(maxlen=LATENCY_TICKS)
+        """``(tick, lag)`` of the recent ticks: the seconds frames gathered, and the
+        seconds from when the tick was due until its bytes were written (waking up late,
+        waiting for a flush, the pass, the write)."""
 
     # -- recorders (event loop, no I/O) ---------------------------------------------------
 
@@ -215,19 +216,28 @@ class SegmentWriter:
         A frame that arrives just after its recorder was polled is taken by the next pass
         and reaches the OS when that pass's flush is done: a tick plus that tick's lag
         (waking up, the pass, the write) after its arrival, which is what a ``kill -9``
-        can lose. So the tick is ``LATENCY_BUDGET`` less twice the largest lag of the
-        last ``LATENCY_TICKS`` ticks (a longer tick makes a longer pass): long batches
-        while the passes are quick (cheaper to mux: a tenth less CPU at 0.8 s than at
-        0.4 s), shorter ones as a loaded machine makes them slow, never shorter than
-        ``FLUSH_SECONDS`` (more, smaller passes would only load it further)."""
+        can lose. The lag grows with the tick (the pass muxes what gathered, the flush
+        writes it), so the recent ticks predict it as a share of the tick (the largest
+        ``lag / tick`` of the last ``LATENCY_TICKS``, which over-estimates a longer
+        tick's lag by whatever part of it is fixed), and the tick is the longest for
+        which tick + twice that lag stays within ``LATENCY_BUDGET``: long batches while
+        the passes are quick (cheaper to mux: a tenth less CPU at 0.8 s than at 0.4 s),
+        shorter ones as a loaded machine makes them slow, never shorter than
+        ``FLUSH_SECONDS`` (more, smaller passes would only load it further) and
+        ``FLUSH_SECONDS`` until a tick was measured."""
         shortest = min(FLUSH_SECONDS, longest)
-        lag = max(self.lags, default=0.0)
-        return min(longest, max(shortest, LATENCY_BUDGET - 2 * lag))
+        if not self.lags:
+            return shortest
+        share = max(lag / tick for tick, lag in self.lags)
+        return min(longest, max(shortest, LATENCY_BUDGET / (1 + 2 * share)))
 
     async def _tick(self, longest: float) -> None:
         """Sleep until the next tick is due (:meth:`next_tick`), then run its pass."""
         now = time.monotonic()
-        due = max(self._due + self.next_tick(longest), now)  # an overrun: at once
+        tick = self.next_tick(longest)
+        due = max(self._due + tick, now)  # an overrun: at once
+        if self._due:  # frames gathered since the last tick (at most the longest tick)
+            tick = min(max(tick, due - self._due), longest)
         self._due = due
         await anyio.sleep(due - now)
         with anyio.CancelScope(shield=True):  # frames taken are frames written
@@ -237,7 +247,7 @@ class SegmentWriter:
                     if recorder.finished and key in self._waiting:
                         self._waiting.pop(key).set()
                 await self._flush()
-        self.lags.append(time.monotonic() - due)
+        self.lags.append((tick, time.monotonic() - due))
 
     async def pace(self, segment: OpenSegment | None) -> None:
         """Flush when one is due; wait for the disk when ``segment`` holds too much."""
