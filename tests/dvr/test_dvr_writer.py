@@ -20,6 +20,7 @@ from headwater_dvr.writer import (
     LATENCY_BUDGET,
     LATENCY_TICKS,
     LONGEST_TICK,
+    TICK_GROWTH,
     OpenSegment,
     write_all,
 )
@@ -189,15 +190,16 @@ async def test_a_flush_running_in_another_task_takes_the_batch_once(archive, tmp
     ("lags", "longest", "tick"),
     [
         ([], LONGEST_TICK, FLUSH_SECONDS),  # nothing measured yet: the shortest
-        ([(0.4, 0.0), (0.4, 0.01)], LONGEST_TICK, LONGEST_TICK),  # quick passes: long ones
-        ([(0.4, 0.06)], LONGEST_TICK, LATENCY_BUDGET / 1.3),  # the lag grows with the tick
+        ([(0.8, 0.0), (0.7, 0.01)], LONGEST_TICK, LONGEST_TICK),  # quick passes: long ones
+        ([(0.4, 0.0)], LONGEST_TICK, 0.4 * TICK_GROWTH),  # but growing a step at a time
+        ([(0.6, 0.09)], LONGEST_TICK, LATENCY_BUDGET / 1.3),  # the lag grows with the tick
         ([(0.4, 0.06), (0.6, 0.06), (0.8, 0.05)], LONGEST_TICK, LATENCY_BUDGET / 1.3),
         ([(0.5, 0.1), (0.8, 0.24), (0.6, 0.1)], LONGEST_TICK, LATENCY_BUDGET / 1.6),
         ([(0.4, 0.3)], LONGEST_TICK, FLUSH_SECONDS),  # slow: never below the shortest
         ([(0.4, 3.0)], LONGEST_TICK, FLUSH_SECONDS),
-        ([(0.4, 0.01)], 0.6, 0.6),  # a shorter longest tick (a recorder's ``gather``)
+        ([(0.6, 0.01)], 0.6, 0.6),  # a shorter longest tick (a recorder's ``gather``)
         ([(0.25, 0.5)], 0.25, 0.25),  # below the shortest: a fixed tick (tests, benches)
-        ([(0.4, 0.2)] + [(0.4, 0.06)] * LATENCY_TICKS, LONGEST_TICK, LATENCY_BUDGET / 1.3),
+        ([(0.4, 0.2)] + [(0.6, 0.09)] * LATENCY_TICKS, LONGEST_TICK, LATENCY_BUDGET / 1.3),
     ],
 )
 def test_the_tick_leaves_room_for_the_pass_and_the_write(tmp_path, lags, longest, tick) -> None:
