@@ -234,6 +234,12 @@ async def test_each_tick_records_its_lag(archive) -> None:
     assert member.polls == 3
     assert len(archive.writer.lags) == 3
     assert all(tick == 0.01 and 0 <= lag < 1 for tick, lag in archive.writer.lags)
+    # after a while without recorders the next ones start from the shortest tick again
+    archive.writer.lags.extend([(0.8, 0.0)] * 3)
+    archive.writer._due -= 10
+    member = Member()
+    await archive.writer.attend(member, 0.01)
+    assert len(archive.writer.lags) == 3
 
 
 @pytest.mark.parametrize("count", [1, 2, 37, 1024, 1025, 3000])

@@ -68,6 +68,8 @@ within a tick plus one lag of its arrival, so a ``kill -9`` loses at most the la
 even when the next pass and write take twice as long as predicted and a tenth more."""
 TICK_GROWTH = 1.25
 """A tick is at most this many times the one before (:meth:`SegmentWriter.next_tick`)."""
+IDLE_TICKS = 4
+"""No pass for this many longest ticks (a root without recorders): the lags are forgotten."""
 LATENCY_TICKS = 8
 """Recent ticks (some five seconds) whose lag, from when the tick was due to its bytes
 being written, the next tick's length is fitted to."""
@@ -238,6 +240,8 @@ class SegmentWriter:
     async def _tick(self, longest: float) -> None:
         """Sleep until the next tick is due (:meth:`next_tick`), then run its pass."""
         now = time.monotonic()
+        if now - self._due > IDLE_TICKS * longest:  # no pass for a while (no recorders):
+            self.lags.clear()  # what the next ones take is not known, start short again
         tick = self.next_tick(longest)
         due = max(self._due + tick, now)  # an overrun: at once
         if self._due:  # frames gathered since the last tick (at most the longest tick)
