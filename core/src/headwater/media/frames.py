@@ -231,19 +231,16 @@ class Frame:
         buffer: bytes | bytearray,
         start: int,
         end: int,
-        nalus: tuple[bytes, ...] | None = None,
     ) -> Frame:
         """An H.264/H.265 frame that holds its access unit as carried in Annex B form,
         ``buffer[start:end]`` (never changed afterwards), not yet scanned for its units:
         they are found (AUDs left out, as :func:`~headwater.media.annexb.access_unit_bounds`
-        gives them) and cut when first asked for, unless ``nalus`` gives them already cut
-        (then the buffer is not kept). Its :attr:`size` is ``end - start``, the access unit
-        as carried, start codes and delimiters included."""
+        gives them) and cut when first asked for. Its :attr:`size` is ``end - start``, the
+        access unit as carried, start codes and delimiters included."""
         frame = cls(track, pts, dts, keyframe)
-        frame._nalus = nalus
-        if nalus is None:
-            frame._annexb = (buffer, None)
-            frame._au = (start, end)
+        frame._nalus = None
+        frame._annexb = (buffer, None)
+        frame._au = (start, end)
         frame._size = end - start
         return frame
 

@@ -64,8 +64,9 @@ def _video(
     track: Track, data: bytes | bytearray, start: int, end: int, pts: int, dts: int
 ) -> Decoded:
     # the keyframe flag from the first VCL unit (usually after the AUD alone); a frame that
-    # is not a keyframe keeps the PES unscanned, its units found and cut only if a consumer
-    # asks for them; its size is the access unit as carried (start codes included)
+    # is not a keyframe keeps the PES unscanned, a keyframe the PES and its units' bounds
+    # (its parameter sets must be known now); units are cut only if a consumer asks for
+    # them; a frame's size is the access unit as carried (start codes included)
     hevc = track.codec is Codec.H265
     key = access_unit_key(data, start, end, hevc)
     if key is False:
@@ -78,9 +79,17 @@ def _video(
         if not key:
             frame = Frame.from_annexb(track, pts, dts, False, data, bounds, end - start)
             return [frame], None, None
-    nalus = cut_units(data, bounds)
+    # a keyframe's parameter sets go into the track: those units alone are cut now
+    if hevc:
+        heads = [(data[b] >> 1) & 0x3F for b in bounds[::2]]
+        wanted = (h265.NAL_VPS, h265.NAL_SPS, h265.NAL_PPS)
+    else:
+        heads = [data[b] & 0x1F for b in bounds[::2]]
+        wanted = (h264.NAL_SPS, h264.NAL_PPS)
+    picked = [x for i, t in enumerate(heads) if t in wanted for x in bounds[2 * i : 2 * i + 2]]
+    units = cut_units(data, picked)
     new = None
-    sets = h265.parameter_sets(nalus) if hevc else h264.parameter_sets(nalus)
+    sets = h265.parameter_sets(units) if hevc else h264.parameter_sets(units)
     flat = tuple(n for group in sets for n in group)
     if sets[-2] and sets[-1] and flat != track.parameter_sets:
         try:
@@ -91,7 +100,7 @@ def _video(
         new = track = replace(
             track, parameter_sets=flat, width=width, height=height, extra=dict(track.extra)
         )
-    return [Frame.from_access_unit(track, pts, dts, True, data, start, end, nalus)], new, None
+    return [Frame.from_annexb(track, pts, dts, True, data, bounds, end - start)], new, None
 
 
 def _aac(track: Track, data: bytes, pos: int, end: int, pts: int) -> Decoded:
