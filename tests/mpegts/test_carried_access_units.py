@@ -58,7 +58,7 @@ def access_units(draw, hevc: bool) -> bytes:
     3- and 4-byte start codes, empty units, trailing zeros and leading junk."""
     if hevc:
         non_vcl = st.sampled_from([32, 33, 34, 35, 39, 40, 41, 48, 62])
-        vcl = draw(st.sampled_from([0, 1, 2, 8, 9, 16, 17, 18, 19, 20, 21]))
+        vcl = draw(st.sampled_from([0, 1, 2, 8, 9, 16, 17, 18, 19, 20, 21, 22, 23, 31]))
     else:
         non_vcl = st.sampled_from([0, 6, 7, 8, 9, 10, 12, 13, 14, 15, 19, 24, 30])
         vcl = draw(st.sampled_from([1, 2, 5]))
@@ -102,6 +102,10 @@ def test_type_zero_units_and_empty_units() -> None:
     assert access_unit_key(b"\x00\x00\x01\x46\x01\x00\x00\x01\x00\x01\xaa", 0, 11, True) is False
     assert access_unit_key(b"\x00\x00\x01\x00\x00\x00\x01\x28\x01\xaa", 0, 10, True) is True
     assert access_unit_key(b"\x00\x00\x01\x00\x00", 0, 5, True) is False  # zeros only
+    # H.265 IRAP types 16 to 21 are keyframes; 22 and 23 are reserved IRAP types: not
+    for t, key in [(15, False), (16, True), (21, True), (22, False), (23, False)]:
+        au = b"\x00\x00\x01\x46\x01\x50\x00\x00\x01" + _header(t, True) + b"\xaa"
+        assert access_unit_key(au, 0, len(au), True) is key is _full_scan_key(au, True)
     # H.264: type 0 is no slice; the IDR after it decides
     assert access_unit_key(b"\x00\x00\x01\x00\x17\x00\x00\x01\x65\x88", 0, 10, False) is True
     assert access_unit_key(b"\x00\x00\x01\x09\xf0", 0, 5, False) is False  # no slice at all
