@@ -126,14 +126,17 @@ def test_put_many_of_nothing_changes_nothing() -> None:
 def test_put_many_hands_a_read_over_with_one_ready_call() -> None:
     stream = Stream("live/a")
     stream.begin({})
+    stream.put(video(0))  # the stream has video: a read goes over in one pass
     sub = stream.open_subscription("c")
+    assert sub.drain() == [stream._gop[0]]
     calls: list[int] = []
     sub.on_ready = lambda: calls.append(sub.pending)
-    frames = [video(0), audio(0), video(1), audio(1)]
+    frames = [audio(0), video(1), audio(1), video(25)]
     stream.put_many(frames)
     assert calls == [4]  # called once, after the whole read is queued
     assert sub.drain() == frames
-    assert stream.stats.frames_in == 4
-    assert stream.stats.keyframes_in == 3  # the keyframe and both audio frames
-    assert stream.stats.bytes_in == sum(f.size for f in frames)
+    assert stream.stats.frames_in == 5
+    assert stream.stats.keyframes_in == 4  # the two keyframes and both audio frames
+    assert stream.stats.bytes_in == video(0).size + sum(f.size for f in frames)
     assert stream.stats.last_dts == frames[-1].dts
+    assert stream._gop == frames[-1:]  # the GOP cache restarts at the keyframe

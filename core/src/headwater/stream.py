@@ -206,6 +206,12 @@ class Stream:
         hand-over to each subscription (:meth:`Subscription.offer_many`)."""
         if not frames:
             return
+        if not self.has_video and any(f.track.kind is _VIDEO for f in frames):
+            # The first video frame changes how subscriptions drop (to the next keyframe):
+            # frames before it must be offered before it is known.
+            for frame in frames:
+                self.put(frame)
+            return
         tracks = self.tracks_by_id
         gop = self._gop
         limit = self.gop_cache_bytes
