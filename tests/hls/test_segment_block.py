@@ -13,6 +13,7 @@ from test_hls_window import AUDIO, T0, VIDEO, av
 
 from headwater.media.frames import Frame
 from headwater.media.segmenter import Step
+from headwater_hls import segment_block
 from headwater_hls.replies import Reply, send_reply
 from headwater_hls.segment_block import PACKET, SLACK_ROWS, SegmentBlock, block_rows
 from headwater_hls.window import SegmentWindow
@@ -25,8 +26,8 @@ class PiecesWindow(SegmentWindow):
         return None
 
 
-def _window(cls=SegmentWindow, **kw) -> SegmentWindow:
-    return cls(target=2.0, count=40, sequence=1000, discontinuity=50, **kw)
+def _window(cls=SegmentWindow, count: int = 40, **kw) -> SegmentWindow:
+    return cls(target=2.0, count=count, sequence=1000, discontinuity=50, **kw)
 
 
 def _segments(window) -> list[tuple]:
@@ -73,6 +74,36 @@ def test_a_segment_keeps_its_bytes_while_later_ones_are_cut() -> None:
     assert {s.sequence: bytes(s.data) for s in w.segments} == {
         s.sequence: seen[s.sequence] for s in w.segments
     }
+
+
+def test_blocks_are_reused_once_nobody_reads_them(monkeypatch) -> None:
+    """A window of two segments over a minute: the blocks of segments that left it are
+    laid out again, but not one whose bytes a player still holds."""
+    made = []
+
+    class Counted(SegmentBlock):
+        __slots__ = ()
+
+        def __init__(self, rows: int) -> None:
+            super().__init__(rows)
+            made.append(self)
+
+    monkeypatch.setattr(segment_block, "SegmentBlock", Counted)
+    frames = av(60, 1.0)
+    w, pieces = _window(count=2), _window(PiecesWindow, count=2)
+    held = []  # a player still sending these
+    for window in (w, pieces):
+        window.start_publication([VIDEO, AUDIO], T0, frames[0].dts)
+    for first in range(0, len(frames), 25):
+        for window in (w, pieces):
+            window.feed_many(frames[first : first + 25])
+        assert _segments(w) == _segments(pieces)
+        if len(held) < 3 and w.segments:
+            held.append((w.segments[-1], bytes(w.segments[-1].data)))
+    assert all(bytes(segment.data) == data for segment, data in held)
+    assert len(w.segments) == 3 and w.next_sequence - 1000 == 30
+    assert all(len(s.chunks) == 1 for s in w.segments)
+    assert len(made) <= 3 + 3 + 2  # held, kept by the "player", spare: not one a segment
 
 
 @settings(max_examples=80, deadline=None)
@@ -128,8 +159,12 @@ def test_laid_out_is_the_first_bytes_when_every_part_lies_there() -> None:
     assert block.laid_out(3 * PACKET, [elsewhere]) is None
     whole = block.laid_out(2 * PACKET, [part[: 2 * PACKET]])  # the next segment's start after
     assert whole is not None and bytes(whole) == bytes([7]) * (2 * PACKET)
-    with pytest.raises(RuntimeError):
-        block.reset()
+    assert block.in_use()
+    del rows, part, whole
+    assert not block.in_use()
+    block.spilled = True
+    block.reset()
+    assert block.used == 0 and not block.spilled
 
 
 def test_bytes_written_elsewhere_are_adopted() -> None:

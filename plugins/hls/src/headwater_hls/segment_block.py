@@ -22,6 +22,8 @@ is then kept in pieces, as it was before.
 
 from __future__ import annotations
 
+import sys
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +36,11 @@ PACKET = 188
 """Bytes in a transport packet (a row of the block)."""
 SLACK_ROWS = 64
 """Rows a block holds beyond its estimate (12 kB: a keyframe's PSI and a little more)."""
+GRANULE = 512
+"""Blocks hold a multiple of this many rows (96 kB), so that a stream's blocks come in a
+few sizes and one that is free fits the next segment (:class:`BlockPool`)."""
+SPARE = 2
+"""Free blocks a :class:`BlockPool` keeps for its next segments."""
 
 
 class SegmentBlock(PacketArena):
@@ -70,8 +77,15 @@ class SegmentBlock(PacketArena):
         return self.block[used : used + count]
 
     def reset(self) -> None:
-        """Not done: a block is never reused (its segment's views keep it alive)."""
-        raise RuntimeError("a segment block is not reused")
+        """Every row is free again (its segment left the window and nothing reads it: see
+        :meth:`in_use`)."""
+        self.used = 0
+        self.spilled = False
+
+    def in_use(self) -> bool:
+        """Something other than this object holds a view of the block: a segment still
+        listed, or its bytes still queued for a player's socket."""
+        return sys.getrefcount(self.block) > 2  # this object's reference and the call's
 
     def adopt(self, step: Step) -> Step:
         """``step`` with its bytes copied into the block's next rows, when they are not
@@ -113,3 +127,45 @@ def block_rows(size: int, duration: float, target: float) -> int:
     seconds = max(duration, target, 0.001)
     rows = size / max(duration, 0.001) * seconds / PACKET
     return int(rows * 1.25) + SLACK_ROWS
+
+
+class BlockPool:
+    """The blocks of one live window's segments, reused once their segments are gone.
+
+    A fresh block of a megabyte is new pages from the kernel, each faulted in and zeroed
+    before the packets are copied into it (about 330 page faults a segment): a window
+    takes its next block from the blocks of the segments that left it (:data:`SPARE` of
+    them are kept), once no player's request still holds their bytes.
+    """
+
+    def __init__(self) -> None:
+        self._held: deque[tuple[int, SegmentBlock]] = deque()
+        """(sequence number, block) of each closed segment laid out in a block, in order."""
+        self._spare: deque[SegmentBlock] = deque()
+        """Blocks of segments no longer held, newest last."""
+
+    def take(self, rows: int) -> SegmentBlock:
+        """A block of at least ``rows`` rows for a segment that opens: a spare one that is
+        free and not more than twice that, or a new one (its rows rounded up to
+        :data:`GRANULE`)."""
+        rows = -(-rows // GRANULE) * GRANULE
+        for block in self._spare:
+            if rows <= block.capacity <= 2 * rows and not block.in_use():
+                self._spare.remove(block)
+                block.reset()
+                return block
+        return SegmentBlock(rows)
+
+    def hold(self, sequence: int, block: SegmentBlock) -> None:
+        """The segment ``sequence`` closed with (some of) its bytes in ``block``."""
+        if not self._held or self._held[-1][1] is not block:
+            self._held.append((sequence, block))
+
+    def release(self, first: int) -> None:
+        """The window now holds segments from ``first`` on: the blocks of older ones are
+        spare (the oldest let go past :data:`SPARE`)."""
+        held, spare = self._held, self._spare
+        while held and held[0][0] < first:
+            spare.append(held.popleft()[1])
+            if len(spare) > SPARE:
+                spare.popleft()

@@ -37,7 +37,7 @@ from headwater.media.hls import (
 from headwater.media.mpegts.audio_groups import AUDIO_PES_BYTES
 from headwater.media.segmenter import Segmenter, SegmentInfo, Step
 from headwater_hls.render_cache import RenderCache
-from headwater_hls.segment_block import SegmentBlock, block_rows
+from headwater_hls.segment_block import BlockPool, SegmentBlock, block_rows
 
 SEQUENCE_RATE = 10
 """Media sequence numbers a window's start advances per second of wall clock."""
@@ -152,6 +152,7 @@ class SegmentWindow:
         the next keyframe, whatever its target (see :meth:`seconds_to_cut`)."""
         self._open_block: SegmentBlock | None = None
         """Where the open segment's batches are laid out (None: a fresh array each)."""
+        self._blocks = BlockPool()
 
     # -- publications ------------------------------------------------------------------
 
@@ -360,7 +361,7 @@ class SegmentWindow:
         if not self.segments:
             return None
         last = self.segments[-1]
-        return SegmentBlock(block_rows(last.size, last.duration, self.target))
+        return self._blocks.take(block_rows(last.size, last.duration, self.target))
 
     def _finish(self, info: SegmentInfo) -> LiveSegment:
         parts = self._parts
@@ -391,8 +392,11 @@ class SegmentWindow:
         )
         self.next_sequence += 1
         self.segments.append(segment)
+        if block is not None:
+            self._blocks.hold(segment.sequence, block)
         while len(self.segments) > self.count + 1:
             self.segments.popleft()
+            self._blocks.release(self.segments[0].sequence)
         return segment
 
     def _drop_oversized(self) -> None:
