@@ -17,6 +17,19 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
+@pytest.fixture(params=["asyncio", "uvloop"])
+def asyncio_and_uvloop(request: pytest.FixtureRequest) -> object:
+    """An ``anyio_backend`` value for asyncio's own loop, then for uvloop (skipped where
+    uvloop is absent): for tests of code that runs on both, since the server picks uvloop
+    when it is installed. A module opts in with
+    an ``anyio_backend`` fixture that returns this one.
+    """
+    if request.param == "uvloop":
+        pytest.importorskip("uvloop")
+        return ("asyncio", {"use_uvloop": True})
+    return "asyncio"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Give every test two more tries.
 

@@ -19,8 +19,9 @@ the ingest; CPU-s per GB are per GB of frame payload taken from the subscription
 
 ``--parts`` adds where that CPU went (:mod:`bench.scenarios.dvr_probe`: the muxing, the
 recorders' pass around it, the writer thread's file writes, file creations and index
-statements, in ms of thread CPU a second); ``--gather`` sets the seconds between the
-root's passes (the recorder's tick, 0.4 s in the server).
+statements, in ms of thread CPU a second); ``--gather`` sets the longest tick between the
+root's passes (the server's: 0.8 s, each tick fitted between 0.4 s and it; 0.4 or less
+gives a fixed tick).
 """
 
 from __future__ import annotations
@@ -225,7 +226,7 @@ class DvrWrite:
             "--gather",
             type=float,
             default=recorder_module.GATHER_SECONDS,
-            help="seconds between the root's passes (the recorder's tick)",
+            help="the longest tick between the root's passes (<= 0.4: a fixed tick)",
         )
         parser.add_argument(
             "--parts",

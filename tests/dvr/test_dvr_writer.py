@@ -15,7 +15,15 @@ from headwater.media.segmenter import SegmentInfo
 from headwater_dvr.archive import Archive
 from headwater_dvr.index import INDEX_FILE, SegmentRow
 from headwater_dvr.layout import final_path, part_path
-from headwater_dvr.writer import OpenSegment, write_all
+from headwater_dvr.writer import (
+    FLUSH_SECONDS,
+    LATENCY_BUDGET,
+    LATENCY_TICKS,
+    LONGEST_TICK,
+    TICK_GROWTH,
+    OpenSegment,
+    write_all,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -74,7 +82,18 @@ async def test_one_flush_writes_every_stream_and_indexes_only_bytes_on_disk(arch
         add(seg, bytes([i]) * (188 * (i + 1)), 0.5)
     assert not list(tmp_path.rglob("*.part")), "nothing touches the disk before a flush"
     before = writer.flushes
+    reread: list[str] = []
+    refresh_many = archive.refresh_many
+
+    async def spying_refresh_many(streams):
+        reread.extend(streams)
+        await refresh_many(streams)
+
+    archive.refresh_many = spying_refresh_many
     await writer.flush()
+    # a new segment's started and progress rows come in one flush: its summary is made
+    # from them, no stream is read back from the database
+    assert reread == []
     assert writer.flushes == before + 1
     rows = rows_on_disk(tmp_path)
     assert len(rows) == 20 and all(r[4] == 0 for r in rows)
@@ -165,6 +184,62 @@ async def test_a_flush_running_in_another_task_takes_the_batch_once(archive, tmp
             tg.start_soon(writer.flush)
     for seg in segs:
         assert (tmp_path / seg.path).stat().st_size == 376 == seg.written
+
+
+@pytest.mark.parametrize(
+    ("lags", "longest", "tick"),
+    [
+        ([], LONGEST_TICK, FLUSH_SECONDS),  # nothing measured yet: the shortest
+        ([(0.8, 0.0), (0.7, 0.01)], LONGEST_TICK, LONGEST_TICK),  # quick passes: long ones
+        ([(0.4, 0.0)], LONGEST_TICK, 0.4 * TICK_GROWTH),  # but growing a step at a time
+        ([(0.6, 0.09)], LONGEST_TICK, LATENCY_BUDGET / 1.3),  # the lag grows with the tick
+        ([(0.4, 0.06), (0.6, 0.06), (0.8, 0.05)], LONGEST_TICK, LATENCY_BUDGET / 1.3),
+        ([(0.5, 0.1), (0.8, 0.24), (0.6, 0.1)], LONGEST_TICK, LATENCY_BUDGET / 1.6),
+        ([(0.4, 0.3)], LONGEST_TICK, FLUSH_SECONDS),  # slow: never below the shortest
+        ([(0.4, 3.0)], LONGEST_TICK, FLUSH_SECONDS),
+        ([(0.6, 0.01)], 0.6, 0.6),  # a shorter longest tick (a recorder's ``gather``)
+        ([(0.25, 0.5)], 0.25, 0.25),  # below the shortest: a fixed tick (tests, benches)
+        ([(0.4, 0.2)] + [(0.6, 0.09)] * LATENCY_TICKS, LONGEST_TICK, LATENCY_BUDGET / 1.3),
+    ],
+)
+def test_the_tick_leaves_room_for_the_pass_and_the_write(tmp_path, lags, longest, tick) -> None:
+    """A frame just missed by a pass reaches the OS a tick plus the next pass and write
+    after it arrives: the tick is the longest that leaves room for twice the lag the
+    recent ticks predict for it (in proportion to their length), within bounds, so a
+    ``kill -9`` loses at most the last second."""
+    writer = Archive(tmp_path).writer
+    writer.lags.extend(lags)
+    assert writer.next_tick(longest) == pytest.approx(tick)
+    recent = lags[-LATENCY_TICKS:]
+    if recent and FLUSH_SECONDS < tick <= LONGEST_TICK:  # room for a pass twice as slow
+        predicted = tick * max(lag / t for t, lag in recent)
+        assert tick + 2 * predicted <= LATENCY_BUDGET + 1e-9 < 1.0
+
+
+async def test_each_tick_records_its_lag(archive) -> None:
+    """The lag of every pass (from when it was due until its bytes were written) is what
+    the next tick is fitted to."""
+
+    class Member:
+        def __init__(self) -> None:
+            self.finished = False
+            self.polls = 0
+
+        def poll(self) -> None:
+            self.polls += 1
+            self.finished = self.polls == 3
+
+    member = Member()
+    await archive.writer.attend(member, 0.01)
+    assert member.polls == 3
+    assert len(archive.writer.lags) == 3
+    assert all(tick == 0.01 and 0 <= lag < 1 for tick, lag in archive.writer.lags)
+    # after a while without recorders the next ones start from the shortest tick again
+    archive.writer.lags.extend([(0.8, 0.0)] * 3)
+    archive.writer._due -= 10
+    member = Member()
+    await archive.writer.attend(member, 0.01)
+    assert len(archive.writer.lags) == 3
 
 
 @pytest.mark.parametrize("count", [1, 2, 37, 1024, 1025, 3000])

@@ -15,12 +15,9 @@ from headwater.testing import read_packets, run_ffmpeg, running_server
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
 
-@pytest.fixture(params=["asyncio", "uvloop"])
-def anyio_backend(request):
-    if request.param == "uvloop":
-        pytest.importorskip("uvloop")
-        return ("asyncio", {"use_uvloop": True})
-    return "asyncio"
+@pytest.fixture
+def anyio_backend(asyncio_and_uvloop):
+    return asyncio_and_uvloop  # both event loops (tests/conftest.py)
 
 
 @pytest.fixture

@@ -33,12 +33,9 @@ VIDEO = Track(1, Codec.H264, MediaKind.VIDEO, parameter_sets=(SPS, PPS))
 AUDIO = Track(2, Codec.AAC, MediaKind.AUDIO, config=b"\x11\x90", sample_rate=48000, channels=2)
 
 
-@pytest.fixture(params=["asyncio", "uvloop"])
-def anyio_backend(request):
-    if request.param == "uvloop":
-        pytest.importorskip("uvloop")
-        return ("asyncio", {"use_uvloop": True})
-    return "asyncio"
+@pytest.fixture
+def anyio_backend(asyncio_and_uvloop):
+    return asyncio_and_uvloop  # both event loops (tests/conftest.py)
 
 
 def media(count: int, *, big: int = 40_000, seed: int = 1) -> list[tuple[int, int, bytes]]:

@@ -21,12 +21,9 @@ SLACK = 0.002
 """uvloop's clock counts whole milliseconds."""
 
 
-@pytest.fixture(params=["asyncio", "uvloop"])
-def anyio_backend(request):
-    if request.param == "uvloop":
-        pytest.importorskip("uvloop")
-        return ("asyncio", {"use_uvloop": True})
-    return "asyncio"
+@pytest.fixture
+def anyio_backend(asyncio_and_uvloop):
+    return asyncio_and_uvloop  # both event loops (tests/conftest.py)
 
 
 async def _until(condition, limit: float = 5.0) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -90,8 +90,7 @@ class Archive:
         recovered = await self.run(self._recover_all)
         if recovered:
             log.info("DVR %s: recovered %d interrupted segment(s)", self.root, recovered)
-        for stream in await self.run(self.db.streams):
-            await self.refresh(stream)
+        await self.refresh_many(await self.run(self.db.streams))
         log.info("DVR archive %s open: %d stream(s)", self.root, len(self.summaries))
 
     async def close(self) -> None:
@@ -175,6 +174,15 @@ class Archive:
         self._cache(stream, summary)
         return summary
 
+    async def refresh_many(self, streams: Iterable[str]) -> None:
+        """:meth:`refresh` for many streams in one worker-thread call (each call waits for
+        the thread, and for the event loop to hand the GIL over when it is busy)."""
+        streams = list(streams)
+        if streams:
+            summaries = await self.run(lambda: [self._read_summary(s) for s in streams])
+            for stream, summary in zip(streams, summaries, strict=True):
+                self._cache(stream, summary)
+
     async def put(self, row: SegmentRow) -> None:
         """Index a segment (or the progress of the one being written); return once committed.
 
@@ -202,7 +210,8 @@ class Archive:
         """
         old = self.summaries.get(stream)
         ranges = list(old.ranges) if old is not None else []
-        exact = old is not None or not segments or len(rows) == segments
+        # a new stream's rows (a segment's may come twice: started, then its progress)
+        exact = old is not None or not segments or len({r.start_ms for r in rows}) == segments
         for row in sorted(rows, key=lambda r: r.start_ms):
             if ranges and ranges[-1][0] <= row.start_ms <= ranges[-1][1] + GAP_MS:
                 ranges[-1] = (ranges[-1][0], max(ranges[-1][1], row.end_ms))
@@ -234,8 +243,7 @@ class Archive:
         if not rows:
             return 0, 0
         freed = await self.run(self._delete_files, rows)
-        for stream in {r.stream for r in rows}:
-            await self.refresh(stream)
+        await self.refresh_many({r.stream for r in rows})
         return len(rows), freed
 
     def _delete_files(self, rows: list[SegmentRow]) -> int:

@@ -4,19 +4,21 @@ It runs on its own bounded subscription (the core's drop-to-next-keyframe policy
 so a slow disk never slows the publisher). Frames go through
 :class:`~headwater.media.segmenter.Segmenter`; the recorder keeps each segment's bytes in
 memory and leaves the disk to its archive's :class:`~headwater_dvr.writer.SegmentWriter`,
-which writes every recorder of the root in one batch at least every ``FLUSH_SECONDS``
-(the row of a new segment first, then its ``.part`` file, the bytes, and the rows of what
-is on disk; a closed segment is renamed to its final name, which carries its duration,
-and marked complete). The recorder itself does no I/O and no thread hand-off.
+which writes every recorder of the root in one batch every tick (the row of a new segment
+first, then its ``.part`` file, the bytes, and the rows of what is on disk; a closed
+segment is renamed to its final name, which carries its duration, and marked complete).
+The recorder itself does no I/O and no thread hand-off.
 
-Cost: recorders do not wake up one by one. Every ``GATHER_SECONDS`` (a tick) one pass over
-every recorder of the root (:meth:`~headwater_dvr.writer.SegmentWriter.attend`, run by one
-of their tasks) takes the frames each subscription gathered (:meth:`DvrRecorder.poll`),
-muxes each batch in one :meth:`~headwater.media.segmenter.Segmenter.feed_many` call into
-the recorder's :class:`~headwater.media.mpegts.packet_block.PacketArena` (memory reused
-from one tick to the next), and flushes the root; so a frame is on disk about
-``GATHER_SECONDS`` (0.4 s) after its arrival, plus the time the pass and the write take.
-With ``gather=0`` (tests) the recorder takes each frame as it comes in its own task.
+Cost: recorders do not wake up one by one. Every tick one pass over every recorder of the
+root (:meth:`~headwater_dvr.writer.SegmentWriter.attend`, run by one of their tasks) takes
+the frames each subscription gathered (:meth:`DvrRecorder.poll`), muxes each batch in one
+:meth:`~headwater.media.segmenter.Segmenter.feed_many` call into the recorder's
+:class:`~headwater.media.mpegts.packet_block.PacketArena` (memory reused from one tick to
+the next), and flushes the root. The tick is 0.4 to ``GATHER_SECONDS`` (0.8 s): as long as
+the recent passes and writes leave room for, so that a frame reaches the OS within about
+0.8 s of its arrival (:meth:`~headwater_dvr.writer.SegmentWriter.next_tick`); the longer
+the batches, the less the muxing costs a frame. With ``gather=0`` (tests) the recorder
+takes each frame as it comes in its own task.
 
 Audio: the AAC frames of a batch that follow each other on the audio time line share a
 PES of up to 2930 bytes (:data:`~headwater.media.mpegts.audio_groups.AUDIO_PES_BYTES`, what
@@ -47,16 +49,18 @@ from headwater.media.segmenter import Segmenter, SegmentInfo
 from headwater_dvr.archive import Archive
 from headwater_dvr.index import SegmentRow
 from headwater_dvr.layout import final_path, part_path
-from headwater_dvr.writer import FLUSH_SECONDS, INDEX_SECONDS, OpenSegment
+from headwater_dvr.writer import FLUSH_SECONDS, INDEX_SECONDS, LONGEST_TICK, OpenSegment
 
 if TYPE_CHECKING:
     from headwater import Subscription
 
 log = logging.getLogger("headwater.dvr")
 
-GATHER_SECONDS = FLUSH_SECONDS
-"""Ticks of the root's pass over its recorders: frames gather in each subscription
-meanwhile (some 30 per stream), are muxed in one batch and flushed in the same tick."""
+GATHER_SECONDS = LONGEST_TICK
+"""The longest tick of the root's pass over its recorders: frames gather in each
+subscription meanwhile (some 30 to 60 per stream), are muxed in one batch and flushed in
+the same tick (shorter ticks when the passes are slow, see
+:meth:`~headwater_dvr.writer.SegmentWriter.next_tick`)."""
 MAX_DRIFT_MS = 2000
 CAUGHT_UP_FRAMES = 50
 """Fewer frames than this queued: the recorder keeps up, so the wall clock is ingest time."""
@@ -89,7 +93,8 @@ class DvrRecorder:
         self.on_limit = on_limit
         self.clock = clock
         self.gather = gather
-        """Seconds to let frames gather between batches (0: take each as it comes)."""
+        """The longest tick: seconds frames may gather between batches (0: take each as it
+        comes; below ``FLUSH_SECONDS``, a fixed tick)."""
         self.make_segmenter = segmenter
         """Builds the segmenter from (tracks, target=ticks); a benchmark may substitute one."""
         self.segments = 0
