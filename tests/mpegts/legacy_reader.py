@@ -1,6 +1,8 @@
 """The MPEG-TS demuxer as it was before the batch path (commit e7b31a3): the oracle.
 
-Kept verbatim (but for this docstring and imports) as the reference the reader must equal
+Kept verbatim (but for this docstring, imports and one deliberate change: the keyframe
+flag of a video frame is read from its first VCL unit, see ``_first_vcl_key``) as the
+reference the reader must equal
 event for event and counter for counter: tests/mpegts/test_reader_oracle.py feeds both the
 same bytes. The PES header parser, the Annex B splitter and the elementary-stream decoder
 of that commit are copied at the end, so later changes to them are checked too.
@@ -504,10 +506,9 @@ def _video(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) 
     hevc = track.codec is Codec.H265
     if hevc:
         nalus = tuple(n for n in units if (n[0] >> 1) & 0x3F != h265.NAL_AUD)
-        key = h265.is_keyframe(nalus)
     else:
         nalus = tuple(n for n in units if n[0] & 0x1F != h264.NAL_AUD)
-        key = h264.is_keyframe(nalus)
+    key = _first_vcl_key(units, hevc)  # was h265.is_keyframe(nalus) / h264.is_keyframe(nalus)
     new = None
     if key:
         sets = h265.parameter_sets(nalus) if hevc else h264.parameter_sets(nalus)
@@ -522,6 +523,23 @@ def _video(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) 
                 track, parameter_sets=flat, width=width, height=height, extra=dict(track.extra)
             )
     return [Frame(track, pts, dts, key, nalus=nalus)], new, None
+
+
+def _first_vcl_key(units: list[bytes], hevc: bool) -> bool:
+    """The one rule changed on purpose since e7b31a3 (the seventh sitting, http-ts4): a
+    video frame is a keyframe when its first VCL unit is an IDR slice (H.264) or an IRAP
+    picture (H.265), where it was when any unit was. The same for every conforming access
+    unit (all VCL units of a picture share a type); damaged ones can differ."""
+    for n in units:
+        if hevc:
+            t = (n[0] >> 1) & 0x3F
+            if t < 32:
+                return 16 <= t <= 21
+        else:
+            t = n[0] & 0x1F
+            if 1 <= t <= 5:
+                return t == 5
+    return False
 
 
 def _aac(track: Track, data: bytes, pos: int, end: int, pts: int) -> Decoded:

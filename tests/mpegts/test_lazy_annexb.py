@@ -1,7 +1,8 @@
 """The TS reader's video frames hold their access unit as received (``Frame.from_annexb``).
 
-A frame that is not a keyframe keeps its PES and the bounds of its NAL units; its units
-are cut only when a consumer asks for ``nalus``, and the TS writer reads them as views
+A frame keeps its PES (and, a keyframe, the bounds of its NAL units; a frame that is not
+a keyframe is not even scanned, see ``test_carried_access_units.py``); its units are cut
+only when a consumer asks for ``nalus``, and the TS writer reads them as views
 (``nalu_views``) without cutting them. These cases check the frame on its own (bytes and
 bytearray buffers) and the reader's frames through the writer: the same bytes as the same
 frames with their units cut first, frame by frame and in batches, and still uncut after.

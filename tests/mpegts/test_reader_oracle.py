@@ -1,5 +1,9 @@
 """The TS reader gives exactly what the reader of e7b31a3 gave (``legacy_reader.py``).
 
+One rule of the oracle was changed on purpose since: a video frame's keyframe flag comes
+from its first VCL unit (``legacy_reader._first_vcl_key``); damaged access units can
+differ from the old any-unit rule (byte flips here find such cases), conforming ones not.
+
 Each case feeds the same bytes, cut the same way, to today's :class:`TSReader` and to the
 frozen copy of the reader before the fourth sitting's changes (its PES, Annex B and
 elementary decoding included), and compares every event (tracks and frames, bit for bit,

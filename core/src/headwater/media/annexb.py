@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from headwater.media import h264, h265
+
 START_CODE = b"\x00\x00\x00\x01"
 
 
@@ -56,6 +58,68 @@ def annexb_bounds(data: bytes | bytearray, start: int = 0, end: int | None = Non
     if stop > begin:
         bounds += (begin, stop)
     return bounds
+
+
+def access_unit_bounds(data: bytes | bytearray, start: int, end: int, hevc: bool) -> list[int]:
+    """:func:`annexb_bounds` of an H.264 (``hevc`` False) or H.265 access unit in
+    ``data[start:end]`` without its access unit delimiters (the form a headwater frame
+    holds its units in: the TS writer puts its own AUD first)."""
+    bounds = annexb_bounds(data, start, end)
+    if hevc:
+        types = [(data[b] >> 1) & 0x3F for b in bounds[::2]]
+        aud = h265.NAL_AUD
+    else:
+        types = [data[b] & 0x1F for b in bounds[::2]]
+        aud = h264.NAL_AUD
+    if aud in types:  # most access units have one AUD, first (ffmpeg's muxer puts it there)
+        if types[0] == aud and types.count(aud) == 1:
+            del bounds[:2]
+        else:
+            bounds = [x for i, t in enumerate(types) if t != aud for x in bounds[2 * i : 2 * i + 2]]
+    return bounds
+
+
+_ZEROS = re.compile(b"\x00*")
+
+
+def access_unit_key(data: bytes | bytearray, start: int, end: int, hevc: bool) -> bool | None:
+    """Whether the H.264 (``hevc`` False) or H.265 access unit in ``data[start:end]`` is a
+    keyframe, read from its first VCL NAL unit alone: an IDR picture (H.264 7.4.1.2.4: every
+    slice of an IDR picture is an IDR slice) or an IRAP picture (H.265 7.4.2.4.4: every VCL
+    unit of a picture has the same type). Only the units up to that one are looked at,
+    usually an AUD and the slice, so a frame's bytes are not scanned on arrival.
+
+    False also when the units hold no VCL unit at all; None when ``data[start:end]`` has no
+    start code (then :func:`annexb_bounds` takes it whole as one unit: the caller decides
+    from those bounds). Empty units (a start code right after another, zeros before the
+    next) are skipped as :func:`annexb_bounds` skips them.
+    """
+    end = min(end, len(data))
+    search = _START.search
+    pos = start
+    while True:
+        code = search(data, pos, end)
+        if code is None:
+            return None if pos == start else False
+        pos = code.end()
+        if pos >= end:
+            return False
+        b = data[pos]
+        if b == 0:  # an empty unit (zeros, then a start code or the end) or a type 0 unit
+            z = _ZEROS.match(data, pos, end).end()  # type: ignore[union-attr]
+            if z == end:
+                return False
+            if z - pos >= 2 and data[z] == 1:
+                pos = z - 2
+                continue
+        if hevc:
+            t = (b >> 1) & 0x3F
+            if t < 32:  # VCL (H.265 table 7-1); IRAP are 16 to 23, of which 22-23 reserved
+                return 16 <= t <= 21
+        else:
+            t = b & 0x1F
+            if 1 <= t <= 5:  # the coded slices of a primary or redundant picture
+                return t == h264.NAL_IDR
 
 
 def cut_units(buffer: bytes | bytearray, bounds: list[int]) -> tuple[bytes, ...]:

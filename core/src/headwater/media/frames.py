@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from headwater.media.annexb import cut_units
+from headwater.media.annexb import access_unit_bounds, cut_units
 
 CLOCK_RATE = 90_000
 """Ticks per second of every ``pts``/``dts`` in headwater."""
@@ -145,10 +145,17 @@ class Frame:
     access unit as it arrived, Annex B bytes and where each NAL unit lies in them, and
     cuts its ``nalus`` when first asked for: a stream nobody reads unit by unit (no
     consumer, or only TS consumers, which take :meth:`nalu_views`) never copies them.
+    A frame made by :meth:`from_access_unit` has not even been scanned for its units: they
+    are found the first time a consumer asks for them.
+
+    :attr:`size` is fixed when the frame is made and never changes afterwards (a
+    subscription subtracts what it added): the units' bytes for most frames, the access
+    unit as carried (start codes included) for the MPEG-TS demuxer's video.
     """
 
     __slots__ = (
         "_annexb",
+        "_au",
         "_nalus",
         "_size",
         "data",
@@ -177,7 +184,8 @@ class Frame:
         self._nalus: tuple[bytes, ...] | None = nalus
         self.flv_body = flv_body
         self._size = 0
-        self._annexb: tuple[bytes | bytearray, list[int]] | None = None
+        self._annexb: tuple[bytes | bytearray, list[int] | None] | None = None
+        self._au: tuple[int, int] | None = None
 
     @classmethod
     def from_flv_body(
@@ -213,6 +221,39 @@ class Frame:
         frame._size = size
         return frame
 
+    @classmethod
+    def from_access_unit(
+        cls,
+        track: Track,
+        pts: int,
+        dts: int,
+        keyframe: bool,
+        buffer: bytes | bytearray,
+        start: int,
+        end: int,
+    ) -> Frame:
+        """An H.264/H.265 frame that holds its access unit as carried in Annex B form,
+        ``buffer[start:end]`` (never changed afterwards), not yet scanned for its units:
+        they are found (AUDs left out, as :func:`~headwater.media.annexb.access_unit_bounds`
+        gives them) and cut when first asked for. Its :attr:`size` is ``end - start``, the
+        access unit as carried, start codes and delimiters included."""
+        frame = cls(track, pts, dts, keyframe)
+        frame._nalus = None
+        frame._annexb = (buffer, None)
+        frame._au = (start, end)
+        frame._size = end - start
+        return frame
+
+    def _bounds(self, held: tuple[bytes | bytearray, list[int] | None]) -> list[int]:
+        """The units' bounds of a frame holding an access unit (found now if not yet)."""
+        bounds = held[1]
+        if bounds is None:
+            au = self._au
+            assert au is not None
+            bounds = access_unit_bounds(held[0], au[0], au[1], self.track.codec is Codec.H265)
+            self._annexb = (held[0], bounds)
+        return bounds
+
     @property
     def nalus(self) -> tuple[bytes, ...]:
         """The NAL units of the access unit (H.264/H.265), empty for other codecs."""
@@ -222,7 +263,7 @@ class Frame:
             if held is None:
                 nalus = _nalus_of_flv_body(self.flv_body)
             else:
-                nalus = cut_units(*held)
+                nalus = cut_units(held[0], self._bounds(held))
                 self._annexb = None
             self._nalus = nalus
         return nalus
@@ -236,8 +277,8 @@ class Frame:
             return nalus
         held = self._annexb
         if held is not None:
+            bounds = self._bounds(held)
             view = memoryview(held[0])
-            bounds = held[1]
             return [view[bounds[i] : bounds[i + 1]] for i in range(0, len(bounds), 2)]
         return _nalu_views_of_flv_body(self.flv_body)
 
@@ -246,13 +287,17 @@ class Frame:
         self._nalus = nalus
         self.flv_body = b""  # the body no longer says what the frame holds
         self._annexb = None
+        self._size = 0
 
     @property
     def size(self) -> int:
-        """Payload bytes of the frame (without any framing)."""
+        """Payload bytes of the frame: its NAL units' bytes (H.264/H.265), its ``data``
+        (other codecs); for a frame the MPEG-TS demuxer made from a video PES, the access
+        unit as carried (see :meth:`from_access_unit`). Fixed once the frame is made."""
+        size = self._size
+        if size:
+            return size
         nalus = self._nalus
-        if nalus is None:
-            return self._size
         if nalus:
             return sum(map(len, nalus))
         return len(self.data)

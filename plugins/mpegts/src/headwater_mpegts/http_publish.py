@@ -18,7 +18,7 @@ throughput is never limited, and no byte waits longer than the interval.
 from __future__ import annotations
 
 import logging
-from asyncio import sleep
+from asyncio import get_running_loop, sleep
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -191,7 +191,9 @@ async def _pump(
     feed = reader.feed
     send = publication.send
     add_bytes = publication.add_bytes
-    now = anyio.current_time
+    # the loop's clock is anyio's on asyncio (uvicorn runs nowhere else): anyio.current_time
+    # looks the backend up on each call (two getpid system calls and sniffio's lookup)
+    now = get_running_loop().time
     ahead = idle * (1 + IDLE_SLACK)
     with anyio.CancelScope(deadline=now() + ahead) as scope:
         while body.ended is None:

@@ -25,7 +25,7 @@ from headwater.media.aac import (
     adts_header,
     parse_adts_header,
 )
-from headwater.media.annexb import START_CODE, annexb_bounds, cut_units
+from headwater.media.annexb import START_CODE, access_unit_bounds, access_unit_key, cut_units
 from headwater.media.bitreader import BitstreamError
 from headwater.media.frames import CLOCK_RATE, Codec, Frame, Track
 from headwater.media.h264_sps import parse_h264_sps
@@ -63,29 +63,33 @@ def decode(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) 
 def _video(
     track: Track, data: bytes | bytearray, start: int, end: int, pts: int, dts: int
 ) -> Decoded:
-    # the units are found in place (not copied); a frame that is not a keyframe keeps the
-    # PES and the units' bounds, and its units are cut only if a consumer asks for them
-    bounds = annexb_bounds(data, start, end)
+    # the keyframe flag from the first VCL unit (usually after the AUD alone); a frame that
+    # is not a keyframe keeps the PES unscanned, a keyframe the PES and its units' bounds
+    # (its parameter sets must be known now); units are cut only if a consumer asks for
+    # them; a frame's size is the access unit as carried (start codes included)
     hevc = track.codec is Codec.H265
+    key = access_unit_key(data, start, end, hevc)
+    if key is False:
+        return [Frame.from_access_unit(track, pts, dts, False, data, start, end)], None, None
+    bounds = access_unit_bounds(data, start, end, hevc)
+    if key is None:  # no start code: the payload is one unit (annexb_bounds' reading)
+        types = [(data[b] >> 1) & 0x3F if hevc else data[b] & 0x1F for b in bounds[::2]]
+        # h265.is_keyframe (an IRAP picture), h264.is_keyframe (an IDR slice)
+        key = any(16 <= t <= 21 for t in types) if hevc else h264.NAL_IDR in types
+        if not key:
+            frame = Frame.from_annexb(track, pts, dts, False, data, bounds, end - start)
+            return [frame], None, None
+    # a keyframe's parameter sets go into the track: those units alone are cut now
     if hevc:
-        types = [(data[b] >> 1) & 0x3F for b in bounds[::2]]
-        aud = h265.NAL_AUD
-        key = any(16 <= t <= 21 for t in types)  # h265.is_keyframe: an IRAP picture
+        heads = [(data[b] >> 1) & 0x3F for b in bounds[::2]]
+        wanted = (h265.NAL_VPS, h265.NAL_SPS, h265.NAL_PPS)
     else:
-        types = [data[b] & 0x1F for b in bounds[::2]]
-        aud = h264.NAL_AUD
-        key = h264.NAL_IDR in types  # h264.is_keyframe: an IDR slice (an AUD is none)
-    if aud in types:  # most access units have one AUD, first (ffmpeg's muxer puts it there)
-        if types[0] == aud and types.count(aud) == 1:
-            del bounds[:2]
-        else:
-            bounds = [x for i, t in enumerate(types) if t != aud for x in bounds[2 * i : 2 * i + 2]]
-    if not key:
-        size = sum(bounds[1::2]) - sum(bounds[::2])
-        return [Frame.from_annexb(track, pts, dts, False, data, bounds, size)], None, None
-    nalus = cut_units(data, bounds)
+        heads = [data[b] & 0x1F for b in bounds[::2]]
+        wanted = (h264.NAL_SPS, h264.NAL_PPS)
+    picked = [x for i, t in enumerate(heads) if t in wanted for x in bounds[2 * i : 2 * i + 2]]
+    units = cut_units(data, picked)
     new = None
-    sets = h265.parameter_sets(nalus) if hevc else h264.parameter_sets(nalus)
+    sets = h265.parameter_sets(units) if hevc else h264.parameter_sets(units)
     flat = tuple(n for group in sets for n in group)
     if sets[-2] and sets[-1] and flat != track.parameter_sets:
         try:
@@ -96,7 +100,7 @@ def _video(
         new = track = replace(
             track, parameter_sets=flat, width=width, height=height, extra=dict(track.extra)
         )
-    return [Frame(track, pts, dts, True, nalus=nalus)], new, None
+    return [Frame.from_annexb(track, pts, dts, True, data, bounds, end - start)], new, None
 
 
 def _aac(track: Track, data: bytes, pos: int, end: int, pts: int) -> Decoded:

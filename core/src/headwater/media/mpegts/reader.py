@@ -21,10 +21,13 @@ starts and every packet that is not a plain continuation go through the same per
 code as above, so the events are exactly those of the per-packet loop (the tests feed
 both).
 
-Video PES (H.264, H.265) become frames that keep the PES: the NAL units are found in
-place, and a frame that is not a keyframe cuts them only when a consumer asks
-(:meth:`~headwater.media.frames.Frame.from_annexb`). The usual PES header is read inline;
-a PAT or PMT packet equal to the last one of its PID that changed nothing is skipped.
+Video PES (H.264, H.265) become frames that keep the PES: the keyframe flag comes from
+the first VCL unit, a frame that is not a keyframe is not scanned for its NAL units until
+a consumer asks for them (:meth:`~headwater.media.frames.Frame.from_access_unit`), a
+keyframe's units are found at once (its parameter sets go into the track) but cut only
+when asked; a video frame's size is its access unit as carried, start codes included.
+The usual PES header is read inline; a PAT or PMT packet equal to the last one of its PID
+that changed nothing is skipped.
 A small feed (2 to 63 packets: an SRT or UDP datagram) that is all plain continuations
 of one PID completing nothing — most datagrams of a video stream — has its headers read
 with one ``struct`` call, compared with that PID's expected run as one tuple, and its
