@@ -37,6 +37,7 @@ from headwater.media.hls import (
 from headwater.media.mpegts.audio_groups import AUDIO_PES_BYTES
 from headwater.media.segmenter import Segmenter, SegmentInfo, Step
 from headwater_hls.render_cache import RenderCache
+from headwater_hls.segment_block import BlockPool, SegmentBlock, block_rows
 
 SEQUENCE_RATE = 10
 """Media sequence numbers a window's start advances per second of wall clock."""
@@ -72,9 +73,12 @@ small batches."""
 class LiveSegment:
     """A closed segment held in memory.
 
-    Its bytes are kept as the pieces the cutter made (one per batch of frames, a few per
-    segment; views of the muxer's output) and sent as they are, one write each: joining
-    them copied every byte of every segment once more, which cost more than the writes.
+    Its bytes are one view of the block the muxer laid all its batches out in (see
+    :mod:`headwater_hls.segment_block`), or, where they could not all go there (a
+    publication's first segment, a batch that outgrew the block, a cut the window did not
+    foresee), the pieces the cutter made (one per batch of frames, a few per segment;
+    views of the muxer's output), sent as they are, one write each: joining them copied
+    every byte of every segment once more, which cost more than the writes.
 
     :param chunks: the segment's bytes, in order.
     :param size: their total length.
@@ -146,6 +150,9 @@ class SegmentWindow:
         self._jumped_in: SegmentInfo | None = None
         """The open segment when a track's timestamps last jumped: the cutter closes it at
         the next keyframe, whatever its target (see :meth:`seconds_to_cut`)."""
+        self._open_block: SegmentBlock | None = None
+        """Where the open segment's batches are laid out (None: a fresh array each)."""
+        self._blocks = BlockPool()
 
     # -- publications ------------------------------------------------------------------
 
@@ -256,7 +263,14 @@ class SegmentWindow:
 
     def _feed_run(self, segmenter: Segmenter, frames: Sequence[Frame]) -> bool:
         """:meth:`feed_many` of frames that may close a segment anywhere with the
-        cutter's target as it is; True when one or more segments closed."""
+        cutter's target as it is; True when one or more segments closed.
+
+        The batch is laid out in the open segment's block (see
+        :mod:`headwater_hls.segment_block`); a segment that opens in it gets a block of its
+        own, sized from the one that closed, and its first bytes are copied there (the
+        frames from its keyframe to the batch's end), so its later batches follow them and
+        the whole segment is one piece of memory. The batches, and so the bytes, are
+        those the muxer would make without blocks."""
         if not frames:
             return False
         done = False
@@ -275,12 +289,20 @@ class SegmentWindow:
                 latest = dts
             track_dts[tid] = dts
         self._latest_dts = latest
-        for step in segmenter.feed_many(frames):
+        block = self._open_block
+        used = block.used if block is not None else 0
+        for step in segmenter.feed_many(frames, block):
             if step.closed is not None and self._open is not None:
                 self._finish(step.closed)
                 done = True
             if step.opened is not None:
                 self._begin(step.opened)
+                block = self._open_block = self._new_block()
+                if block is not None:  # its first bytes, from the last block or elsewhere
+                    step = block.adopt(step)
+            elif block is not None and block.used == used:
+                # a batch of a few frames, written packet by packet (not in the block)
+                step = block.adopt(step)
             self._parts.append(step.data)
             self._open_bytes += len(step.data)
             if self._open_bytes > self.max_segment_bytes:
@@ -331,14 +353,29 @@ class SegmentWindow:
         self._open = info
         self._parts = []
         self._open_bytes = 0
+        self._open_block = None
+
+    def _new_block(self) -> SegmentBlock | None:
+        """A block for the segment that just opened, sized from the newest closed one
+        (None before the window holds any: that segment stays in pieces)."""
+        if not self.segments:
+            return None
+        last = self.segments[-1]
+        return self._blocks.take(block_rows(last.size, last.duration, self.target))
 
     def _finish(self, info: SegmentInfo) -> LiveSegment:
         parts = self._parts
-        chunks = tuple(parts) if len(parts) <= MAX_CHUNKS else (b"".join(parts),)
         size = self._open_bytes
+        block = self._open_block
+        whole = block.laid_out(size, parts) if block is not None and len(parts) > 1 else None
+        if whole is not None:
+            chunks: tuple[bytes | memoryview, ...] = (whole,)
+        else:
+            chunks = tuple(parts) if len(parts) <= MAX_CHUNKS else (b"".join(parts),)
         self._parts = []
         self._open_bytes = 0
         self._open = None
+        self._open_block = None
         discontinuity = info.discontinuity or (self._new_publication and bool(self.segments))
         self._new_publication = False
         if discontinuity:
@@ -355,8 +392,11 @@ class SegmentWindow:
         )
         self.next_sequence += 1
         self.segments.append(segment)
+        if block is not None:
+            self._blocks.hold(segment.sequence, block)
         while len(self.segments) > self.count + 1:
             self.segments.popleft()
+            self._blocks.release(self.segments[0].sequence)
         return segment
 
     def _drop_oversized(self) -> None:
@@ -367,6 +407,7 @@ class SegmentWindow:
         self._parts = []
         self._open_bytes = 0
         self._open = None
+        self._open_block = None
         self._new_publication = True  # what follows does not continue what came before
 
     # -- reading -----------------------------------------------------------------------------
