@@ -49,7 +49,23 @@ def _header(t: int, hevc: bool) -> bytes:
 
 
 _START = st.sampled_from([b"\x00\x00\x01", b"\x00\x00\x00\x01"])
-_BODY = st.binary(max_size=40).map(lambda b: b.replace(b"\x00\x00", b"\x00\x03\x00") + b"\x80")
+
+
+def _escaped(rbsp: bytes) -> bytes:
+    """``rbsp`` with emulation prevention (H.264 7.4.1, H.265 7.4.2): a 3 after every two
+    zeros that a byte of at most 3 follows, so no start code appears inside a unit."""
+    out = bytearray()
+    zeros = 0
+    for byte in rbsp:
+        if zeros >= 2 and byte <= 3:
+            out.append(3)
+            zeros = 0
+        out.append(byte)
+        zeros = zeros + 1 if byte == 0 else 0
+    return bytes(out)
+
+
+_BODY = st.binary(max_size=40).map(lambda b: _escaped(b) + b"\x80")
 
 
 @st.composite
