@@ -87,11 +87,7 @@ async def play(port: int, name: str, *, receive_buffer: int = 0):
     if receive_buffer:
         raw = sock.extra(anyio.abc.SocketAttribute.raw_socket)
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-    await sock.send(b"\x03" + bytes(1536))
-    got = b""
-    with anyio.fail_after(5):
-        while len(got) < 1 + 2 * 1536:
-            got += await sock.receive()
+    after = await handshake(sock)
     writer = ChunkWriter()
     connect = encode_command("connect", 1, {"app": "live", "tcUrl": "rtmp://127.0.0.1/live"})
     await sock.send(
@@ -101,8 +97,19 @@ async def play(port: int, name: str, *, receive_buffer: int = 0):
         + writer.write(8, m.COMMAND_AMF0, 1, 0, encode_command("play", 3, None, name))
     )
     reader = ChunkReader()
-    reader.feed(got[1 + 2 * 1536 :])
+    reader.feed(after)
     return sock, reader
+
+
+async def handshake(sock) -> bytes:
+    """Send C0 and C1 and read S0, S1 and S2; returns what the server sent after them.
+    The caller sends C2 (1536 bytes) in front of its first messages."""
+    await sock.send(b"\x03" + bytes(1536))
+    got = b""
+    with anyio.fail_after(5):
+        while len(got) < 1 + 2 * 1536:
+            got += await sock.receive()
+    return got[1 + 2 * 1536 :]
 
 
 async def read_media(sock, reader: ChunkReader, count: int) -> list[tuple[int, int, bytes]]:

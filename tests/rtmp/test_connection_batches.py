@@ -9,7 +9,7 @@ import logging
 
 import anyio
 import pytest
-from test_connection import Publisher, media, play, read_media
+from test_connection import Publisher, handshake, media, play, read_media
 
 from headwater.testing import running_server, wait_for_stream
 from headwater_rtmp.wire import messages as m
@@ -20,22 +20,15 @@ from headwater_rtmp.wire.commands import encode_command, parse_command
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["asyncio", "uvloop"])
-def anyio_backend(request):
-    if request.param == "uvloop":
-        pytest.importorskip("uvloop")
-        return ("asyncio", {"use_uvloop": True})
-    return "asyncio"
+@pytest.fixture
+def anyio_backend(asyncio_and_uvloop):
+    return asyncio_and_uvloop  # both event loops (tests/conftest.py)
 
 
 async def _publish_two(port: int) -> tuple[anyio.abc.SocketStream, ChunkWriter]:
     """A raw client publishing ``live/one`` on stream 1 and ``live/two`` on stream 2."""
     sock = await anyio.connect_tcp("127.0.0.1", port)
-    await sock.send(b"\x03" + bytes(1536))
-    got = b""
-    with anyio.fail_after(5):
-        while len(got) < 1 + 2 * 1536:
-            got += await sock.receive()
+    after = await handshake(sock)
     writer = ChunkWriter()
     connect = encode_command("connect", 1, {"app": "live", "tcUrl": "rtmp://127.0.0.1/live"})
     await sock.send(
@@ -47,7 +40,7 @@ async def _publish_two(port: int) -> tuple[anyio.abc.SocketStream, ChunkWriter]:
         + writer.write(8, m.COMMAND_AMF0, 2, 0, encode_command("publish", 5, None, "two"))
     )
     reader = ChunkReader()
-    reader.feed(got[1 + 2 * 1536 :])
+    reader.feed(after)
     started = 0
     with anyio.fail_after(5):
         while started < 2:

@@ -28,17 +28,7 @@ class StreamStats:
 
     def add(self, size: int, keyframe: bool, now: float, dts: int = 0) -> None:
         """Count one frame of ``size`` payload bytes received at monotonic time ``now``."""
-        self.last_dts = dts
-        self.bytes_in += size
-        self.frames_in += 1
-        if keyframe:
-            self.keyframes_in += 1
-        self.last_frame_at = now
-        marks = self._marks
-        if not marks or now - marks[-1][0] >= 1.0:
-            marks.append((now, self.bytes_in))
-            if len(marks) > 8:
-                del marks[0]
+        self.add_many(size, 1, 1 if keyframe else 0, now, dts)
 
     def add_many(self, size: int, count: int, keyframes: int, now: float, dts: int) -> None:
         """Count ``count`` frames of ``size`` payload bytes in all (``keyframes`` of them
