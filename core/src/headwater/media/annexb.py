@@ -65,18 +65,22 @@ def access_unit_bounds(data: bytes | bytearray, start: int, end: int, hevc: bool
     ``data[start:end]`` without its access unit delimiters (the form a headwater frame
     holds its units in: the TS writer puts its own AUD first)."""
     bounds = annexb_bounds(data, start, end)
-    if hevc:
-        types = [(data[b] >> 1) & 0x3F for b in bounds[::2]]
-        aud = h265.NAL_AUD
-    else:
-        types = [data[b] & 0x1F for b in bounds[::2]]
-        aud = h264.NAL_AUD
+    types = unit_types(data, bounds, hevc)
+    aud = h265.NAL_AUD if hevc else h264.NAL_AUD
     if aud in types:  # most access units have one AUD, first (ffmpeg's muxer puts it there)
         if types[0] == aud and types.count(aud) == 1:
             del bounds[:2]
         else:
             bounds = [x for i, t in enumerate(types) if t != aud for x in bounds[2 * i : 2 * i + 2]]
     return bounds
+
+
+def unit_types(data: bytes | bytearray, bounds: list[int], hevc: bool) -> list[int]:
+    """The NAL unit type of each unit at ``bounds`` (flat begin/end pairs, see
+    :func:`annexb_bounds`) in ``data``: H.264 (``hevc`` False) or H.265 headers."""
+    if hevc:
+        return [(data[b] >> 1) & 0x3F for b in bounds[::2]]
+    return [data[b] & 0x1F for b in bounds[::2]]
 
 
 _ZEROS = re.compile(b"\x00*")

@@ -215,8 +215,8 @@ class Connection(asyncio.BufferedProtocol):
                                 if publication is not counted:
                                     if batch:  # another stream of this connection
                                         assert counted is not None
-                                        counted.send_many(batch)
-                                        batch = []
+                                        sent, batch = batch, []  # never handed over twice
+                                        counted.send_many(sent)
                                     counted = publication
                                 kind = event.type_id  # adapter.frames(event), one call less
                                 if kind == VIDEO:
@@ -231,7 +231,8 @@ class Connection(asyncio.BufferedProtocol):
                         self._events[0].send_nowait(event)
                 if counted is not None:
                     if batch:
-                        counted.send_many(batch)
+                        sent, batch = batch, []
+                        counted.send_many(sent)
                     counted.add_bytes(len(data))  # wire bytes, once per read
         except Exception as exc:  # one client's failure closes that client only
             if batch and counted is not None:

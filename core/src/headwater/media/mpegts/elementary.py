@@ -25,7 +25,13 @@ from headwater.media.aac import (
     adts_header,
     parse_adts_header,
 )
-from headwater.media.annexb import START_CODE, access_unit_bounds, access_unit_key, cut_units
+from headwater.media.annexb import (
+    START_CODE,
+    access_unit_bounds,
+    access_unit_key,
+    cut_units,
+    unit_types,
+)
 from headwater.media.bitreader import BitstreamError
 from headwater.media.frames import CLOCK_RATE, Codec, Frame, Track
 from headwater.media.h264_sps import parse_h264_sps
@@ -72,20 +78,15 @@ def _video(
     if key is False:
         return [Frame.from_access_unit(track, pts, dts, False, data, start, end)], None, None
     bounds = access_unit_bounds(data, start, end, hevc)
+    heads = unit_types(data, bounds, hevc)
     if key is None:  # no start code: the payload is one unit (annexb_bounds' reading)
-        types = [(data[b] >> 1) & 0x3F if hevc else data[b] & 0x1F for b in bounds[::2]]
         # h265.is_keyframe (an IRAP picture), h264.is_keyframe (an IDR slice)
-        key = any(16 <= t <= 21 for t in types) if hevc else h264.NAL_IDR in types
+        key = any(16 <= t <= 21 for t in heads) if hevc else h264.NAL_IDR in heads
         if not key:
             frame = Frame.from_annexb(track, pts, dts, False, data, bounds, end - start)
             return [frame], None, None
     # a keyframe's parameter sets go into the track: those units alone are cut now
-    if hevc:
-        heads = [(data[b] >> 1) & 0x3F for b in bounds[::2]]
-        wanted = (h265.NAL_VPS, h265.NAL_SPS, h265.NAL_PPS)
-    else:
-        heads = [data[b] & 0x1F for b in bounds[::2]]
-        wanted = (h264.NAL_SPS, h264.NAL_PPS)
+    wanted = (h265.NAL_VPS, h265.NAL_SPS, h265.NAL_PPS) if hevc else (h264.NAL_SPS, h264.NAL_PPS)
     picked = [x for i, t in enumerate(heads) if t in wanted for x in bounds[2 * i : 2 * i + 2]]
     units = cut_units(data, picked)
     new = None
