@@ -175,49 +175,10 @@ class Stream:
         if self.tracks_by_id.get(track.id) is not track:
             self._learn(track)
         size = frame.size
-        self.stats.add(size, frame.keyframe, _monotonic(), frame.dts)
-        self._keep(frame, track, size)
-        for sub in self.subscriptions:
-            sub.offer(frame, size)
-
-    def put_many(self, frames: list[Frame]) -> None:
-        """:meth:`put` for each of ``frames`` in order (what one read of a publisher brought):
-        the same counts, GOP cache and queues, in one pass with one clock reading and one
-        hand-over to each subscription (:meth:`Subscription.offer_many`)."""
-        if not frames:
-            return
-        if not self.has_video and any(f.track.kind is _VIDEO for f in frames):
-            # The first video frame changes how subscriptions drop (to the next keyframe):
-            # frames before it must be offered before it is known.
-            for frame in frames:
-                self.put(frame)
-            return
-        tracks = self.tracks_by_id
-        keep = self._keep
-        total = keyframes = 0
-        for frame in frames:
-            track = frame.track
-            if tracks.get(track.id) is not track:
-                self._learn(track)
-            size = frame.size
-            total += size
-            if frame.keyframe:
-                keyframes += 1
-            keep(frame, track, size)
-        self.stats.add_many(total, len(frames), keyframes, _monotonic(), frames[-1].dts)
-        for sub in self.subscriptions:
-            sub.offer_many(frames, total)
-
-    def _learn(self, track: Track) -> None:
-        """A track first seen (or replaced under its id) joins the stream's tracks."""
-        self.tracks_by_id[track.id] = track
-        if track.kind is MediaKind.VIDEO:
-            self.has_video = True
-
-    def _keep(self, frame: Frame, track: Track, size: int) -> None:
-        """The GOP cache: it restarts at each video keyframe and is let go of past
-        :attr:`gop_cache_bytes`; an audio-only stream keeps a short tail."""
-        if frame.keyframe and track.kind is _VIDEO:
+        keyframe = frame.keyframe
+        self.stats.add(size, keyframe, _monotonic(), frame.dts)
+        # GOP cache: restart at each video keyframe; audio-only streams keep a short tail.
+        if keyframe and track.kind is _VIDEO:
             self._gop = [frame]
             self._gop_bytes = size
         elif self._gop or not self.has_video:
@@ -233,6 +194,61 @@ class Stream:
                     dropped = self._gop[:-50]
                     self._gop = self._gop[-50:]
                     self._gop_bytes -= sum(f.size for f in dropped)
+        for sub in self.subscriptions:
+            sub.offer(frame, size)
+
+    def put_many(self, frames: list[Frame]) -> None:
+        """:meth:`put` for each of ``frames`` in order (what one read of a publisher brought):
+        the same counts, GOP cache and queues, in one pass with one clock reading and one
+        hand-over to each subscription (:meth:`Subscription.offer_many`).
+
+        The GOP cache's rule is written out here as in :meth:`put` rather than called per
+        frame (a call is some 60 ns, a tenth of this pass per frame);
+        ``tests/core/test_stream_put_many.py`` holds the two to the same result."""
+        if not frames:
+            return
+        if not self.has_video and any(f.track.kind is _VIDEO for f in frames):
+            # The first video frame changes how subscriptions drop (to the next keyframe):
+            # frames before it must be offered before it is known.
+            for frame in frames:
+                self.put(frame)
+            return
+        tracks = self.tracks_by_id
+        gop = self._gop
+        limit = self.gop_cache_bytes
+        total = keyframes = 0
+        for frame in frames:
+            track = frame.track
+            if tracks.get(track.id) is not track:
+                self._learn(track)
+            size = frame.size
+            total += size
+            if frame.keyframe:
+                keyframes += 1
+                if track.kind is _VIDEO:
+                    gop = self._gop = [frame]
+                    self._gop_bytes = size
+                    continue
+            if gop or not self.has_video:
+                gop.append(frame)
+                self._gop_bytes += size
+                if self._gop_bytes > limit or (not self.has_video and len(gop) > 100):
+                    if self.has_video:
+                        gop = self._gop = []
+                        self._gop_bytes = 0
+                    else:
+                        dropped = gop[:-50]
+                        gop = self._gop = gop[-50:]
+                        self._gop_bytes -= sum(f.size for f in dropped)
+        self.stats.add_many(total, len(frames), keyframes, _monotonic(), frames[-1].dts)
+        for sub in self.subscriptions:
+            sub.offer_many(frames, total)
+
+    def _learn(self, track: Track) -> None:
+        """A track first seen (or replaced under its id) joins the stream's tracks."""
+        self.tracks_by_id[track.id] = track
+        if track.kind is MediaKind.VIDEO:
+            self.has_video = True
 
     # -- consuming -----------------------------------------------------------------------
 
