@@ -143,6 +143,7 @@ class GuardedProtocol(HttpToolsProtocol):
             sink.body_ended(BODY_ENDED)
         else:
             self._tap = tap
+            self.flow.resume_reading()  # paused above the high-water mark, or by a route
         return tap
 
     def drop_tap(self, tap: BodyTap) -> None:
