@@ -42,11 +42,15 @@ if TYPE_CHECKING:
 from headwater.media.mpegts import TSReader
 from headwater.media.mpegts.packet import PACKET_SIZE, SYNC_BYTE
 from headwater_mpegts.read_tick import ReadTick
-from headwater_mpegts.ts_sink import BATCH_BYTES, TSBodySink
+from headwater_mpegts.ts_sink import TSBodySink
 
 log = logging.getLogger("headwater.mpegts")
 
 PROTO = "mpegts"
+BATCH_BYTES = 64 << 10
+"""A read smaller than this is followed by a pause of ``mpegts.read_interval`` (the HTTP
+server hands over everything it has buffered, and stops reading by itself above 64 KiB:
+a read this big may have left more waiting)."""
 PROBE_BYTES = 1 << 20
 """Body bytes read for MPEG-TS sync before a publication is refused as not MPEG-TS."""
 IDLE_SLACK = 0.1

@@ -5,7 +5,7 @@ Each socket read's body bytes come here from the connection's ``data_received`` 
 by the server): they are counted, fed to the publication's :class:`TSReader` in one call and
 its frames handed over with one ``send_many``, without an ASGI message, a wake-up of the
 route's task or a timer of the publisher's own. After a read smaller than
-:data:`BATCH_BYTES` reading stops until the next tick of the shared
+:data:`SINK_BATCH_BYTES` reading stops until the next tick of the shared
 :class:`~headwater_mpegts.read_tick.ReadTick` (at most ``mpegts.read_interval``), so the
 kernel gathers the client's next chunks for one read; a bigger read is followed by the next
 at once, so throughput is never limited. The route's task only waits for :attr:`ended` (or
@@ -29,9 +29,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("headwater.mpegts")
 
-BATCH_BYTES = 64 << 10
-"""A read smaller than this is followed by a pause until the next read tick (the transport
-reads up to 256 KiB at once: a read this big may have left more waiting)."""
+SINK_BATCH_BYTES = 192 << 10
+"""A read that brought less body than this is followed by a pause until the next read tick.
+The transport reads up to 256,000 bytes at once (uvloop; asyncio 256 KiB), so a read of
+less had emptied the socket: pausing loses nothing, and reads that bring 64 to 192 KiB (a
+keyframe's burst) no longer cost an extra small read right after them. A bigger read may
+have left more waiting: the next one follows at once, so throughput is never limited."""
 
 
 class Sending(Protocol):
@@ -133,7 +136,7 @@ class TSBodySink:
             self.fail(exc)
             return
         tick = self._tick
-        if tick is not None and len(data) < BATCH_BYTES:
+        if tick is not None and len(data) < SINK_BATCH_BYTES:
             tap = self.tap
             if tap is not None:
                 tap.pause_reading()
