@@ -269,9 +269,13 @@ class GuardedProtocol(HttpToolsProtocol):
             log.exception("http %s:%s closed: the request body's sink failed", self._ip, self._port)
             tap = self._tap
             self._tap = None
-            if tap is not None:
-                tap.release()
             self.transport.abort()
+            if tap is not None:  # the route waits for the end: tell it the client is gone
+                tap.release()
+                try:
+                    tap.sink.body_ended(CLIENT_LEFT)
+                except Exception:
+                    log.exception("http %s:%s: the body sink failed", self._ip, self._port)
 
     def on_response_complete(self) -> None:
         """Between requests only the keep-alive timeout applies."""
