@@ -74,7 +74,6 @@ class Sink:
         self.done = asyncio.Event()
 
     def body_received(self, data: bytes) -> None:
-        assert data, "a sink is never handed an empty read"
         assert self.ended is None, "no bytes after the end"
         self.reads.append(data)
 
@@ -315,3 +314,18 @@ async def test_a_sink_that_raises_closes_its_connection_only(caplog) -> None:
     await asyncio.wait_for(sink.done.wait(), 5)
     assert sink.ended == CLIENT_LEFT
     assert any("the request body's sink failed" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_read_of_framing_only_is_handed_over_empty() -> None:
+    """A read that brought only a chunk's size line is one call with b"" (a sink that
+    paces its reads pauses after it too); a read of body bytes is one call with them."""
+    sink, taps = Sink(), []
+    protocol, _ = connection(make_app(sink, False, taps))
+    protocol.data_received(HEAD)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    for data in [b"10\r\n", b"0123456789abcdef\r\n5", b"\r\nxyzzy", b"\r\n", b"0\r\n\r\n"]:
+        protocol.data_received(data)
+    await asyncio.wait_for(sink.done.wait(), 5)
+    assert sink.reads == [b"", b"0123456789abcdef", b"xyzzy", b""]
+    assert sink.ended == BODY_ENDED

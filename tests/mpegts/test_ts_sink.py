@@ -301,20 +301,19 @@ async def test_a_server_shares_one_tick_per_interval() -> None:
 async def test_the_tick_runs_every_waiting_callback_together(caplog) -> None:
     caplog.set_level("ERROR", "headwater.mpegts")
     tick = ReadTick(0.02)
-    ran: list[str] = []
-    loop = asyncio.get_running_loop()
+    ran: list[tuple[str, float]] = []
 
     def boom() -> None:
         raise RuntimeError("one publisher's bug")
 
-    tick.at_next("a", lambda: ran.append(f"a{loop.time():.3f}"))
+    tick.at_next("a", lambda: ran.append(("a", tick._last)))
     tick.at_next("bad", boom)
-    tick.at_next("b", lambda: ran.append(f"b{loop.time():.3f}"))
-    tick.at_next("c", lambda: ran.append("c"))
+    tick.at_next("b", lambda: ran.append(("b", tick._last)))
+    tick.at_next("c", lambda: ran.append(("c", tick._last)))
     tick.cancel("c")
     assert len(tick) == 3
     await asyncio.sleep(0.1)
-    assert [r[0] for r in ran] == ["a", "b"] and ran[0][1:] == ran[1][1:]
+    assert [r[0] for r in ran] == ["a", "b"] and ran[0][1] == ran[1][1]  # the same tick
     assert len(tick) == 0
     assert any("read tick callback failed" in r.getMessage() for r in caplog.records)
 
@@ -322,3 +321,14 @@ async def test_the_tick_runs_every_waiting_callback_together(caplog) -> None:
 def test_a_tick_needs_a_positive_interval() -> None:
     with pytest.raises(ValueError):
         ReadTick(0)
+
+
+def test_a_read_of_framing_only_pauses_and_is_not_activity() -> None:
+    now = [1.0]
+    tick, tap, publication = Tick(), Tap(), Recorder()
+    sink = TSBodySink(TSReader(), publication, lambda: now[0], tick)  # type: ignore[arg-type]
+    sink.attach(tap)
+    now[0] = 2.0
+    sink.body_received(b"")
+    assert tap.calls == ["pause"] and sink in tick.due
+    assert sink.last == 1.0 and sink.reads == 0 and publication.bytes == 0

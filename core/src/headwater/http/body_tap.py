@@ -40,7 +40,9 @@ class BodySink(Protocol):
     connection's callbacks: nothing here may block or raise)."""
 
     def body_received(self, data: bytes) -> None:
-        """The body bytes one read brought, in order (never empty)."""
+        """The body bytes one read brought, in order; empty when a read brought only the
+        chunked framing (a chunk's size line), so that a sink that paces its reads can
+        pause after such a read too."""
 
     def body_ended(self, reason: str) -> None:
         """No more body: ``"body ended"`` (its last byte came) or ``"client left"``."""
@@ -67,13 +69,15 @@ class BodyTap:
 
     def deliver(self) -> None:
         """Hand the pieces held to the sink, joined once (the connection calls this at the
-        end of each read and when the body ends)."""
+        end of each read, b"" if the read brought none, and when the body ends)."""
         pieces = self.pieces
         if pieces:
             data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
             self.pieces = []
             self.size = 0
             self.sink.body_received(data)
+        else:
+            self.sink.body_received(b"")
 
     def pause_reading(self) -> None:
         """Stop reading the connection until :meth:`resume_reading`."""

@@ -199,7 +199,7 @@ class GuardedProtocol(HttpToolsProtocol):
         tap = self._tap
         if tap is not None:  # a body going to a sink: parse, then hand this read's pieces over
             HttpToolsProtocol.data_received(self, data)
-            if tap.pieces:
+            if self._tap is tap:  # not ended, left or released by this read
                 self._sink_call(tap.deliver)
             return
         in_head = self.cycle is None or self.cycle.response_complete
@@ -257,7 +257,8 @@ class GuardedProtocol(HttpToolsProtocol):
             return
         self._tap = None
         self.cycle.more_body = False
-        self._sink_call(tap.deliver)
+        if tap.pieces:
+            self._sink_call(tap.deliver)
         tap.release()
         self._sink_call(tap.sink.body_ended, BODY_ENDED)
 

@@ -119,22 +119,24 @@ class TSBodySink:
 
     def body_received(self, data: bytes) -> None:
         """One read's body bytes: count, demux, publish; pause reading till the next tick
-        if the read was small."""
-        self.last = self._clock()
-        self.reads += 1
-        publication = self.publication
-        if self.ended is not None or publication.stop_reason is not None:
-            return  # stopping: nothing more is published
-        publication.add_bytes(len(data))
-        try:
-            events = self._feed(data)
-            if events:
-                frames = [event for event in events if type(event) is Frame]
-                if frames:
-                    publication.send_many(frames)
-        except Exception as exc:  # this client's fault closes this client only
-            self.fail(exc)
-            return
+        if the read was small (``data`` is empty when the read brought only the chunked
+        framing: that read pauses too, and does not count as activity)."""
+        if data:
+            self.last = self._clock()
+            self.reads += 1
+            publication = self.publication
+            if self.ended is not None or publication.stop_reason is not None:
+                return  # stopping: nothing more is published
+            publication.add_bytes(len(data))
+            try:
+                events = self._feed(data)
+                if events:
+                    frames = [event for event in events if type(event) is Frame]
+                    if frames:
+                        publication.send_many(frames)
+            except Exception as exc:  # this client's fault closes this client only
+                self.fail(exc)
+                return
         tick = self._tick
         if tick is not None and len(data) < SINK_BATCH_BYTES:
             tap = self.tap
