@@ -332,3 +332,21 @@ def test_a_read_of_framing_only_pauses_and_is_not_activity() -> None:
     sink.body_received(b"")
     assert tap.calls == ["pause"] and sink in tick.due
     assert sink.last == 1.0 and sink.reads == 0 and publication.bytes == 0
+
+
+async def test_a_fault_in_the_bytes_held_before_the_sink_closes_the_client() -> None:
+    class Broken(TSReader):
+        def feed(self, data):  # type: ignore[override]
+            raise ValueError("bad state")
+
+    taps: list[Tap] = []
+
+    def take(sink: TSBodySink) -> Tap:
+        sink.body_received(bytes(188))  # what the server held, before the tap comes back
+        tap = Tap()
+        taps.append(tap)
+        return tap
+
+    sink = TSBodySink(Broken(), Recorder(), asyncio.get_running_loop().time)
+    assert await _sink_body(take, sink, 5.0) == "demux failed: ValueError: bad state"
+    assert taps[0].calls == ["abort", "release"]

@@ -268,6 +268,8 @@ async def _sink_body(take: Callable[[TSBodySink], Any], sink: TSBodySink, idle: 
     tap = take(sink)
     try:
         sink.attach(tap)
+        if sink.failed:  # the bytes held before the sink already failed to demux
+            tap.abort()
         while sink.ended is None:
             left = sink.last + idle - now()
             if left <= 0:
