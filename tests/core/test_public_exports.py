@@ -38,6 +38,7 @@ EXPORTED = [
     "Refusal",
     "Server",
     "ServerSettings",
+    "SharedTick",
     "Stream",
     "StreamSettings",
     "Subscription",

@@ -15,10 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from headwater import Frame
+from headwater import Frame, SharedTick
 from headwater.media.mpegts import TSReader
 from headwater_mpegts.http_publish import _Body, _pump, _sink_body, _tick
-from headwater_mpegts.read_tick import ReadTick
 from headwater_mpegts.ts_sink import SINK_BATCH_BYTES, TSBodySink
 
 pytestmark = pytest.mark.anyio
@@ -290,37 +289,9 @@ async def test_a_stopped_publication_cancels_the_wait_and_releases_the_body() ->
 
 
 async def test_a_server_shares_one_tick_per_interval() -> None:
-    ticks: dict[float, ReadTick] = {}
+    ticks: dict[float, SharedTick] = {}
     assert _tick(ticks, 0.1) is _tick(ticks, 0.1) is ticks[0.1]
     assert _tick(ticks, 0.0) is None and _tick(None, 0.05) is not None
-
-
-# -- the shared tick ------------------------------------------------------------------------
-
-
-async def test_the_tick_runs_every_waiting_callback_together(caplog) -> None:
-    caplog.set_level("ERROR", "headwater.mpegts")
-    tick = ReadTick(0.02)
-    ran: list[tuple[str, float]] = []
-
-    def boom() -> None:
-        raise RuntimeError("one publisher's bug")
-
-    tick.at_next("a", lambda: ran.append(("a", tick._last)))
-    tick.at_next("bad", boom)
-    tick.at_next("b", lambda: ran.append(("b", tick._last)))
-    tick.at_next("c", lambda: ran.append(("c", tick._last)))
-    tick.cancel("c")
-    assert len(tick) == 3
-    await asyncio.sleep(0.1)
-    assert [r[0] for r in ran] == ["a", "b"] and ran[0][1] == ran[1][1]  # the same tick
-    assert len(tick) == 0
-    assert any("read tick callback failed" in r.getMessage() for r in caplog.records)
-
-
-def test_a_tick_needs_a_positive_interval() -> None:
-    with pytest.raises(ValueError):
-        ReadTick(0)
 
 
 def test_a_read_of_framing_only_pauses_and_is_not_activity() -> None:

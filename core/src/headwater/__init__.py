@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "PublishRequest": "headwater.publish_request",
     "Refusal": "headwater.errors",
     "Server": "headwater.server",
+    "SharedTick": "headwater.shared_tick",
     "ServerSettings": "headwater.config.models",
     "Stream": "headwater.stream",
     "StreamSettings": "headwater.config.models",
@@ -90,6 +91,7 @@ __all__ = [
     "Refusal",
     "Server",
     "ServerSettings",
+    "SharedTick",
     "Stream",
     "StreamSettings",
     "Subscription",
@@ -160,6 +162,7 @@ if TYPE_CHECKING:
     from headwater.publication import Publication
     from headwater.publish_request import PublishRequest
     from headwater.server import Server
+    from headwater.shared_tick import SharedTick
     from headwater.stream import Stream
     from headwater.subscription import Subscription
     from headwater.verdict import Verdict

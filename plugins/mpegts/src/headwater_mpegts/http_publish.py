@@ -18,7 +18,7 @@ Under headwater's own HTTP server the body does not go through ASGI ``receive()`
 publication is admitted: the route hands the rest of it to a
 :class:`~headwater_mpegts.ts_sink.TSBodySink` (the ``headwater.body_sink`` scope
 extension), which demuxes each read from the connection's ``data_received`` and pauses
-reading until the next tick of one :class:`~headwater_mpegts.read_tick.ReadTick` shared by
+reading until the next tick of one :class:`~headwater.SharedTick` shared by
 all publishers; the route's task only waits for the end. Under another ASGI server the
 ``receive()`` pump below does the same work.
 """
@@ -34,14 +34,13 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from headwater import Frame, PublishRejected, PublishRequest, shown
+from headwater import Frame, PublishRejected, PublishRequest, SharedTick, shown
 
 if TYPE_CHECKING:
     from headwater import Publication, Server
 
 from headwater.media.mpegts import TSReader
 from headwater.media.mpegts.packet import PACKET_SIZE, SYNC_BYTE
-from headwater_mpegts.read_tick import ReadTick
 from headwater_mpegts.ts_sink import TSBodySink
 
 log = logging.getLogger("headwater.mpegts")
@@ -93,7 +92,7 @@ class _Body:
 
 
 async def publish_endpoint(
-    server: Server, request: Request, ticks: dict[float, ReadTick] | None = None
+    server: Server, request: Request, ticks: dict[float, SharedTick] | None = None
 ) -> Response:
     """Publish the request body under ``{name}``; answer when the publication is over.
 
@@ -241,15 +240,15 @@ async def _pump(
     return f"no data for {idle:g} s"
 
 
-def _tick(ticks: dict[float, ReadTick] | None, interval: float) -> ReadTick | None:
+def _tick(ticks: dict[float, SharedTick] | None, interval: float) -> SharedTick | None:
     """The shared read tick for ``interval`` (None when reads are not batched)."""
     if not interval:
         return None
     if ticks is None:
-        return ReadTick(interval)
+        return SharedTick(interval, "mpegts read")
     tick = ticks.get(interval)
     if tick is None:
-        tick = ticks[interval] = ReadTick(interval)
+        tick = ticks[interval] = SharedTick(interval, "mpegts read")
     return tick
 
 

@@ -8,11 +8,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from headwater import PlayBase, PlayURL, hookimpl
+from headwater import PlayBase, PlayURL, SharedTick, hookimpl
 from headwater_mpegts.http_play import play_endpoint
 from headwater_mpegts.http_publish import publish_endpoint
 from headwater_mpegts.http_push import HTTPPush
-from headwater_mpegts.read_tick import ReadTick
 from headwater_mpegts.settings import MpegtsSettings
 from headwater_mpegts.udp_push import UDPPush
 
@@ -29,7 +28,7 @@ def settings_sections() -> dict[str, Any]:
 @hookimpl
 def http_routes(server: Server) -> list[Route]:
     """``/{name}/mpegts``: POST/PUT publish, GET play."""
-    ticks: dict[float, ReadTick] = {}  # this server's publishers share their read ticks
+    ticks: dict[float, SharedTick] = {}  # this server's publishers share their read ticks
 
     async def endpoint(request: Request) -> Response:
         if request.method == "GET":

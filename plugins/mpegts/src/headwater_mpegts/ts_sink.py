@@ -6,7 +6,7 @@ by the server): they are counted, fed to the publication's :class:`TSReader` in 
 its frames handed over with one ``send_many``, without an ASGI message, a wake-up of the
 route's task or a timer of the publisher's own. After a read smaller than
 :data:`SINK_BATCH_BYTES` reading stops until the next tick of the shared
-:class:`~headwater_mpegts.read_tick.ReadTick` (at most ``mpegts.read_interval``), so the
+:class:`~headwater.SharedTick` (at most ``mpegts.read_interval``), so the
 kernel gathers the client's next chunks for one read; a bigger read is followed by the next
 at once, so throughput is never limited. The route's task only waits for :attr:`ended` (or
 the idle timeout, from :attr:`last`).
@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Protocol
 from headwater import Frame
 
 if TYPE_CHECKING:
+    from headwater import SharedTick
     from headwater.media.mpegts import TSReader
-    from headwater_mpegts.read_tick import ReadTick
 
 log = logging.getLogger("headwater.mpegts")
 
@@ -86,7 +86,7 @@ class TSBodySink:
         reader: TSReader,
         publication: Sending,
         clock: Callable[[], float],
-        tick: ReadTick | None = None,
+        tick: SharedTick | None = None,
         on_end: Callable[[], None] | None = None,
         label: str = "",
     ) -> None:

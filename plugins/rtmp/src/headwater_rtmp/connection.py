@@ -5,7 +5,7 @@ The data path has no ``await``: the event loop calls :meth:`Connection.data_rece
 what it read, the session turns it into messages, and a publisher's frames go straight to
 ``publication.send`` (synchronous, never blocks); replies go out with ``transport.write``.
 After a small read (the socket had nothing more) a publisher's reading is paused until the
-listener's next ``read_interval`` tick (:class:`~headwater_rtmp.ticker.Ticker`: one timer
+listener's next ``read_interval`` tick (:class:`~headwater.SharedTick`: one timer
 for all of its connections), so that the next read, parse pass and fan-out serve several
 messages, and the paused publishers' reads come back together in one poll of the loop.
 
@@ -39,13 +39,13 @@ from headwater import (
     PublishRejected,
     PublishRequest,
     Refusal,
+    SharedTick,
     first_error,
     peer_address,
 )
 from headwater_rtmp.adapter import PlayAdapter, PublishAdapter
 from headwater_rtmp.play_scheduler import PlayScheduler
 from headwater_rtmp.settings import RTMPSettings
-from headwater_rtmp.ticker import Ticker
 from headwater_rtmp.wire import events as ev
 from headwater_rtmp.wire.messages import AUDIO, VIDEO, Message
 from headwater_rtmp.wire.session import ServerSession
@@ -109,9 +109,9 @@ class Connection(asyncio.BufferedProtocol):
         start: Callable[[Connection], bool],
         done: Callable[[Connection], None],
         scheduler: PlayScheduler | None = None,
-        read_ticker: Ticker | None = None,
-        play_ticker: Ticker | None = None,
-        watch_ticker: Ticker | None = None,
+        read_ticker: SharedTick | None = None,
+        play_ticker: SharedTick | None = None,
+        watch_ticker: SharedTick | None = None,
     ) -> None:
         self.server = server
         self.settings = settings
@@ -147,15 +147,15 @@ class Connection(asyncio.BufferedProtocol):
         """Gives the listener's players their turns (None with ``play_interval`` 0: each
         frame is written as it comes)."""
         if read_ticker is None and self._read_interval:
-            read_ticker = Ticker(self._read_interval)
+            read_ticker = SharedTick(self._read_interval, "rtmp read")
         self._read_ticker = read_ticker if self._read_interval else None
         """Resumes paused reads (the listener's, shared by its connections)."""
         if play_ticker is None and settings.play_interval:
-            play_ticker = Ticker(settings.play_interval)
+            play_ticker = SharedTick(settings.play_interval, "rtmp play")
         self._play_ticker = play_ticker if settings.play_interval else None
         """Ends the players' rests (the listener's, shared by its connections)."""
         if watch_ticker is None:
-            watch_ticker = Ticker(watchdog_interval(server, settings))
+            watch_ticker = SharedTick(watchdog_interval(server, settings), "rtmp watchdog")
         self._watch_ticker = watch_ticker
         """Gives the watchdog its looks (the listener's, shared by its connections)."""
         self._watch_key = (self, "watchdog")
@@ -360,7 +360,7 @@ class Connection(asyncio.BufferedProtocol):
 
     def _watch(self) -> None:
         """One look of the watchdog, at each tick of the listener's watchdog
-        :class:`~headwater_rtmp.ticker.Ticker` (one timer for all of its connections): close
+        :class:`~headwater.SharedTick` (one timer for all of its connections): close
         the connection on a handshake, message, idle or send timeout, else look again at
         the next tick.
 

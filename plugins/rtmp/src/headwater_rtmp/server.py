@@ -6,7 +6,7 @@ protocol API directly: the loop calls the connection with every read, and each c
 control task runs in this listener's task group, so cancelling :meth:`RTMPListener.serve`
 closes the socket and every client. The listener's players share one
 :class:`~headwater_rtmp.play_scheduler.PlayScheduler` (one callback for all of their writes),
-and its connections one :class:`~headwater_rtmp.ticker.Ticker` per interval (one timer for
+and its connections one :class:`~headwater.SharedTick` per interval (one timer for
 every paused read and every player's rest, one for every connection's watchdog).
 """
 
@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import TaskStatus
 
-from headwater import ClientTasks
+from headwater import ClientTasks, SharedTick
 from headwater_rtmp.connection import Connection, watchdog_interval
 from headwater_rtmp.play_scheduler import PlayScheduler
 from headwater_rtmp.settings import RTMPSettings
-from headwater_rtmp.ticker import Ticker
 
 if TYPE_CHECKING:
     from headwater import ListenerSettings, Server
@@ -52,12 +51,14 @@ class RTMPListener:
         settings: RTMPSettings = self.server.plugin_settings["rtmp"]
         loop = asyncio.get_running_loop()
         scheduler = PlayScheduler() if settings.play_interval else None
-        read_ticker = Ticker(settings.read_interval) if settings.read_interval else None
-        play_ticker: Ticker | None = None
+        read_ticker = (
+            SharedTick(settings.read_interval, "rtmp read") if settings.read_interval else None
+        )
+        play_ticker: SharedTick | None = None
         if settings.play_interval:
             same = read_ticker is not None and settings.play_interval == settings.read_interval
-            play_ticker = read_ticker if same else Ticker(settings.play_interval)
-        watch_ticker = Ticker(watchdog_interval(self.server, settings))
+            play_ticker = read_ticker if same else SharedTick(settings.play_interval, "rtmp play")
+        watch_ticker = SharedTick(watchdog_interval(self.server, settings), "rtmp watchdog")
 
         def connection() -> Connection:
             return Connection(

@@ -1,4 +1,4 @@
-"""The listener's shared tick (``headwater_rtmp.ticker``): callbacks registered since the
+"""The listener's shared tick (``headwater.shared_tick``): callbacks registered since the
 last tick run together at the next one, in the order registered; registering a key again
 replaces its callback; a cancelled callback does not run; a failing one does not stop the
 others. The next tick is one interval after the last while callbacks keep coming (so waits
@@ -12,7 +12,7 @@ import logging
 
 import pytest
 
-from headwater_rtmp.ticker import Ticker
+from headwater import SharedTick
 
 pytestmark = pytest.mark.anyio
 
@@ -36,7 +36,7 @@ async def _until(condition, limit: float = 5.0) -> None:
 
 async def test_callbacks_run_together_at_the_next_tick_in_order():
     loop = asyncio.get_running_loop()
-    ticker = Ticker(INTERVAL)
+    ticker = SharedTick(INTERVAL)
     calls: list[tuple[str, float]] = []
     assert ticker.next_tick is None
     before = loop.time()
@@ -62,7 +62,7 @@ async def test_callbacks_run_together_at_the_next_tick_in_order():
 
 async def test_ticks_stay_an_interval_apart_while_busy():
     loop = asyncio.get_running_loop()
-    ticker = Ticker(INTERVAL)
+    ticker = SharedTick(INTERVAL)
     ticks: list[float] = []
     planned: list[float | None] = []
 
@@ -89,7 +89,7 @@ async def test_ticks_stay_an_interval_apart_while_busy():
 
 async def test_an_idle_ticker_waits_a_whole_interval_from_the_first_registration():
     loop = asyncio.get_running_loop()
-    ticker = Ticker(INTERVAL)
+    ticker = SharedTick(INTERVAL)
     ticked: list[float] = []
     ticker.at_next("x", lambda: ticked.append(loop.time()))
     await _until(lambda: ticked)
@@ -103,7 +103,7 @@ async def test_an_idle_ticker_waits_a_whole_interval_from_the_first_registration
 
 
 async def test_cancelling_the_last_callback_stops_the_timer():
-    ticker = Ticker(INTERVAL)
+    ticker = SharedTick(INTERVAL)
     calls: list[str] = []
     ticker.at_next("a", lambda: calls.append("a"))
     ticker.at_next("b", lambda: calls.append("b"))
@@ -119,8 +119,8 @@ async def test_cancelling_the_last_callback_stops_the_timer():
 
 
 async def test_a_failing_callback_is_logged_and_the_others_run(caplog):
-    caplog.set_level(logging.ERROR, "headwater.rtmp")
-    ticker = Ticker(INTERVAL)
+    caplog.set_level(logging.ERROR, "headwater.tick")
+    ticker = SharedTick(INTERVAL)
     calls: list[str] = []
 
     def bad() -> None:
@@ -135,4 +135,4 @@ async def test_a_failing_callback_is_logged_and_the_others_run(caplog):
 
 def test_the_interval_must_be_positive():
     with pytest.raises(ValueError, match="positive"):
-        Ticker(0)
+        SharedTick(0)

@@ -1,14 +1,15 @@
-"""One timer for many waits: the listener's RTMP connections resume their paused reads
-(``read_interval``) and end their players' rests (``play_interval``) on a shared tick.
+"""One timer for many waits: a protocol plugin's connections resume their paused reads (and
+end their players' rests, close idle peers) on a shared tick instead of a timer each.
 
-With a timer per connection, 60 publishers and 60 players woke the event loop some 1,100
-times a second at scattered moments, each wake-up an ``epoll_wait`` return, a context
+With a timer per connection, 60 RTMP publishers and 60 players woke the event loop some
+1,100 times a second at scattered moments, each wake-up an ``epoll_wait`` return, a context
 switch and a loop iteration for one read or one rest. On a shared tick every paused
-publisher is resumed at once, all of their reads come back in one poll, and the players
-write in the next iteration: the loop wakes about once per interval, whatever the number of
-connections. A wait asked for ends at the next tick, so it lasts at most ``interval``
-(ticks are ``interval`` apart while anyone waits; the first after an idle spell comes
-``interval`` after the first wait), never longer than the per-connection timer it replaces.
+connection is resumed at once, all of their reads come back in one poll, and the loop wakes
+about once per interval, whatever the number of connections. A wait asked for ends at the
+next tick, so it lasts at most ``interval`` (ticks are ``interval`` apart while anyone waits;
+the first after an idle spell comes ``interval`` after the first wait), never longer than
+the per-connection timer it replaces. The RTMP plugin's reads, rests and watchdog and the
+HTTP MPEG-TS publishers' reads use it.
 """
 
 from __future__ import annotations
@@ -17,21 +18,26 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-log = logging.getLogger("headwater.rtmp")
+log = logging.getLogger("headwater.tick")
 
 
-class Ticker:
-    """Runs the callbacks registered since the last tick, together, at the next tick."""
+class SharedTick:
+    """Runs the callbacks registered since the last tick, together, at the next tick.
 
-    __slots__ = ("_due", "_handle", "_last", "_loop", "interval")
+    ``name`` says whose tick it is in the log line of a callback that failed. The event
+    loop is looked up when a tick is planned, not kept, so one tick may serve servers run
+    on different loops one after another (tests do).
+    """
 
-    def __init__(self, interval: float) -> None:
+    __slots__ = ("_due", "_handle", "_last", "interval", "name")
+
+    def __init__(self, interval: float, name: str = "tick") -> None:
         if interval <= 0:
             raise ValueError(f"a tick interval must be positive, not {interval!r}")
         self.interval = interval
+        self.name = name
         self._due: dict[object, Callable[[], None]] = {}
         self._handle: asyncio.TimerHandle | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._last = float("-inf")
         """Loop time of the last tick (the next is ``interval`` after it while busy)."""
 
@@ -46,12 +52,11 @@ class Ticker:
 
     def at_next(self, key: object, callback: Callable[[], None]) -> None:
         """Call ``callback()`` at the next tick (a second call with the same ``key`` before
-        then replaces the first). ``callback`` must not raise: failures are its owner's."""
+        then replaces the first). ``callback`` should not raise: a failure is logged and
+        the other callbacks still run."""
         self._due[key] = callback
-        if self._handle is None:
-            loop = self._loop
-            if loop is None:
-                loop = self._loop = asyncio.get_running_loop()
+        if self._handle is None:  # once a tick
+            loop = asyncio.get_running_loop()
             now = loop.time()
             when = self._last + self.interval
             if when <= now:  # idle for a while (or never ticked): a whole interval from now
@@ -66,12 +71,12 @@ class Ticker:
             self._handle = None
 
     def _tick(self) -> None:
-        self._handle = None
-        assert self._loop is not None
-        self._last = self._loop.time()
+        handle, self._handle = self._handle, None
+        assert handle is not None
+        self._last = handle.when()
         due, self._due = self._due, {}
         for callback in due.values():
             try:
                 callback()
             except Exception:  # a callback handles its own failures; never stop the others
-                log.exception("rtmp: a tick callback failed")
+                log.exception("%s: a tick callback failed", self.name)
