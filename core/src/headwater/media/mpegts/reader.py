@@ -75,6 +75,10 @@ _EDGES = (0x400010, 0x400030, 0x30)
 """Header flags of the PES packets :meth:`TSReader._packet` takes the short way: a payload
 start without and with an adaptation field, a continuation with one."""
 
+_PES_HEAD = Struct(">IHBBBBHHBHH").unpack_from
+"""The first 19 bytes of a PES: prefix and stream id, length, the two flag bytes, the
+header's length, a PTS and a DTS field (each as 3, 15 and 15 bits between markers)."""
+
 _HEADS = [Struct(">" + "I184x" * k) for k in range(BULK_MIN)]
 """``_HEADS[k]`` reads the headers of ``k`` whole packets in one call (the small-feed path)."""
 _PAYLOADS = [tuple(slice(o + 4, o + PACKET_SIZE) for o in range(0, k * PACKET_SIZE, PACKET_SIZE))
@@ -479,27 +483,25 @@ class TSReader:
         data = b"".join(parts)
         n = len(data)
         # the usual header (a prefix, the optional header, a PTS or a PTS and a DTS) read
-        # here from one integer; anything else goes through parse_pes_header, which says
-        # what is wrong, to the same effect
-        head = int.from_bytes(data[:9], "big") if n >= 19 else 0
-        flags = (head >> 14) & 3
-        length = (head >> 24) & 0xFFFF
-        end = 6 + length if length else n
-        start = 9 + (head & 0xFF)
+        # here with one struct call; anything else goes through parse_pes_header, which
+        # says what is wrong, to the same effect
+        if n >= 19:
+            word, length, marks, flags, size, p0, p1, p2, d0, d1, d2 = _PES_HEAD(data)
+            flags >>= 6
+            end = 6 + length if length else n
+            start = 9 + size
+        else:
+            word = flags = 0
         if (
-            head >> 48 == 1
+            word >> 8 == 1
             and flags >= 2
-            and (head >> 16) & 0xC0 == 0x80
+            and marks & 0xC0 == 0x80
             and start <= end <= n
             and start >= (14 if flags == 2 else 19)
-            and (head >> 40) & 0xFF not in NO_HEADER_IDS
+            and word & 0xFF not in NO_HEADER_IDS
         ):
-            v = int.from_bytes(data[9:14], "big")
-            pts = (((v >> 33) & 7) << 30) | (((v >> 17) & 0x7FFF) << 15) | ((v >> 1) & 0x7FFF)
-            dts = pts
-            if flags == 3:
-                v = int.from_bytes(data[14:19], "big")
-                dts = (((v >> 33) & 7) << 30) | (((v >> 17) & 0x7FFF) << 15) | ((v >> 1) & 0x7FFF)
+            pts = ((p0 & 0x0E) << 29) | ((p1 >> 1) << 15) | (p2 >> 1)
+            dts = ((d0 & 0x0E) << 29) | ((d1 >> 1) << 15) | (d2 >> 1) if flags == 3 else pts
         else:
             try:
                 pes = parse_pes_header(data)
