@@ -47,7 +47,7 @@ from struct import Struct
 from headwater.media.frames import Codec, Frame, Track
 from headwater.media.mpegts import elementary
 from headwater.media.mpegts.packet import AF_PCR, HEADER, NULL_PID, PACKET_SIZE, PAT_PID, SYNC_BYTE
-from headwater.media.mpegts.packet_runs import RunHeaders, run_breaks
+from headwater.media.mpegts.packet_runs import RunHeaders, run_marks
 from headwater.media.mpegts.pes import NO_HEADER_IDS, PESError, Unwrapper, parse_pes_header
 from headwater.media.mpegts.psi import PSIError, SectionAssembler, parse_pat, parse_pmt
 from headwater.media.mpegts.stream_types import SECTION_TYPES, classify
@@ -293,7 +293,7 @@ class TSReader:
             if k == 0:
                 return off, last, 0
             end = off + k * PACKET_SIZE
-        bounds = [0, *run_breaks(buf, off, end, k), k]
+        marks = run_marks(buf, off, end, k).find
         # every payload of the feed copied out in one call (a numpy call per run cost more
         # than the copy); a run is then a view of it, copied once more when its PES is joined
         payloads = memoryview(
@@ -302,14 +302,18 @@ class TSReader:
         unpack = HEADER.unpack_from
         fast_get = self._fast.get
         finish = self._finish
-        for r in range(len(bounds) - 1):
-            i, j = bounds[r], bounds[r + 1]
+        i = 0
+        while i < k:
+            j = marks(1, i + 1)
+            if j < 0:
+                j = k
             pos = off + i * PACKET_SIZE
             h = unpack(buf, pos)[0]
             st = fast_get(h)
             if st is None:
                 if j - i == 1:  # a lone packet that is no plain continuation (most breaks)
                     last = self._packet(buf, mv, pos, h, events)
+                    i = j
                     continue
             elif st.cc == h & 15 and st.remaining > PACKET_SIZE:
                 # a run of plain continuations: all but the packet that may end a sized PES
