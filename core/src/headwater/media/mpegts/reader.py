@@ -71,6 +71,10 @@ scrambled, payload only (the continuity counter and PID are checked separately).
 _PLAIN = (SYNC_BYTE << 24) | 0x10
 
 
+_PSI_START = (SYNC_BYTE << 24) | 0x400010
+"""A payload start, clean flags, payload only (masked with ``_PLAIN_MASK``): how every PAT
+and PMT packet of a clean stream begins."""
+
 _EDGES = (0x400010, 0x400030, 0x30)
 """Header flags of the PES packets :meth:`TSReader._packet` takes the short way: a payload
 start without and with an adaptation field, a continuation with one."""
@@ -186,7 +190,7 @@ class TSReader:
         if pending:
             need = PACKET_SIZE - len(pending)
             if 0 < need < len(data) and pending[0] == SYNC_BYTE and data[need] == SYNC_BYTE:
-                self._run(pending + data[:need], events, final=False)
+                self._one(pending + data[:need], events)
                 start = need
             else:
                 data = pending + data
@@ -206,6 +210,25 @@ class TSReader:
             if st.asm is None and st.started:
                 self._complete(st, events)
         return events
+
+    def _one(self, packet: bytes, events: list) -> None:
+        """:meth:`_run` for one whole packet that starts with a sync byte (the packet a
+        feed completes), without its set-up for many."""
+        if self._deferred:
+            for st in self._deferred:
+                self._complete(st, events)
+            self._deferred.clear()
+        self.packets += 1
+        h = HEADER.unpack_from(packet)[0]
+        st = self._fast.get(h)
+        if st is not None and st.cc == h & 15:
+            st.parts.append(memoryview(packet)[4:])
+            st.cc = (h + 1) & 15
+            st.remaining -= 184
+            if st.remaining <= 0:
+                self._deferred.append(st)  # whole once the next packet's sync byte is seen
+            return
+        self._packet(packet, memoryview(packet), 0, h, events)
 
     def _run(self, buf: bytes, events: list, final: bool, start: int = 0) -> int:
         """Process whole packets of ``buf`` from ``start``; return the offset of the
@@ -388,6 +411,20 @@ class TSReader:
             if st.remaining <= 0:
                 self._finish(st, events, buf, off + PACKET_SIZE)
             return st
+        if h & 0xFFE000F0 == _PSI_START:
+            # a PAT or PMT repeated (ffmpeg: ten times a second) with the expected counter
+            # changes nothing, as _psi would find: skipped here without the long way
+            st = self._pids.get((h >> 8) & 0x1FFF)
+            if (
+                st is not None
+                and st.repeat is not None
+                and st.cc == h & 15
+                and st.track is None
+                and st.asm.idle  # type: ignore[union-attr]
+                and buf[off + 4 : off + PACKET_SIZE] == st.repeat
+            ):
+                st.cc = (h + 1) & 15
+                return st
         return self._packet_checked(buf, mv, off, h, events)
 
     def _packet_checked(
