@@ -316,7 +316,7 @@ class TSReader:
             if k == 0:
                 return off, last, 0
             end = off + k * PACKET_SIZE
-        marks = run_marks(buf, off, end, k).find
+        marks = (run_marks(buf, off, end, k) + b"\x01").find  # a run starts past the end
         # every payload of the feed copied out in one call (a numpy call per run cost more
         # than the copy); a run is then a view of it, copied once more when its PES is joined
         payloads = memoryview(
@@ -328,17 +328,14 @@ class TSReader:
         i = 0
         while i < k:
             j = marks(1, i + 1)
-            if j < 0:
-                j = k
             pos = off + i * PACKET_SIZE
             h = unpack(buf, pos)[0]
+            if j - i == 1:  # a lone packet (most breaks: a PES's first and last, PSI)
+                last = self._packet(buf, mv, pos, h, events)
+                i = j
+                continue
             st = fast_get(h)
-            if st is None:
-                if j - i == 1:  # a lone packet that is no plain continuation (most breaks)
-                    last = self._packet(buf, mv, pos, h, events)
-                    i = j
-                    continue
-            elif st.cc == h & 15 and st.remaining > PACKET_SIZE:
+            if st is not None and st.cc == h & 15 and st.remaining > PACKET_SIZE:
                 # a run of plain continuations: all but the packet that may end a sized PES
                 # go in as one slice (remaining stays positive, so nothing completes)
                 m = min(j - i, (st.remaining - 1) // 184)
