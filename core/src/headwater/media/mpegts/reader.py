@@ -316,7 +316,9 @@ class TSReader:
             if k == 0:
                 return off, last, 0
             end = off + k * PACKET_SIZE
-        marks = (run_marks(buf, off, end, k) + b"\x01").find  # a run starts past the end
+        # each run's length less one: the zeros after each 1 of the marks (one C call)
+        runs = map(len, run_marks(buf, off, end, k).split(b"\x01"))
+        next(runs)  # the nothing before packet 0's 1
         # every payload of the feed copied out in one call (a numpy call per run cost more
         # than the copy); a run is then a view of it, copied once more when its PES is joined
         payloads = memoryview(
@@ -326,14 +328,14 @@ class TSReader:
         fast_get = self._fast.get
         finish = self._finish
         i = 0
-        while i < k:
-            j = marks(1, i + 1)
+        for more in runs:
             pos = off + i * PACKET_SIZE
             h = unpack(buf, pos)[0]
-            if j - i == 1:  # a lone packet (most breaks: a PES's first and last, PSI)
+            if not more:  # a lone packet (most breaks: a PES's first and last, PSI)
                 last = self._packet(buf, mv, pos, h, events)
-                i = j
+                i += 1
                 continue
+            j = i + 1 + more
             st = fast_get(h)
             if st is not None and st.cc == h & 15 and st.remaining > PACKET_SIZE:
                 # a run of plain continuations: all but the packet that may end a sized PES
