@@ -44,9 +44,7 @@ def test_aud_led_access_units_read_in_place(hevc, rest, before, cut) -> None:
     start = len(before)
     end = min(len(data), start + cut)
     assert access_unit_key(data, start, end, hevc) is _scan_key(data, start, end, hevc)
-    assert access_unit_key(bytearray(data), start, end, hevc) is _scan_key(
-        data, start, end, hevc
-    )
+    assert access_unit_key(bytearray(data), start, end, hevc) is _scan_key(data, start, end, hevc)
 
 
 @pytest.mark.parametrize(

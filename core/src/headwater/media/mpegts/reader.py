@@ -14,7 +14,8 @@ and a list append of a memoryview slice; payloads are joined once per PES. Every
 With numpy installed, a feed of many packets takes the bulk path first: the header bytes
 of every whole packet are read at once (three strided slices compared as big integers,
 see :mod:`~headwater.media.mpegts.packet_runs`), the packets are cut into runs (same
-PID, plain continuation header, continuity counters in sequence); every payload of the
+PID, plain continuation header, continuity counters in sequence), their lengths read
+from one ``split`` of a byte per packet, so no Python runs per packet; every payload of the
 feed is copied out at once (one ``tobytes`` of a strided view) and a run of a known PID
 goes into its PES as one ``memoryview`` slice of that copy, not packet by packet. Run
 starts and every packet that is not a plain continuation go through the same per-packet
@@ -26,8 +27,10 @@ the first VCL unit, a frame that is not a keyframe is not scanned for its NAL un
 a consumer asks for them (:meth:`~headwater.media.frames.Frame.from_access_unit`), a
 keyframe's units are found at once (its parameter sets go into the track) but cut only
 when asked; a video frame's size is its access unit as carried, start codes included.
-The usual PES header is read inline; a PAT or PMT packet equal to the last one of its PID
-that changed nothing is skipped.
+The usual PES header is read with one ``struct`` call; the usual access unit (a start
+code, the AUD ffmpeg and x264 write, a start code) has its keyframe flag read in place. A
+PAT or PMT packet equal to the last one of its PID that changed nothing is skipped, before
+any other check when it comes with clean flags and the expected counter.
 A small feed (2 to 63 packets: an SRT or UDP datagram) that is all plain continuations
 of one PID completing nothing — most datagrams of a video stream — has its headers read
 with one ``struct`` call, compared with that PID's expected run as one tuple, and its
