@@ -303,3 +303,33 @@ async def test_publisher_stopped_by_the_server_gets_an_answer(clip, caplog) -> N
     assert any("live/stopped: HTTP MPEG-TS publication ended (stopped: a test stops it"
                in m for m in messages), messages  # fmt: skip
     assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_a_sized_body_in_one_write_arrives_whole_through_the_sink(clip, monkeypatch) -> None:
+    """A ``Content-Length`` body of about 1 MB sent in one write (reads of up to 256 KB,
+    no chunked framing): after the probe, the body's sink gets the rest read by read and
+    every packet is demuxed. (The reads that pile up while the publication is admitted are
+    covered without sockets in tests/core/test_http_body_sink.py.)"""
+    from headwater_mpegts.ts_sink import TSBodySink
+
+    reads: list[int] = []
+    original = TSBodySink.body_received
+
+    def counting(self, data: bytes) -> None:
+        reads.append(len(data))
+        original(self, data)
+
+    monkeypatch.setattr(TSBodySink, "body_received", counting)
+    data = clip.read_bytes() * 6  # some 1 MB; the repeats restart timestamps, which is fine
+    async with running_server() as hw:
+        port = hw.server.listeners.of("http")[0].addresses[0][1]
+        stream = await anyio.connect_tcp("127.0.0.1", port)
+        async with stream:
+            await stream.send(b"PUT /live/burst/mpegts HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                              b"Content-Length: %d\r\n\r\n%s" % (len(data), data))  # fmt: skip
+            with anyio.fail_after(10):
+                answer = b""
+                while b"published" not in answer:
+                    answer += await stream.receive()
+    assert f"published live/burst: {len(data) // 188} packets".encode() in answer, answer
+    assert reads and sum(reads) < len(data)  # the rest came to the sink, the head by the probe

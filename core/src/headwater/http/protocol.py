@@ -25,6 +25,11 @@ body pieces that arrive between two ``receive()`` calls are kept as they came an
 once when the application takes them (uvicorn appends each to a ``bytearray``, whose
 reallocations copied a batch of ffmpeg's chunks several times over, and then copies it
 once more into ``bytes``).
+
+``scope["extensions"]["headwater.body_sink"]`` takes the rest of a body off ASGI: the
+application registers a :class:`~headwater.http.body_tap.BodySink`, and from then on each
+read's body pieces go to it from ``data_received`` (one call per read), then the end or
+the client's leaving (:mod:`headwater.http.body_tap`).
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from headwater.http.body_tap import BODY_ENDED, BODY_SINK, CLIENT_LEFT, TAP_BOUND, BodySink, BodyTap
 
 if TYPE_CHECKING:
     from headwater.connection_limits import ConnectionGate
@@ -112,8 +119,40 @@ class GuardedProtocol(HttpToolsProtocol):
         # uvicorn assigns each request's scope before it hands it to the application: the
         # one place to add our extension without copying its request handling
         if scope is not None:
-            scope.setdefault("extensions", {})[PAUSE_READING] = self._pause_reading
+            extensions = scope.setdefault("extensions", {})
+            extensions[PAUSE_READING] = self._pause_reading
+            extensions[BODY_SINK] = self._take_body
         self._hw_scope = scope
+
+    def _take_body(self, sink: BodySink) -> BodyTap:
+        """Send the rest of the current request's body to ``sink`` (see
+        :mod:`headwater.http.body_tap`): first what arrived since the last ``receive()``,
+        then each read's pieces, then the end. A body that already ended (or a client that
+        already left) is told so at once, and the tap comes back released."""
+        cycle = self.cycle
+        tap = BodyTap(self, sink)
+        held = cycle.body
+        if held:
+            cycle.body = bytearray()
+            sink.body_received(bytes(held))
+        if cycle.disconnected or self.transport.is_closing():
+            tap.release()
+            sink.body_ended(CLIENT_LEFT)
+        elif not cycle.more_body:
+            tap.release()
+            sink.body_ended(BODY_ENDED)
+        else:
+            self._tap = tap
+            self.flow.resume_reading()  # paused above the high-water mark, or by a route
+        return tap
+
+    def drop_tap(self, tap: BodyTap) -> None:
+        """Forget ``tap`` (released by its route): the body goes to ``receive()`` again."""
+        if self._tap is tap:
+            self._tap = None
+            flow = self.flow
+            if flow is not None and not self.transport.is_closing():
+                flow.resume_reading()
 
     def _pause_reading(self) -> None:
         """Stop reading until the application's next ``receive()`` (uvicorn resumes then)."""
@@ -127,6 +166,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._ip, self._port = str(peer[0]), int(peer[1]) if len(peer) > 1 else 0
         self._deadline: asyncio.TimerHandle | None = None
         self._head_bytes = 0
+        self._tap: BodyTap | None = None
         self._admitted = self.gate.admit(self._ip, self._port)
         if not self._admitted:
             transport.write(REFUSED)
@@ -144,12 +184,23 @@ class GuardedProtocol(HttpToolsProtocol):
         self._admitted = False
         self._disarm()
         self.gate.release(self._ip)
+        tap = self._tap
+        if tap is not None:
+            self._tap = None
+            tap.release()
+            self._sink_call(tap.sink.body_ended, CLIENT_LEFT)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         """Start a request's header deadline at its first byte; stop it once the headers
         are in."""
         if not self._admitted:
+            return
+        tap = self._tap
+        if tap is not None:  # a body going to a sink: parse, then hand this read's pieces over
+            HttpToolsProtocol.data_received(self, data)
+            if self._tap is tap:  # not ended, left or released by this read
+                self._sink_call(tap.deliver)
             return
         in_head = self.cycle is None or self.cycle.response_complete
         if in_head and self._deadline is None:
@@ -173,7 +224,15 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_body(self, body: bytes) -> None:
         """Keep a body piece for the application's next ``receive()`` (uvicorn's own
-        ``on_body`` but for the :class:`BodyPieces` in place of its bytearray)."""
+        ``on_body`` but for the :class:`BodyPieces` in place of its bytearray), or add it to
+        the read's pieces for the body's sink."""
+        tap = self._tap
+        if tap is not None:
+            tap.pieces.append(body)
+            tap.size += len(body)
+            if tap.size > TAP_BOUND:
+                self._sink_call(tap.deliver)
+            return
         cycle = self.cycle
         if (self.parser.should_upgrade() and self._should_upgrade()) or cycle.response_complete:
             return
@@ -189,6 +248,35 @@ class GuardedProtocol(HttpToolsProtocol):
         if held.size > HIGH_WATER_LIMIT:
             self.flow.pause_reading()
         cycle.message_event.set()
+
+    def on_message_complete(self) -> None:
+        """The body's last byte came: a sink gets what is held, then the end."""
+        tap = self._tap
+        if tap is None:
+            super().on_message_complete()
+            return
+        self._tap = None
+        self.cycle.more_body = False
+        if tap.pieces:
+            self._sink_call(tap.deliver)
+        tap.release()
+        self._sink_call(tap.sink.body_ended, BODY_ENDED)
+
+    def _sink_call(self, method: Any, *args: Any) -> None:
+        """Call a body sink; a sink that raises (it must not) closes its connection."""
+        try:
+            method(*args)
+        except Exception:
+            log.exception("http %s:%s closed: the request body's sink failed", self._ip, self._port)
+            tap = self._tap
+            self._tap = None
+            self.transport.abort()
+            if tap is not None:  # the route waits for the end: tell it the client is gone
+                tap.release()
+                try:
+                    tap.sink.body_ended(CLIENT_LEFT)
+                except Exception:
+                    log.exception("http %s:%s: the body sink failed", self._ip, self._port)
 
     def on_response_complete(self) -> None:
         """Between requests only the keep-alive timeout applies."""

@@ -13,6 +13,14 @@ connection stops reading for ``mpegts.read_interval`` (the HTTP server's
 ``headwater.pause_reading`` extension), so the kernel gathers the next chunks and the
 demuxer gets them as one slice; a bigger read is followed by the next at once, so
 throughput is never limited, and no byte waits longer than the interval.
+
+Under headwater's own HTTP server the body does not go through ASGI ``receive()`` once the
+publication is admitted: the route hands the rest of it to a
+:class:`~headwater_mpegts.ts_sink.TSBodySink` (the ``headwater.body_sink`` scope
+extension), which demuxes each read from the connection's ``data_received`` and pauses
+reading until the next tick of one :class:`~headwater_mpegts.read_tick.ReadTick` shared by
+all publishers; the route's task only waits for the end. Under another ASGI server the
+``receive()`` pump below does the same work.
 """
 
 from __future__ import annotations
@@ -33,17 +41,18 @@ if TYPE_CHECKING:
 
 from headwater.media.mpegts import TSReader
 from headwater.media.mpegts.packet import PACKET_SIZE, SYNC_BYTE
+from headwater_mpegts.read_tick import ReadTick
+from headwater_mpegts.ts_sink import TSBodySink
 
 log = logging.getLogger("headwater.mpegts")
 
 PROTO = "mpegts"
-PROBE_BYTES = 1 << 20
-"""Body bytes read for MPEG-TS sync before a publication is refused as not MPEG-TS."""
 BATCH_BYTES = 64 << 10
 """A read smaller than this is followed by a pause of ``mpegts.read_interval`` (the HTTP
 server hands over everything it has buffered, and stops reading by itself above 64 KiB:
 a read this big may have left more waiting)."""
-
+PROBE_BYTES = 1 << 20
+"""Body bytes read for MPEG-TS sync before a publication is refused as not MPEG-TS."""
 IDLE_SLACK = 0.1
 """How far past ``limits.publish_idle_timeout`` the publish pump's deadline is set when it
 moves it (as a share of the timeout): moving a cancel scope's deadline reschedules its
@@ -52,6 +61,9 @@ timer, which cost some 3 % of the server when done on every read."""
 PAUSE_READING = "headwater.pause_reading"
 """The ASGI scope extension of headwater's HTTP server that stops reading the connection
 until the next ``receive()`` (docs/plugins.md); absent under another ASGI server."""
+BODY_SINK = "headwater.body_sink"
+"""The ASGI scope extension of headwater's HTTP server that hands the rest of a request body
+to a sink, read by read (docs/plugins.md); absent under another ASGI server."""
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -80,12 +92,17 @@ class _Body:
         return message.get("body", b"")
 
 
-async def publish_endpoint(server: Server, request: Request) -> Response:
+async def publish_endpoint(
+    server: Server, request: Request, ticks: dict[float, ReadTick] | None = None
+) -> Response:
     """Publish the request body under ``{name}``; answer when the publication is over.
 
     The name is claimed only once the body has shown MPEG-TS: :data:`SYNC_RUN` sync bytes a
     packet apart within :data:`PROBE_BYTES` and ``limits.message_timeout``. Anything else is
     refused (400, or 408 when nothing came) and the name was never held.
+
+    ``ticks`` holds the server's shared read ticks by interval (the plugin keeps one per
+    server); without it each publication gets a tick of its own.
     """
     client = request.client
     publish = PublishRequest(
@@ -115,11 +132,21 @@ async def publish_endpoint(server: Server, request: Request) -> Response:
             publication.add_bytes(len(head))
             _send(publication, reader.feed(head))
             del head
-            pause = request.scope.get("extensions", {}).get(PAUSE_READING)
+            extensions = request.scope.get("extensions", {})
             interval = server.plugin_settings["mpegts"].read_interval
             idle = limits.publish_idle_timeout
-            ended = await _pump(body, reader, publication, idle, interval, pause)
-            _send(publication, reader.flush())
+            take = extensions.get(BODY_SINK)
+            if take is not None and body.ended is None:
+                tick = _tick(ticks, interval)
+                label = f"{publish.name} from {publish.ip}"
+                sink = TSBodySink(reader, publication, get_running_loop().time, tick, label=label)
+                ended = await _sink_body(take, sink, idle)
+                if not sink.failed:
+                    _send(publication, reader.flush())
+            else:
+                pause = extensions.get(PAUSE_READING)
+                ended = await _pump(body, reader, publication, idle, interval, pause)
+                _send(publication, reader.flush())
     except PublishRejected as exc:
         return PlainTextResponse(exc.reason + "\n", status_code=exc.http_status)
     if ended is None:  # the server stopped the publication (its scope was cancelled)
@@ -212,6 +239,47 @@ async def _pump(
                 await sleep(interval)  # asyncio's own: anyio's costs more per call
         return body.ended or "body ended"
     return f"no data for {idle:g} s"
+
+
+def _tick(ticks: dict[float, ReadTick] | None, interval: float) -> ReadTick | None:
+    """The shared read tick for ``interval`` (None when reads are not batched)."""
+    if not interval:
+        return None
+    if ticks is None:
+        return ReadTick(interval)
+    tick = ticks.get(interval)
+    if tick is None:
+        tick = ticks[interval] = ReadTick(interval)
+    return tick
+
+
+async def _sink_body(take: Callable[[TSBodySink], Any], sink: TSBodySink, idle: float) -> str:
+    """Hand the rest of the body to ``sink`` (``take`` is the HTTP server's
+    ``headwater.body_sink``) and wait until it is over; return why.
+
+    The wait ends when the body ends, the client leaves or the demux fails (the sink says
+    which), or ``idle`` seconds after the last read that brought body bytes; a cancellation
+    (the server stopped the publication) propagates. Either way the body is given back to
+    the HTTP server on the way out.
+    """
+    done = anyio.Event()
+    sink.on_end = done.set
+    now = get_running_loop().time
+    tap = take(sink)
+    try:
+        sink.attach(tap)
+        if sink.failed:  # the bytes held before the sink already failed to demux
+            tap.abort()
+        while sink.ended is None:
+            left = sink.last + idle - now()
+            if left <= 0:
+                return f"no data for {idle:g} s"
+            with anyio.move_on_after(left):
+                await done.wait()
+        return sink.ended
+    finally:
+        sink.body_ended(sink.ended or "released")  # stops its tick; the event is set or moot
+        tap.release()
 
 
 def _send(publication: Publication, events: list) -> None:

@@ -12,6 +12,7 @@ from headwater import PlayBase, PlayURL, hookimpl
 from headwater_mpegts.http_play import play_endpoint
 from headwater_mpegts.http_publish import publish_endpoint
 from headwater_mpegts.http_push import HTTPPush
+from headwater_mpegts.read_tick import ReadTick
 from headwater_mpegts.settings import MpegtsSettings
 from headwater_mpegts.udp_push import UDPPush
 
@@ -28,11 +29,12 @@ def settings_sections() -> dict[str, Any]:
 @hookimpl
 def http_routes(server: Server) -> list[Route]:
     """``/{name}/mpegts``: POST/PUT publish, GET play."""
+    ticks: dict[float, ReadTick] = {}  # this server's publishers share their read ticks
 
     async def endpoint(request: Request) -> Response:
         if request.method == "GET":
             return await play_endpoint(server, request)
-        return await publish_endpoint(server, request)
+        return await publish_endpoint(server, request, ticks)
 
     return [Route("/{name:path}/mpegts", endpoint, methods=["GET", "POST", "PUT"])]
 
