@@ -34,8 +34,9 @@ def run_marks(buf: bytes, off: int, end: int, k: int) -> bytes:
     unusual packets in a row cost time, never correctness. Each header byte of every
     packet is one strided ``bytes`` slice read as one big integer, 8 bits per packet (the
     first packet in the top byte): the comparisons of all packets with their predecessors
-    are a few integer operations, turned back into bytes (one per packet) that the caller
-    walks with ``bytes.find``, so only the breaks (a few per PES) are visited in Python.
+    are a few integer operations, turned back into bytes (one per packet); the caller
+    reads the run lengths from one ``split(b"\x01")`` of them, so only the runs (a few
+    per PES) are visited in Python.
     """
     b3 = buf[off + 3 : end : PACKET_SIZE]
     one = int.from_bytes(buf[off + 1 : end : PACKET_SIZE], "big")

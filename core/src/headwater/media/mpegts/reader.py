@@ -413,7 +413,7 @@ class TSReader:
             if st.remaining <= 0:
                 self._finish(st, events, buf, off + PACKET_SIZE)
             return st
-        if h & 0xFFE000F0 == _PSI_START:
+        if h & _PLAIN_MASK == _PSI_START:
             # a PAT or PMT repeated (ffmpeg: ten times a second) with the expected counter
             # changes nothing, as _psi would find: skipped here without the long way
             st = self._pids.get((h >> 8) & 0x1FFF)
