@@ -78,6 +78,26 @@ def test_what_the_reader_reads_back() -> None:
     assert got == [(t, ts & 0xFFFFFFFF, p) for t, ts, p in messages]
 
 
+def test_take_hands_out_the_pieces_data_to_send_joins() -> None:
+    """:meth:`Outbox.take` (what a connection gives ``transport.writelines``) is the queue as
+    pieces: joined, the bytes :meth:`Outbox.data_to_send` gives; the queue is empty after,
+    and the pieces are ``bytes`` or views of ``bytes`` (a transport may keep them)."""
+    messages = [(m.VIDEO, 40 * i, bytes([i]) * (70000 if i == 3 else 300 + i)) for i in range(8)]
+    messages += [(m.AUDIO, 23 * i, bytes([i]) * 7) for i in range(8)]
+    joined, taken = Outbox(), Outbox()
+    for outbox in (joined, taken):
+        outbox.writer.chunk_size = 60000
+        outbox.control(m.ACK, m.acknowledgement(5))
+        outbox.media_many(1, messages)
+    pieces = taken.take()
+    assert b"".join(pieces) == joined.data_to_send()
+    assert not taken.pending and taken.take() == []
+    assert all(
+        type(piece) is bytes or type(piece.obj) is bytes  # type: ignore[union-attr]
+        for piece in pieces
+    )
+
+
 _message = st.tuples(
     st.sampled_from([m.AUDIO, m.VIDEO, m.DATA_AMF0, 99]),
     st.one_of(

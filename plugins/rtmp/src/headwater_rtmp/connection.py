@@ -12,11 +12,11 @@ messages, and the paused publishers' reads come back together in one poll of the
 The control task (:meth:`Connection.run`) does what needs awaiting: ``server.publish`` for
 each publish request, a subscription for each play request; the watchdog (handshake, idle
 and send timeouts) looks at the connection on the listener's watchdog tick. Players write
-with ``transport.write`` once per turn: the listener's
-:class:`~headwater_rtmp.play_scheduler.PlayScheduler` gives every player with new frames
-its turn in one callback right after the publisher's read was fanned out, and a player
-that wrote rests until the next ``play_interval`` tick (the play task only waits for the
-end); a player whose transport has paused writing waits a rest and tries again; the
+with one ``transport.writelines`` per turn (the chunks as pieces: one ``writev``, no join):
+the listener's :class:`~headwater_rtmp.play_scheduler.PlayScheduler` gives every player
+with new frames its turn in one callback right after the publisher's read was fanned out,
+and a player that wrote rests until the next ``play_interval`` tick (the play task only
+waits for the end); a player whose transport has paused writing waits a rest and tries again; the
 subscription, not the publisher, absorbs a slow player (it drops to the next keyframe).
 """
 
@@ -286,13 +286,16 @@ class Connection(asyncio.BufferedProtocol):
     # -- output ------------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write whatever the session has queued (one ``transport.write``, never blocks)."""
+        """Write whatever the session has queued, never blocking: its pieces (chunk
+        headers, FLV bodies) in one ``transport.writelines``, which uvloop gives the kernel
+        in one ``writev`` where a join would first copy every byte of a player's turn once
+        more in user space."""
         session = self.session
         if session.pending:
-            data = session.data_to_send()
+            pieces = session.outbox.take()
             transport = self.transport
             if transport is not None and not transport.is_closing():
-                transport.write(data)
+                transport.writelines(pieces)
 
     def close(self) -> None:
         """Close the connection after what is queued is written (a refusal, a stop)."""

@@ -14,8 +14,13 @@ class RTMPSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    chunk_size: int = Field(default=4096, ge=128, le=65536)
-    """Outgoing chunk size announced with Set Chunk Size."""
+    chunk_size: int = Field(default=60000, ge=128, le=65536)
+    """Outgoing chunk size announced with Set Chunk Size (players, push destinations).
+
+    60000, as SRS sends: a frame of a usual stream goes out in one chunk, so a player's turn
+    is a header and the FLV body per message, where 4096 (nginx-rtmp's and OBS's size) cut
+    a 17 kB video frame into five views and four more headers (a tenth of the RTMP path's
+    Python work; ``docs/benchmark-history.md``, eighth sitting)."""
     window_ack_size: int = Field(default=2_500_000, ge=4096)
     """Window Acknowledgement Size and Set Peer Bandwidth announced to clients."""
     max_streams_per_connection: int = Field(default=16, ge=1, le=1024)

@@ -2,7 +2,9 @@
 
 Every message goes through one :class:`ChunkWriter` (Adobe RTMP 1.0 section 5.3) on the
 chunk stream its kind uses; :meth:`Outbox.data_to_send` hands the queued bytes out joined
-once. Acknowledgements of the peer's window (section 5.4.3) are sent from here too.
+once, :meth:`Outbox.take` as the pieces they are (for ``transport.writelines``: one
+``writev`` and no copy in user space). Acknowledgements of the peer's window (section
+5.4.3) are sent from here too.
 """
 
 from __future__ import annotations
@@ -73,6 +75,15 @@ class Outbox:
     def pending(self) -> bool:
         """True when bytes are queued."""
         return bool(self._out)
+
+    def take(self) -> list[bytes | memoryview]:
+        """Everything queued, as the pieces it was queued in; empties the queue.
+
+        The pieces are ``bytes`` or views of ``bytes`` (never of a buffer that is reused),
+        so a transport may keep them until it has written them."""
+        out = self._out
+        self._out = []
+        return out
 
     def data_to_send(self) -> bytes:
         """Everything queued, joined once; empties the queue."""
