@@ -84,6 +84,10 @@ def unit_types(data: bytes | bytearray, bounds: list[int], hevc: bool) -> list[i
 
 
 _ZEROS = re.compile(b"\x00*")
+_H264_AUD_CODE = b"\x00\x00\x00\x01\x09\xf0\x00\x00\x00\x01"
+_H265_AUD_CODE = b"\x00\x00\x00\x01\x46\x01\x50\x00\x00\x00\x01"
+"""A 4-byte start code, the access unit delimiter ffmpeg and x264/x265 write (any slice
+types), and the next 4-byte start code: the first bytes of most received access units."""
 
 
 def access_unit_key(data: bytes | bytearray, start: int, end: int, hevc: bool) -> bool | None:
@@ -99,6 +103,18 @@ def access_unit_key(data: bytes | bytearray, start: int, end: int, hevc: bool) -
     next) are skipped as :func:`annexb_bounds` skips them.
     """
     end = min(end, len(data))
+    # the usual access unit (ffmpeg's, x264's): a 4-byte start code, the AUD, a 4-byte start
+    # code, then the first slice: read in place, what the scan below finds for it
+    if hevc:
+        if data.startswith(_H265_AUD_CODE, start) and start + 11 < end:
+            b = data[start + 11]
+            t = (b >> 1) & 0x3F
+            if b and t < 32:
+                return 16 <= t <= 21
+    elif data.startswith(_H264_AUD_CODE, start) and start + 10 < end:
+        t = data[start + 10] & 0x1F
+        if 1 <= t <= 5:
+            return t == h264.NAL_IDR
     search = _START.search
     pos = start
     while True:

@@ -18,6 +18,8 @@ from headwater.media.annexb import access_unit_bounds, cut_units
 CLOCK_RATE = 90_000
 """Ticks per second of every ``pts``/``dts`` in headwater."""
 
+_new = object.__new__
+
 
 class MediaKind(StrEnum):
     """What a track carries."""
@@ -237,11 +239,18 @@ class Frame:
         they are found (AUDs left out, as :func:`~headwater.media.annexb.access_unit_bounds`
         gives them) and cut when first asked for. Its :attr:`size` is ``end - start``, the
         access unit as carried, start codes and delimiters included."""
-        frame = cls(track, pts, dts, keyframe)
+        # every slot set here, without __init__: the MPEG-TS demuxer makes one per video PES
+        frame = _new(cls)
+        frame.track = track
+        frame.pts = pts
+        frame.dts = dts
+        frame.keyframe = keyframe
+        frame.data = b""
         frame._nalus = None
+        frame.flv_body = b""
+        frame._size = end - start
         frame._annexb = (buffer, None)
         frame._au = (start, end)
-        frame._size = end - start
         return frame
 
     def _bounds(self, held: tuple[bytes | bytearray, list[int] | None]) -> list[int]:

@@ -15,6 +15,7 @@ header per Opus packet.
 from __future__ import annotations
 
 from dataclasses import replace
+from struct import Struct
 
 from headwater.media import h264, h265
 from headwater.media.aac import (
@@ -48,6 +49,9 @@ Decoded = tuple[list[Frame], Track | None, int | None]
 
 _RATES = len(SAMPLE_RATES)
 """ADTS sampling frequency indices from this one on are reserved."""
+_ADTS = Struct(">HBI").unpack_from
+"""An ADTS header's first 7 bytes: the sync word and flags, the profile, rate and channel
+byte, and the rest (frame length in bits 13-25, raw blocks less one in bits 0-1)."""
 
 
 def decode(track: Track, data: bytes, start: int, end: int, pts: int, dts: int) -> Decoded:
@@ -114,16 +118,16 @@ def _aac(track: Track, data: bytes, pos: int, end: int, pts: int) -> Decoded:
     step = SAMPLES_PER_FRAME * CLOCK_RATE
     while pos + 7 <= end:
         if i:
-            b1 = data[pos + 1]
-            if data[pos] != 0xFF or b1 & 0xF6 != 0xF0 or (data[pos + 2] >> 2) & 15 >= _RATES:
+            sync, b2, rest = _ADTS(data, pos)  # bytes 0-1, 2, 3-6 of the header
+            if sync & 0xFFF6 != 0xFFF0 or (b2 >> 2) & 15 >= _RATES:
                 break
-            size = ((data[pos + 3] & 3) << 11) | (data[pos + 4] << 3) | (data[pos + 5] >> 5)
-            head = 7 if b1 & 1 else 9
+            size = (rest >> 13) & 0x1FFF
+            head = 7 if sync & 1 else 9
             if size < head or pos + size > end:
                 break
             t = pts + i * step // rate
             frames.append(Frame(track, t, t, True, data[pos + head : pos + size]))
-            i += (data[pos + 6] & 3) + 1
+            i += (rest & 3) + 1
             pos += size
             continue
         try:

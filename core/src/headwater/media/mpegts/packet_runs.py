@@ -4,7 +4,7 @@ Most packets of a received stream continue a video PES: the same PID, no payload
 no adaptation field, the continuity counter one more than the packet before. The demuxer
 (:class:`~headwater.media.mpegts.reader.TSReader`) takes such a run into its PES as one
 slice instead of packet by packet; this module finds where a feed breaks into runs
-(:func:`run_breaks`) and holds the headers a run of a given start continues with
+(:func:`run_marks`) and holds the headers a run of a given start continues with
 (:class:`RunHeaders`, for the small-feed path that compares a datagram's headers at once).
 """
 
@@ -15,40 +15,38 @@ from headwater.media.mpegts.packet import PACKET_SIZE
 _SUCCESSOR = bytes((v & 0xF0) | ((v + 1) & 15) for v in range(256))
 """Byte 3 of the next plain continuation: the same flags, the continuity counter plus one."""
 
+_NONZERO = bytes((0, *(1,) * 255))
+"""Every byte but zero to 1."""
+
 _NOT_CC = 0xFFFFFFF0
 """Every header bit but the continuity counter."""
 
 
-def run_breaks(buf: bytes, off: int, end: int, k: int) -> list[int]:
-    """Where the ``k`` packets from ``off`` break into runs: the index of each packet whose
-    bytes 1-2 (flags, PID) differ from the packet before or whose byte 3 is not
-    ``_SUCCESSOR`` of the one before (the same flags, the next counter).
+def run_marks(buf: bytes, off: int, end: int, k: int) -> bytes:
+    """Where the ``k`` packets from ``off`` break into runs: ``k`` bytes, byte ``i`` 1 when
+    packet ``i`` begins a run (packet 0 always), 0 when it continues the run before it.
 
+    A packet begins a run when its bytes 1-2 (flags, PID) differ from the packet before or
+    its byte 3 is not ``_SUCCESSOR`` of the one before (the same flags, the next counter).
     A run that begins with a plain continuation is therefore all plain continuations of
     one PID with counters in sequence (the successor keeps the plain flags); a run that
     begins with any other packet goes packet by packet in the demuxer, so look-alike
     unusual packets in a row cost time, never correctness. Each header byte of every
     packet is one strided ``bytes`` slice read as one big integer, 8 bits per packet (the
     first packet in the top byte): the comparisons of all packets with their predecessors
-    are a few integer operations, and only the breaks (a few per PES) are visited in
-    Python.
+    are a few integer operations, turned back into bytes (one per packet); the caller
+    reads the run lengths from one ``split(b"\x01")`` of them, so only the runs (a few
+    per PES) are visited in Python.
     """
-    b1 = buf[off + 1 : end : PACKET_SIZE]
     b3 = buf[off + 3 : end : PACKET_SIZE]
-    one = int.from_bytes(b1, "big")
+    one = int.from_bytes(buf[off + 1 : end : PACKET_SIZE], "big")
     two = int.from_bytes(buf[off + 2 : end : PACKET_SIZE], "big")
     three = int.from_bytes(b3, "big")
     nxt = int.from_bytes(b3.translate(_SUCCESSOR), "big")
     # packet i's byte sits 8 bits below packet i - 1's: shifting by 8 lines each up
-    # with its predecessor; the top byte (packet 0, compared with nothing) is dropped
-    diff = (one ^ (one >> 8)) | (two ^ (two >> 8)) | (three ^ (nxt >> 8))
-    diff &= (1 << 8 * (k - 1)) - 1
-    out = []
-    while diff:
-        low = (diff.bit_length() - 1) & ~7
-        out.append(k - 1 - (low >> 3))
-        diff &= (1 << low) - 1
-    return out
+    # with its predecessor; the top byte (packet 0, compared with nothing) is set
+    diff = (one ^ (one >> 8)) | (two ^ (two >> 8)) | (three ^ (nxt >> 8)) | (1 << 8 * k - 8)
+    return diff.to_bytes(k, "big").translate(_NONZERO)
 
 
 class RunHeaders(dict[int, tuple[int, ...]]):

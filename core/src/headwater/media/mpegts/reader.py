@@ -14,7 +14,8 @@ and a list append of a memoryview slice; payloads are joined once per PES. Every
 With numpy installed, a feed of many packets takes the bulk path first: the header bytes
 of every whole packet are read at once (three strided slices compared as big integers,
 see :mod:`~headwater.media.mpegts.packet_runs`), the packets are cut into runs (same
-PID, plain continuation header, continuity counters in sequence); every payload of the
+PID, plain continuation header, continuity counters in sequence), their lengths read
+from one ``split`` of a byte per packet, so no Python runs per packet; every payload of the
 feed is copied out at once (one ``tobytes`` of a strided view) and a run of a known PID
 goes into its PES as one ``memoryview`` slice of that copy, not packet by packet. Run
 starts and every packet that is not a plain continuation go through the same per-packet
@@ -26,8 +27,10 @@ the first VCL unit, a frame that is not a keyframe is not scanned for its NAL un
 a consumer asks for them (:meth:`~headwater.media.frames.Frame.from_access_unit`), a
 keyframe's units are found at once (its parameter sets go into the track) but cut only
 when asked; a video frame's size is its access unit as carried, start codes included.
-The usual PES header is read inline; a PAT or PMT packet equal to the last one of its PID
-that changed nothing is skipped.
+The usual PES header is read with one ``struct`` call; the usual access unit (a start
+code, the AUD ffmpeg and x264 write, a start code) has its keyframe flag read in place. A
+PAT or PMT packet equal to the last one of its PID that changed nothing is skipped, before
+any other check when it comes with clean flags and the expected counter.
 A small feed (2 to 63 packets: an SRT or UDP datagram) that is all plain continuations
 of one PID completing nothing — most datagrams of a video stream — has its headers read
 with one ``struct`` call, compared with that PID's expected run as one tuple, and its
@@ -47,7 +50,7 @@ from struct import Struct
 from headwater.media.frames import Codec, Frame, Track
 from headwater.media.mpegts import elementary
 from headwater.media.mpegts.packet import AF_PCR, HEADER, NULL_PID, PACKET_SIZE, PAT_PID, SYNC_BYTE
-from headwater.media.mpegts.packet_runs import RunHeaders, run_breaks
+from headwater.media.mpegts.packet_runs import RunHeaders, run_marks
 from headwater.media.mpegts.pes import NO_HEADER_IDS, PESError, Unwrapper, parse_pes_header
 from headwater.media.mpegts.psi import PSIError, SectionAssembler, parse_pat, parse_pmt
 from headwater.media.mpegts.stream_types import SECTION_TYPES, classify
@@ -71,9 +74,17 @@ scrambled, payload only (the continuity counter and PID are checked separately).
 _PLAIN = (SYNC_BYTE << 24) | 0x10
 
 
+_PSI_START = (SYNC_BYTE << 24) | 0x400010
+"""A payload start, clean flags, payload only (masked with ``_PLAIN_MASK``): how every PAT
+and PMT packet of a clean stream begins."""
+
 _EDGES = (0x400010, 0x400030, 0x30)
 """Header flags of the PES packets :meth:`TSReader._packet` takes the short way: a payload
 start without and with an adaptation field, a continuation with one."""
+
+_PES_HEAD = Struct(">IHBBBBHHBHH").unpack_from
+"""The first 19 bytes of a PES: prefix and stream id, length, the two flag bytes, the
+header's length, a PTS and a DTS field (each as 3, 15 and 15 bits between markers)."""
 
 _HEADS = [Struct(">" + "I184x" * k) for k in range(BULK_MIN)]
 """``_HEADS[k]`` reads the headers of ``k`` whole packets in one call (the small-feed path)."""
@@ -182,7 +193,7 @@ class TSReader:
         if pending:
             need = PACKET_SIZE - len(pending)
             if 0 < need < len(data) and pending[0] == SYNC_BYTE and data[need] == SYNC_BYTE:
-                self._run(pending + data[:need], events, final=False)
+                self._one(pending + data[:need], events)
                 start = need
             else:
                 data = pending + data
@@ -202,6 +213,25 @@ class TSReader:
             if st.asm is None and st.started:
                 self._complete(st, events)
         return events
+
+    def _one(self, packet: bytes, events: list) -> None:
+        """:meth:`_run` for one whole packet that starts with a sync byte (the packet a
+        feed completes), without its set-up for many."""
+        if self._deferred:
+            for st in self._deferred:
+                self._complete(st, events)
+            self._deferred.clear()
+        self.packets += 1
+        h = HEADER.unpack_from(packet)[0]
+        st = self._fast.get(h)
+        if st is not None and st.cc == h & 15:
+            st.parts.append(memoryview(packet)[4:])
+            st.cc = (h + 1) & 15
+            st.remaining -= 184
+            if st.remaining <= 0:
+                self._deferred.append(st)  # whole once the next packet's sync byte is seen
+            return
+        self._packet(packet, memoryview(packet), 0, h, events)
 
     def _run(self, buf: bytes, events: list, final: bool, start: int = 0) -> int:
         """Process whole packets of ``buf`` from ``start``; return the offset of the
@@ -289,7 +319,9 @@ class TSReader:
             if k == 0:
                 return off, last, 0
             end = off + k * PACKET_SIZE
-        bounds = [0, *run_breaks(buf, off, end, k), k]
+        # each run's length less one: the zeros after each 1 of the marks (one C call)
+        runs = map(len, run_marks(buf, off, end, k).split(b"\x01"))
+        next(runs)  # the nothing before packet 0's 1
         # every payload of the feed copied out in one call (a numpy call per run cost more
         # than the copy); a run is then a view of it, copied once more when its PES is joined
         payloads = memoryview(
@@ -298,16 +330,17 @@ class TSReader:
         unpack = HEADER.unpack_from
         fast_get = self._fast.get
         finish = self._finish
-        for r in range(len(bounds) - 1):
-            i, j = bounds[r], bounds[r + 1]
+        i = 0
+        for more in runs:
             pos = off + i * PACKET_SIZE
             h = unpack(buf, pos)[0]
+            if not more:  # a lone packet (most breaks: a PES's first and last, PSI)
+                last = self._packet(buf, mv, pos, h, events)
+                i += 1
+                continue
+            j = i + 1 + more
             st = fast_get(h)
-            if st is None:
-                if j - i == 1:  # a lone packet that is no plain continuation (most breaks)
-                    last = self._packet(buf, mv, pos, h, events)
-                    continue
-            elif st.cc == h & 15 and st.remaining > PACKET_SIZE:
+            if st is not None and st.cc == h & 15 and st.remaining > PACKET_SIZE:
                 # a run of plain continuations: all but the packet that may end a sized PES
                 # go in as one slice (remaining stays positive, so nothing completes)
                 m = min(j - i, (st.remaining - 1) // 184)
@@ -380,6 +413,20 @@ class TSReader:
             if st.remaining <= 0:
                 self._finish(st, events, buf, off + PACKET_SIZE)
             return st
+        if h & _PLAIN_MASK == _PSI_START:
+            # a PAT or PMT repeated (ffmpeg: ten times a second) with the expected counter
+            # changes nothing, as _psi would find: skipped here without the long way
+            st = self._pids.get((h >> 8) & 0x1FFF)
+            if (
+                st is not None
+                and st.repeat is not None
+                and st.cc == h & 15
+                and st.track is None
+                and st.asm.idle  # type: ignore[union-attr]
+                and buf[off + 4 : off + PACKET_SIZE] == st.repeat
+            ):
+                st.cc = (h + 1) & 15
+                return st
         return self._packet_checked(buf, mv, off, h, events)
 
     def _packet_checked(
@@ -479,27 +526,25 @@ class TSReader:
         data = b"".join(parts)
         n = len(data)
         # the usual header (a prefix, the optional header, a PTS or a PTS and a DTS) read
-        # here from one integer; anything else goes through parse_pes_header, which says
-        # what is wrong, to the same effect
-        head = int.from_bytes(data[:9], "big") if n >= 19 else 0
-        flags = (head >> 14) & 3
-        length = (head >> 24) & 0xFFFF
-        end = 6 + length if length else n
-        start = 9 + (head & 0xFF)
+        # here with one struct call; anything else goes through parse_pes_header, which
+        # says what is wrong, to the same effect
+        if n >= 19:
+            word, length, marks, flags, size, p0, p1, p2, d0, d1, d2 = _PES_HEAD(data)
+            flags >>= 6
+            end = 6 + length if length else n
+            start = 9 + size
+        else:
+            word = flags = 0
         if (
-            head >> 48 == 1
+            word >> 8 == 1
             and flags >= 2
-            and (head >> 16) & 0xC0 == 0x80
+            and marks & 0xC0 == 0x80
             and start <= end <= n
             and start >= (14 if flags == 2 else 19)
-            and (head >> 40) & 0xFF not in NO_HEADER_IDS
+            and word & 0xFF not in NO_HEADER_IDS
         ):
-            v = int.from_bytes(data[9:14], "big")
-            pts = (((v >> 33) & 7) << 30) | (((v >> 17) & 0x7FFF) << 15) | ((v >> 1) & 0x7FFF)
-            dts = pts
-            if flags == 3:
-                v = int.from_bytes(data[14:19], "big")
-                dts = (((v >> 33) & 7) << 30) | (((v >> 17) & 0x7FFF) << 15) | ((v >> 1) & 0x7FFF)
+            pts = ((p0 & 0x0E) << 29) | ((p1 >> 1) << 15) | (p2 >> 1)
+            dts = ((d0 & 0x0E) << 29) | ((d1 >> 1) << 15) | (d2 >> 1) if flags == 3 else pts
         else:
             try:
                 pes = parse_pes_header(data)
