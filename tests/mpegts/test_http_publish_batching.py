@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from ts_helpers import split
 
 from headwater import Frame
 from headwater.media.mpegts import TSReader
@@ -66,16 +67,6 @@ def frames_of(data: bytes) -> list[tuple]:
     events = reader.feed(data) + reader.flush()
     return [(f.track.id, f.pts, f.dts, f.keyframe, f.nalus, f.data) for f in events
             if type(f) is Frame]  # fmt: skip
-
-
-def split(data: bytes, sizes: list[int]) -> list[bytes]:
-    out, pos, i = [], 0, 0
-    while pos < len(data):
-        size = sizes[i % len(sizes)]
-        out.append(data[pos : pos + size])
-        pos += size
-        i += 1
-    return out
 
 
 async def pump(script: Script, interval: float) -> tuple[str, Recorder, TSReader]:

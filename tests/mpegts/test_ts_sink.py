@@ -14,6 +14,7 @@ import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ts_helpers import split
 
 from headwater import Frame, SharedTick
 from headwater.media.mpegts import TSReader
@@ -84,16 +85,6 @@ class Recorder:
 def exact(frames: list[Frame]) -> list[tuple]:
     return [(f.track.id, f.pts, f.dts, f.keyframe, f.size, f.nalus, bytes(f.data))
             for f in frames]  # fmt: skip
-
-
-def split(data: bytes, sizes: list[int]) -> list[bytes]:
-    out, pos, i = [], 0, 0
-    while pos < len(data):
-        size = sizes[i % len(sizes)]
-        out.append(data[pos : pos + size])
-        pos += size
-        i += 1
-    return out
 
 
 def through_sink(pieces: list[bytes], tick=None) -> tuple[TSBodySink, Recorder, Tap]:

@@ -77,3 +77,15 @@ def generated_packets(data: bytes, headers: list[tuple]) -> bytes:
         counters[pid] = (low + 1) & 15
         out += bytes((0x47, flags << 5 | pid >> 8, pid & 0xFF, low)) + noise + body[n % 60][4:]
     return bytes(out)
+
+
+def split(data: bytes, sizes: list[int]) -> list[bytes]:
+    """``data`` cut into pieces of ``sizes``, the sizes repeated until it is used up (how a
+    client's writes or a server's reads may cut a body)."""
+    out, pos, i = [], 0, 0
+    while pos < len(data):
+        size = sizes[i % len(sizes)]
+        out.append(data[pos : pos + size])
+        pos += size
+        i += 1
+    return out
