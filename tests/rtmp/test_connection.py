@@ -89,16 +89,24 @@ async def play(port: int, name: str, *, receive_buffer: int = 0):
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     after = await handshake(sock)
     writer = ChunkWriter()
-    connect = encode_command("connect", 1, {"app": "live", "tcUrl": "rtmp://127.0.0.1/live"})
     await sock.send(
-        bytes(1536)
-        + writer.write(3, m.COMMAND_AMF0, 0, 0, connect)
-        + writer.write(3, m.COMMAND_AMF0, 0, 0, encode_command("createStream", 2, None))
+        hello(writer, 1)
         + writer.write(8, m.COMMAND_AMF0, 1, 0, encode_command("play", 3, None, name))
     )
     reader = ChunkReader()
     reader.feed(after)
     return sock, reader
+
+
+def hello(writer: ChunkWriter, streams: int) -> bytes:
+    """What a raw client sends after the server's handshake: C2 (zeros: the server does not
+    check it), ``connect`` to ``live`` (transaction 1) and ``streams`` ``createStream``
+    (transactions 2 on), whose streams the server numbers 1 on."""
+    connect = encode_command("connect", 1, {"app": "live", "tcUrl": "rtmp://127.0.0.1/live"})
+    out = bytes(1536) + writer.write(3, m.COMMAND_AMF0, 0, 0, connect)
+    for n in range(streams):
+        out += writer.write(3, m.COMMAND_AMF0, 0, 0, encode_command("createStream", 2 + n, None))
+    return out
 
 
 async def handshake(sock) -> bytes:

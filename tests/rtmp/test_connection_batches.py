@@ -9,7 +9,7 @@ import logging
 
 import anyio
 import pytest
-from test_connection import Publisher, handshake, media, play, read_media
+from test_connection import Publisher, handshake, hello, media, play, read_media
 
 from headwater.testing import running_server, wait_for_stream
 from headwater_rtmp.wire import messages as m
@@ -30,12 +30,8 @@ async def _publish_two(port: int) -> tuple[anyio.abc.SocketStream, ChunkWriter]:
     sock = await anyio.connect_tcp("127.0.0.1", port)
     after = await handshake(sock)
     writer = ChunkWriter()
-    connect = encode_command("connect", 1, {"app": "live", "tcUrl": "rtmp://127.0.0.1/live"})
     await sock.send(
-        bytes(1536)
-        + writer.write(3, m.COMMAND_AMF0, 0, 0, connect)
-        + writer.write(3, m.COMMAND_AMF0, 0, 0, encode_command("createStream", 2, None))
-        + writer.write(3, m.COMMAND_AMF0, 0, 0, encode_command("createStream", 3, None))
+        hello(writer, 2)
         + writer.write(8, m.COMMAND_AMF0, 1, 0, encode_command("publish", 4, None, "one"))
         + writer.write(8, m.COMMAND_AMF0, 2, 0, encode_command("publish", 5, None, "two"))
     )
